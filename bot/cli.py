@@ -1,0 +1,124 @@
+"""``readbot``: the command line and the composition root.
+
+Resources are opened here, once, and passed down; nothing is created at import time.
+Errors meant for a person (bad settings, bad input) print one line on stderr and exit
+with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.errors import InputError, ReadbotError
+
+EXIT_USAGE = 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2, like every other bad input
+        self.exit(EXIT_USAGE, f"readbot: {message}\n")
+
+
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="readbot", description="A discussion bot for reading groups.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+
+    ask = sub.add_parser("ask", help="answer a question about the reading")
+    ask.add_argument("question", help="the question, or - to read one question per line from stdin")
+    ask.add_argument("--json", action="store_true", help="print JSON (one object per question)")
+    ask.add_argument("--reading", help="only search this reading")
+
+    ingest = sub.add_parser("ingest", help="index .txt/.md files (default: knowledge/)")
+    ingest.add_argument("paths", nargs="*", type=Path)
+    ingest.add_argument("--reading", help="the reading these files belong to "
+                        "(default: the file's folder, or its name)")
+    ingest.add_argument("--prune", action="store_true",
+                        help="drop indexed files under PATHS that no longer exist")
+    ingest.add_argument("--rebuild", action="store_true",
+                        help="drop the whole index first (after changing READBOT_EMBEDDINGS)")
+    return parser
+
+
+def _open_service():  # type: ignore[no-untyped-def]
+    from bot.knowledge.service import KnowledgeService
+    from bot.settings import Settings
+
+    return KnowledgeService.open(Settings.from_env())
+
+
+def _print_answer(answer, as_json: bool, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+        return
+    out.write(answer.text + "\n")
+    if answer.sources:
+        label = "Sources" if answer.grounded else "Closest section"
+        out.write(f"\n{label}:\n")
+        for s in answer.sources:
+            out.write(f"  - {s.section} ({s.reading}, score {s.score:.2f})\n")
+
+
+def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    if args.question != "-":
+        from bot.text import clean_question
+
+        clean_question(args.question)  # reject bad input before loading anything
+        service = _open_service()
+        _print_answer(service.ask(args.question, reading=args.reading), args.json, out)
+        return 0
+    service = _open_service()
+    service.ensure_ingested()
+    for line in stdin:
+        line = line.rstrip("\n")
+        try:
+            answer = service.ask(line, reading=args.reading)
+        except InputError as exc:
+            out.write(json.dumps({"error": str(exc)}, ensure_ascii=False) + "\n"
+                      if args.json else f"error: {exc}\n")
+        else:
+            _print_answer(answer, args.json, out)
+        out.flush()
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.knowledge.ingest import discover, progress_bar
+
+    service = _open_service()
+    files, _ = discover(args.paths or [service.knowledge_dir])
+    total = sum(p.stat().st_size for p, _ in files)
+    report = service.ingest(args.paths, reading=args.reading, prune=args.prune,
+                            rebuild=args.rebuild, progress=progress_bar(total))
+    for path, reason in report.failed:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    out.write(report.summary() + "\n")
+    return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
+    "ask": cmd_ask,
+    "ingest": cmd_ingest,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    try:
+        return COMMANDS[args.command](args, sys.stdout, sys.stdin)
+    except ReadbotError as exc:
+        print(f"readbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> None:
+    sys.exit(main())

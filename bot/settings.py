@@ -1,0 +1,127 @@
+"""Typed settings, read once from the environment and ``.env``, validated at start-up.
+
+Every setting is documented in ``.env.example``. A bad value raises ConfigError with
+one line naming the setting; the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+from bot.paths import shipped
+
+SLACK_MODES = ("socket", "http")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value}: expected a number from {lo} to {hi}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value}: expected a number from {lo:g} to {hi:g}")
+    return value
+
+
+def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
+    raw = env.get(name, "").strip()
+    return Path(raw).expanduser() if raw else default
+
+
+def _list(env: Mapping[str, str], name: str) -> frozenset[str]:
+    raw = env.get(name, "")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    knowledge_dir: Path = field(default_factory=lambda: shipped("knowledge"))
+    embeddings: str = "bundled"
+    llm: str = ""
+    llm_timeout: float = 20.0
+    log_level: str = "INFO"
+    log_format: str = "text"
+    moderators: frozenset[str] = frozenset()
+    http_port: int = 3000
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_mode: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    discord_token: str = ""
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = ""
+    history_turns: int = 4
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *,
+                 dotenv: Path | None = Path(".env")) -> Settings:
+        """Settings from ``env`` (default: os.environ) over the values in ``dotenv``."""
+        merged: dict[str, str] = {}
+        if dotenv is not None and dotenv.is_file():
+            from dotenv import dotenv_values
+
+            merged.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        merged.update(os.environ if env is None else env)
+        return cls._parse(merged)
+
+    @classmethod
+    def _parse(cls, env: Mapping[str, str]) -> Settings:
+        log_level = env.get("READBOT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"READBOT_LOG_LEVEL={log_level!r}: expected DEBUG, INFO, WARNING or ERROR")
+        log_format = env.get("READBOT_LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in {"text", "json"}:
+            raise ConfigError(f"READBOT_LOG_FORMAT={log_format!r}: expected text or json")
+        embeddings = env.get("READBOT_EMBEDDINGS", "bundled").strip() or "bundled"
+        if embeddings != "bundled" and not re.fullmatch(r"[\w.-]+:\S+", embeddings):
+            raise ConfigError(f"READBOT_EMBEDDINGS={embeddings!r}: expected 'bundled' or provider:model")
+        llm = env.get("READBOT_LLM", "").strip()
+        if llm and not re.fullmatch(r"[\w.-]+:\S+", llm):
+            raise ConfigError(f"READBOT_LLM={llm!r}: expected provider:model, e.g. openai:gpt-4o-mini")
+        slack_mode = env.get("SLACK_MODE", "").strip().lower()
+        if slack_mode and slack_mode not in SLACK_MODES:
+            raise ConfigError(f"SLACK_MODE={slack_mode!r}: expected socket or http")
+        knowledge_dir = _path(env, "READBOT_KNOWLEDGE_DIR", shipped("knowledge"))
+        return cls(
+            data_dir=_path(env, "READBOT_DATA_DIR", Path("data")),
+            knowledge_dir=knowledge_dir,
+            embeddings=embeddings,
+            llm=llm,
+            llm_timeout=_float(env, "READBOT_LLM_TIMEOUT", 20.0, 0.1, 600.0),
+            log_level=log_level,
+            log_format=log_format,
+            moderators=_list(env, "READBOT_MODERATORS"),
+            http_port=_int(env, "READBOT_HTTP_PORT", 3000, 1, 65535),
+            slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+            slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+            slack_mode=slack_mode,
+            slack_api_url=env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/",
+            discord_token=env.get("DISCORD_TOKEN", "").strip(),
+            discord_api_url=env.get("DISCORD_API_URL", "").strip() or "https://discord.com/api/v10",
+            discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip(),
+            history_turns=_int(env, "READBOT_HISTORY_TURNS", 4, 0, 20),
+        )
