@@ -119,12 +119,10 @@ def chunk_text(text: str, document: str) -> list[Chunk]:
         stack: list[tuple[int, str]] = []  # (indent, text) of open bullets
         paragraph: list[str] = []
 
-        def flush_paragraph() -> None:
-            if paragraph:
-                for piece in _paragraph_chunks(" ".join(paragraph)):
-                    chunks.append(Chunk(document, section.heading, len(chunks), piece,
-                                        title=title))
-                paragraph.clear()
+        def flush_paragraph(heading: str = section.heading, lines: list[str] = paragraph) -> None:
+            for piece in _paragraph_chunks(" ".join(lines)):
+                chunks.append(Chunk(document, heading, len(chunks), piece, title=title))
+            lines.clear()
 
         for line in section.lines:
             bullet = BULLET.match(line)

@@ -8,6 +8,7 @@ another is refused with a message to re-ingest, never silently mixed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -104,10 +105,8 @@ class KnowledgeIndex:
 
     def reset(self) -> None:
         """Drop every chunk (and the embedding record) and start an empty collection."""
-        try:
+        with contextlib.suppress(Exception):
             self._client.delete_collection(self._name)
-        except Exception:
-            pass
         self._collection = self._open()
 
     def count(self) -> int:

@@ -7,10 +7,29 @@ from functools import lru_cache
 
 WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
-STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "aren", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "didn", "do", "does", "doesn", "doing", "don", "down", "during", "each", "else", "even", "ever", "every", "few", "for", "from", "further", "get", "gets", "got", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "isn", "it", "its", "itself", "just", "let", "like", "ll", "me", "might", "more", "most", "much", "must", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "one", "only", "or", "other", "ought", "our", "ours", "ourselves", "out", "over", "own", "per", "please", "quite", "rather", "re", "really", "s", "same", "shall", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "upon", "us", "ve", "very", "was", "wasn", "way", "we", "were", "weren", "what", "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "would", "yes", "yet", "you", "your", "yours", "yourself", "yourselves"])
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are aren as at be because
+been before being below between both but by can could did didn do does doesn doing don
+down during each else even ever every few for from further get gets got had has have
+having he her here hers herself him himself his how i if in into is isn it its itself
+just let like ll me might more most much must my myself no nor not now of off on once
+one only or other ought our ours ourselves out over own per please quite rather re
+really s same shall she should so some such than that the their theirs them themselves
+then there these they this those through to too under until up upon us ve very was
+wasn way we were weren what when where whether which while who whom whose why will
+with would yes yet you your yours yourself yourselves
+""".split())
 
 # Words that frame a question about a reading without saying what it is about.
-QUESTION_FRAME = frozenset(["say", "says", "said", "saying", "tell", "tells", "told", "think", "thinks", "thought", "believe", "believes", "believed", "mention", "mentions", "mentioned", "talk", "talks", "talked", "discuss", "discusses", "discussed", "explain", "explains", "explained", "describe", "describes", "described", "mean", "means", "meant", "claim", "claims", "claimed", "argue", "argues", "argued", "view", "views", "opinion", "opinions", "idea", "ideas", "stance", "take", "position", "according", "point", "points", "know", "knows", "knew", "want", "wants", "wanted", "feel", "feels", "felt", "make", "makes", "episode", "podcast", "interview", "reading", "summary", "text", "guest", "host", "conversation", "chat", "show", "anything", "something", "thing", "things", "stuff", "kind", "sort", "lot", "lots", "much", "many"])
+QUESTION_FRAME = frozenset("""
+say says said saying tell tells told think thinks thought believe believes believed
+mention mentions mentioned talk talks talked discuss discusses discussed explain
+explains explained describe describes described mean means meant claim claims claimed
+argue argues argued view views opinion opinions idea ideas stance take position
+according point points know knows knew want wants wanted feel feels felt make makes
+episode podcast interview reading summary text guest host conversation chat show
+anything something thing things stuff kind sort lot lots much many
+""".split())
 
 
 def stem(word: str) -> str:
