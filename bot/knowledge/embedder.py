@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.errors import ConfigError
-from bot.knowledge.embeddings import MODEL_NAME, MiniLMEncoder, shared_encoder
+from bot.knowledge.embeddings import MODEL_NAME, MiniLMEncoder, preload_in_background, shared_encoder
 
 BUNDLED = "bundled"
 
@@ -43,6 +43,10 @@ class BundledEmbedder:
     @property
     def id(self) -> str:
         return f"{BUNDLED}:{MODEL_NAME}"
+
+    def preload(self) -> None:
+        if self._encoder is None:
+            preload_in_background()
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self.encoder.encode(texts)

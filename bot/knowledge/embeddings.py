@@ -128,7 +128,23 @@ class MiniLMEncoder:
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
+_shared_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def shared_encoder() -> MiniLMEncoder:
-    """The process-wide encoder (loading the model costs ~0.3 s; do it once)."""
+def _load_shared() -> MiniLMEncoder:
     return MiniLMEncoder()
+
+
+def shared_encoder() -> MiniLMEncoder:
+    """The process-wide encoder (loading and verifying the model costs ~0.45 s; once)."""
+    with _shared_lock:
+        return _load_shared()
+
+
+def preload_in_background() -> threading.Thread:
+    """Start loading the shared encoder on a thread, so it overlaps other start-up work
+    (importing chromadb takes ~1.7 s); the first embed then waits for it if needed."""
+    thread = threading.Thread(target=shared_encoder, name="load-embedding-model", daemon=True)
+    thread.start()
+    return thread

@@ -6,6 +6,7 @@ index changes. BM25 is ``bm25s`` over readbot's own light stemming (``terms``).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -45,6 +46,7 @@ class LexicalIndex:
     def __init__(self, chunks: Sequence[IndexedChunk]) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
         self.chunks = list(chunks)
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
         self._bm25 = None

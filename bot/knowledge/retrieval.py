@@ -71,8 +71,10 @@ class Retrieval:
 class Retriever:
     """Thread-safe: the lexical side is swapped atomically when the index changes."""
 
-    def __init__(self, index: KnowledgeIndex, coverage: CoverageModel | None = None) -> None:
+    def __init__(self, index: KnowledgeIndex, coverage: CoverageModel | None = None, *,
+                 bm25_weight: float = BM25_WEIGHT) -> None:
         self.index = index
+        self.bm25_weight = bm25_weight
         self.coverage = coverage or CoverageModel.load()
         self._lock = threading.Lock()
         self._lexical: LexicalIndex | None = None
@@ -116,7 +118,7 @@ class Retriever:
             if i is not None:
                 dense[i] = hit.score
         floor = np.nanmin(dense) if dense_hits else 0.0
-        combined = np.where(np.isnan(dense), floor, dense) + BM25_WEIGHT * bm25
+        combined = np.where(np.isnan(dense), floor, dense) + self.bm25_weight * bm25
         if reading:
             mask = np.array([c.reading == reading for c in lexical.chunks])
             combined = np.where(mask, combined, -np.inf)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.knowledge.answer import Answer, extractive_answer, sources_of
-from bot.knowledge.embedder import Embedder, make_embedder
+from bot.knowledge.embedder import BundledEmbedder, Embedder, make_embedder
 from bot.knowledge.index import KnowledgeIndex, chroma_client
 from bot.knowledge.ingest import Ingester, IngestReport
 from bot.knowledge.llm import LLMAnswerer, LLMUnavailable, make_chat_model
@@ -38,6 +38,8 @@ class KnowledgeService:
     def open(cls, settings: Settings, *, embedder: Embedder | None = None,
              chat_model: Any = None, chroma: Any = None) -> KnowledgeService:
         embedder = embedder or make_embedder(settings.embeddings)
+        if isinstance(embedder, BundledEmbedder):
+            embedder.preload()  # overlaps loading the model with opening Chroma
         client = chroma if chroma is not None else chroma_client(settings.data_dir)
         index = KnowledgeIndex(client, embedder)
         if chat_model is None and settings.llm:

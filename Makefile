@@ -1,0 +1,28 @@
+# readbot: two commands for a newcomer. Both work offline, with no API keys.
+#   make run    set up (.venv), index the shipped reading, answer a sample question
+#   make test   set up (.venv with dev tools) and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+QUESTION ?= What does Ilya mean by the age of research?
+
+.PHONY: run test lint bench setup
+
+$(BIN)/readbot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(BIN)/readbot
+
+run: setup
+	$(BIN)/readbot ingest
+	$(BIN)/readbot ask "$(QUESTION)"
+
+test: setup
+	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/bench_retrieval.py
