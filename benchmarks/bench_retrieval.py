@@ -127,21 +127,34 @@ def latency(service, questions: list[str], rounds: int) -> tuple[list[float], li
     return embed, answer
 
 
-def cold_ask(data_dir: Path, runs: int = 3) -> tuple[list[float], int]:
+PEAK_RSS = (
+    "import sys\nfrom bot.cli import main\ntry:\n    main(sys.argv[1:])\nfinally:\n"
+    "    print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1],"
+    " file=sys.stderr)"
+)
+
+
+def peak_rss_kb(args: list[str], env: dict[str, str]) -> int:
+    """Peak resident memory (VmHWM) of one readbot command, reported by the process itself."""
+    done = subprocess.run([sys.executable, "-c", PEAK_RSS, *args], env=env, check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(done.stderr.strip().splitlines()[-1])
+
+
+def cold_ask(data_dir: Path, runs: int = 3) -> tuple[list[float], int, int]:
     """Wall time of `readbot ask` in a new process on an existing index, and the peak
-    RSS of those processes. Run first, while this process is small: a child's peak
-    RSS counts what it shared with its parent before exec."""
+    memory of `readbot ingest` (first index) and of `readbot ask`."""
     readbot = Path(sys.executable).with_name("readbot")
     env = {**os.environ, "READBOT_DATA_DIR": str(data_dir)}
-    subprocess.run([str(readbot), "ingest"], env=env, check=True, stdout=subprocess.DEVNULL)
+    ingest_kb = peak_rss_kb(["ingest"], env)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         subprocess.run([str(readbot), "ask", "What is a value function?"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
         times.append(time.perf_counter() - t)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return times, peak_kb
+    ask_kb = peak_rss_kb(["ask", "What is a value function?"], env)
+    return times, ask_kb, ingest_kb
 
 
 def generated_corpus(folder: Path, megabytes: float, seed: int = 7) -> int:
@@ -173,7 +186,7 @@ def main() -> None:
     args = parser.parse_args()
     questions = load_questions(args.questions)
     data_dir = Path(tempfile.mkdtemp(prefix="readbot-bench-"))
-    times, peak_kb = cold_ask(data_dir)
+    times, ask_kb, ingest_kb = cold_ask(data_dir)
     service = fresh_service(data_dir)
     from bot.knowledge.lc_embeddings import MiniLMEmbeddings
 
@@ -199,7 +212,8 @@ def main() -> None:
 
     print(f"cold `readbot ask`:       {', '.join(f'{t:.2f} s' for t in times)} "
           f"(median {statistics.median(times):.2f} s)")
-    print(f"peak memory (cold ask):   {peak_kb / 1024:.0f} MB")
+    print(f"peak memory `readbot ask`:    {ask_kb / 1024:.0f} MB")
+    print(f"peak memory `readbot ingest`: {ingest_kb / 1024:.0f} MB (first index of the reading)")
     print(f"peak memory (this bench): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
     corpus = Path(tempfile.mkdtemp(prefix="readbot-corpus-"))

@@ -8,6 +8,7 @@ with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -42,6 +43,11 @@ def _parser() -> ArgumentParser:
                         help="drop indexed files under PATHS that no longer exist")
     ingest.add_argument("--rebuild", action="store_true",
                         help="drop the whole index first (after changing READBOT_EMBEDDINGS)")
+    run = sub.add_parser("run", help="run the bot on Slack and/or Discord")
+    run.add_argument("--platform", choices=["slack", "discord", "all"],
+                     help="default: every platform whose token is set")
+
+    sub.add_parser("chat", help="talk to readbot in this terminal (no platform needed)")
     return parser
 
 
@@ -101,9 +107,30 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
 
 
+def cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.app import platforms_to_run
+    from bot.runner import run_platforms
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    platforms = platforms_to_run(settings, args.platform)  # bad config stops here
+    asyncio.run(run_platforms(settings, platforms))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.runner import run_console
+    from bot.settings import Settings
+
+    asyncio.run(run_console(Settings.from_env(), stdin, out))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "ask": cmd_ask,
     "ingest": cmd_ingest,
+    "run": cmd_run,
+    "chat": cmd_chat,
 }
 
 

@@ -28,10 +28,15 @@ class Source:
 @dataclass(frozen=True)
 class Answer:
     question: str
-    text: str
+    body: str  # the answer without its citation line (chat adapters render citations)
     grounded: bool
     sources: tuple[Source, ...]
+    citation: str = ""  # "Source: “section” (document)", set when grounded
     note: str = ""  # e.g. why the LLM was not used
+
+    @property
+    def text(self) -> str:
+        return "\n".join(part for part in (self.body, self.citation) if part)
 
     def to_json(self) -> dict[str, Any]:
         return {"answer": self.text, "grounded": self.grounded,
@@ -65,6 +70,7 @@ def extractive_answer(retrieval: Retrieval) -> Answer:
         text = (f"{NOT_COVERED} The closest section is “{top.section}”, which says: "
                 f"“{top.passages[0].text}”")
         return Answer(retrieval.question, text, False, sources[:1])
-    quotes = "\n".join(f"> {p.text}" for p in quoted_passages(top))
-    text = f"From “{top.section}”:\n{quotes}\n{citation(top)}"
-    return Answer(retrieval.question, text, True, sources)
+    quotes = "\n".join(
+        f"> {p.text}" + "".join(f"\n>   • {d}" for d in p.details) for p in quoted_passages(top))
+    return Answer(retrieval.question, f"From “{top.section}”:\n{quotes}", True, sources,
+                  citation=citation(top))

@@ -85,6 +85,7 @@ class KnowledgeIndex:
         self._collection = self._open()
 
     def _open(self) -> Any:
+        function = self.embedder.chroma_function()  # registers it, so Chroma can rebuild it
         existing = {c.name if hasattr(c, "name") else c for c in self._client.list_collections()}
         if self._name in existing:
             collection = self._client.get_collection(self._name)
@@ -100,7 +101,7 @@ class KnowledgeIndex:
             self._name,
             metadata={EMBEDDING_KEY: self.embedder.id},
             configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=self.embedder.chroma_function(),
+            embedding_function=function,
         )
 
     def reset(self) -> None:

@@ -48,6 +48,7 @@ class Passage:
     position: int
     text: str
     score: float
+    details: tuple[str, ...] = ()  # the bullets under a passage that ends with ":"
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class Retriever:
         for (reading, document, section), scored in ranked:
             passages = tuple(
                 Passage(reading, document, section, lexical.chunks[i].chunk.position,
-                        lexical.chunks[i].chunk.text, score)
+                        lexical.chunks[i].chunk.text, score, _details(lexical, i))
                 for score, i in scored[:PASSAGES_PER_SECTION]
             )
             out.append(SectionHit(reading, document, section, scored[0][0], passages))
@@ -166,6 +167,19 @@ class Retriever:
             return hits
         top = self._sections(lexical, combined, 1, only=summaries)
         return top + [h for h in hits if not _is_summary(h.section)][: k - len(top)]
+
+
+def _details(lexical: LexicalIndex, i: int) -> tuple[str, ...]:
+    """A passage that introduces a list ("…, because:") is quoted with its list."""
+    chunk = lexical.chunks[i].chunk
+    if not chunk.text.rstrip().endswith(":"):
+        return ()
+    out = []
+    for follower in lexical.chunks[i + 1:]:
+        if follower.chunk.document != chunk.document or follower.chunk.parent != chunk.text:
+            break
+        out.append(follower.chunk.text)
+    return tuple(out)
 
 
 def _is_summary(section: str) -> bool:

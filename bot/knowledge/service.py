@@ -7,12 +7,14 @@ worker thread (see ``bot.core``), never on the event loop.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bot.knowledge.answer import Answer, extractive_answer, sources_of
+from bot.knowledge.answer import Answer, extractive_answer
 from bot.knowledge.embedder import BundledEmbedder, Embedder, make_embedder
 from bot.knowledge.index import KnowledgeIndex, chroma_client
 from bot.knowledge.ingest import Ingester, IngestReport
@@ -22,6 +24,15 @@ from bot.settings import Settings
 from bot.text import clean_question, neutralize_mentions
 
 log = logging.getLogger(__name__)
+FOLLOW_UP = re.compile(
+    r"^(and|but|so|also|why|how come)\b|\b(it|that|this|those|these|they|them|he|his|him|she|her)\b",
+    re.IGNORECASE)
+
+
+def _is_follow_up(question: str) -> bool:
+    """A short question that leans on what came before ("and why?", "what does he mean by that")."""
+    return len(question.split()) <= 10 and bool(FOLLOW_UP.search(question))
+
 LLM_FALLBACK_NOTE = "(The language model didn't answer, so this is quoted from the reading.)"
 
 
@@ -79,21 +90,15 @@ class KnowledgeService:
         """Answer one question. Raises InputError for an unusable question."""
         text = clean_question(question)
         self.ensure_ingested()
-        retrieval = self.retriever.search(self._with_context(text, history), reading=reading)
-        retrieval = Retrieval(text, retrieval.hits, retrieval.covered, retrieval.confidence,
-                              retrieval.features)
+        retrieval = self.retriever.search(text, reading=reading)
+        if not retrieval.covered and history and _is_follow_up(text):
+            # "and why does that happen?": search it together with the thread's last question
+            contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading)
+            retrieval = replace(contextual, question=text)
         answer = extractive_answer(retrieval)
         if self.llm is not None and answer.grounded:
             answer = self._llm_answer(retrieval, answer, history)
-        return Answer(answer.question, neutralize_mentions(answer.text), answer.grounded,
-                      answer.sources, answer.note)
-
-    @staticmethod
-    def _with_context(question: str, history: Sequence[str]) -> str:
-        """A follow-up ("and why?") is searched together with the thread's last question."""
-        if not history or len(question.split()) > 6:
-            return question
-        return f"{history[-1]} {question}"
+        return replace(answer, body=neutralize_mentions(answer.body))
 
     def _llm_answer(self, retrieval: Retrieval, fallback: Answer,
                     history: Sequence[str]) -> Answer:
@@ -102,11 +107,8 @@ class KnowledgeService:
             prose = self.llm.answer(retrieval, history)
         except LLMUnavailable as exc:
             log.warning("LLM unavailable, answering extractively: %s", exc)
-            return Answer(fallback.question, f"{fallback.text}\n{LLM_FALLBACK_NOTE}", True,
-                          fallback.sources, note=str(exc))
-        cited = ", ".join(f"“{s.section}”" for s in sources_of(retrieval)[:1])
-        return Answer(fallback.question, f"{prose}\nSource: {cited} ({retrieval.hits[0].document})",
-                      True, fallback.sources)
+            return replace(fallback, body=f"{fallback.body}\n{LLM_FALLBACK_NOTE}", note=str(exc))
+        return replace(fallback, body=prose)  # the citation stays ours, from retrieval
 
     def close(self) -> None:
         if self.llm is not None:

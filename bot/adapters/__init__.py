@@ -1,0 +1,1 @@
+"""Platform adapters: translate events in, render replies out."""

@@ -1,0 +1,47 @@
+"""The adapter contract: what a chat platform must do for readbot, and nothing more.
+
+An adapter translates platform events into :mod:`bot.core.events` and hands each to
+the dispatcher together with a :class:`Responder` bound to that event (so a reply
+lands where the platform expects it: a Slack thread, a Discord interaction follow-up).
+Operations a platform can't do raise :class:`UnsupportedOperation` loudly instead of
+silently doing something else.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from bot.core.events import MessageRef, Reply, User, Where
+
+
+class UnsupportedOperation(NotImplementedError):
+    def __init__(self, platform: str, operation: str) -> None:
+        super().__init__(f"{platform} adapter does not support {operation}")
+
+
+@runtime_checkable
+class Responder(Protocol):
+    """Answers one incoming event. ``reply`` honours ``Reply.visibility``: a private
+    reply is seen only by the person who triggered the event."""
+
+    async def reply(self, reply: Reply) -> MessageRef | None: ...
+
+    async def acknowledge(self) -> None:
+        """Tell the platform the event is being worked on (Discord defer; Slack ack)."""
+
+
+class ChatAdapter(Protocol):
+    platform: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, where: Where, reply: Reply) -> MessageRef:
+        """Post in a channel or thread (a scheduled prompt, a poll, results)."""
+
+    async def send_private(self, where: Where, user: User, reply: Reply) -> None:
+        """A message only ``user`` sees, in ``where``."""
+
+    async def update(self, ref: MessageRef, reply: Reply) -> None:
+        """Edit a message the bot posted (a poll's live tally)."""

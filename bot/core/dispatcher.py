@@ -1,0 +1,98 @@
+"""Routes neutral events to handlers; the one place errors become messages to people.
+
+* events from bots (including readbot itself) are ignored;
+* an event id seen before (a platform retry) is ignored, within a bounded window;
+* an :class:`~bot.errors.InputError` becomes a private reply with its message;
+* any other exception is logged and the person gets a short private apology, never a
+  traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from bot.core.adapter import Responder
+from bot.core.events import ButtonClick, Command, Event, Message, Reply, Visibility
+from bot.errors import InputError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Event, Responder], Awaitable[None]]
+SORRY = "Sorry, something went wrong while handling that. The moderators can find details in the bot's log."
+
+
+class RecentIds:
+    """A bounded set of recently seen ids (platform retries arrive within minutes)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, key: str) -> bool:
+        """True if ``key`` is new."""
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return True
+
+
+class Dispatcher:
+    def __init__(self) -> None:
+        self._on_message: Handler | None = None
+        self._commands: dict[str, Handler] = {}
+        self._buttons: dict[str, Handler] = {}
+        self._seen = RecentIds()
+
+    def on_message(self, handler: Handler) -> None:
+        self._on_message = handler
+
+    def command(self, name: str, handler: Handler) -> None:
+        self._commands[name] = handler
+
+    def button(self, action_prefix: str, handler: Handler) -> None:
+        self._buttons[action_prefix] = handler
+
+    @property
+    def command_names(self) -> list[str]:
+        return sorted(self._commands)
+
+    def _handler_for(self, event: Event) -> Handler | None:
+        if isinstance(event, Message):
+            return self._on_message
+        if isinstance(event, Command):
+            return self._commands.get(event.name)
+        if isinstance(event, ButtonClick):
+            prefix = event.action.split(":", 1)[0]
+            return self._buttons.get(prefix)
+        return None
+
+    async def dispatch(self, event: Event, responder: Responder) -> bool:
+        """Handle one event; False if it was ignored (a bot's, a duplicate, unrouted)."""
+        if event.user.is_bot:
+            return False
+        key = f"{event.where.channel.platform}:{event.event_id}"
+        if event.event_id and not self._seen.add(key):
+            log.info("duplicate delivery ignored: %s", key)
+            return False
+        handler = self._handler_for(event)
+        if handler is None:
+            if isinstance(event, Command):
+                await responder.reply(Reply(f"I don't know the command /{event.name}.",
+                                            visibility=Visibility.PRIVATE))
+            return False
+        try:
+            await handler(event, responder)
+        except InputError as exc:
+            await responder.reply(Reply(str(exc), visibility=Visibility.PRIVATE))
+        except Exception:
+            log.exception("handler failed for %s event %s", type(event).__name__, key)
+            try:
+                await responder.reply(Reply(SORRY, visibility=Visibility.PRIVATE))
+            except Exception:
+                log.exception("could not tell the person about the failure")
+        return True

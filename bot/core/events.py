@@ -1,0 +1,118 @@
+"""Neutral types: what adapters translate platform events into, and replies out of.
+
+Adapters own every platform detail (ids' formats, threads, length limits, markup);
+handlers only see these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str = ""
+    is_bot: bool = False
+    is_admin: bool = False  # platform-side moderator (Slack admin/owner, Discord Manage Messages)
+
+
+@dataclass(frozen=True)
+class Channel:
+    platform: str  # "slack" | "discord" | "console"
+    id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place to post: a channel, optionally inside a thread."""
+
+    channel: Channel
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message the bot posted, so it can be edited later."""
+
+    where: Where
+    message_id: str
+
+
+# ----- incoming ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message that mentions the bot (or any message in a DM with it)."""
+
+    event_id: str
+    where: Where
+    user: User
+    text: str  # with the mention of the bot removed
+    message_id: str = ""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command: /ask, /poll, /prompt."""
+
+    event_id: str
+    where: Where
+    user: User
+    name: str  # without the slash
+    text: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ButtonClick:
+    event_id: str
+    where: Where
+    user: User
+    action: str  # e.g. "poll:vote"
+    value: str  # e.g. "<poll id>:<option index>"
+    message: MessageRef | None = None
+
+
+Event = Message | Command | ButtonClick
+
+
+# ----- outgoing ------------------------------------------------------------------
+
+
+class Visibility(Enum):
+    PUBLIC = "public"
+    PRIVATE = "private"  # only the person who asked sees it (ephemeral)
+
+
+@dataclass(frozen=True)
+class Citation:
+    section: str
+    document: str
+    reading: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+    value: str
+    style: str = "default"  # "default" | "primary" | "danger"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Something to post. Adapters render it; text is plain (no platform markup)."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    visibility: Visibility = Visibility.PUBLIC
+    image: bytes | None = None  # a PNG (poll results chart)
+    image_name: str = "chart.png"
+    start_thread: bool = False  # e.g. a daily prompt: the post opens a thread
+    thread_title: str = ""

@@ -1,0 +1,46 @@
+"""Handlers: thin glue from neutral events to services. No SDK imports here."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.core.adapter import Responder
+from bot.core.events import Citation, Command, Event, Message, Reply
+from bot.knowledge.answer import Answer
+from bot.knowledge.service import KnowledgeService
+from bot.store.history import ThreadHistory
+
+
+def answer_reply(answer: Answer) -> Reply:
+    citations = tuple(Citation(s.section, s.document, s.reading, s.text)
+                      for s in answer.sources[:1])
+    return Reply(text=answer.body, citations=citations if answer.grounded else ())
+
+
+class AskHandler:
+    """Answers a mention or /ask. Blocking work runs in a worker thread."""
+
+    def __init__(self, knowledge: KnowledgeService, history: ThreadHistory | None = None) -> None:
+        self.knowledge = knowledge
+        self.history = history
+
+    @staticmethod
+    def thread_key(event: Message | Command) -> str:
+        where = event.where
+        thread = where.thread_id or (event.message_id if isinstance(event, Message) else "")
+        return f"{where.channel.platform}:{where.channel.id}:{thread}"
+
+    async def __call__(self, event: Event, responder: Responder) -> None:
+        assert isinstance(event, Message | Command)
+        question = event.text if isinstance(event, Message) else (
+            event.options.get("question") or event.text)
+        await responder.acknowledge()
+        key = self.thread_key(event)
+        threaded = isinstance(event, Message) or bool(event.where.thread_id)
+        history: list[str] = []
+        if self.history is not None and threaded:
+            history = await asyncio.to_thread(self.history.recent, key)
+        answer = await asyncio.to_thread(self.knowledge.ask, question, history=history)
+        if self.history is not None and threaded:
+            await asyncio.to_thread(self.history.add, key, answer.question)
+        await responder.reply(answer_reply(answer))

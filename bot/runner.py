@@ -1,0 +1,77 @@
+"""Long-running front ends: the platform adapters (`readbot run`) and the console."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any, TextIO
+
+from bot.adapters.console import ConsoleAdapter, lines_from
+from bot.app import build_core
+from bot.core.dispatcher import Dispatcher
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_adapter(platform: str, settings: Settings, dispatcher: Dispatcher) -> Any:
+    if platform == "slack":
+        from bot.adapters.slack.adapter import SlackAdapter
+
+        return SlackAdapter(settings, dispatcher)
+    from bot.adapters.discord.adapter import DiscordAdapter
+
+    return DiscordAdapter(settings, dispatcher)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+
+
+async def run_platforms(settings: Settings, platforms: list[str]) -> None:
+    configure_logging(settings)
+    core = build_core(settings)
+    await asyncio.to_thread(core.knowledge.warm)  # model + index ready before traffic
+    adapters = [make_adapter(p, settings, core.dispatcher) for p in platforms]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        for adapter in adapters:
+            await adapter.start()
+            log.info("%s adapter started", adapter.platform)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        for adapter in reversed(adapters):
+            try:
+                await asyncio.wait_for(adapter.stop(), timeout=15)
+            except Exception:
+                log.exception("%s adapter did not stop cleanly", adapter.platform)
+        core.close()
+
+
+async def run_console(settings: Settings, stdin: TextIO, out: TextIO) -> None:
+    logging.basicConfig(level=logging.WARNING, force=True)
+    core = build_core(settings)
+    interactive = stdin.isatty()
+    if interactive:
+        out.write("readbot chat: ask about the reading, or try /ask, /poll, /prompt. Ctrl-D quits.\n")
+    await asyncio.to_thread(core.knowledge.warm)
+    adapter = ConsoleAdapter(core.dispatcher, out)
+
+    def prompt() -> None:
+        if interactive:
+            out.write("you> ")
+            out.flush()
+
+    try:
+        async for line in lines_from(stdin, prompt):
+            if line.strip():
+                await adapter.handle_line(line)
+    finally:
+        core.close()
