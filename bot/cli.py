@@ -51,11 +51,11 @@ def _parser() -> ArgumentParser:
     return parser
 
 
-def _open_service():  # type: ignore[no-untyped-def]
+def _open_service(*, rebuild: bool = False):  # type: ignore[no-untyped-def]
     from bot.knowledge.service import KnowledgeService
     from bot.settings import Settings
 
-    return KnowledgeService.open(Settings.from_env())
+    return KnowledgeService.open(Settings.from_env(), rebuild=rebuild)
 
 
 def _print_answer(answer, as_json: bool, out: TextIO) -> None:  # type: ignore[no-untyped-def]
@@ -96,11 +96,11 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.knowledge.ingest import discover, progress_bar
 
-    service = _open_service()
+    service = _open_service(rebuild=args.rebuild)
     files, _ = discover(args.paths or [service.knowledge_dir])
     total = sum(p.stat().st_size for p, _ in files)
     report = service.ingest(args.paths, reading=args.reading, prune=args.prune,
-                            rebuild=args.rebuild, progress=progress_bar(total))
+                            progress=progress_bar(total))
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     out.write(report.summary() + "\n")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 BULLET = re.compile(r"^(?P<indent>[ \t\u00a0]*)(?:[•◦▪‣●○\-*+–]|\d{1,3}[.)])[ \t\u00a0]+(?P<text>\S.*)$")
 MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
-SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]?\s+(?=[A-Z“\"(])")
+SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"”’)]))\s+(?=[A-Z“\"(])")
 MAX_HEADING_CHARS = 120
 MAX_PARAGRAPH_CHARS = 700
 
@@ -61,18 +61,27 @@ def _is_plain_heading(line: str) -> bool:
 
 
 def split_sections(text: str) -> tuple[str, list[Section]]:
-    """The document's title and its non-empty sections, in order."""
+    """The document's title and its non-empty sections, in order.
+
+    In a markdown document (any ``#`` heading) only ``#`` lines are headings. In plain
+    text a heading is a short line without final punctuation that stands on its own:
+    the next line is blank, a bullet, or another such line (so the first line of a
+    hard-wrapped paragraph is not taken for one)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    title = next((ln.strip() for ln in lines if ln.strip()), "")
+    markdown = any(MD_HEADING.match(ln) for ln in lines)
+    first = next((ln for ln in lines if ln.strip()), "")
+    md_first = MD_HEADING.match(first)
+    title = md_first.group("text").strip() if md_first else first.strip()
     sections: list[Section] = []
     current = Section(heading="")
-    for line in lines:
+    for i, line in enumerate(lines):
         if not line.strip():
             continue
         md = MD_HEADING.match(line)
         if md:
             heading = md.group("text").strip()
-        elif _is_plain_heading(line) and not _continues_paragraph(current):
+        elif (not markdown and _is_plain_heading(line) and _stands_alone(lines, i)
+              and not _continues_paragraph(current)):
             heading = line.strip()
         else:
             current.lines.append(line.rstrip())
@@ -83,6 +92,11 @@ def split_sections(text: str) -> tuple[str, list[Section]]:
     if current.lines:
         sections.append(current)
     return title, sections
+
+
+def _stands_alone(lines: list[str], i: int) -> bool:
+    following = lines[i + 1] if i + 1 < len(lines) else ""
+    return not following.strip() or bool(BULLET.match(following)) or _is_plain_heading(following)
 
 
 def _continues_paragraph(section: Section) -> bool:

@@ -78,10 +78,14 @@ def _chunk_id(source: str, position: int) -> str:
 
 
 class KnowledgeIndex:
-    def __init__(self, client: Any, embedder: Embedder, name: str = COLLECTION) -> None:
+    def __init__(self, client: Any, embedder: Embedder, name: str = COLLECTION, *,
+                 rebuild: bool = False) -> None:
+        """``rebuild`` drops the existing collection first (the way out of a mismatch)."""
         self.embedder = embedder
         self._client = client
         self._name = name
+        if rebuild:
+            self._drop()
         self._collection = self._open()
 
     def _open(self) -> Any:
@@ -104,10 +108,13 @@ class KnowledgeIndex:
             embedding_function=function,
         )
 
+    def _drop(self) -> None:
+        with contextlib.suppress(Exception):  # it may not exist; create below is what matters
+            self._client.delete_collection(self._name)
+
     def reset(self) -> None:
         """Drop every chunk (and the embedding record) and start an empty collection."""
-        with contextlib.suppress(Exception):
-            self._client.delete_collection(self._name)
+        self._drop()
         self._collection = self._open()
 
     def count(self) -> int:

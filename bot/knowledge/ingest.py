@@ -105,6 +105,7 @@ class Ingester:
                 continue
             except UnicodeDecodeError:
                 report.failed.append((str(path), "not UTF-8 text"))
+                self._drop_stale(source, known, report)
                 continue
             digest = file_hash(data)
             name = reading or reading_name(path, root)
@@ -115,6 +116,7 @@ class Ingester:
             chunks = chunk_text(text, document_name(path))
             if not chunks:
                 report.failed.append((str(path), "no text to index"))
+                self._drop_stale(source, known, report)
                 continue
             vectors = chunk_vectors(self.index.embedder, chunks)
             record = FileRecord(source, name, document_name(path), digest, len(chunks))
@@ -134,6 +136,13 @@ class Ingester:
                     self.index.delete_file(source)
                     report.removed.append(source)
         return report
+
+
+    def _drop_stale(self, source: str, known: dict[str, FileRecord], report: IngestReport) -> None:
+        """A file that no longer holds indexable text must not keep answering questions."""
+        if source in known:
+            self.index.delete_file(source)
+            report.removed.append(source)
 
 
 def progress_bar(total_bytes: int) -> Callable[[int], None] | None:

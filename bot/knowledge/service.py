@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.errors import InputError
 from bot.knowledge.answer import Answer, extractive_answer
 from bot.knowledge.embedder import BundledEmbedder, Embedder, make_embedder
 from bot.knowledge.index import KnowledgeIndex, chroma_client
@@ -47,12 +48,13 @@ class KnowledgeService:
 
     @classmethod
     def open(cls, settings: Settings, *, embedder: Embedder | None = None,
-             chat_model: Any = None, chroma: Any = None) -> KnowledgeService:
+             chat_model: Any = None, chroma: Any = None, rebuild: bool = False) -> KnowledgeService:
+        """``rebuild`` starts from an empty index (after changing READBOT_EMBEDDINGS)."""
         embedder = embedder or make_embedder(settings.embeddings)
         if isinstance(embedder, BundledEmbedder):
             embedder.preload()  # overlaps loading the model with opening Chroma
         client = chroma if chroma is not None else chroma_client(settings.data_dir)
-        index = KnowledgeIndex(client, embedder)
+        index = KnowledgeIndex(client, embedder, rebuild=rebuild)
         if chat_model is None and settings.llm:
             chat_model = make_chat_model(settings.llm)
         llm = LLMAnswerer(chat_model, timeout=settings.llm_timeout) if chat_model else None
@@ -90,6 +92,9 @@ class KnowledgeService:
         """Answer one question. Raises InputError for an unusable question."""
         text = clean_question(question)
         self.ensure_ingested()
+        if reading is not None and reading not in self.readings():
+            known = ", ".join(self.readings()) or "none"
+            raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
         retrieval = self.retriever.search(text, reading=reading)
         if not retrieval.covered and history and _is_follow_up(text):
             # "and why does that happen?": search it together with the thread's last question
@@ -98,7 +103,11 @@ class KnowledgeService:
         answer = extractive_answer(retrieval)
         if self.llm is not None and answer.grounded:
             answer = self._llm_answer(retrieval, answer, history)
-        return replace(answer, body=neutralize_mentions(answer.body))
+        return replace(answer, body=neutralize_mentions(answer.body),
+                       citation=neutralize_mentions(answer.citation))
+
+    def readings(self) -> list[str]:
+        return sorted({c.reading for c in self.retriever.lexical.chunks})
 
     def _llm_answer(self, retrieval: Retrieval, fallback: Answer,
                     history: Sequence[str]) -> Answer:
@@ -108,7 +117,10 @@ class KnowledgeService:
         except LLMUnavailable as exc:
             log.warning("LLM unavailable, answering extractively: %s", exc)
             return replace(fallback, body=f"{fallback.body}\n{LLM_FALLBACK_NOTE}", note=str(exc))
-        return replace(fallback, body=prose)  # the citation stays ours, from retrieval
+        # the citation stays ours, from retrieval: drop any the model wrote itself
+        prose = "\n".join(ln for ln in prose.splitlines()
+                          if not ln.strip().lower().startswith(("source:", "sources:")))
+        return replace(fallback, body=prose.strip() or fallback.body)
 
     def close(self) -> None:
         if self.llm is not None:

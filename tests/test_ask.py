@@ -1,0 +1,254 @@
+"""Answering questions about the shipped reading: in-process and through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from bot.errors import InputError
+from bot.knowledge.answer import NOT_COVERED
+
+DOCUMENT = "dwarkesh-107-ilya-sutskever"
+SSI = "SSI\u2019s approach: straight-shotting superintelligence"
+MASS = re.compile(r"@(everyone|here|channel)\b|<!(everyone|here|channel)", re.IGNORECASE)
+
+
+def _quote_lines(text: str) -> list[str]:
+    """The reading's words quoted in an answer: "> passage" lines, and ">   • item" lines
+    for the list a lead-in passage ("... because:") introduces."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith(">   • "):
+            out.append(line[len(">   • "):])
+        elif line.startswith("> "):
+            out.append(line[2:])
+    return out
+
+
+def _by_type(rows, kind):
+    return [r for r in rows if r["type"] == kind]
+
+
+# --------------------------------------------------------------------------- dev set, in process
+
+
+def test_in_scope_dev_questions_are_answered_from_the_gold_section(knowledge_service, dev_questions,
+                                                                   reading_text):
+    in_scope = _by_type(dev_questions, "in_scope")
+    assert in_scope, "the dev set has no in-scope questions"
+    problems: list[str] = []
+    top1 = 0
+    for row in in_scope:
+        answer = knowledge_service.ask(row["question"])
+        sections = [s.section for s in answer.sources]
+        gold = set(row["gold"])
+        tag = f"{row['id']} {row['question']!r}"
+        if not answer.grounded:
+            problems.append(f"{tag}: not grounded: {answer.text!r}")
+            continue
+        if sections[:1] and sections[0] in gold:
+            top1 += 1
+        if not gold & set(sections[:3]):
+            problems.append(f"{tag}: gold {sorted(gold)} not in top 3 {sections[:3]}")
+        if not any(key.lower() in answer.text.lower() for key in row["keys"]):
+            problems.append(f"{tag}: none of {row['keys']} in {answer.text!r}")
+        for quote in _quote_lines(answer.text):
+            if quote not in reading_text:
+                problems.append(f"{tag}: quote not in the reading: {quote!r}")
+        if f"Source: \u201c{sections[0]}\u201d ({DOCUMENT})" not in answer.text:
+            problems.append(f"{tag}: no citation of {sections[0]!r}")
+    assert not problems, "\n".join(problems)
+    assert top1 >= len(in_scope) - 1, f"top-1 gold section for only {top1} of {len(in_scope)}"
+
+
+def test_out_of_scope_dev_questions_say_the_reading_does_not_cover_them(knowledge_service,
+                                                                         dev_questions):
+    rows = _by_type(dev_questions, "out_of_scope")
+    assert rows, "the dev set has no out-of-scope questions"
+    for row in rows:
+        answer = knowledge_service.ask(row["question"])
+        assert answer.grounded is False, (row, answer.text)
+        assert answer.text.startswith(NOT_COVERED), answer.text
+        assert "doesn't cover" in answer.text
+        assert len(answer.sources) <= 1
+
+
+def test_adversarial_dev_questions_are_refused_or_answered_safely(knowledge_service, dev_questions):
+    rows = _by_type(dev_questions, "adversarial")
+    assert rows, "the dev set has no adversarial questions"
+    for row in rows:
+        try:
+            answer = knowledge_service.ask(row["question"])
+        except InputError as exc:
+            assert str(exc) and "\n" not in str(exc)
+            continue
+        assert not MASS.search(answer.text), (row, answer.text)
+        assert answer.grounded is False, (row, answer.text)
+
+
+def test_junk_input_is_an_input_error(knowledge_service):
+    for junk in ("x", "??", "", "   ", None):
+        with pytest.raises(InputError):
+            knowledge_service.ask(junk)
+
+
+def test_a_named_guest_does_not_make_an_off_topic_question_covered(knowledge_service):
+    answer = knowledge_service.ask("What did Ilya say about the stock market?")
+    assert answer.grounded is False
+    assert answer.text.startswith(NOT_COVERED)
+
+
+def test_covered_answer_quotes_the_reading_verbatim_and_cites_the_section(knowledge_service,
+                                                                          reading_text):
+    answer = knowledge_service.ask("What is SSI's straight-shot plan?")
+    assert answer.grounded is True
+    assert answer.sources[0].section == SSI
+    lines = answer.text.splitlines()
+    assert lines[0] == f"From \u201c{SSI}\u201d:"
+    quotes = _quote_lines(answer.text)
+    assert quotes
+    for quote in quotes:
+        assert quote in reading_text
+        # a whole bullet, not a fragment
+        assert f"\u2022 {quote}\n" in reading_text + "\n"
+    assert lines[-1] == f"Source: \u201c{SSI}\u201d ({DOCUMENT})"
+    # only the quoted lines, the heading line and the citation: no invented prose
+    assert len(lines) == len(quotes) + 2
+
+
+def test_sources_are_ranked_best_first_with_their_best_passage(knowledge_service, reading_text):
+    answer = knowledge_service.ask("Why do humans generalize better than models?")
+    scores = [s.score for s in answer.sources]
+    assert scores == sorted(scores, reverse=True)
+    assert len({s.section for s in answer.sources}) == len(answer.sources)
+    for source in answer.sources:
+        assert source.reading == DOCUMENT and source.document == DOCUMENT
+        assert source.text in reading_text
+
+
+def test_summary_questions_get_the_summary(knowledge_service):
+    answer = knowledge_service.ask("What is the gist of this episode?")
+    assert answer.grounded
+    assert answer.sources[0].section == "Summary"
+
+
+def test_a_follow_up_is_searched_with_the_thread_s_last_question(knowledge_service):
+    alone = knowledge_service.ask("and why?")
+    followup = knowledge_service.ask(
+        "and why?", history=["Why does Ilya want AI to care about sentient life?"])
+    assert followup.grounded
+    assert followup.sources[0].section == "Alignment and long-term safety"
+    assert alone.text != followup.text
+
+
+def test_unknown_reading_is_a_clear_input_error_naming_the_readings(knowledge_service):
+    from bot.errors import InputError
+
+    assert knowledge_service.index.count() > 0
+    with pytest.raises(InputError) as caught:
+        knowledge_service.ask("What is SSI's straight-shot plan?", reading="no-such-reading")
+    message = str(caught.value)
+    assert "no-such-reading" in message
+    assert "dwarkesh-107-ilya-sutskever" in message
+    assert "No reading is indexed" not in message
+
+
+def test_known_reading_filter_answers(knowledge_service):
+    answer = knowledge_service.ask("What is SSI's straight-shot plan?",
+                                   reading="dwarkesh-107-ilya-sutskever")
+    assert answer.grounded
+    assert all(s.reading == "dwarkesh-107-ilya-sutskever" for s in answer.sources)
+
+
+# --------------------------------------------------------------------------- the real CLI
+
+
+def _one_line(stderr: str) -> str:
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def _check_source(source: dict) -> None:
+    assert set(source) == {"reading", "document", "section", "text", "score"}
+    for key in ("reading", "document", "section", "text"):
+        assert isinstance(source[key], str) and source[key], (key, source)
+    assert isinstance(source["score"], float), source
+
+
+def test_cli_ask_json_prints_one_object(run_readbot, cli_data_dir, reading_text):
+    result = run_readbot(["ask", "What is SSI's straight-shot plan?", "--json"], data_dir=cli_data_dir)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout
+    payload = json.loads(lines[0])
+    assert isinstance(payload, dict)
+    assert set(payload) == {"answer", "grounded", "sources"}
+    assert isinstance(payload["answer"], str) and payload["answer"]
+    assert payload["grounded"] is True
+    assert isinstance(payload["sources"], list) and payload["sources"]
+    for source in payload["sources"]:
+        _check_source(source)
+        assert source["text"] in reading_text
+    scores = [s["score"] for s in payload["sources"]]
+    assert scores == sorted(scores, reverse=True)
+    assert payload["sources"][0]["section"] == SSI
+    assert payload["sources"][0]["document"] == DOCUMENT
+    for quote in _quote_lines(payload["answer"]):
+        assert quote in reading_text
+
+
+def test_cli_ask_text_output(run_readbot, cli_data_dir):
+    result = run_readbot(["ask", "How do I bake a chocolate cake?"], data_dir=cli_data_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(NOT_COVERED)
+    assert "\nClosest section:\n  - " in result.stdout
+
+
+def test_cli_ask_json_from_stdin_answers_line_by_line(run_readbot, cli_data_dir):
+    stdin = ("What is SSI's straight-shot plan?\n"
+             "\n"
+             "x\n"
+             "Should humans merge with AI?\n")
+    result = run_readbot(["ask", "--json", "-"], data_dir=cli_data_dir, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4, result.stdout
+    objects = [json.loads(line) for line in lines]
+    assert all(isinstance(o, dict) for o in objects)
+    first, empty, junk, last = objects
+    assert set(first) == {"answer", "grounded", "sources"}
+    assert first["grounded"] is True and first["sources"][0]["section"] == SSI
+    assert set(empty) == {"error"} and isinstance(empty["error"], str) and empty["error"]
+    assert set(junk) == {"error"} and isinstance(junk["error"], str) and junk["error"]
+    assert set(last) == {"answer", "grounded", "sources"}
+    assert last["grounded"] is True
+    assert last["sources"][0]["section"] == "Alignment and long-term safety"
+    for obj in (first, last):
+        for source in obj["sources"]:
+            _check_source(source)
+
+
+@pytest.mark.parametrize("question", ["", "why " * 624 + "now?"], ids=["empty", "2500-chars"])
+def test_cli_rejects_bad_input_with_one_line(run_readbot, cli_data_dir, question):
+    assert len(question) in (0, 2500)
+    result = run_readbot(["ask", question], data_dir=cli_data_dir)
+    assert result.returncode == 2
+    line = _one_line(result.stderr)
+    assert line.startswith("readbot: ")
+    assert result.stdout == ""
+    if question:
+        assert "2,500" in line and "2,000" in line
+
+
+@pytest.mark.parametrize(("name", "value"), [("READBOT_LOG_LEVEL", "LOUD"), ("READBOT_LLM", "nocolon")])
+def test_cli_rejects_a_bad_setting_with_one_line_naming_it(run_readbot, tmp_path, name, value):
+    result = run_readbot(["ask", "What is SSI's straight-shot plan?"], data_dir=tmp_path / "d",
+                         env={name: value})
+    assert result.returncode == 2
+    line = _one_line(result.stderr)
+    assert line.startswith("readbot: ") and name in line and value in line
+    assert result.stdout == ""
