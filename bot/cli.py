@@ -48,6 +48,13 @@ def _parser() -> ArgumentParser:
                      help="default: every platform whose token is set")
 
     sub.add_parser("chat", help="talk to readbot in this terminal (no platform needed)")
+
+    polls = sub.add_parser("polls", help="list or export polls (for moderators)")
+    polls_sub = polls.add_subparsers(dest="polls_command", required=True, parser_class=ArgumentParser)
+    polls_sub.add_parser("list", help="every poll, newest last")
+    export = polls_sub.add_parser("export", help="polls with their votes")
+    export.add_argument("--poll", help="only this poll id")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
     return parser
 
 
@@ -126,11 +133,35 @@ def cmd_chat(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def cmd_polls(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.app import poll_secret
+    from bot.polls.export import export, list_polls
+    from bot.polls.service import PollService
+    from bot.settings import Settings
+    from bot.store.db import Database, database_url
+
+    settings = Settings.from_env()
+
+    async def go() -> str:
+        db = await Database.open(database_url(settings.database_url, settings.data_dir))
+        try:
+            service = PollService(db, poll_secret(settings))
+            if args.polls_command == "list":
+                return await list_polls(service)
+            return await export(service, args.poll, args.format)
+        finally:
+            await db.close()
+
+    out.write(asyncio.run(go()) + "\n")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "ask": cmd_ask,
     "ingest": cmd_ingest,
     "run": cmd_run,
     "chat": cmd_chat,
+    "polls": cmd_polls,
 }
 
 
@@ -148,3 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
 from bot.core.adapter import UnsupportedOperation
 from bot.core.dispatcher import Dispatcher
-from bot.core.events import Channel, Command, Event, Message, MessageRef, Reply, User, Visibility, Where
+from bot.core.events import ButtonClick, Channel, Command, Event, Message, MessageRef, Reply, User, Visibility, Where
 from bot.text import neutralize_mentions
 
 PLATFORM = "console"
@@ -25,7 +26,8 @@ def render(reply: Reply) -> str:
     for c in reply.citations:
         lines.append(f"  [source: “{c.section}” ({c.document})]")
     if reply.buttons:
-        lines.append("  " + "  ".join(f"[{b.label}]" for b in reply.buttons))
+        lines.append("  " + "  ".join(f"[{i}: {b.label}]" for i, b in enumerate(reply.buttons, 1))
+                     + "   (type `click N`)")
     if reply.image is not None:
         lines.append(f"  [image: {reply.image_name}, {len(reply.image):,} bytes]")
     text = "\n".join(lines)
@@ -56,6 +58,8 @@ class ConsoleAdapter:
         self.user = user or User("console-user", "you")
         self.channel = Channel(PLATFORM, channel, channel)
         self.posted: list[tuple[Where, Reply]] = []
+        self.updates: list[tuple[MessageRef, Reply]] = []
+        self.cards: list[tuple[MessageRef, Reply]] = []
         self._ids = itertools.count(1)
 
     async def start(self) -> None:
@@ -68,10 +72,23 @@ class ConsoleAdapter:
         line = line.strip("\n")
         event_id = str(next(self._ids))
         where = Where(self.channel, thread_id="console-thread")
+        click = re.fullmatch(r"\s*click\s+(\d+)\s*", line, re.IGNORECASE)
+        if click:
+            return self._click(event_id, where, int(click.group(1)))
         if line.startswith("/"):
             name, _, text = line[1:].partition(" ")
             return Command(event_id, where, self.user, name.lower(), text.strip())
         return Message(event_id, where, self.user, line, message_id=event_id)
+
+    def _click(self, event_id: str, where: Where, number: int) -> Event | None:
+        """`click N`: press button N of the latest message that has buttons."""
+        for ref, reply in reversed(self.cards):
+            if 1 <= number <= len(reply.buttons):
+                button = reply.buttons[number - 1]
+                return ButtonClick(event_id, where, self.user, button.action, button.value, ref)
+            break
+        self.out.write("readbot> (there is no such button)\n")
+        return None
 
     async def handle_line(self, line: str) -> None:
         event = self.event_for(line)
@@ -80,15 +97,20 @@ class ConsoleAdapter:
 
     async def send(self, where: Where, reply: Reply) -> MessageRef:
         self.posted.append((where, reply))
+        ref = MessageRef(where, str(len(self.posted)))
+        if reply.buttons:
+            self.cards.append((ref, reply))
         self.out.write(f"readbot> {render(reply)}\n")
         self.out.flush()
-        return MessageRef(where, str(len(self.posted)))
+        return ref
 
     async def send_private(self, where: Where, user: User, reply: Reply) -> None:
         await self.send(where, Reply(reply.text, reply.citations, reply.buttons,
                                      Visibility.PRIVATE))
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
+        self.updates.append((ref, reply))
+        self.cards = [(r, reply if r == ref else old) for r, old in self.cards]
         self.out.write(f"readbot (edited message {ref.message_id})> {render(reply)}\n")
 
     async def open_form(self, *_: object) -> None:

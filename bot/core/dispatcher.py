@@ -74,6 +74,9 @@ class Dispatcher:
     async def dispatch(self, event: Event, responder: Responder) -> bool:
         """Handle one event; False if it was ignored (a bot's, a duplicate, unrouted)."""
         if event.user.is_bot:
+            if isinstance(event, ButtonClick):  # a person would expect an answer; a bot gets one too
+                await responder.reply(Reply("Bots can't vote or use readbot's buttons.",
+                                            visibility=Visibility.PRIVATE))
             return False
         key = f"{event.where.channel.platform}:{event.event_id}"
         if event.event_id and not self._seen.add(key):
@@ -83,6 +86,9 @@ class Dispatcher:
         if handler is None:
             if isinstance(event, Command):
                 await responder.reply(Reply(f"I don't know the command /{event.name}.",
+                                            visibility=Visibility.PRIVATE))
+            elif isinstance(event, ButtonClick):
+                await responder.reply(Reply("That button no longer does anything.",
                                             visibility=Visibility.PRIVATE))
             return False
         try:

@@ -9,6 +9,7 @@ from bot.core.events import Citation, Command, Event, Message, Reply
 from bot.knowledge.answer import Answer
 from bot.knowledge.service import KnowledgeService
 from bot.store.history import ThreadHistory
+from bot.text import clean_question
 
 
 def answer_reply(answer: Answer) -> Reply:
@@ -32,8 +33,8 @@ class AskHandler:
 
     async def __call__(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Message | Command)
-        question = event.text if isinstance(event, Message) else (
-            event.options.get("question") or event.text)
+        question = clean_question(event.text if isinstance(event, Message) else (
+            event.options.get("question") or event.text))  # a bad question is answered privately at once
         await responder.acknowledge()
         key = self.thread_key(event)
         threaded = isinstance(event, Message) or bool(event.where.thread_id)

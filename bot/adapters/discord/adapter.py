@@ -1,0 +1,299 @@
+"""DiscordAdapter: the :class:`~bot.core.adapter.ChatAdapter` for Discord (discord.py).
+
+In: mentions of the bot (``on_message``), slash commands (``/ask`` and one per dispatcher command,
+synced globally once the client is ready) and clicks on readbot's buttons – each translated to a
+neutral event and dispatched with a responder bound to it. Out: :meth:`send`, :meth:`update` and,
+inside an interaction only, :meth:`send_private`.
+
+* Gateway intents: discord.py's defaults; the privileged message-content intent only with
+  ``message_content=True`` (off by default: Discord still delivers the content of messages that
+  mention the bot, and slash commands don't need it).
+* Nothing readbot posts can ping: the client's default and every single payload carry
+  ``allowed_mentions`` = none, and the text is defused (:mod:`.render`).
+* An interaction must be answered within 3 s: the handler's ``acknowledge()`` defers, and if the
+  handler hasn't responded after ``ACK_AFTER`` (2 s) the adapter defers itself.
+* The edge: ``discord_api_url``/``discord_gateway_url`` are applied process-wide (:mod:`.endpoints`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+
+import aiohttp
+import discord
+
+from bot.adapters.discord import translate
+from bot.adapters.discord.commands import ReadbotTree, build_tree
+from bot.adapters.discord.endpoints import point_discord_py_at
+from bot.adapters.discord.render import render
+from bot.adapters.discord.responders import InteractionResponder, MessageResponder, post
+from bot.adapters.discord.views import ActionButton
+from bot.core.adapter import UnsupportedOperation
+from bot.core.dispatcher import Dispatcher
+from bot.core.events import Event, MessageRef, Reply, User, Visibility, Where
+from bot.errors import ConfigError, ReadbotError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ANSWERED_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+LiveKey = tuple[str, str | None, str]
+
+
+class DiscordStartError(ReadbotError):
+    """The client could not connect / become ready (one line, fit to show the operator)."""
+
+
+class _ReadbotClient(discord.Client):
+    def __init__(self, adapter: DiscordAdapter, *, intents: discord.Intents,
+                 guild_ready_timeout: float | None) -> None:
+        extra = {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # readbot has no voice
+        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **extra)
+        self.adapter = adapter
+        self.click_handler = adapter  # read by views.ActionButton
+        self.tree: ReadbotTree = build_tree(self, adapter, adapter.dispatcher.command_names)
+        self.synced = False
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ActionButton)  # clicks on "action|value" buttons, even after a restart
+
+    async def on_ready(self) -> None:
+        await self.adapter._on_ready(self)
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter._on_message(message)
+
+
+class DiscordAdapter:
+    platform = "discord"
+    ACK_AFTER = 2.0  # seconds; Discord drops an interaction not answered within 3 s
+    DRAIN_TIMEOUT = 5.0  # stop(): how long events being handled may take to finish
+
+    def __init__(self, settings: Settings, dispatcher: Dispatcher, *,
+                 guild_ready_timeout: float | None = None, message_content: bool = False,
+                 start_timeout: float = 30.0) -> None:
+        """``guild_ready_timeout``: discord.py's wait for guild data after READY (None = its default,
+        2 s; tests pass less). ``start_timeout``: how long :meth:`start` waits for the client to be
+        ready before raising :class:`DiscordStartError`."""
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.guild_ready_timeout = guild_ready_timeout
+        self.message_content = message_content
+        self.start_timeout = start_timeout
+        self._client: _ReadbotClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._restore_endpoints: list[Callable[[], None]] = []
+        self._inflight: set[asyncio.Task[object]] = set()
+        self._live: dict[LiveKey, InteractionResponder] = {}
+        self._stopping = False
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def client(self) -> discord.Client:
+        if self._client is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return self._client
+
+    def intents(self) -> discord.Intents:
+        intents = discord.Intents.default()
+        intents.message_content = self.message_content
+        return intents
+
+    async def start(self) -> None:
+        """Log in, connect and wait until ready (commands synced). Raises ConfigError for a rejected
+        token or a refused intent, DiscordStartError if Discord can't be reached in time."""
+        if self._task is not None:
+            raise RuntimeError("the Discord adapter is already started")
+        restore = point_discord_py_at(self.settings.discord_api_url, self.settings.discord_gateway_url)
+        self._restore_endpoints = [restore]
+        self._ready = asyncio.Event()
+        self._stopping = False
+        client = self._client = _ReadbotClient(self, intents=self.intents(),
+                                               guild_ready_timeout=self.guild_ready_timeout)
+        task = self._task = asyncio.create_task(client.start(self.settings.discord_token),
+                                                name="readbot-discord-client")
+        waiter = asyncio.create_task(self._ready.wait())
+        try:
+            await asyncio.wait({task, waiter}, timeout=self.start_timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            waiter.cancel()
+            await self.stop()
+            raise
+        waiter.cancel()
+        if self._ready.is_set() and not task.done():
+            task.add_done_callback(self._client_ended)
+            return
+        error = self._start_error(task)
+        await self.stop()
+        raise error
+
+    def _start_error(self, task: asyncio.Task[None]) -> ReadbotError:
+        exc = task.exception() if task.done() and not task.cancelled() else None
+        if isinstance(exc, discord.PrivilegedIntentsRequired):
+            return ConfigError("Discord refused the message content intent: enable it for the bot in "
+                               "the developer portal, or don't ask for it")
+        if isinstance(exc, discord.LoginFailure):
+            return ConfigError(f"DISCORD_TOKEN was rejected by Discord: {exc}")
+        if isinstance(exc, aiohttp.ClientError | OSError):
+            return DiscordStartError(f"could not reach Discord at {discord.http.Route.BASE}: {exc}")
+        client = self._client
+        if client is not None and client.user is not None and client.ws is None:
+            # logged in over REST but never got a gateway connection (discord.py may even crash on
+            # its retry in that state, with an AttributeError that would say nothing useful)
+            gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+            return DiscordStartError(f"could not connect to the Discord gateway at {gateway} "
+                                     f"within {self.start_timeout:g}s")
+        if not task.done():
+            return DiscordStartError(f"Discord did not become ready within {self.start_timeout:g}s")
+        if exc is None:
+            return DiscordStartError("the Discord client stopped before it was ready")
+        return DiscordStartError(f"the Discord client failed to start: {exc!r}")
+
+    def _client_ended(self, task: asyncio.Task[None]) -> None:
+        if self._stopping or task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("the Discord client stopped: %r", exc, exc_info=exc)
+        else:
+            log.warning("the Discord client stopped")
+
+    async def wait_closed(self) -> None:
+        """Wait until the client stops (it only stops by itself on a fatal error, re-raised here)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        """Let events being handled finish (up to DRAIN_TIMEOUT), then close the client."""
+        client, task = self._client, self._task
+        if client is None:
+            return
+        self._stopping = True
+        current = asyncio.current_task()
+        inflight = {t for t in self._inflight if not t.done() and t is not current}
+        if inflight:
+            _, pending = await asyncio.wait(inflight, timeout=self.DRAIN_TIMEOUT)
+            for t in pending:
+                t.cancel()
+        await client.close()
+        if task is not None:
+            if not task.done():
+                await asyncio.wait({task}, timeout=5)
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()  # retrieved: start() or _client_ended reported it
+        for restore in self._restore_endpoints:
+            restore()
+        self._restore_endpoints = []
+        self._client = self._task = None
+        self._live.clear()
+
+    # ------------------------------------------------------------------ incoming
+    async def _on_ready(self, client: _ReadbotClient) -> None:
+        if not client.synced:
+            client.synced = True
+            try:
+                synced = await client.tree.sync()
+                log.info("registered slash commands: %s", ", ".join(f"/{c.name}" for c in synced))
+            except discord.HTTPException:
+                log.exception("could not register the slash commands")
+        log.info("connected to Discord as %s", client.user)
+        self._ready.set()
+
+    @contextlib.asynccontextmanager
+    async def _tracked(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def _on_message(self, message: discord.Message) -> None:
+        me = self._client.user if self._client is not None else None
+        if me is None or message.author.id == me.id or message.author.bot or message.webhook_id:
+            return  # its own messages (Discord echoes them), other bots', webhooks'
+        if message.type not in ANSWERED_MESSAGE_TYPES or not translate.mentions_bot(message, me.id):
+            return
+        event = translate.message_event(message, me.id)
+        async with self._tracked():
+            await self.dispatcher.dispatch(event, MessageResponder(message, event.text))
+
+    async def handle_command(self, interaction: discord.Interaction) -> None:
+        """A slash command (called by the command tree)."""
+        await self._dispatch_interaction(translate.command_event(interaction), interaction)
+
+    async def handle_click(self, interaction: discord.Interaction, action: str, value: str) -> None:
+        """A click on one of readbot's buttons (called by views.ActionButton)."""
+        await self._dispatch_interaction(translate.click_event(interaction, action, value), interaction)
+
+    async def _dispatch_interaction(self, event: Event, interaction: discord.Interaction) -> None:
+        responder = InteractionResponder(interaction)
+        key = self._live_key(event.where, event.user.id)
+        self._live[key] = responder
+        try:
+            async with self._tracked():
+                handling = asyncio.ensure_future(self.dispatcher.dispatch(event, responder))
+                try:
+                    done, _ = await asyncio.wait({handling}, timeout=self.ACK_AFTER)
+                    if not done and not responder.responded:
+                        try:
+                            await responder.acknowledge()  # the 3 s deadline is near
+                        except discord.HTTPException as exc:
+                            log.warning("could not defer interaction %s: %s", interaction.id, exc)
+                    await handling
+                except asyncio.CancelledError:
+                    handling.cancel()  # stop() gave up waiting: don't leave the handler running
+                    raise
+        finally:
+            if self._live.get(key) is responder:
+                del self._live[key]
+
+    @staticmethod
+    def _live_key(where: Where, user_id: str) -> LiveKey:
+        return where.channel.id, where.thread_id, user_id
+
+    # ------------------------------------------------------------------ outgoing
+    async def _messageable(self, where: Where) -> discord.abc.Messageable:
+        channel_id = int(where.thread_id or where.channel.id)
+        channel = self.client.get_channel(channel_id)
+        if channel is None:
+            channel = await self.client.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise ValueError(f"Discord channel {channel_id} can't hold messages")
+        return channel
+
+    async def send(self, where: Where, reply: Reply) -> MessageRef:
+        """Post in a channel, or in ``where.thread_id``; ``Reply.start_thread`` opens a thread from it."""
+        if reply.visibility is Visibility.PRIVATE:
+            raise UnsupportedOperation(self.platform, "a private reply through send() (use send_private "
+                                       "while answering an interaction)")
+        sent = await post(await self._messageable(where), render(reply))
+        return MessageRef(where, str(sent.id))
+
+    async def send_private(self, where: Where, user: User, reply: Reply) -> None:
+        """An ephemeral follow-up to the interaction ``user`` is making in ``where`` right now.
+
+        Discord has ephemeral messages only as interaction responses, and readbot does not DM people,
+        so outside an interaction this raises UnsupportedOperation."""
+        responder = self._live.get(self._live_key(where, user.id))
+        if responder is None:
+            raise UnsupportedOperation(self.platform, "send_private outside an interaction (Discord "
+                                       "has ephemeral messages only as interaction responses)")
+        await responder.reply(replace(reply, visibility=Visibility.PRIVATE))
+
+    async def update(self, ref: MessageRef, reply: Reply) -> None:
+        """Edit a message the bot posted into ``reply`` (text, embed, buttons; an image replaces the
+        attachments)."""
+        channel = self.client.get_partial_messageable(int(ref.where.thread_id or ref.where.channel.id))
+        await channel.get_partial_message(int(ref.message_id)).edit(**render(reply).edit_kwargs())

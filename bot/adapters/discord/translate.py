@@ -1,0 +1,118 @@
+"""discord.py objects → neutral events (:mod:`bot.core.events`). No I/O here.
+
+* a message in a thread is ``Where(Channel(parent id), thread_id=thread id)``; elsewhere
+  ``Where(Channel(channel id))``;
+* a person is an admin when they have Manage Messages in that channel;
+* ``event_id`` is the message or interaction id (Discord snowflakes are unique).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Any
+
+import discord
+
+from bot.core.events import ButtonClick, Channel, Command, Message, MessageRef, User, Where
+
+PLATFORM = "discord"
+
+
+def where_of(channel: object, channel_id: int | None = None) -> Where:
+    """Where a message or interaction happened (a thread is reported with its parent)."""
+    if isinstance(channel, discord.Thread):
+        parent = channel.parent
+        return Where(Channel(PLATFORM, str(channel.parent_id), getattr(parent, "name", "") or ""),
+                     thread_id=str(channel.id))
+    cid = getattr(channel, "id", None) or channel_id
+    return Where(Channel(PLATFORM, str(cid), getattr(channel, "name", "") or ""))
+
+
+def user_of(person: discord.abc.User, *, is_admin: bool) -> User:
+    return User(str(person.id), person.display_name, is_bot=person.bot, is_admin=is_admin)
+
+
+def can_manage_messages(message: discord.Message) -> bool:
+    """Manage Messages in the message's channel (a thread uses its parent's permissions)."""
+    author = message.author
+    if not isinstance(author, discord.Member):
+        return False  # a DM, or a user who left
+    channel = message.channel
+    try:
+        if isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+            return channel.permissions_for(author).manage_messages
+    except (discord.ClientException, AttributeError):  # a thread whose parent isn't cached
+        pass
+    return author.guild_permissions.manage_messages
+
+
+def bot_role_ids(message: discord.Message, bot_id: int) -> set[int]:
+    """The bot's managed role(s) mentioned in the message (people often pick the role by mistake)."""
+    return {role.id for role in message.role_mentions
+            if role.tags is not None and role.tags.bot_id == bot_id}
+
+
+def mentions_bot(message: discord.Message, bot_id: int) -> bool:
+    return any(user.id == bot_id for user in message.mentions) or bool(bot_role_ids(message, bot_id))
+
+
+def strip_bot_mention(content: str, bot_id: int, role_ids: Collection[int] = ()) -> str:
+    """The text without the mentions of the bot (other mentions are left to the core)."""
+    text = re.sub(rf"<@!?{bot_id}>", " ", content)
+    for role_id in role_ids:
+        text = text.replace(f"<@&{role_id}>", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def message_event(message: discord.Message, bot_id: int) -> Message:
+    text = strip_bot_mention(message.content, bot_id, bot_role_ids(message, bot_id))
+    return Message(event_id=str(message.id), where=where_of(message.channel),
+                   user=user_of(message.author, is_admin=can_manage_messages(message)),
+                   text=text, message_id=str(message.id))
+
+
+def _option_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _options(raw: list[dict[str, Any]]) -> dict[str, str]:
+    """Option name → value as text; sub-command options are flattened."""
+    options: dict[str, str] = {}
+    for option in raw:
+        if "value" in option:
+            options[str(option["name"])] = _option_value(option["value"])
+        elif option.get("options"):
+            options.update(_options(option["options"]))
+    return options
+
+
+def interaction_user(interaction: discord.Interaction) -> User:
+    return user_of(interaction.user, is_admin=bool(interaction.permissions.manage_messages))
+
+
+def command_event(interaction: discord.Interaction) -> Command:
+    """A slash command from the interaction's raw data (independent of the local command tree, so
+    a command Discord still knows but readbot no longer does is routed too)."""
+    data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
+    options = _options(list(data.get("options") or []))
+    if "text" in options:
+        text = options["text"]
+    elif len(options) == 1:
+        text = next(iter(options.values()))
+    else:
+        text = ""
+    return Command(event_id=str(interaction.id),
+                   where=where_of(interaction.channel, interaction.channel_id),
+                   user=interaction_user(interaction), name=str(data.get("name", "")),
+                   text=text, options=options)
+
+
+def click_event(interaction: discord.Interaction, action: str, value: str) -> ButtonClick:
+    where = where_of(interaction.channel, interaction.channel_id)
+    ref = MessageRef(where, str(interaction.message.id)) if interaction.message is not None else None
+    return ButtonClick(event_id=str(interaction.id), where=where, user=interaction_user(interaction),
+                       action=action, value=value, message=ref)
+

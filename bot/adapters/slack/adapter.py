@@ -1,0 +1,258 @@
+"""The Slack adapter: bolt in, neutral events to the dispatcher, Web API calls out.
+
+Flow for every request Slack sends:
+
+1. bolt verifies the signature (HTTP mode; 401 before any listener otherwise) and
+   acknowledges events itself; the command and button listeners below call ``ack()``
+   first thing, well within Slack's 3 seconds;
+2. the payload is translated (:mod:`.translate`) into a neutral event; a re-delivery
+   (``X-Slack-Retry-Num``) of an event already handled is dropped;
+3. the event and a :mod:`.responders` responder go to ``dispatcher.dispatch`` in a
+   background task the adapter keeps, so ``stop()`` can wait for answers in flight.
+
+Nothing here blocks the event loop: handlers run their blocking work in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+from collections.abc import Coroutine, Mapping
+from typing import Any, Protocol
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack.render import render
+from bot.adapters.slack.responders import CommandResponder, ThreadResponder
+from bot.adapters.slack.retries import RetryFilter, retry_num
+from bot.adapters.slack.translate import (
+    click_from_payload,
+    command_from_payload,
+    message_from_dm,
+    message_from_mention,
+)
+from bot.adapters.slack.transport import TOKEN_REJECTED, HttpTransport, SocketModeTransport, Transport
+from bot.adapters.slack.users import AdminDirectory
+from bot.core.adapter import Responder, UnsupportedOperation
+from bot.core.events import ButtonClick, Command, Event, Message, MessageRef, Reply, User, Visibility, Where
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ANY = re.compile(r".*")
+
+
+class _SkipClientTokenWarning(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment even when given a client, then
+    warns that it will be unused: true, and expected (the client carries the token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+BOLT_LOG = logging.getLogger("bot.adapters.slack.bolt")
+BOLT_LOG.addFilter(_SkipClientTokenWarning())
+
+
+class EventSink(Protocol):
+    """The dispatcher, as far as the adapter is concerned."""
+
+    async def dispatch(self, event: Event, responder: Responder) -> bool: ...
+
+
+def resolved_mode(settings: Settings) -> str:
+    from bot.app import slack_mode  # imported late: bot.app may import adapters one day
+
+    return slack_mode(settings)
+
+
+def reply_where(message: Message, *, direct: bool) -> Where:
+    """Answers go in the thread: the one asked in, or the one the question starts.
+    In a DM a top-level question gets a top-level answer."""
+    if message.where.thread_id or direct or not message.message_id:
+        return message.where
+    return Where(message.where.channel, thread_id=message.message_id)
+
+
+class SlackAdapter:
+    platform = "slack"
+
+    def __init__(self, settings: Settings, dispatcher: EventSink, *, host: str = "0.0.0.0",
+                 drain_timeout: float = 8.0) -> None:
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.host = host
+        self.drain_timeout = drain_timeout
+        self.mode = resolved_mode(settings)
+        self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret,
+            request_verification_enabled=self.mode == "http",  # Socket Mode has no signatures
+            logger=BOLT_LOG,
+        )
+        self.bot_user_id: str | None = None
+        self._transport: Transport | None = None
+        self._retries = RetryFilter()
+        self._admins = AdminDirectory(self.client)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._register()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Check the token, then listen; returns once Slack can reach readbot."""
+        await self._identify()
+        if self.mode == "socket":
+            self._transport = SocketModeTransport(self.app, self.client, self.settings.slack_app_token)
+        else:
+            self._transport = HttpTransport(self.app, self.host, self.settings.http_port)
+        await self._transport.start()
+        log.info("slack adapter ready: %s, bot user %s", self._transport.describe(), self.bot_user_id)
+
+    @property
+    def http_port(self) -> int | None:
+        """The port HTTP mode listens on (useful when started with port 0)."""
+        return self._transport.port if isinstance(self._transport, HttpTransport) else None
+
+    async def stop(self) -> None:
+        """Stop taking events, then give answers in flight ``drain_timeout`` seconds."""
+        if self._transport is not None:
+            transport, self._transport = self._transport, None
+            await transport.stop()
+        await self._drain()
+        log.info("slack adapter stopped")
+
+    async def _identify(self) -> None:
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if error in TOKEN_REJECTED:
+                raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack ({error})") from None
+            raise
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            # Slack unreachable right now: bolt retries auth.test on the first request.
+            log.warning("slack auth.test failed (%s); starting anyway", type(exc).__name__)
+            return
+        self.bot_user_id = auth.get("user_id")
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.drain_timeout
+        await asyncio.sleep(0)  # let listeners already scheduled by bolt spawn their work
+        while self._tasks:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=left)
+        if self._tasks:
+            pending = set(self._tasks)
+            log.warning("slack adapter: cancelling %d unfinished answer(s)", len(pending))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # ------------------------------------------------------------------ outgoing
+
+    async def send(self, where: Where, reply: Reply) -> MessageRef:
+        if reply.visibility is Visibility.PRIVATE:
+            raise ValueError("send() posts for everyone to see; use send_private() for a private reply")
+        message = render(reply)
+        response = await self.client.chat_postMessage(
+            channel=where.channel.id, thread_ts=where.thread_id,
+            unfurl_links=False, unfurl_media=False, **message.kwargs())
+        if reply.image is not None:
+            await self.client.files_upload_v2(
+                channel=where.channel.id, thread_ts=where.thread_id, file=reply.image,
+                filename=reply.image_name, title=reply.image_name)
+        return MessageRef(where, str(response["ts"]))
+
+    async def send_private(self, where: Where, user: User, reply: Reply) -> None:
+        if reply.image is not None:
+            raise UnsupportedOperation(self.platform, "images in private (ephemeral) messages")
+        await self.client.chat_postEphemeral(
+            channel=where.channel.id, user=user.id, thread_ts=where.thread_id, **render(reply).kwargs())
+
+    async def update(self, ref: MessageRef, reply: Reply) -> None:
+        if reply.image is not None:
+            raise UnsupportedOperation(self.platform, "changing the image of a posted message")
+        message = render(reply)
+        # blocks always sent (even []) so blocks of the old version don't linger
+        await self.client.chat_update(channel=ref.where.channel.id, ts=ref.message_id,
+                                      text=message.text, blocks=message.blocks)
+
+    # ------------------------------------------------------------------ incoming
+
+    def _register(self) -> None:
+        self.app.event("app_mention")(self._on_app_mention)
+        self.app.event("message")(self._on_message)
+        self.app.command(ANY)(self._on_command)  # every command: the dispatcher routes them
+        self.app.block_action(ANY)(self._on_block_action)
+
+    def _bot_id(self, context: AsyncBoltContext) -> str | None:
+        return context.bot_user_id or self.bot_user_id
+
+    async def _on_app_mention(self, body: dict[str, Any], context: AsyncBoltContext,
+                              request: AsyncBoltRequest) -> None:
+        event = message_from_mention(body, self._bot_id(context))
+        responder = ThreadResponder(self, reply_where(event, direct=False), event.user)
+        self._accept("app_mention", event, responder, request.headers)
+
+    async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext,
+                          request: AsyncBoltRequest) -> None:
+        event = message_from_dm(body, self._bot_id(context))
+        if event is None:  # channel chatter, edits, joins: not for readbot
+            return
+        responder = ThreadResponder(self, reply_where(event, direct=True), event.user)
+        self._accept("message.im", event, responder, request.headers)
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        event = command_from_payload(body)
+        responder = CommandResponder(self, event.where, event.user, body.get("response_url"))
+        self._accept(f"/{event.name}", event, responder)
+
+    async def _on_block_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        event = click_from_payload(body)
+        if event is None:
+            return
+        self._accept(f"button {event.action}", event, ThreadResponder(self, event.where, event.user))
+
+    def _accept(self, kind: str, event: Event, responder: Responder,
+                headers: Mapping[str, Any] | None = None) -> None:
+        retry = retry_num(headers or {})
+        note = f" retry={retry}" if retry else ""
+        if headers is not None and self._retries.is_repeat(event.event_id, headers):
+            log.info("slack %s %s: retry of an event already handled, dropped%s",
+                     kind, event.event_id, note)
+            return
+        log.info("slack %s %s channel=%s user=%s%s%s", kind, event.event_id or "-",
+                 event.where.channel.id, event.user.id, " (bot)" if event.user.is_bot else "", note)
+        self._spawn(self._dispatch(event, responder))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _dispatch(self, event: Event, responder: Responder) -> None:
+        try:
+            if isinstance(event, Command | ButtonClick) and not event.user.is_bot:
+                admin = await self._admins.is_admin(event.user.id)
+                event = dataclasses.replace(event, user=dataclasses.replace(event.user, is_admin=admin))
+            await self.dispatcher.dispatch(event, responder)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("slack: handling %s %s failed", type(event).__name__, event.event_id)

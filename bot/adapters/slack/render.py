@@ -1,0 +1,168 @@
+"""Neutral Reply → Slack message (``text`` fallback + Block Kit ``blocks``).
+
+Safety first: every piece of text is escaped for mrkdwn (&, <, >) and its mentions
+neutralised, so a reply can never ping ``<!channel>``/``<!here>``/``<!everyone>`` or a
+user named in a question. Slack's limits are enforced here: a section's text is at
+most 3000 characters, a message at most 50 blocks, a button value 2000 characters.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.adapters.render import split_text
+from bot.core.events import Button, Citation, Reply
+from bot.text import neutralize_mentions
+
+Block = dict[str, Any]
+
+SECTION_LIMIT = 3000
+MAX_BLOCKS = 50
+FALLBACK_LIMIT = 3000  # the notification text; the blocks carry the whole reply
+CONTEXT_LIMIT = 2000  # a context element's text
+MAX_CONTEXT_ELEMENTS = 10
+HEADER_LIMIT = 150
+BUTTON_LABEL_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
+ACTION_ID_LIMIT = 255
+BUTTONS_PER_BLOCK = 25
+BUTTON_STYLES = frozenset({"primary", "danger"})
+TRUNCATED = "… (truncated)"
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """Keyword arguments for chat.postMessage / chat.postEphemeral / chat.update."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks} if self.blocks else {"text": self.text}
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn escaping: the only three characters Slack requires escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def safe_mrkdwn(text: str) -> str:
+    """Plain text → inert mrkdwn. Mentions are neutralised first (so ``<!channel>``
+    reads as "@channel", not as an escaped tag), then escaped, then once more."""
+    return neutralize_mentions(escape(neutralize_mentions(text)))
+
+
+def safe_plain(text: str) -> str:
+    """For ``plain_text`` objects (not parsed for markup): only neutralise mentions."""
+    return neutralize_mentions(text)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _cut_at_space(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a space if one is near (not inside an entity)."""
+    if len(text) <= limit:
+        return text
+    space = text.rfind(" ", 0, limit)
+    return text[: space if space > limit // 2 else limit].rstrip()
+
+
+def section_texts(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """``text`` as safe mrkdwn pieces of at most ``limit`` characters each, cut at line or
+    sentence boundaries (split before escaping so an entity is never cut in two)."""
+    pieces: list[str] = []
+    for piece in split_text(neutralize_mentions(text).strip(), limit):
+        safe = safe_mrkdwn(piece)
+        pieces.extend(split_text(safe, limit) if len(safe) > limit else [safe])
+    return [p for p in pieces if p.strip()]
+
+
+def citation_line(citation: Citation) -> str:
+    return f"Source: “{citation.section}” ({citation.document})"
+
+
+def citation_block(citations: tuple[Citation, ...]) -> Block:
+    elements = [{"type": "mrkdwn", "text": _clip(safe_mrkdwn(citation_line(c)), CONTEXT_LIMIT)}
+                for c in citations[:MAX_CONTEXT_ELEMENTS]]
+    return {"type": "context", "elements": elements}
+
+
+def action_ids(buttons: tuple[Button, ...]) -> list[str]:
+    """One action_id per button: its action, suffixed ``#n`` when the message holds the
+    same action more than once (see :func:`bot.adapters.slack.translate.action_of`)."""
+    counts = Counter(b.action for b in buttons)
+    seen: Counter[str] = Counter()
+    ids: list[str] = []
+    for button in buttons:
+        if counts[button.action] > 1:
+            ids.append(f"{button.action}#{seen[button.action]}")
+            seen[button.action] += 1
+        else:
+            ids.append(button.action)
+    return ids
+
+
+def button_element(button: Button, action_id: str) -> Block:
+    if not button.action or len(action_id) > ACTION_ID_LIMIT:
+        raise ValueError(f"a Slack button needs an action of 1 to {ACTION_ID_LIMIT} characters: "
+                         f"{button.action!r}")
+    if len(button.value) > BUTTON_VALUE_LIMIT:
+        raise ValueError(f"a Slack button value is at most {BUTTON_VALUE_LIMIT} characters "
+                         f"({len(button.value)} given for {button.action!r})")
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": _clip(safe_plain(button.label) or button.value or "·",
+                                                     BUTTON_LABEL_LIMIT), "emoji": True},
+        "action_id": action_id,
+    }
+    if button.value:
+        element["value"] = button.value
+    if button.style in BUTTON_STYLES:
+        element["style"] = button.style
+    return element
+
+
+def action_blocks(buttons: tuple[Button, ...]) -> list[Block]:
+    elements = [button_element(b, aid) for b, aid in zip(buttons, action_ids(buttons), strict=True)]
+    return [{"type": "actions", "elements": elements[i: i + BUTTONS_PER_BLOCK]}
+            for i in range(0, len(elements), BUTTONS_PER_BLOCK)]
+
+
+def fallback_text(reply: Reply) -> str:
+    """The plain ``text`` Slack shows in notifications (and where blocks can't render)."""
+    text = reply.text.strip()
+    if not text and reply.buttons:
+        text = " / ".join(b.label for b in reply.buttons)
+    if not text and reply.citations:
+        text = citation_line(reply.citations[0])
+    if not text and reply.image is not None:
+        text = reply.image_name
+    if reply.start_thread and reply.thread_title:
+        text = f"{reply.thread_title}\n{text}" if text else reply.thread_title
+    return _clip(safe_mrkdwn(text or "…"), FALLBACK_LIMIT)
+
+
+def render(reply: Reply) -> SlackMessage:
+    """The Slack message for ``reply`` (images are uploaded separately by the adapter)."""
+    head: list[Block] = []
+    if reply.start_thread and reply.thread_title:
+        title = _clip(safe_plain(reply.thread_title), HEADER_LIMIT)
+        head.append({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}})
+    tail: list[Block] = []
+    if reply.citations:
+        tail.append(citation_block(reply.citations))
+    tail.extend(action_blocks(reply.buttons))
+    room = MAX_BLOCKS - len(head) - len(tail)
+    if room < 1:
+        raise ValueError(f"a Slack message holds at most {MAX_BLOCKS} blocks "
+                         f"({len(reply.buttons)} buttons is too many)")
+    texts = section_texts(reply.text)
+    if len(texts) > room:
+        texts = texts[:room]
+        texts[-1] = _cut_at_space(texts[-1], SECTION_LIMIT - len(TRUNCATED)) + TRUNCATED
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts]
+    return SlackMessage(fallback_text(reply), head + sections + tail)

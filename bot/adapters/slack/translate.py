@@ -1,0 +1,135 @@
+"""Slack payloads → neutral events. Pure functions: no I/O, no SDK objects.
+
+Every function takes the decoded JSON Slack sent (an Events API envelope, a slash
+command form, a ``block_actions`` payload) and returns a :mod:`bot.core.events` type,
+or ``None`` when the payload is not something readbot acts on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.core.events import ButtonClick, Channel, Command, Message, MessageRef, User, Where
+
+PLATFORM = "slack"
+JsonDict = Mapping[str, Any]
+
+# Message subtypes that still are a person writing to the bot (others: edits, joins, ...).
+PERSON_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+# A button's action_id is Button.action, plus "#<n>" when the same action appears more
+# than once in a message (Slack wants action_ids unique within a block).
+ACTION_SUFFIX = re.compile(r"#\d+$")
+_CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+
+
+def unescape(text: str) -> str:
+    """Slack escapes &, < and > in message text; undo it (``&amp;`` last)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def to_plain(text: str) -> str:
+    """Slack message markup → plain text: links become their label (or URL), channel
+    references ``#name``. User and special mentions are kept (``<@U1>``, ``<!here>``):
+    the core strips or neutralises those itself."""
+    text = _CHANNEL_REF.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    return unescape(text)
+
+
+def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
+    """The text without mentions of the bot (``<@UBOT>``, ``<@UBOT|readbot>``)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def is_bot_event(event: JsonDict, bot_user_id: str | None = None) -> bool:
+    """Written by a bot: another app (``bot_id`` / ``bot_message``) or readbot itself."""
+    return bool(event.get("bot_id")) or event.get("subtype") == "bot_message" or (
+        bot_user_id is not None and event.get("user") == bot_user_id)
+
+
+def _user_of_event(event: JsonDict, bot_user_id: str | None) -> User:
+    user_id = str(event.get("user") or event.get("bot_id") or "")
+    name = str(event.get("username") or "")
+    return User(user_id, name, is_bot=is_bot_event(event, bot_user_id))
+
+
+def message_from_mention(body: JsonDict, bot_user_id: str | None) -> Message:
+    """An ``app_mention`` envelope → Message (in the thread it was posted in, if any)."""
+    event = body["event"]
+    text = strip_bot_mention(str(event.get("text") or ""), bot_user_id)
+    where = Where(Channel(PLATFORM, str(event["channel"])), thread_id=event.get("thread_ts"))
+    return Message(
+        event_id=str(body.get("event_id") or ""),
+        where=where,
+        user=_user_of_event(event, bot_user_id),
+        text=to_plain(text),
+        message_id=str(event.get("ts") or ""),
+    )
+
+
+def message_from_dm(body: JsonDict, bot_user_id: str | None) -> Message | None:
+    """A ``message`` envelope → Message if it is written in a DM with the bot; None for
+    channel messages (those reach readbot as ``app_mention``), edits, deletions, joins."""
+    event = body["event"]
+    if event.get("channel_type") != "im":
+        return None
+    subtype = event.get("subtype")
+    if subtype is not None and subtype not in PERSON_SUBTYPES and subtype != "bot_message":
+        return None
+    text = strip_bot_mention(str(event.get("text") or ""), bot_user_id)
+    where = Where(Channel(PLATFORM, str(event["channel"])), thread_id=event.get("thread_ts"))
+    return Message(
+        event_id=str(body.get("event_id") or ""),
+        where=where,
+        user=_user_of_event(event, bot_user_id),
+        text=to_plain(text),
+        message_id=str(event.get("ts") or ""),
+    )
+
+
+def command_from_payload(payload: JsonDict) -> Command:
+    """A slash command form (``command=/ask&text=...``) → Command (name without "/").
+
+    Slash commands carry no event id; the per-invocation ``trigger_id`` stands in."""
+    channel = Channel(PLATFORM, str(payload.get("channel_id") or ""), str(payload.get("channel_name") or ""))
+    return Command(
+        event_id=str(payload.get("trigger_id") or ""),
+        where=Where(channel),
+        user=User(str(payload.get("user_id") or ""), str(payload.get("user_name") or "")),
+        name=str(payload.get("command") or "").lstrip("/").strip().lower(),
+        text=to_plain(str(payload.get("text") or "")).strip(),
+    )
+
+
+def action_of(action_id: str) -> str:
+    """The neutral action of a rendered button's action_id (drops a ``#n`` suffix)."""
+    return ACTION_SUFFIX.sub("", action_id)
+
+
+def click_from_payload(body: JsonDict) -> ButtonClick | None:
+    """A ``block_actions`` payload → ButtonClick on its first action (None if none)."""
+    actions = body.get("actions") or []
+    if body.get("type") != "block_actions" or not actions:
+        return None
+    action = actions[0]
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel_id = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+    channel = Channel(PLATFORM, channel_id, str((body.get("channel") or {}).get("name") or ""))
+    where = Where(channel, thread_id=message.get("thread_ts"))
+    message_ts = container.get("message_ts") or message.get("ts")
+    ref = MessageRef(where, str(message_ts)) if message_ts else None
+    user = body.get("user") or {}
+    return ButtonClick(
+        event_id=str(body.get("trigger_id") or action.get("action_ts") or ""),
+        where=where,
+        user=User(str(user.get("id") or ""), str(user.get("username") or user.get("name") or "")),
+        action=action_of(str(action.get("action_id") or "")),
+        value=str(action.get("value") or ""),
+        message=ref,
+    )

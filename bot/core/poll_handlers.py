@@ -1,0 +1,95 @@
+"""/poll and the poll buttons: parse, check the moderator, call the poll runtime."""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.adapter import Responder
+from bot.core.events import ButtonClick, Command, Event, Reply, Visibility
+from bot.core.moderation import require_moderator
+from bot.errors import InputError
+from bot.polls import claims as bank
+from bot.polls.model import DEFAULT_DURATION, SCALE, PollSpec, check_claim, check_options, parse_bool, parse_duration
+from bot.polls.runtime import PollRuntime
+
+FLAG = re.compile(r"\b(duration|anonymous|hidden)\s*=\s*(\S+)", re.IGNORECASE)
+HELP = ("Start a poll: /poll (the next claim from the reading), or /poll <claim> | <option> | <option> "
+        "[duration=90m] [anonymous=on|off] [hidden=on|off]. End one early: /poll close.")
+
+
+def private(text: str) -> Reply:
+    return Reply(text, visibility=Visibility.PRIVATE)
+
+
+def parse_poll(text: str, options: dict[str, str], claims: list[bank.Claim]) -> PollSpec | None:
+    """A PollSpec from the command's text/options; None means "the next bank claim"."""
+    flags = {k.lower(): v for k, v in FLAG.findall(text)}
+    flags.update({k: v for k, v in options.items() if k in ("duration", "anonymous", "hidden") and v})
+    body = FLAG.sub("", text).strip()
+    if options.get("claim"):
+        body = options["claim"] + (f" | {options['options']}" if options.get("options") else "")
+    duration = parse_duration(flags["duration"]) if "duration" in flags else DEFAULT_DURATION
+    anonymous = parse_bool("anonymous", flags["anonymous"]) if "anonymous" in flags else True
+    hidden = parse_bool("hidden", flags["hidden"]) if "hidden" in flags else False
+    if not body and not flags:
+        return None
+    parts = [p.strip() for p in body.split("|")]
+    claim_text = check_claim(parts[0])
+    chosen = check_options(parts[1:]) if len(parts) > 1 else SCALE
+    known = bank.find(claims, claim_text)
+    if known:
+        return PollSpec(known.claim, chosen, duration, anonymous, hidden, known.section, known.passage, known.id)
+    return PollSpec(claim_text, chosen, duration, anonymous, hidden)
+
+
+class PollHandler:
+    def __init__(self, runtime: PollRuntime, moderators: frozenset[str]) -> None:
+        self.runtime = runtime
+        self.moderators = moderators
+
+    async def command(self, event: Event, responder: Responder) -> None:
+        assert isinstance(event, Command)
+        await responder.acknowledge()
+        text = event.options.get("text", event.text).strip()
+        if text.lower() in ("help", "?"):
+            await responder.reply(private(HELP))
+            return
+        if text.lower().startswith("close"):
+            require_moderator(event.user, self.moderators, "close polls")
+            await self._close_latest(event, text[5:].strip(), responder)
+            return
+        require_moderator(event.user, self.moderators, "start polls")
+        spec = parse_poll(text, event.options, self.runtime.claims)
+        if spec is None:
+            claim = await self.runtime.next_claim(event.where.channel.platform, event.where.channel.id)
+            if claim is None:
+                raise InputError("Every claim in the bank has been polled in this channel; "
+                                 "give one: /poll <claim>.")
+            spec = PollSpec(claim.claim, SCALE, DEFAULT_DURATION, True, False, claim.section, claim.passage,
+                            claim.id)
+        poll, card = await self.runtime.start(spec, event.where, event.user)
+        ref = await responder.reply(card)
+        await self.runtime.posted(poll, ref)
+
+    async def _close_latest(self, event: Command, poll_id: str, responder: Responder) -> None:
+        service = self.runtime.service
+        poll = await service.get(poll_id) if poll_id else await service.latest_open(
+            event.where.channel.platform, event.where.channel.id)
+        if poll is None:
+            raise InputError("There is no open poll here to close." if not poll_id else "No poll has that id.")
+        if not await self.runtime.close(poll.id):
+            raise InputError("That poll is already closed.")
+        await responder.reply(private("Poll closed; results are posted."))
+
+    async def button(self, event: Event, responder: Responder) -> None:
+        assert isinstance(event, ButtonClick)
+        if event.action == "poll:close":
+            require_moderator(event.user, self.moderators, "close polls")
+            if not await self.runtime.close(event.value):
+                raise InputError("This poll is already closed.")
+            await responder.reply(private("Poll closed; results are posted."))
+            return
+        poll_id, _, option = event.value.rpartition(":")
+        if not poll_id or not option.isdigit():
+            raise InputError("This poll no longer exists.")
+        await responder.reply(private(await self.runtime.vote(poll_id, int(option), event.user)))
