@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 
+from bot.clock import Clock, SystemClock
 from bot.core.dispatcher import Dispatcher
 from bot.core.handlers import AskHandler
+from bot.core.outbox import Outbox
+from bot.core.poll_handlers import PollHandler
 from bot.errors import ConfigError
 from bot.knowledge.service import KnowledgeService
+from bot.polls.claims import load_claims
+from bot.polls.runtime import PollRuntime
+from bot.polls.service import PollService
 from bot.settings import Settings
+from bot.store.db import Database, database_url
 from bot.store.history import ThreadHistory
 
 PLATFORMS = ("slack", "discord")
@@ -22,10 +31,46 @@ class Core:
     knowledge: KnowledgeService
     history: ThreadHistory
     dispatcher: Dispatcher
+    outbox: Outbox = field(default_factory=Outbox)
+    clock: Clock = field(default_factory=SystemClock)
+    db: Database | None = None
+    polls: PollRuntime | None = None
+
+    async def open(self) -> None:
+        """Open the database (migrating it) and the features that need it: polls."""
+        if self.db is not None:
+            return
+        self.db = await Database.open(database_url(self.settings.database_url, self.settings.data_dir))
+        service = PollService(self.db, poll_secret(self.settings))
+        self.polls = PollRuntime(service, self.outbox, self.clock, load_claims())
+        handler = PollHandler(self.polls, self.settings.moderators)
+        self.dispatcher.command("poll", handler.command)
+        self.dispatcher.button("poll", handler.button)
+
+    async def aclose(self) -> None:
+        if self.polls is not None:
+            await self.polls.live.drain()
+        if self.db is not None:
+            await self.db.close()
+        self.close()
 
     def close(self) -> None:
         self.history.close()
         self.knowledge.close()
+
+
+def poll_secret(settings: Settings) -> bytes:
+    """READBOT_POLL_SECRET, or one generated once and kept in the data dir (set the
+    setting when several replicas share a database)."""
+    if settings.poll_secret:
+        return settings.poll_secret.encode()
+    path = settings.data_dir / "poll-secret"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
 
 
 def build_core(settings: Settings, knowledge: KnowledgeService | None = None) -> Core:

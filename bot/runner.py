@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from bot.adapters.console import ConsoleAdapter, lines_from
 from bot.app import build_core
 from bot.core.dispatcher import Dispatcher
+from bot.core.events import User
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,11 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> None:
     configure_logging(settings)
     core = build_core(settings)
     await asyncio.to_thread(core.knowledge.warm)  # model + index ready before traffic
+    await core.open()
     adapters = [make_adapter(p, settings, core.dispatcher) for p in platforms]
+    for adapter in adapters:
+        core.outbox.register(adapter)
+    background: list[asyncio.Task[None]] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -44,15 +49,19 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> None:
         for adapter in adapters:
             await adapter.start()
             log.info("%s adapter started", adapter.platform)
+        assert core.polls is not None
+        background.append(asyncio.create_task(core.polls.watch_deadlines(), name="poll-deadlines"))
         await stop.wait()
         log.info("shutting down")
     finally:
+        for task in background:
+            task.cancel()
         for adapter in reversed(adapters):
             try:
                 await asyncio.wait_for(adapter.stop(), timeout=15)
             except Exception:
                 log.exception("%s adapter did not stop cleanly", adapter.platform)
-        core.close()
+        await core.aclose()
 
 
 async def run_console(settings: Settings, stdin: TextIO, out: TextIO) -> None:
@@ -62,7 +71,9 @@ async def run_console(settings: Settings, stdin: TextIO, out: TextIO) -> None:
     if interactive:
         out.write("readbot chat: ask about the reading, or try /ask, /poll, /prompt. Ctrl-D quits.\n")
     await asyncio.to_thread(core.knowledge.warm)
-    adapter = ConsoleAdapter(core.dispatcher, out)
+    await core.open()
+    adapter = ConsoleAdapter(core.dispatcher, out, user=User("console-user", "you", is_admin=True))
+    core.outbox.register(adapter)
 
     def prompt() -> None:
         if interactive:
@@ -74,4 +85,4 @@ async def run_console(settings: Settings, stdin: TextIO, out: TextIO) -> None:
             if line.strip():
                 await adapter.handle_line(line)
     finally:
-        core.close()
+        await core.aclose()

@@ -74,6 +74,8 @@ class Settings:
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = ""
     history_turns: int = 4
+    database_url: str = ""
+    poll_secret: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -124,4 +126,6 @@ class Settings:
             discord_api_url=env.get("DISCORD_API_URL", "").strip() or "https://discord.com/api/v10",
             discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip(),
             history_turns=_int(env, "READBOT_HISTORY_TURNS", 4, 0, 20),
+            database_url=env.get("READBOT_DATABASE_URL", "").strip(),
+            poll_secret=env.get("READBOT_POLL_SECRET", "").strip(),
         )

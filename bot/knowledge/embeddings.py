@@ -32,6 +32,7 @@ TOKENIZER_PATH = Path(__file__).parent / "model" / "tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 BATCH_SIZE = 32
+BATCH_TOKENS = 2048  # caps batch × width: attention memory grows with width², keep peaks low
 
 
 class ModelIntegrityError(ReadbotError):
@@ -103,9 +104,15 @@ class MiniLMEncoder:
             encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            out[idx] = self._run([encodings[i] for i in idx])
+        batch: list[int] = []
+        for i in order:  # ascending length: the newest member is the widest
+            width = len(encodings[i].ids)
+            if batch and (len(batch) >= batch_size or (len(batch) + 1) * width > BATCH_TOKENS):
+                out[batch] = self._run([encodings[j] for j in batch])
+                batch = []
+            batch.append(i)
+        if batch:
+            out[batch] = self._run([encodings[j] for j in batch])
         return out
 
     def _run(self, encodings: list[Any]) -> np.ndarray:

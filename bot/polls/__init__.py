@@ -1,0 +1,1 @@
+"""Moderator polls on the reading's claims: plain domain logic, no SDK imports."""

@@ -1,0 +1,49 @@
+"""Coalesced poll-card edits: a burst of votes makes at most one edit per second per poll."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+class LiveUpdates:
+    def __init__(self, refresh: Callable[[str], Awaitable[None]], *, interval: float = 1.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._refresh = refresh
+        self._interval = interval
+        self._monotonic = monotonic
+        self._last: dict[str, float] = {}
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def touch(self, poll_id: str) -> None:
+        """The poll changed: edit its card soon. The edit reads the newest tally, so
+        changes arriving while one is pending are carried by it."""
+        if poll_id not in self._pending:
+            self._pending[poll_id] = asyncio.create_task(self._flush(poll_id))
+
+    async def _flush(self, poll_id: str) -> None:
+        lock = self._locks.setdefault(poll_id, asyncio.Lock())
+        async with lock:  # one edit at a time per poll, each at least `interval` after the last
+            try:
+                wait = self._last.get(poll_id, float("-inf")) + self._interval - self._monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            finally:
+                self._pending.pop(poll_id, None)  # later changes schedule the next edit
+            try:
+                await self._refresh(poll_id)
+            except Exception:
+                log.exception("could not update the card of poll %s", poll_id)
+            finally:
+                self._last[poll_id] = self._monotonic()
+
+    async def drain(self) -> None:
+        """Wait for pending edits (at shutdown, and in tests)."""
+        while self._pending or any(lock.locked() for lock in self._locks.values()):
+            await asyncio.gather(*list(self._pending.values()), return_exceptions=True)
+            await asyncio.sleep(0)

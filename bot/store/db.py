@@ -1,0 +1,90 @@
+"""The database: SQLite under the data dir by default, PostgreSQL by URL.
+
+One async engine per process, opened in one place (:meth:`Database.open`). The schema
+is brought up to date with Alembic migrations at start-up, so an upgrade keeps
+existing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.errors import ConfigError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(url: str, data_dir: Path) -> str:
+    """READBOT_DATABASE_URL, normalised to an async driver; default SQLite in the data dir."""
+    if not url:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(data_dir / 'readbot.db').resolve()}"
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ConfigError("READBOT_DATABASE_URL is malformed: expected e.g. "
+                          "postgresql://user@host:5432/db or sqlite:///path.db") from None
+    driver = parsed.drivername
+    if driver in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif driver == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ConfigError(f"READBOT_DATABASE_URL uses {driver!r}: expected postgresql or sqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Database:
+        is_sqlite = url.startswith("sqlite")
+        engine = create_async_engine(url, pool_pre_ping=not is_sqlite)
+        if is_sqlite:
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        db = cls(engine, url)
+        if migrate:
+            await db.migrate()
+        return db
+
+    async def migrate(self) -> None:
+        """Upgrade to the newest schema (Alembic runs its own loop: do it off this one)."""
+        await asyncio.to_thread(upgrade, self.url)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
