@@ -46,6 +46,7 @@ class Core:
         handler = PollHandler(self.polls, self.settings.moderators)
         self.dispatcher.command("poll", handler.command)
         self.dispatcher.button("poll", handler.button)
+        self.dispatcher.form("poll", handler.form)
 
     async def aclose(self) -> None:
         if self.polls is not None:

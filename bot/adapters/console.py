@@ -44,6 +44,9 @@ class ConsoleResponder:
     async def acknowledge(self) -> None:
         return None
 
+    async def open_form(self, form: object) -> None:
+        raise UnsupportedOperation(PLATFORM, "forms")
+
     async def reply(self, reply: Reply) -> MessageRef | None:
         return await self._adapter.send(self._where, reply)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from bot.core.events import MessageRef, Reply, User, Where
+from bot.core.events import Form, MessageRef, Reply, User, Where
 
 
 class UnsupportedOperation(NotImplementedError):
@@ -28,6 +28,10 @@ class Responder(Protocol):
 
     async def acknowledge(self) -> None:
         """Tell the platform the event is being worked on (Discord defer; Slack ack)."""
+
+    async def open_form(self, form: Form) -> None:
+        """Show a form to the person (Slack: a modal from the command's trigger).
+        Raises UnsupportedOperation where the platform or event has none."""
 
 
 class ChatAdapter(Protocol):

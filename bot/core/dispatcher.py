@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from bot.core.adapter import Responder
-from bot.core.events import ButtonClick, Command, Event, Message, Reply, Visibility
+from bot.core.events import ButtonClick, Command, Event, FormSubmitted, Message, Reply, Visibility
 from bot.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class Dispatcher:
         self._on_message: Handler | None = None
         self._commands: dict[str, Handler] = {}
         self._buttons: dict[str, Handler] = {}
+        self._forms: dict[str, Handler] = {}
         self._seen = RecentIds()
 
     def on_message(self, handler: Handler) -> None:
@@ -57,6 +58,9 @@ class Dispatcher:
     def button(self, action_prefix: str, handler: Handler) -> None:
         self._buttons[action_prefix] = handler
 
+    def form(self, form_prefix: str, handler: Handler) -> None:
+        self._forms[form_prefix] = handler
+
     @property
     def command_names(self) -> list[str]:
         return sorted(self._commands)
@@ -67,8 +71,9 @@ class Dispatcher:
         if isinstance(event, Command):
             return self._commands.get(event.name)
         if isinstance(event, ButtonClick):
-            prefix = event.action.split(":", 1)[0]
-            return self._buttons.get(prefix)
+            return self._buttons.get(event.action.split(":", 1)[0])
+        if isinstance(event, FormSubmitted):
+            return self._forms.get(event.form_id.split(":", 1)[0])
         return None
 
     async def dispatch(self, event: Event, responder: Responder) -> bool:

@@ -77,7 +77,18 @@ class ButtonClick:
     message: MessageRef | None = None
 
 
-Event = Message | Command | ButtonClick
+@dataclass(frozen=True)
+class FormSubmitted:
+    """A person filled in a form readbot opened (a Slack modal)."""
+
+    event_id: str
+    where: Where  # the channel the form was opened from
+    user: User
+    form_id: str  # e.g. "poll:new"; the part before ":" routes it
+    values: dict[str, str] = field(default_factory=dict)
+
+
+Event = Message | Command | ButtonClick | FormSubmitted
 
 
 # ----- outgoing ------------------------------------------------------------------
@@ -102,6 +113,30 @@ class Button:
     action: str
     value: str
     style: str = "default"  # "default" | "primary" | "danger"
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    label: str
+    kind: str = "text"  # "text" | "select" | "toggle"
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label) for "select"
+    default: str = ""
+    optional: bool = True
+    multiline: bool = False
+    max_length: int = 300
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form to fill in (Slack renders a modal). Submitting it yields FormSubmitted
+    with ``values`` keyed by field id and the ``where`` it was opened from."""
+
+    id: str
+    title: str
+    submit: str
+    fields: tuple[FormField, ...]
 
 
 @dataclass(frozen=True)

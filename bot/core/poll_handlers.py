@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-from bot.core.adapter import Responder
-from bot.core.events import ButtonClick, Command, Event, Reply, Visibility
+from bot.core.adapter import Responder, UnsupportedOperation
+from bot.core.events import ButtonClick, Command, Event, Form, FormField, FormSubmitted, Reply, Visibility
 from bot.core.moderation import require_moderator
 from bot.errors import InputError
 from bot.polls import claims as bank
 from bot.polls.model import DEFAULT_DURATION, SCALE, PollSpec, check_claim, check_options, parse_bool, parse_duration
 from bot.polls.runtime import PollRuntime
 
+NEW_POLL_FORM = "poll:new"
 FLAG = re.compile(r"\b(duration|anonymous|hidden)\s*=\s*(\S+)", re.IGNORECASE)
 HELP = ("Start a poll: /poll (the next claim from the reading), or /poll <claim> | <option> | <option> "
         "[duration=90m] [anonymous=on|off] [hidden=on|off]. End one early: /poll close.")
@@ -61,15 +62,57 @@ class PollHandler:
         require_moderator(event.user, self.moderators, "start polls")
         spec = parse_poll(text, event.options, self.runtime.claims)
         if spec is None:
-            claim = await self.runtime.next_claim(event.where.channel.platform, event.where.channel.id)
-            if claim is None:
-                raise InputError("Every claim in the bank has been polled in this channel; "
-                                 "give one: /poll <claim>.")
-            spec = PollSpec(claim.claim, SCALE, DEFAULT_DURATION, True, False, claim.section, claim.passage,
-                            claim.id)
+            try:  # where the platform has forms (Slack), let the moderator choose
+                await responder.open_form(await self._new_poll_form(event))
+                return
+            except UnsupportedOperation:
+                spec = await self._next_bank_spec(event)
+        await self._start(spec, event, responder)
+
+    async def _start(self, spec: PollSpec, event: Command | FormSubmitted, responder: Responder) -> None:
         poll, card = await self.runtime.start(spec, event.where, event.user)
         ref = await responder.reply(card)
         await self.runtime.posted(poll, ref)
+
+    async def _next_bank_spec(self, event: Command) -> PollSpec:
+        claim = await self.runtime.next_claim(event.where.channel.platform, event.where.channel.id)
+        if claim is None:
+            raise InputError("Every claim in the bank has been polled in this channel; give one: /poll <claim>.")
+        return PollSpec(claim.claim, SCALE, DEFAULT_DURATION, True, False, claim.section, claim.passage, claim.id)
+
+    async def _new_poll_form(self, event: Command) -> Form:
+        used = await self.runtime.service.polled_claim_ids(event.where.channel.platform, event.where.channel.id)
+        fresh = [c for c in self.runtime.claims if c.id not in used] or self.runtime.claims
+        return Form(NEW_POLL_FORM, "New poll", "Start poll", (
+            FormField("claim_id", "Claim from the reading", "select",
+                      tuple((c.id, c.claim[:75]) for c in fresh[:100]), default=fresh[0].id),
+            FormField("claim", "…or write your own claim", hint="Leave empty to use the claim above.",
+                      max_length=300),
+            FormField("options", "Options (2 to 5, one per line)", multiline=True, max_length=400,
+                      hint="Leave empty for the scale Strongly agree … Strongly disagree."),
+            FormField("duration", "Duration", default="60m", max_length=10, optional=False,
+                      hint="Minutes (30), hours (2h) or days (3d): 1 minute to 7 days."),
+            FormField("anonymous", "Anonymous", "toggle", default="on"),
+            FormField("hidden", "Hide results until the poll closes", "toggle", default="off"),
+        ))
+
+    async def form(self, event: Event, responder: Responder) -> None:
+        """The new-poll form was submitted."""
+        assert isinstance(event, FormSubmitted)
+        require_moderator(event.user, self.moderators, "start polls")
+        values = event.values
+        own = values.get("claim", "").strip()
+        known = next((c for c in self.runtime.claims if c.id == values.get("claim_id")), None)
+        if not own and known is None:
+            raise InputError("Pick a claim from the list or write one.")
+        claim_text = own or known.claim  # type: ignore[union-attr]
+        options = [o for o in values.get("options", "").splitlines() if o.strip()]
+        options_text = " | ".join(options)
+        text = f"{claim_text}{' | ' + options_text if options_text else ''}"
+        spec = parse_poll(text, {k: values[k] for k in ("duration", "anonymous", "hidden") if values.get(k)},
+                          self.runtime.claims)
+        assert spec is not None
+        await self._start(spec, event, responder)
 
     async def _close_latest(self, event: Command, poll_id: str, responder: Responder) -> None:
         service = self.runtime.service

@@ -16,6 +16,7 @@ import discord
 
 from bot.adapters.discord.render import RenderedReply, render, thread_name
 from bot.adapters.discord.translate import where_of
+from bot.core.adapter import UnsupportedOperation
 from bot.core.events import MessageRef, Reply, Where
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ class MessageResponder:
             await self.message.channel.typing()
         except discord.HTTPException as exc:
             log.debug("typing indicator failed: %s", exc)
+
+    async def open_form(self, form: object) -> None:
+        raise UnsupportedOperation("discord", "forms here")
 
     async def reply(self, reply: Reply) -> MessageRef | None:
         rendered = render(reply)
@@ -138,6 +142,9 @@ class InteractionResponder:
                 return
             await self.interaction.response.defer()
             self._thinking = self.interaction.type is discord.InteractionType.application_command
+
+    async def open_form(self, form: object) -> None:
+        raise UnsupportedOperation("discord", "forms here")
 
     async def reply(self, reply: Reply) -> MessageRef | None:
         rendered = render(reply)

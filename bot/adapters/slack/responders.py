@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.slack.render import render
+from bot.core.adapter import UnsupportedOperation
 from bot.core.events import MessageRef, Reply, User, Visibility, Where
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,9 @@ class ThreadResponder:
 
     async def acknowledge(self) -> None:
         """Nothing to do: Slack got its acknowledgement when the event arrived."""
+
+    async def open_form(self, form: object) -> None:
+        raise UnsupportedOperation("slack", "forms here")
 
 
 class CommandResponder(ThreadResponder):
