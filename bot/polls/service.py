@@ -91,28 +91,30 @@ class PollService:
         return _poll(row) if row else None
 
     async def vote(self, poll_id: str, user_id: str, option: int, *, now: datetime) -> tuple[Poll, VoteResult]:
-        poll = await self.get(poll_id)
-        if poll is None:
-            raise UnknownPoll()
-        if not poll.is_open or now >= poll.closes_at:
-            raise PollClosed()
-        if not 0 <= option < len(poll.options):
-            raise InputError("That isn't one of this poll's options.")
-        voter = self.voter_key(poll, user_id)
+        """Record (or move) a person's vote: one transaction, the database keeps one per person."""
         insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
         async with self.db.engine.begin() as conn:
+            row = (await conn.execute(select(polls).where(polls.c.id == poll_id))).first()
+            if row is None:
+                raise UnknownPoll()
+            poll = _poll(row)
+            if not poll.is_open or now >= poll.closes_at:
+                raise PollClosed()
+            if not 0 <= option < len(poll.options):
+                raise InputError("That isn't one of this poll's options.")
+            voter = self.voter_key(poll, user_id)
             before = (await conn.execute(
                 select(votes.c.option).where(and_(votes.c.poll_id == poll_id, votes.c.voter == voter))
             )).scalar_one_or_none()
+            if before == option:
+                return poll, VoteResult.SAME
             statement = insert(votes).values(poll_id=poll_id, voter=voter, option=option, voted_at=now)
             statement = statement.on_conflict_do_update(
                 index_elements=[votes.c.poll_id, votes.c.voter],
                 set_={"option": statement.excluded.option, "voted_at": statement.excluded.voted_at},
             )
             await conn.execute(statement)
-        if before is None:
-            return poll, VoteResult.NEW
-        return poll, VoteResult.SAME if before == option else VoteResult.CHANGED
+        return poll, VoteResult.NEW if before is None else VoteResult.CHANGED
 
     async def tally(self, poll: Poll) -> Tally:
         async with self.db.engine.connect() as conn:
