@@ -95,11 +95,12 @@ class KnowledgeService:
         if reading is not None and reading not in self.readings():
             known = ", ".join(self.readings()) or "none"
             raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
-        retrieval = self.retriever.search(text, reading=reading)
-        if not retrieval.covered and history and _is_follow_up(text):
+        if history and _is_follow_up(text):
             # "and why does that happen?": search it together with the thread's last question
             contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading)
             retrieval = replace(contextual, question=text)
+        else:
+            retrieval = self.retriever.search(text, reading=reading)
         answer = extractive_answer(retrieval)
         if self.llm is not None and answer.grounded:
             answer = self._llm_answer(retrieval, answer, history)
