@@ -102,7 +102,7 @@ async def test_poll_flow_start_vote_change_refuse_close_results(chat) -> None:  
     assert adapter.posted[-1][1].text == "Only moderators can start polls."
     assert not adapter.cards
     await say(adapter, MOD, "/poll Humans should merge with AI to keep their agency. duration=5m")
-    card_ref, card = adapter.cards[-1]
+    _, card = adapter.cards[-1]
     assert "Strongly agree: 0" in card.text and "Alignment and long-term safety" in card.text
     for user, button in (("u1", 2), ("u2", 2), ("u3", 4), ("u3", 2)):  # u3 changes their mind
         await say(adapter, User(user), f"click {button}")
@@ -154,8 +154,9 @@ async def test_poll_without_claim_takes_the_next_bank_claim_not_yet_polled(chat)
 @pytest.mark.asyncio(loop_scope="function")
 async def test_readbot_chat_runs_as_a_person_would(tmp_path) -> None:  # type: ignore[no-untyped-def]
     lines = f"{VIBE}\n/ask\n/poll\n"
-    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bot.cli", "chat"], input=lines, capture_output=True,
-                          text=True, timeout=120, env={"READBOT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin"})
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot.cli", "chat"], input=lines, capture_output=True,
+        text=True, timeout=120, env={"READBOT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin"})
     assert done.returncode == 0, done.stderr
     assert DISCONNECT in done.stdout
     assert "(only you can see this) Please ask a question" in done.stdout
