@@ -152,11 +152,11 @@ async def test_poll_without_claim_takes_the_next_bank_claim_not_yet_polled(chat)
 
 
 @pytest.mark.asyncio(loop_scope="function")
-async def test_readbot_chat_runs_as_a_person_would(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_readbot_chat_runs_as_a_person_would(tmp_path, cli_env) -> None:  # type: ignore[no-untyped-def]
     lines = f"{VIBE}\n/ask\n/poll\n"
     done = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "bot.cli", "chat"], input=lines, capture_output=True,
-        text=True, timeout=120, env={"READBOT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin"})
+        text=True, timeout=120, env={**cli_env, "READBOT_DATA_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert DISCONNECT in done.stdout
     assert "(only you can see this) Please ask a question" in done.stdout
