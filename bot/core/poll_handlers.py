@@ -11,6 +11,7 @@ from bot.errors import InputError
 from bot.polls import claims as bank
 from bot.polls.model import DEFAULT_DURATION, SCALE, PollSpec, check_claim, check_options, parse_bool, parse_duration
 from bot.polls.runtime import PollRuntime
+from bot.polls.service import UnknownPoll
 
 NEW_POLL_FORM = "poll:new"
 FLAG = re.compile(r"\b(duration|anonymous|hidden)\s*=\s*(\S+)", re.IGNORECASE)
@@ -71,7 +72,11 @@ class PollHandler:
 
     async def _start(self, spec: PollSpec, event: Command | FormSubmitted, responder: Responder) -> None:
         poll, card = await self.runtime.start(spec, event.where, event.user)
-        ref = await responder.reply(card)
+        try:
+            ref = await responder.reply(card)
+        except Exception:
+            await self.runtime.discard(poll)
+            raise
         await self.runtime.posted(poll, ref)
 
     async def _next_bank_spec(self, event: Command) -> PollSpec:
@@ -83,11 +88,13 @@ class PollHandler:
     async def _new_poll_form(self, event: Command) -> Form:
         used = await self.runtime.service.polled_claim_ids(event.where.channel.platform, event.where.channel.id)
         fresh = [c for c in self.runtime.claims if c.id not in used] or self.runtime.claims
+        pick = (FormField("claim_id", "Claim from the reading", "select",
+                          tuple((c.id, c.claim[:75]) for c in fresh[:100]), default=fresh[0].id),) if fresh else ()
         return Form(NEW_POLL_FORM, "New poll", "Start poll", (
-            FormField("claim_id", "Claim from the reading", "select",
-                      tuple((c.id, c.claim[:75]) for c in fresh[:100]), default=fresh[0].id),
-            FormField("claim", "…or write your own claim", hint="Leave empty to use the claim above.",
-                      max_length=300),
+            *pick,
+            FormField("claim", "…or write your own claim" if fresh else "Claim",
+                      hint="Leave empty to use the claim above." if fresh else "", max_length=300,
+                      optional=bool(fresh)),
             FormField("options", "Options (2 to 5, one per line)", multiline=True, max_length=400,
                       hint="Leave empty for the scale Strongly agree … Strongly disagree."),
             FormField("duration", "Duration", default="60m", max_length=10, optional=False,
@@ -128,6 +135,8 @@ class PollHandler:
         assert isinstance(event, ButtonClick)
         if event.action == "poll:close":
             require_moderator(event.user, self.moderators, "close polls")
+            if await self.runtime.service.get(event.value) is None:
+                raise UnknownPoll()
             if not await self.runtime.close(event.value):
                 raise InputError("This poll is already closed.")
             await responder.reply(private("Poll closed; results are posted."))

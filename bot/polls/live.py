@@ -26,9 +26,13 @@ class LiveUpdates:
         if poll_id not in self._pending:
             self._pending[poll_id] = asyncio.create_task(self._flush(poll_id))
 
+    def lock(self, poll_id: str) -> asyncio.Lock:
+        """Held while a poll's card is being edited; closing takes it too, so a live edit
+        can never land after the final card."""
+        return self._locks.setdefault(poll_id, asyncio.Lock())
+
     async def _flush(self, poll_id: str) -> None:
-        lock = self._locks.setdefault(poll_id, asyncio.Lock())
-        async with lock:  # one edit at a time per poll, each at least `interval` after the last
+        async with self.lock(poll_id):  # one edit at a time per poll, each at least `interval` after the last
             try:
                 wait = self._last.get(poll_id, float("-inf")) + self._interval - self._monotonic()
                 if wait > 0:

@@ -43,6 +43,10 @@ class PollRuntime:
         self._wake.set()
         return poll, render.card(poll, await self.service.tally(poll))
 
+    async def discard(self, poll: Poll) -> None:
+        """The card could not be posted: the poll must not linger open without one."""
+        await self.service.delete(poll.id)
+
     async def posted(self, poll: Poll, ref: MessageRef | None) -> None:
         if ref is not None:
             await self.service.set_message(poll.id, ref.message_id)
@@ -72,7 +76,8 @@ class PollRuntime:
         assert poll is not None
         tally = await self.service.tally(poll)
         if poll.message_id:
-            await self.outbox.update(MessageRef(where_of(poll), poll.message_id), render.card(poll, tally))
+            async with self.live.lock(poll_id):  # after any live edit in flight, never before
+                await self.outbox.update(MessageRef(where_of(poll), poll.message_id), render.card(poll, tally))
         shift = ""
         before = await self.service.previous(poll)
         if before is not None:

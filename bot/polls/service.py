@@ -81,6 +81,11 @@ class PollService:
             await conn.execute(polls.insert().values(**row))
         return _poll(_Row(row))
 
+    async def delete(self, poll_id: str) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(votes.delete().where(votes.c.poll_id == poll_id))
+            await conn.execute(polls.delete().where(polls.c.id == poll_id))
+
     async def set_message(self, poll_id: str, message_id: str) -> None:
         async with self.db.engine.begin() as conn:
             await conn.execute(update(polls).where(polls.c.id == poll_id).values(message_id=message_id))

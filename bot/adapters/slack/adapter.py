@@ -3,12 +3,15 @@
 Flow for every request Slack sends:
 
 1. bolt verifies the signature (HTTP mode; 401 before any listener otherwise) and
-   acknowledges events itself; the command and button listeners below call ``ack()``
-   first thing, well within Slack's 3 seconds;
+   acknowledges events itself; the command, button and modal-submission listeners
+   below call ``ack()`` first thing, well within Slack's 3 seconds (an empty ack
+   closes a submitted modal; what the submission leads to is posted afterwards);
 2. the payload is translated (:mod:`.translate`) into a neutral event; a re-delivery
    (``X-Slack-Retry-Num``) of an event already handled is dropped;
 3. the event and a :mod:`.responders` responder go to ``dispatcher.dispatch`` in a
    background task the adapter keeps, so ``stop()`` can wait for answers in flight.
+   Commands, clicks and form submissions first learn whether the person is a workspace
+   admin or owner (``users.info``, cached): readbot's moderators by default.
 
 Nothing here blocks the event loop: handlers run their blocking work in threads.
 """
@@ -31,18 +34,30 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.render import render
-from bot.adapters.slack.responders import CommandResponder, ThreadResponder
+from bot.adapters.slack.responders import CommandResponder, FormResponder, ThreadResponder
 from bot.adapters.slack.retries import RetryFilter, retry_num
 from bot.adapters.slack.translate import (
     click_from_payload,
     command_from_payload,
     message_from_dm,
     message_from_mention,
+    submission_from_payload,
 )
 from bot.adapters.slack.transport import TOKEN_REJECTED, HttpTransport, SocketModeTransport, Transport
 from bot.adapters.slack.users import AdminDirectory
 from bot.core.adapter import Responder, UnsupportedOperation
-from bot.core.events import ButtonClick, Command, Event, Message, MessageRef, Reply, User, Visibility, Where
+from bot.core.events import (
+    ButtonClick,
+    Command,
+    Event,
+    FormSubmitted,
+    Message,
+    MessageRef,
+    Reply,
+    User,
+    Visibility,
+    Where,
+)
 from bot.errors import ConfigError
 from bot.settings import Settings
 
@@ -132,6 +147,12 @@ class SlackAdapter:
         await self._drain()
         log.info("slack adapter stopped")
 
+    async def idle(self) -> None:
+        """Wait until every event accepted so far has been handled (its answers sent)."""
+        await asyncio.sleep(0)  # let listeners already scheduled by bolt spawn their work
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     async def _identify(self) -> None:
         try:
             auth = await self.client.auth_test()
@@ -191,6 +212,10 @@ class SlackAdapter:
         await self.client.chat_update(channel=ref.where.channel.id, ts=ref.message_id,
                                       text=message.text, blocks=message.blocks)
 
+    async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Show a modal (rendered by :func:`.render.modal_view`) to whoever triggered ``trigger_id``."""
+        await self.client.views_open(trigger_id=trigger_id, view=view)
+
     # ------------------------------------------------------------------ incoming
 
     def _register(self) -> None:
@@ -198,6 +223,7 @@ class SlackAdapter:
         self.app.event("message")(self._on_message)
         self.app.command(ANY)(self._on_command)  # every command: the dispatcher routes them
         self.app.block_action(ANY)(self._on_block_action)
+        self.app.view_submission(ANY)(self._on_view_submission)
 
     def _bot_id(self, context: AsyncBoltContext) -> str | None:
         return context.bot_user_id or self.bot_user_id
@@ -219,7 +245,8 @@ class SlackAdapter:
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         event = command_from_payload(body)
-        responder = CommandResponder(self, event.where, event.user, body.get("response_url"))
+        responder = CommandResponder(self, event.where, event.user, body.get("response_url"),
+                                     trigger_id=body.get("trigger_id"))
         self._accept(f"/{event.name}", event, responder)
 
     async def _on_block_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -228,6 +255,15 @@ class SlackAdapter:
         if event is None:
             return
         self._accept(f"button {event.action}", event, ThreadResponder(self, event.where, event.user))
+
+    async def _on_view_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()  # closes the modal; the outcome is posted in the channel it came from
+        event = submission_from_payload(body)
+        if event is None:
+            view = body.get("view") or {}
+            log.warning("slack view_submission %r without readbot's metadata: ignored", view.get("callback_id"))
+            return
+        self._accept(f"form {event.form_id}", event, FormResponder(self, event.where, event.user))
 
     def _accept(self, kind: str, event: Event, responder: Responder,
                 headers: Mapping[str, Any] | None = None) -> None:
@@ -248,7 +284,7 @@ class SlackAdapter:
 
     async def _dispatch(self, event: Event, responder: Responder) -> None:
         try:
-            if isinstance(event, Command | ButtonClick) and not event.user.is_bot:
+            if isinstance(event, Command | ButtonClick | FormSubmitted) and not event.user.is_bot:
                 admin = await self._admins.is_admin(event.user.id)
                 event = dataclasses.replace(event, user=dataclasses.replace(event.user, is_admin=admin))
             await self.dispatcher.dispatch(event, responder)

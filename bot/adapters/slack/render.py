@@ -4,16 +4,23 @@ Safety first: every piece of text is escaped for mrkdwn (&, <, >) and its mentio
 neutralised, so a reply can never ping ``<!channel>``/``<!here>``/``<!everyone>`` or a
 user named in a question. Slack's limits are enforced here: a section's text is at
 most 3000 characters, a message at most 50 blocks, a button value 2000 characters.
+
+Forms (:class:`~bot.core.events.Form`) render as a modal view (:func:`modal_view`): one
+``input`` block per field, whose ``block_id`` and ``action_id`` are the field's id, so a
+``view_submission`` reads back as ``{field id: value}``
+(:func:`bot.adapters.slack.translate.submission_from_payload`). Where the form was
+opened from travels in the view's ``private_metadata`` (:func:`form_metadata`).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.adapters.render import split_text
-from bot.core.events import Button, Citation, Reply
+from bot.core.events import Button, Citation, Form, FormField, Reply, Where
 from bot.text import neutralize_mentions
 
 Block = dict[str, Any]
@@ -30,6 +37,20 @@ ACTION_ID_LIMIT = 255
 BUTTONS_PER_BLOCK = 25
 BUTTON_STYLES = frozenset({"primary", "danger"})
 TRUNCATED = "… (truncated)"
+
+# Modals (views.open): https://docs.slack.dev/reference/views/modal-views
+MODAL_TITLE_LIMIT = 24  # title, submit and close texts
+MODAL_MAX_BLOCKS = 100
+CALLBACK_ID_LIMIT = 255
+BLOCK_ID_LIMIT = 255
+METADATA_LIMIT = 3000
+LABEL_LIMIT = 2000  # an input block's label and hint
+OPTION_TEXT_LIMIT = 75
+OPTION_VALUE_LIMIT = 150
+MAX_OPTIONS = 100
+INPUT_MAX_LENGTH = 3000  # plain_text_input
+TOGGLE_ON, TOGGLE_OFF = "on", "off"
+TRUTHY = frozenset({"on", "yes", "true", "1"})
 
 
 @dataclass(frozen=True)
@@ -166,3 +187,94 @@ def render(reply: Reply) -> SlackMessage:
         texts[-1] = _cut_at_space(texts[-1], SECTION_LIMIT - len(TRUNCATED)) + TRUNCATED
     sections = [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts]
     return SlackMessage(fallback_text(reply), head + sections + tail)
+
+
+# ----------------------------------------------------------------------------- forms
+
+
+def _plain(text: str, limit: int, fallback: str = "·") -> Block:
+    return {"type": "plain_text", "text": _clip(safe_plain(text).strip() or fallback, limit), "emoji": True}
+
+
+def form_metadata(where: Where) -> str:
+    """The modal's ``private_metadata``: where the form was opened, for the submission."""
+    data = {"channel": where.channel.id, "channel_name": where.channel.name, "thread_ts": where.thread_id}
+    metadata = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if len(metadata) > METADATA_LIMIT:  # only a very long channel name: drop it
+        metadata = json.dumps({**data, "channel_name": ""}, separators=(",", ":"))
+    return metadata
+
+
+def _option(value: str, label: str) -> Block:
+    if not value or len(value) > OPTION_VALUE_LIMIT:
+        raise ValueError(f"a Slack select option value is 1 to {OPTION_VALUE_LIMIT} characters: {value[:40]!r}…")
+    return {"text": _plain(label, OPTION_TEXT_LIMIT, fallback=value[:OPTION_TEXT_LIMIT]), "value": value}
+
+
+def _static_select(field_id: str, choices: tuple[tuple[str, str], ...], default: str) -> Block:
+    options: list[Block] = []
+    seen: set[str] = set()
+    for value, label in choices:
+        if value not in seen and len(options) < MAX_OPTIONS:  # Slack: ≤ 100 options, distinct values
+            seen.add(value)
+            options.append(_option(value, label))
+    element: Block = {"type": "static_select", "action_id": field_id, "options": options}
+    initial = next((o for o in options if o["value"] == default), None)
+    if initial is not None:
+        element["initial_option"] = initial
+    return element
+
+
+def _text_input(form_field: FormField) -> Block:
+    max_length = min(max(form_field.max_length, 1), INPUT_MAX_LENGTH)
+    element: Block = {"type": "plain_text_input", "action_id": form_field.id, "max_length": max_length,
+                      "multiline": form_field.multiline}
+    if form_field.default:
+        element["initial_value"] = form_field.default[:max_length]
+    return element
+
+
+def field_block(form_field: FormField) -> Block:
+    """One form field as an ``input`` block (block_id = action_id = the field's id).
+
+    "select" → static_select (≤ 100 options, labels ≤ 75 characters; a select with no
+    choices falls back to a text input); "toggle" → a required On/Off static_select
+    (values "on"/"off"); anything else → plain_text_input."""
+    if not form_field.id or len(form_field.id) > BLOCK_ID_LIMIT:
+        raise ValueError(f"a form field id is 1 to {BLOCK_ID_LIMIT} characters: {form_field.id[:40]!r}")
+    optional = form_field.optional
+    if form_field.kind == "toggle":
+        on = form_field.default.strip().lower() in TRUTHY
+        element = _static_select(form_field.id, ((TOGGLE_ON, "On"), (TOGGLE_OFF, "Off")),
+                                 TOGGLE_ON if on else TOGGLE_OFF)
+        optional = False  # it always holds a value
+    elif form_field.kind == "select" and form_field.choices:
+        element = _static_select(form_field.id, form_field.choices, form_field.default)
+    else:
+        element = _text_input(form_field)
+    block: Block = {"type": "input", "block_id": form_field.id, "optional": optional,
+                    "label": _plain(form_field.label, LABEL_LIMIT, fallback=form_field.id), "element": element}
+    if form_field.hint.strip():
+        block["hint"] = _plain(form_field.hint, LABEL_LIMIT)
+    return block
+
+
+def modal_view(form: Form, where: Where) -> Block:
+    """The ``view`` for views.open: a modal whose ``callback_id`` is the form's id and
+    whose ``private_metadata`` says where it was opened (see :func:`form_metadata`)."""
+    if not form.id or len(form.id) > CALLBACK_ID_LIMIT:
+        raise ValueError(f"a form id is 1 to {CALLBACK_ID_LIMIT} characters: {form.id[:40]!r}")
+    if not form.fields or len(form.fields) > MODAL_MAX_BLOCKS:
+        raise ValueError(f"a Slack modal holds 1 to {MODAL_MAX_BLOCKS} fields ({len(form.fields)} given)")
+    ids = [f.id for f in form.fields]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"form field ids must be unique: {ids}")
+    return {
+        "type": "modal",
+        "callback_id": form.id,
+        "title": _plain(form.title, MODAL_TITLE_LIMIT, fallback="readbot"),
+        "submit": _plain(form.submit, MODAL_TITLE_LIMIT, fallback="Submit"),
+        "close": _plain("Cancel", MODAL_TITLE_LIMIT),
+        "private_metadata": form_metadata(where),
+        "blocks": [field_block(f) for f in form.fields],
+    }

@@ -4,7 +4,11 @@
   private ones as an ephemeral message to the person (in that thread too);
 * a slash command → :class:`CommandResponder`: public replies in the channel, private
   ones ephemeral; if the bot can't post there (not a member, someone else's DM) the
-  command's ``response_url`` is used instead.
+  command's ``response_url`` is used instead. It can open a form: a modal, through
+  ``views.open`` with the command's ``trigger_id`` (valid for 3 seconds);
+* a submitted modal → :class:`FormResponder`: public replies in the channel (and
+  thread) the form was opened from, private ones ephemeral to the person there, or in
+  a direct message when the bot can't post in that channel.
 
 Slack is acknowledged by the adapter before any work starts (events automatically,
 commands and buttons with ``ack()``), so :meth:`acknowledge` has nothing left to do.
@@ -13,19 +17,24 @@ commands and buttons with ``ack()``), so :meth:`acknowledge` has nothing left to
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.adapters.slack.render import render
+from bot.adapters.slack.render import modal_view, render
 from bot.core.adapter import UnsupportedOperation
-from bot.core.events import MessageRef, Reply, User, Visibility, Where
+from bot.core.events import Channel, Form, MessageRef, Reply, User, Visibility, Where
+from bot.errors import InputError
 
 log = logging.getLogger(__name__)
 
 # chat.postMessage errors a command's response_url gets around.
 NO_ACCESS = frozenset({"not_in_channel", "channel_not_found"})
+# views.open errors that mean the person waited too long (a trigger_id lives 3 seconds).
+STALE_TRIGGER = frozenset({"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"})
+# chat.postEphemeral errors a direct message gets around.
+NO_EPHEMERAL = NO_ACCESS | frozenset({"user_not_in_channel", "is_archived"})
 
 
 class Outbox(Protocol):
@@ -34,6 +43,8 @@ class Outbox(Protocol):
     async def send(self, where: Where, reply: Reply) -> MessageRef: ...
 
     async def send_private(self, where: Where, user: User, reply: Reply) -> None: ...
+
+    async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None: ...
 
 
 class ThreadResponder:
@@ -51,14 +62,27 @@ class ThreadResponder:
     async def acknowledge(self) -> None:
         """Nothing to do: Slack got its acknowledgement when the event arrived."""
 
-    async def open_form(self, form: object) -> None:
+    async def open_form(self, form: Form) -> None:
         raise UnsupportedOperation("slack", "forms here")
 
 
 class CommandResponder(ThreadResponder):
-    def __init__(self, outbox: Outbox, where: Where, user: User, response_url: str | None) -> None:
+    def __init__(self, outbox: Outbox, where: Where, user: User, response_url: str | None,
+                 trigger_id: str | None = None) -> None:
         super().__init__(outbox, where, user)
         self.response_url = response_url or None
+        self.trigger_id = trigger_id or None
+
+    async def open_form(self, form: Form) -> None:
+        """A modal from the command's trigger; its submission comes back as FormSubmitted."""
+        if self.trigger_id is None:
+            raise UnsupportedOperation("slack", "forms without a trigger_id")
+        try:
+            await self.outbox.open_modal(self.trigger_id, modal_view(form, self.where))
+        except SlackApiError as exc:
+            if str(exc.response.get("error", "")) in STALE_TRIGGER:
+                raise InputError("Slack took too long to open the form; please run the command again.") from None
+            raise
 
     async def reply(self, reply: Reply) -> MessageRef | None:
         private = reply.visibility is Visibility.PRIVATE
@@ -81,3 +105,23 @@ class CommandResponder(ThreadResponder):
             replace_original=False)
         if response.status_code != 200:
             raise RuntimeError(f"Slack response_url answered HTTP {response.status_code}")
+
+
+class FormResponder(ThreadResponder):
+    """Answers a submitted modal in the channel (and thread) it was opened from."""
+
+    async def reply(self, reply: Reply) -> MessageRef | None:
+        try:
+            return await super().reply(reply)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if reply.visibility is Visibility.PUBLIC and error in NO_ACCESS:  # told privately by the dispatcher
+                raise InputError("I can't post in that channel: invite me there first "
+                                 "(/invite @readbot), then try again.") from None
+            if reply.visibility is not Visibility.PRIVATE or error not in NO_EPHEMERAL or reply.image is not None:
+                raise
+            log.info("slack chat.postEphemeral failed (%s); answering the form in a direct message", error)
+        # a private answer the channel can't take: a DM (channel = the person's id)
+        dm = Where(Channel(self.where.channel.platform, self.user.id))
+        await self.outbox.send(dm, Reply(reply.text, reply.citations, reply.buttons))
+        return None

@@ -1,17 +1,18 @@
 """Slack payloads → neutral events. Pure functions: no I/O, no SDK objects.
 
 Every function takes the decoded JSON Slack sent (an Events API envelope, a slash
-command form, a ``block_actions`` payload) and returns a :mod:`bot.core.events` type,
+command form, a ``block_actions`` or ``view_submission`` payload) and returns a :mod:`bot.core.events` type,
 or ``None`` when the payload is not something readbot acts on.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.core.events import ButtonClick, Channel, Command, Message, MessageRef, User, Where
+from bot.core.events import ButtonClick, Channel, Command, FormSubmitted, Message, MessageRef, User, Where
 
 PLATFORM = "slack"
 JsonDict = Mapping[str, Any]
@@ -132,4 +133,65 @@ def click_from_payload(body: JsonDict) -> ButtonClick | None:
         action=action_of(str(action.get("action_id") or "")),
         value=str(action.get("value") or ""),
         message=ref,
+    )
+
+
+def where_from_metadata(raw: object) -> Where | None:
+    """The place a modal was opened from, out of its ``private_metadata`` (written by
+    :func:`bot.adapters.slack.render.form_metadata`); None if it holds none."""
+    try:
+        data = json.loads(raw) if isinstance(raw, str) and raw else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("channel"), str) or not data["channel"]:
+        return None
+    thread = data.get("thread_ts")
+    name = data.get("channel_name")
+    return Where(Channel(PLATFORM, data["channel"], name if isinstance(name, str) else ""),
+                 thread_id=thread if isinstance(thread, str) and thread else None)
+
+
+def element_value(element: JsonDict) -> str:
+    """What one input element of ``view.state.values`` holds, as text: a text input's
+    ``value``, a select's ``selected_option`` value, several selected values joined by
+    commas; "" when nothing is filled in or chosen."""
+    if "selected_option" in element:
+        return str((element.get("selected_option") or {}).get("value") or "")
+    if "selected_options" in element:
+        return ",".join(str(o.get("value") or "") for o in element.get("selected_options") or [])
+    if "value" in element:
+        return str(element.get("value") or "")
+    return next((v for k, v in element.items() if k.startswith("selected_") and isinstance(v, str)), "")
+
+
+def form_values(state_values: JsonDict) -> dict[str, str]:
+    """``view.state.values`` ({block_id: {action_id: element}}) → {action_id: text}."""
+    values: dict[str, str] = {}
+    for block_id, actions in (state_values or {}).items():
+        if not isinstance(actions, Mapping):
+            continue
+        for action_id, element in actions.items():
+            if isinstance(element, Mapping):
+                values[str(action_id or block_id)] = element_value(element)
+    return values
+
+
+def submission_from_payload(body: JsonDict) -> FormSubmitted | None:
+    """A ``view_submission`` payload → FormSubmitted (form_id = the view's callback_id,
+    where = from its private_metadata); None if it is not a form readbot opened."""
+    view = body.get("view") or {}
+    if body.get("type") != "view_submission" or not view.get("callback_id"):
+        return None
+    where = where_from_metadata(view.get("private_metadata"))
+    if where is None:
+        return None
+    user = body.get("user") or {}
+    # every submission has its own trigger_id; a view's id + hash identifies one version
+    event_id = str(body.get("trigger_id") or f"{view.get('id') or ''}:{view.get('hash') or ''}")
+    return FormSubmitted(
+        event_id=event_id,
+        where=where,
+        user=User(str(user.get("id") or ""), str(user.get("username") or user.get("name") or "")),
+        form_id=str(view["callback_id"]),
+        values=form_values((view.get("state") or {}).get("values") or {}),
     )
