@@ -294,3 +294,31 @@ async def test_export_and_list_commands(tmp_path, monkeypatch, capsys) -> None: 
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows[0]["poll_id"] == named.id and rows[0]["option"] == "Strongly agree"
     assert await asyncio.to_thread(main, ["polls", "export", "--poll", "nope", "--format", "json"]) == 2
+
+
+# ------------------------------------------------------------------ parsing /poll
+
+
+async def test_settings_without_a_claim_apply_to_the_next_bank_claim() -> None:
+    from bot.core.poll_handlers import is_bare, parse_poll
+
+    spec_ = parse_poll("duration=30m anonymous=off", {}, load_claims())
+    assert spec_.claim == "" and spec_.duration == timedelta(minutes=30) and spec_.anonymous is False
+    assert parse_poll("", {"options": "yes | no"}, load_claims()).options == ("yes", "no")
+    assert is_bare("", {}) and not is_bare("", {"duration": "30m"})
+
+
+async def test_a_structured_claim_may_contain_a_bar() -> None:
+    from bot.core.poll_handlers import parse_poll
+
+    spec_ = parse_poll("", {"claim": "Scaling | research is a false choice", "options": "yes | no"}, [])
+    assert spec_.claim == "Scaling | research is a false choice" and spec_.options == ("yes", "no")
+
+
+async def test_a_bank_claim_typed_by_id_carries_its_section_and_passage() -> None:
+    from bot.core.poll_handlers import parse_poll
+
+    claims = load_claims()
+    spec_ = parse_poll(claims[0].id, {}, claims)
+    assert spec_.claim == claims[0].claim and spec_.section == claims[0].section
+    assert spec_.passage == claims[0].passage and spec_.claim_id == claims[0].id

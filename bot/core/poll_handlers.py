@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from bot.core.adapter import Responder, UnsupportedOperation
 from bot.core.events import ButtonClick, Command, Event, Form, FormField, FormSubmitted, Reply, Visibility
@@ -23,25 +24,36 @@ def private(text: str) -> Reply:
     return Reply(text, visibility=Visibility.PRIVATE)
 
 
-def parse_poll(text: str, options: dict[str, str], claims: list[bank.Claim]) -> PollSpec | None:
-    """A PollSpec from the command's text/options; None means "the next bank claim"."""
+def parse_poll(text: str, options: dict[str, str], claims: list[bank.Claim]) -> PollSpec:
+    """A PollSpec from the command's text or its options (Discord's slash options).
+
+    An empty ``claim`` means "the next claim from the bank"; the other settings given
+    (options, duration, anonymity, hidden results) still apply to it."""
     flags = {k.lower(): v for k, v in FLAG.findall(text)}
     flags.update({k: v for k, v in options.items() if k in ("duration", "anonymous", "hidden") and v})
-    body = FLAG.sub("", text).strip()
-    if options.get("claim"):
-        body = options["claim"] + (f" | {options['options']}" if options.get("options") else "")
+    if options.get("claim") or options.get("options"):  # structured: a claim may contain "|"
+        claim_text = options.get("claim", "").strip()
+        parts = [p for p in options.get("options", "").split("|")] if options.get("options") else []
+    else:
+        body = [p.strip() for p in FLAG.sub("", text).split("|")]
+        claim_text, parts = body[0], body[1:]
     duration = parse_duration(flags["duration"]) if "duration" in flags else DEFAULT_DURATION
     anonymous = parse_bool("anonymous", flags["anonymous"]) if "anonymous" in flags else True
     hidden = parse_bool("hidden", flags["hidden"]) if "hidden" in flags else False
-    if not body and not flags:
-        return None
-    parts = [p.strip() for p in body.split("|")]
-    claim_text = check_claim(parts[0])
-    chosen = check_options(parts[1:]) if len(parts) > 1 else SCALE
+    chosen = check_options(parts) if parts else SCALE
+    if not claim_text:
+        return PollSpec("", chosen, duration, anonymous, hidden)
+    claim_text = check_claim(claim_text)
     known = bank.find(claims, claim_text)
     if known:
         return PollSpec(known.claim, chosen, duration, anonymous, hidden, known.section, known.passage, known.id)
     return PollSpec(claim_text, chosen, duration, anonymous, hidden)
+
+
+def is_bare(text: str, options: dict[str, str]) -> bool:
+    """/poll with nothing at all: the moderator gets a form where the platform has one."""
+    return not text.strip() and not any(options.get(k) for k in ("claim", "options", "duration",
+                                                                  "anonymous", "hidden"))
 
 
 class PollHandler:
@@ -51,23 +63,27 @@ class PollHandler:
 
     async def command(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Command)
-        await responder.acknowledge()
         text = event.options.get("text", event.text).strip()
         if text.lower() in ("help", "?"):
             await responder.reply(private(HELP))
             return
         if text.lower().startswith("close"):
             require_moderator(event.user, self.moderators, "close polls")
+            await responder.acknowledge()
             await self._close_latest(event, text[5:].strip(), responder)
             return
+        # cheap checks first: a refusal or a typo is answered privately, with no public "thinking…"
         require_moderator(event.user, self.moderators, "start polls")
         spec = parse_poll(text, event.options, self.runtime.claims)
-        if spec is None:
+        if is_bare(text, event.options):
             try:  # where the platform has forms (Slack), let the moderator choose
                 await responder.open_form(await self._new_poll_form(event))
                 return
             except UnsupportedOperation:
-                spec = await self._next_bank_spec(event)
+                pass
+        await responder.acknowledge()
+        if not spec.claim:
+            spec = await self._from_bank(spec, event)
         await self._start(spec, event, responder)
 
     async def _start(self, spec: PollSpec, event: Command | FormSubmitted, responder: Responder) -> None:
@@ -79,11 +95,11 @@ class PollHandler:
             raise
         await self.runtime.posted(poll, ref)
 
-    async def _next_bank_spec(self, event: Command) -> PollSpec:
+    async def _from_bank(self, spec: PollSpec, event: Command) -> PollSpec:
         claim = await self.runtime.next_claim(event.where.channel.platform, event.where.channel.id)
         if claim is None:
             raise InputError("Every claim in the bank has been polled in this channel; give one: /poll <claim>.")
-        return PollSpec(claim.claim, SCALE, DEFAULT_DURATION, True, False, claim.section, claim.passage, claim.id)
+        return replace(spec, claim=claim.claim, section=claim.section, passage=claim.passage, claim_id=claim.id)
 
     async def _new_poll_form(self, event: Command) -> Form:
         used = await self.runtime.service.polled_claim_ids(event.where.channel.platform, event.where.channel.id)
@@ -118,7 +134,6 @@ class PollHandler:
         text = f"{claim_text}{' | ' + options_text if options_text else ''}"
         spec = parse_poll(text, {k: values[k] for k in ("duration", "anonymous", "hidden") if values.get(k)},
                           self.runtime.claims)
-        assert spec is not None
         await self._start(spec, event, responder)
 
     async def _close_latest(self, event: Command, poll_id: str, responder: Responder) -> None:

@@ -50,6 +50,8 @@ class PollRuntime:
     async def posted(self, poll: Poll, ref: MessageRef | None) -> None:
         if ref is not None:
             await self.service.set_message(poll.id, ref.message_id)
+            if (await self.service.tally(poll)).voters:  # votes that came before the card was linked
+                self.live.touch(poll.id)
 
     async def vote(self, poll_id: str, option: int, user: User) -> str:
         poll, result = await self.service.vote(poll_id, user.id, option, now=self.clock.now())

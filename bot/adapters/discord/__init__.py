@@ -7,7 +7,8 @@ Modules, one concern each:
 * :mod:`.render` – :class:`~bot.core.events.Reply` → message content, embed, view, file;
 * :mod:`.views` – the persistent button (routed by custom id, also after a restart);
 * :mod:`.responders` – the :class:`~bot.core.adapter.Responder` for a mention and for an interaction;
-* :mod:`.commands` – the slash commands (``/ask`` and one per other dispatcher command);
+* :mod:`.commands` – the slash commands (``/ask``, ``/poll`` with its options, one per other dispatcher command);
+* :mod:`.autocomplete` – ``/poll claim:`` choices from a claims bank (injected, no poll imports);
 * :mod:`.endpoints` – pointing discord.py at another REST base / gateway (tests, proxies);
 * :mod:`.adapter` – :class:`DiscordAdapter`, the :class:`~bot.core.adapter.ChatAdapter`.
 """

@@ -1,9 +1,9 @@
 """DiscordAdapter: the :class:`~bot.core.adapter.ChatAdapter` for Discord (discord.py).
 
-In: mentions of the bot (``on_message``), slash commands (``/ask`` and one per dispatcher command,
-synced globally once the client is ready) and clicks on readbot's buttons – each translated to a
-neutral event and dispatched with a responder bound to it. Out: :meth:`send`, :meth:`update` and,
-inside an interaction only, :meth:`send_private`.
+In: mentions of the bot (``on_message``), slash commands (``/ask``, ``/poll`` with its options and
+autocomplete, one per other dispatcher command, synced globally once the client is ready) and clicks
+on readbot's buttons – each translated to a neutral event and dispatched with a responder bound to it.
+Out: :meth:`send`, :meth:`update` and, inside an interaction only, :meth:`send_private`.
 
 * Gateway intents: discord.py's defaults; the privileged message-content intent only with
   ``message_content=True`` (off by default: Discord still delivers the content of messages that
@@ -27,7 +27,7 @@ import aiohttp
 import discord
 
 from bot.adapters.discord import translate
-from bot.adapters.discord.commands import ReadbotTree, build_tree
+from bot.adapters.discord.commands import Autocomplete, ReadbotTree, build_tree, shape
 from bot.adapters.discord.endpoints import point_discord_py_at
 from bot.adapters.discord.render import render
 from bot.adapters.discord.responders import InteractionResponder, MessageResponder, post
@@ -56,7 +56,8 @@ class _ReadbotClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **extra)
         self.adapter = adapter
         self.click_handler = adapter  # read by views.ActionButton
-        self.tree: ReadbotTree = build_tree(self, adapter, adapter.dispatcher.command_names)
+        self.tree: ReadbotTree = build_tree(self, adapter, adapter.dispatcher.command_names,
+                                            autocomplete=adapter.autocomplete)
         self.synced = False
 
     async def setup_hook(self) -> None:
@@ -76,12 +77,16 @@ class DiscordAdapter:
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, *,
                  guild_ready_timeout: float | None = None, message_content: bool = False,
-                 start_timeout: float = 30.0) -> None:
+                 start_timeout: float = 30.0, autocomplete: Autocomplete | None = None) -> None:
         """``guild_ready_timeout``: discord.py's wait for guild data after READY (None = its default,
         2 s; tests pass less). ``start_timeout``: how long :meth:`start` waits for the client to be
-        ready before raising :class:`DiscordStartError`."""
+        ready before raising :class:`DiscordStartError`. ``autocomplete``: (command, option, typed text)
+        → (name, value) choices for options that offer them (``/poll claim:``; see :mod:`.autocomplete`);
+        None offers none. The command list is taken from the dispatcher when :meth:`start` runs, so
+        register commands (``Core.open()`` registers /poll) before starting."""
         self.settings = settings
         self.dispatcher = dispatcher
+        self.autocomplete = autocomplete
         self.guild_ready_timeout = guild_ready_timeout
         self.message_content = message_content
         self.start_timeout = start_timeout
@@ -231,7 +236,7 @@ class DiscordAdapter:
 
     async def handle_command(self, interaction: discord.Interaction) -> None:
         """A slash command (called by the command tree)."""
-        await self._dispatch_interaction(translate.command_event(interaction), interaction)
+        await self._dispatch_interaction(shape(translate.command_event(interaction)), interaction)
 
     async def handle_click(self, interaction: discord.Interaction, action: str, value: str) -> None:
         """A click on one of readbot's buttons (called by views.ActionButton)."""
