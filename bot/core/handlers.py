@@ -31,6 +31,14 @@ class AskHandler:
         thread = where.thread_id or (event.message_id if isinstance(event, Message) else "")
         return f"{where.channel.platform}:{where.channel.id}:{thread}"
 
+    def _answer(self, question: str, thread_key: str | None) -> Answer:
+        """Blocking (history, embedding, Chroma, LLM): one trip to a worker thread."""
+        history = self.history.recent(thread_key) if self.history and thread_key else []
+        answer = self.knowledge.ask(question, history=history)
+        if self.history and thread_key:
+            self.history.add(thread_key, answer.question)
+        return answer
+
     async def __call__(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Message | Command)
         question = clean_question(event.text if isinstance(event, Message) else (
@@ -38,10 +46,5 @@ class AskHandler:
         await responder.acknowledge()
         key = self.thread_key(event)
         threaded = isinstance(event, Message) or bool(event.where.thread_id)
-        history: list[str] = []
-        if self.history is not None and threaded:
-            history = await asyncio.to_thread(self.history.recent, key)
-        answer = await asyncio.to_thread(self.knowledge.ask, question, history=history)
-        if self.history is not None and threaded:
-            await asyncio.to_thread(self.history.add, key, answer.question)
+        answer = await asyncio.to_thread(self._answer, question, key if threaded else None)
         await responder.reply(answer_reply(answer))
