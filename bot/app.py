@@ -6,17 +6,23 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
 from bot.core.dispatcher import Dispatcher
 from bot.core.handlers import AskHandler
 from bot.core.outbox import Outbox
 from bot.core.poll_handlers import PollHandler
+from bot.core.prompt_handlers import PromptHandler
 from bot.errors import ConfigError
 from bot.knowledge.service import KnowledgeService
 from bot.polls.claims import load_claims
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import PollService
+from bot.prompts.bank import load_questions
+from bot.prompts.config import load_config
+from bot.prompts.scheduler import PromptScheduler
+from bot.prompts.service import PromptService
 from bot.settings import Settings
 from bot.store.db import Database, database_url
 from bot.store.history import ThreadHistory
@@ -35,11 +41,13 @@ class Core:
     clock: Clock = field(default_factory=SystemClock)
     db: Database | None = None
     polls: PollRuntime | None = None
+    prompts: PromptScheduler | None = None
 
     async def open(self) -> None:
-        """Open the database (migrating it) and the features that need it: polls."""
+        """Open the database (migrating it) and the features that need it: polls, prompts."""
         if self.db is not None:
             return
+        config = load_config(self.settings.config_path)  # a bad readbot.toml stops start-up here
         self.db = await Database.open(database_url(self.settings.database_url, self.settings.data_dir))
         service = PollService(self.db, poll_secret(self.settings))
         self.polls = PollRuntime(service, self.outbox, self.clock, load_claims())
@@ -47,6 +55,9 @@ class Core:
         self.dispatcher.command("poll", handler.command)
         self.dispatcher.button("poll", handler.button)
         self.dispatcher.form("poll", handler.form)
+        self.prompts = PromptScheduler(PromptService(self.db, load_questions()), self.outbox, self.clock,
+                                       config.channels(), grace=timedelta(minutes=self.settings.prompt_grace_minutes))
+        self.dispatcher.command("prompt", PromptHandler(self.prompts, self.settings.moderators).command)
 
     async def aclose(self) -> None:
         if self.polls is not None:

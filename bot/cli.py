@@ -55,7 +55,19 @@ def _parser() -> ArgumentParser:
     export = polls_sub.add_parser("export", help="polls with their votes")
     export.add_argument("--poll", help="only this poll id")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    prompts = sub.add_parser("prompts", help="daily discussion prompts (schedules in readbot.toml)")
+    prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True, parser_class=ArgumentParser)
+    preview = prompts_sub.add_parser("preview", help="upcoming posts of every schedule and their questions "
+                                     "(uses nothing up)")
+    preview.add_argument("--days", type=_days, default=7, help="how far ahead (1-366, default 7)")
     return parser
+
+
+def _days(raw: str) -> int:
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= 366:
+        raise argparse.ArgumentTypeError(f"expected a number of days from 1 to 366, got {raw!r}")
+    return int(raw)
 
 
 def _open_service(*, rebuild: bool = False):  # type: ignore[no-untyped-def]
@@ -116,11 +128,13 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 def cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.app import platforms_to_run
+    from bot.prompts.config import load_config
     from bot.runner import run_platforms
     from bot.settings import Settings
 
     settings = Settings.from_env()
     platforms = platforms_to_run(settings, args.platform)  # bad config stops here
+    load_config(settings.config_path)  # ... and so does a bad readbot.toml
     asyncio.run(run_platforms(settings, platforms))
     return 0
 
@@ -156,12 +170,37 @@ def cmd_polls(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def cmd_prompts(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.clock import SystemClock
+    from bot.prompts.bank import load_questions
+    from bot.prompts.config import load_config
+    from bot.prompts.preview import preview
+    from bot.prompts.service import PromptService
+    from bot.settings import Settings
+    from bot.store.db import Database, database_url
+
+    settings = Settings.from_env()
+    config = load_config(settings.config_path)
+
+    async def go() -> str:
+        db = await Database.open(database_url(settings.database_url, settings.data_dir))
+        try:
+            service = PromptService(db, load_questions())
+            return await preview(service, config, SystemClock().now(), args.days)
+        finally:
+            await db.close()
+
+    out.write(asyncio.run(go()) + "\n")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "ask": cmd_ask,
     "ingest": cmd_ingest,
     "run": cmd_run,
     "chat": cmd_chat,
     "polls": cmd_polls,
+    "prompts": cmd_prompts,
 }
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
 from bot.adapters.console import ConsoleAdapter, lines_from
@@ -23,8 +26,10 @@ def make_adapter(platform: str, settings: Settings, dispatcher: Dispatcher) -> A
 
         return SlackAdapter(settings, dispatcher)
     from bot.adapters.discord.adapter import DiscordAdapter
+    from bot.adapters.discord.autocomplete import claims_autocomplete
+    from bot.polls.claims import load_claims
 
-    return DiscordAdapter(settings, dispatcher)
+    return DiscordAdapter(settings, dispatcher, autocomplete=claims_autocomplete(load_claims()))
 
 
 def configure_logging(settings: Settings) -> None:
@@ -34,6 +39,10 @@ def configure_logging(settings: Settings) -> None:
 
 async def run_platforms(settings: Settings, platforms: list[str]) -> None:
     configure_logging(settings)
+    # Blocking work (embedding, Chroma, SQLite, LLM) runs in worker threads; more threads than
+    # cores only fight the event loop for the GIL (measured in benchmarks/bench_chat.py).
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="work"))
     core = build_core(settings)
     await asyncio.to_thread(core.knowledge.warm)  # model + index ready before traffic
     await core.open()
@@ -51,11 +60,14 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> None:
             log.info("%s adapter started", adapter.platform)
         assert core.polls is not None
         background.append(asyncio.create_task(core.polls.watch_deadlines(), name="poll-deadlines"))
+        assert core.prompts is not None  # only schedules of platforms registered above run
+        background.append(asyncio.create_task(core.prompts.run(), name="prompt-scheduler"))
         await stop.wait()
         log.info("shutting down")
     finally:
         for task in background:
             task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)  # a prompt being posted is recorded first
         for adapter in reversed(adapters):
             try:
                 await asyncio.wait_for(adapter.stop(), timeout=15)
@@ -74,6 +86,8 @@ async def run_console(settings: Settings, stdin: TextIO, out: TextIO) -> None:
     await core.open()
     adapter = ConsoleAdapter(core.dispatcher, out, user=User("console-user", "you", is_admin=True))
     core.outbox.register(adapter)
+    assert core.prompts is not None  # schedules with platform = "console" post here
+    scheduler = asyncio.create_task(core.prompts.run(), name="prompt-scheduler")
 
     def prompt() -> None:
         if interactive:
@@ -85,4 +99,7 @@ async def run_console(settings: Settings, stdin: TextIO, out: TextIO) -> None:
             if line.strip():
                 await adapter.handle_line(line)
     finally:
+        scheduler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await scheduler
         await core.aclose()

@@ -76,6 +76,8 @@ class Settings:
     history_turns: int = 4
     database_url: str = ""
     poll_secret: str = ""
+    config_path: Path = Path("readbot.toml")
+    prompt_grace_minutes: int = 120
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -128,4 +130,6 @@ class Settings:
             history_turns=_int(env, "READBOT_HISTORY_TURNS", 4, 0, 20),
             database_url=env.get("READBOT_DATABASE_URL", "").strip(),
             poll_secret=env.get("READBOT_POLL_SECRET", "").strip(),
+            config_path=_path(env, "READBOT_CONFIG", Path("readbot.toml")),
+            prompt_grace_minutes=_int(env, "READBOT_PROMPT_GRACE_MINUTES", 120, 0, 7 * 24 * 60),
         )

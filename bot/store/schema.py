@@ -10,6 +10,7 @@ from sqlalchemy import (
                         ForeignKey,
                         Integer,
                         MetaData,
+                        PrimaryKeyConstraint,
                         String,
                         Table,
                         Text,
@@ -47,4 +48,51 @@ votes = Table(
     Column("option", Integer, nullable=False),
     Column("voted_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("poll_id", "voter", name="one_vote_per_person"),
+)
+
+
+# ----- daily discussion prompts (migration 0002) ---------------------------------
+
+prompt_claims = Table(
+    "prompt_claims", metadata,
+    Column("platform", String(16), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("slot_utc", DateTime(timezone=True), nullable=False),  # the scheduled instant
+    # claimed (posting) | posted | failed | skipped (a moderator) | missed (too late) | paused
+    Column("status", String(16), nullable=False),
+    Column("question_id", String(64)),
+    Column("message_id", String(64)),
+    Column("claimed_by", String(128), nullable=False),  # "scheduler <host>:<pid>" or "moderator <user id>"
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("posted_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    # the database decides who posts a slot: the one process whose insert succeeds
+    PrimaryKeyConstraint("platform", "channel_id", "slot_utc", name="one_claim_per_slot"),
+)
+
+prompt_channels = Table(
+    "prompt_channels", metadata,
+    Column("platform", String(16), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("cycle", Integer, nullable=False, default=0),  # 1, 2, …: the pass through the bank
+    Column("question_order", JSON, nullable=False),  # this cycle's question ids, in order
+    Column("position", Integer, nullable=False, default=0),  # how many of them are used
+    Column("version", Integer, nullable=False, default=0),  # optimistic lock for taking a question
+    Column("watched_until", DateTime(timezone=True)),  # a scheduler looked at this channel until then
+    Column("updated_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("platform", "channel_id", name="prompt_channels_pkey"),
+)
+
+prompt_questions = Table(
+    "prompt_questions", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("question_key", String(64), nullable=False),  # normalised, to refuse duplicates
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("platform", "channel_id", "question_key", name="one_question_per_channel"),
 )
