@@ -49,6 +49,13 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     return Path(raw).expanduser() if raw else default
 
 
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip()
+    if raw and not raw.startswith(schemes):
+        raise ConfigError(f"{name}={raw!r}: expected a URL starting with {' or '.join(schemes)}")
+    return raw
+
+
 def _list(env: Mapping[str, str], name: str) -> frozenset[str]:
     raw = env.get(name, "")
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
@@ -75,6 +82,7 @@ class Settings:
     discord_gateway_url: str = ""
     history_turns: int = 4
     database_url: str = ""
+    chroma_url: str = ""
     poll_secret: str = ""
     config_path: Path = Path("readbot.toml")
     prompt_grace_minutes: int = 120
@@ -129,6 +137,7 @@ class Settings:
             discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip(),
             history_turns=_int(env, "READBOT_HISTORY_TURNS", 4, 0, 20),
             database_url=env.get("READBOT_DATABASE_URL", "").strip(),
+            chroma_url=_url(env, "READBOT_CHROMA_URL", ("http://", "https://")),
             poll_secret=env.get("READBOT_POLL_SECRET", "").strip(),
             config_path=_path(env, "READBOT_CONFIG", Path("readbot.toml")),
             prompt_grace_minutes=_int(env, "READBOT_PROMPT_GRACE_MINUTES", 120, 0, 7 * 24 * 60),

@@ -53,7 +53,7 @@ class KnowledgeService:
         embedder = embedder or make_embedder(settings.embeddings)
         if isinstance(embedder, BundledEmbedder):
             embedder.preload()  # overlaps loading the model with opening Chroma
-        client = chroma if chroma is not None else chroma_client(settings.data_dir)
+        client = chroma if chroma is not None else chroma_client(settings.data_dir, settings.chroma_url or None)
         index = KnowledgeIndex(client, embedder, rebuild=rebuild)
         if chat_model is None and settings.llm:
             chat_model = make_chat_model(settings.llm)
