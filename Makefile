@@ -11,7 +11,7 @@ QUESTION ?= What does Ilya mean by the age of research?
 $(BIN)/readbot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c deploy/requirements.lock -e '.[dev]'
 	@touch $@
 
 setup: $(BIN)/readbot

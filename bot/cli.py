@@ -48,6 +48,8 @@ def _parser() -> ArgumentParser:
                      help="default: every platform whose token is set")
 
     sub.add_parser("chat", help="talk to readbot in this terminal (no platform needed)")
+    sub.add_parser("doctor", help="check settings, tokens, data dir, model, index, Chroma and database "
+                   "(exit 1 if anything fails)")
 
     polls = sub.add_parser("polls", help="list or export polls (for moderators)")
     polls_sub = polls.add_subparsers(dest="polls_command", required=True, parser_class=ArgumentParser)
@@ -147,6 +149,12 @@ def cmd_chat(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.ops.doctor import run_doctor
+
+    return run_doctor(out)
+
+
 def cmd_polls(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.app import poll_secret
     from bot.polls.export import export, list_polls
@@ -199,6 +207,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "ingest": cmd_ingest,
     "run": cmd_run,
     "chat": cmd_chat,
+    "doctor": cmd_doctor,
     "polls": cmd_polls,
     "prompts": cmd_prompts,
 }

@@ -33,30 +33,57 @@ def make_adapter(platform: str, settings: Settings, dispatcher: Dispatcher) -> A
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    """READBOT_LOG_FORMAT (text|json), one line per event, secrets redacted (bot.ops.logs)."""
+    from bot.ops import logs
+
+    logs.configure(settings, sys.stderr)
 
 
 async def run_platforms(settings: Settings, platforms: list[str]) -> None:
     configure_logging(settings)
+    from bot.app import slack_mode
+    from bot.ops import health as ops
+    from bot.ops.metrics import ErrorCounter, PrometheusMetrics
+    from bot.ops.wiring import instrument
+
+    metrics = PrometheusMetrics()
+    logging.getLogger().addHandler(ErrorCounter(metrics))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # early: a SIGTERM during start-up still ends cleanly
+        loop.add_signal_handler(sig, stop.set)
     # Blocking work (embedding, Chroma, SQLite, LLM) runs in worker threads; more threads than
     # cores only fight the event loop for the GIL (measured in benchmarks/bench_chat.py).
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="work"))
     core = build_core(settings)
-    await asyncio.to_thread(core.knowledge.warm)  # model + index ready before traffic
-    await core.open()
+    health = ops.Health(core, platforms)
+    # /healthz, /readyz, /metrics: on Slack's HTTP server when there is one (same port), else their own
+    shared = "slack" in platforms and slack_mode(settings) == "http"
+    server = None if shared else await ops.serve(health, metrics, settings.http_port)
+    if shared:
+        from bot.adapters.slack.transport import EXTRA_ROUTES
+
+        EXTRA_ROUTES.set(lambda app: ops.add_routes(app, health, metrics, healthz_too=False))
+    try:
+        await asyncio.to_thread(core.knowledge.warm)  # model + index ready before traffic
+        health.index_loaded = True
+        await core.open()
+    except BaseException:
+        if server is not None:
+            await server.cleanup()
+        raise
+    instrument(core, metrics)
     adapters = [make_adapter(p, settings, core.dispatcher) for p in platforms]
     for adapter in adapters:
         core.outbox.register(adapter)
     background: list[asyncio.Task[None]] = []
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
         for adapter in adapters:
+            if stop.is_set():
+                break
             await adapter.start()
+            health.adapters[adapter.platform] = adapter
             log.info("%s adapter started", adapter.platform)
         assert core.polls is not None
         background.append(asyncio.create_task(core.polls.watch_deadlines(), name="poll-deadlines"))
@@ -65,6 +92,7 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> None:
         await stop.wait()
         log.info("shutting down")
     finally:
+        health.stopping = True  # /readyz says 503 from now on
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)  # a prompt being posted is recorded first
@@ -74,6 +102,9 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> None:
             except Exception:
                 log.exception("%s adapter did not stop cleanly", adapter.platform)
         await core.aclose()
+        if server is not None:
+            await server.cleanup()
+        log.info("stopped")
 
 
 async def run_console(settings: Settings, stdin: TextIO, out: TextIO) -> None:

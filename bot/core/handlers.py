@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bot.core.adapter import Responder
 from bot.core.events import Citation, Command, Event, Message, Reply
 from bot.knowledge.answer import Answer
 from bot.knowledge.service import KnowledgeService
+from bot.ops.metrics import NO_METRICS, Metrics
 from bot.store.history import ThreadHistory
 from bot.text import clean_question
 
@@ -21,9 +23,11 @@ def answer_reply(answer: Answer) -> Reply:
 class AskHandler:
     """Answers a mention or /ask. Blocking work runs in a worker thread."""
 
-    def __init__(self, knowledge: KnowledgeService, history: ThreadHistory | None = None) -> None:
+    def __init__(self, knowledge: KnowledgeService, history: ThreadHistory | None = None, *,
+                 metrics: Metrics = NO_METRICS) -> None:
         self.knowledge = knowledge
         self.history = history
+        self.metrics = metrics
 
     @staticmethod
     def thread_key(event: Message | Command) -> str:
@@ -41,6 +45,7 @@ class AskHandler:
 
     async def __call__(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Message | Command)
+        started = time.monotonic()
         question = clean_question(event.text if isinstance(event, Message) else (
             event.options.get("question") or event.text))  # a bad question is answered privately at once
         await responder.acknowledge()
@@ -48,3 +53,4 @@ class AskHandler:
         threaded = isinstance(event, Message) or bool(event.where.thread_id)
         answer = await asyncio.to_thread(self._answer, question, key if threaded else None)
         await responder.reply(answer_reply(answer))
+        self.metrics.answered(event.where.channel.platform, time.monotonic() - started, answer.grounded)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.core.events import Channel, MessageRef, Reply, User, Where
 from bot.core.outbox import Outbox
+from bot.ops.metrics import NO_METRICS, Metrics
 from bot.polls import render
 from bot.polls.chart import bar_chart
 from bot.polls.claims import Claim
@@ -25,7 +26,9 @@ def where_of(poll: Poll) -> Where:
 
 
 class PollRuntime:
-    def __init__(self, service: PollService, outbox: Outbox, clock: Clock, claims: list[Claim]) -> None:
+    def __init__(self, service: PollService, outbox: Outbox, clock: Clock, claims: list[Claim], *,
+                 metrics: Metrics = NO_METRICS) -> None:
+        self.metrics = metrics
         self.service = service
         self.outbox = outbox
         self.clock = clock
@@ -41,6 +44,7 @@ class PollRuntime:
         poll = await self.service.create(spec, platform=where.channel.platform, channel_id=where.channel.id,
                                          thread_id=where.thread_id, created_by=user.id, now=self.clock.now())
         self._wake.set()
+        self.metrics.poll_opened()
         return poll, render.card(poll, await self.service.tally(poll))
 
     async def discard(self, poll: Poll) -> None:
@@ -56,6 +60,7 @@ class PollRuntime:
     async def vote(self, poll_id: str, option: int, user: User) -> str:
         poll, result = await self.service.vote(poll_id, user.id, option, now=self.clock.now())
         self.live.touch(poll_id)
+        self.metrics.vote()
         label = poll.options[option]
         if result is VoteResult.SAME:
             return f"You already voted “{label}”; it's counted."
@@ -74,6 +79,7 @@ class PollRuntime:
         """Close now (a moderator, or the deadline). Only the closer posts results."""
         if not await self.service.close(poll_id, now=self.clock.now()):
             return False
+        self.metrics.poll_closed()
         poll = await self.service.get(poll_id)
         assert poll is not None
         tally = await self.service.tally(poll)

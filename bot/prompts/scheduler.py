@@ -29,6 +29,7 @@ from bot.clock import Clock
 from bot.core.adapter import UnsupportedOperation
 from bot.core.events import Channel, MessageRef, Reply, Where
 from bot.core.outbox import Outbox
+from bot.ops.metrics import NO_METRICS, Metrics
 from bot.prompts.bank import Question
 from bot.prompts.config import ChannelPlan
 from bot.prompts.render import local_time, prompt_post
@@ -76,7 +77,8 @@ def identity() -> str:
 class PromptScheduler:
     def __init__(self, service: PromptService, outbox: Outbox, clock: Clock, plans: Sequence[ChannelPlan], *,
                  grace: timedelta = DEFAULT_GRACE, retry_delays: Sequence[float] = RETRY_DELAYS,
-                 name: str | None = None) -> None:
+                 name: str | None = None, metrics: Metrics = NO_METRICS) -> None:
+        self.metrics = metrics
         self.service = service
         self.outbox = outbox
         self.clock = clock
@@ -217,6 +219,7 @@ class PromptScheduler:
         except Exception:  # posted: never post again, even if the record could not be written
             log.exception("prompt for %s at %s was posted (message %s) but could not be recorded",
                           plan.label, job.slot.isoformat(), ref.message_id)
+        self.metrics.prompt_posted()
         log.info("prompt for %s at %s posted: %s", plan.label, local_time(job.slot, plan.timezone), job.question.id)
         return Outcome(job, "posted", attempts, ref.message_id)
 
@@ -333,6 +336,7 @@ class PromptScheduler:
             ref: MessageRef | None = await self.outbox.send(Where(channel), reply)
         else:
             ref = await send(reply)
+        self.metrics.prompt_posted()
         log.info("prompt for %s %s posted on request: %s", channel.platform, channel.id, question.id)
         return question, ref
 

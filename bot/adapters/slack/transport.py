@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Protocol
 
 from aiohttp import web
@@ -22,6 +24,8 @@ TOKEN_REJECTED = frozenset({"invalid_auth", "not_authed", "account_inactive", "t
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# More routes for the same server (the runner's /readyz and /metrics), set by the task that starts it.
+EXTRA_ROUTES: ContextVar[Callable[[web.Application], None] | None] = ContextVar("readbot_extra_routes", default=None)
 
 
 class Transport(Protocol):
@@ -65,6 +69,8 @@ class HttpTransport:
     async def start(self) -> None:
         web_app = self.app.web_app(path=EVENTS_PATH, port=self.port)
         web_app.router.add_get(HEALTH_PATH, healthz)
+        if (add_routes := EXTRA_ROUTES.get()) is not None:
+            add_routes(web_app)
         sock = listening_socket(self.host, self.port)
         runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=self.shutdown_timeout)
         await runner.setup()

@@ -1,0 +1,1 @@
+"""Operating readbot: metrics, health and readiness endpoints, logging, ``readbot doctor``."""

@@ -1,0 +1,118 @@
+"""``GET /healthz`` (alive), ``GET /readyz`` (ready for traffic) and ``GET /metrics``.
+
+Mounted on Slack's aiohttp app when Slack runs in HTTP mode (one port), else served by
+:func:`serve` on READBOT_HTTP_PORT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.app import Core
+from bot.errors import ConfigError
+from bot.ops.metrics import CONTENT_TYPE, PrometheusMetrics
+
+log = logging.getLogger(__name__)
+CHECK_TIMEOUT = 3.0  # seconds a readiness check may take before it counts as failed
+
+
+async def adapter_connected(adapter: Any) -> bool:
+    """Whether a started adapter can take traffic (reads the adapters' own connection state)."""
+    if adapter.platform == "slack":
+        transport = getattr(adapter, "_transport", None)
+        handler = getattr(transport, "handler", None)  # Socket Mode
+        if handler is not None:
+            return bool(await handler.client.is_connected())
+        return transport is not None and getattr(transport, "_runner", None) is not None
+    client = getattr(adapter, "_client", None)  # Discord
+    ws = getattr(client, "ws", None)
+    return client is not None and client.is_ready() and not client.is_closed() and ws is not None and ws.open
+
+
+class Health:
+    """Readiness of one running process: index, database, every platform it runs."""
+
+    def __init__(self, core: Core, platforms: Sequence[str]) -> None:
+        self.core = core
+        self.platforms = list(platforms)
+        self.adapters: dict[str, Any] = {}  # added once started
+        self.index_loaded = False
+        self.stopping = False
+
+    async def checks(self) -> dict[str, str]:
+        """check name → "ok" or what is wrong."""
+        result = {"index": "ok" if self.index_loaded else "index not loaded yet",
+                  "database": await self._database()}
+        for platform in self.platforms:
+            adapter = self.adapters.get(platform)
+            if adapter is None:
+                result[platform] = "adapter not started"
+            else:
+                try:
+                    ok = await asyncio.wait_for(adapter_connected(adapter), CHECK_TIMEOUT)
+                except Exception as exc:
+                    ok, result[platform] = False, f"connection state unknown: {type(exc).__name__}"
+                result.setdefault(platform, "ok" if ok else "not connected")
+        if self.stopping:
+            result["shutdown"] = "shutting down"
+        return result
+
+    async def _database(self) -> str:
+        db = self.core.db
+        if db is None:
+            return "database not open"
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT), db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            return f"SELECT 1 failed: {type(exc).__name__}"
+        return "ok"
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.Response(text="ok", content_type="text/plain")
+
+
+def add_routes(app: web.Application, health: Health, metrics: PrometheusMetrics, *, healthz_too: bool) -> None:
+    """``/readyz`` and ``/metrics`` (and ``/healthz`` unless the app already has it)."""
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks = await health.checks()
+        failed = [name for name, state in checks.items() if state != "ok"]
+        body = {"ready": not failed, "failed": failed, "checks": checks}
+        return web.Response(status=503 if failed else 200, text=json.dumps(body), content_type="application/json")
+
+    async def metrics_page(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE})
+
+    if healthz_too:
+        app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
+
+
+async def serve(health: Health, metrics: PrometheusMetrics, port: int, host: str = "0.0.0.0") -> web.AppRunner:
+    """The endpoints on their own server (when Slack's HTTP server isn't running); port 0 picks one."""
+    app = web.Application()
+    add_routes(app, health, metrics, healthz_too=True)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, reuse_address=True).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(f"READBOT_HTTP_PORT={port}: can't listen on {host}:{port} "
+                          f"({exc.strerror or exc})") from None
+    log.info("health and metrics on http://%s:%d (/healthz, /readyz, /metrics)", host, port_of(runner))
+    return runner
+
+
+def port_of(runner: web.AppRunner) -> int:
+    return int(runner.addresses[0][1])

@@ -1,0 +1,396 @@
+"""Operating readbot: /healthz, /readyz, /metrics, log lines, SIGTERM, ``readbot doctor``.
+
+Everything is real: the bundled model, Chroma and SQLite in tmp dirs, HTTP requests with an
+aiohttp client on loopback, ``python -m bot.cli run`` against the fake Slack Web API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.adapters.console import ConsoleAdapter
+from bot.app import build_core
+from bot.core.events import Channel, User
+from bot.ops import health as ops
+from bot.ops import logs
+from bot.ops.doctor import run_doctor
+from bot.ops.metrics import Counter, ErrorCounter, Histogram, PrometheusMetrics, Registry
+from bot.ops.wiring import instrument
+from bot.settings import Settings
+from bot.store.db import Database, database_url
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.slack_server import DEFAULT_BOT_TOKEN, FakeSlackAPI, send_app_mention
+
+VIBE = "What does Ilya say about vibe coding?"
+NOT_COVERED = "What is Ilya's favourite pizza topping?"
+MOD = User("mod-1", "Moderator")
+SECRET = "readbot-ops-signing-secret"
+POLL_SECRET = "ops-poll-secret-0123456789"
+DB_PASSWORD = "pg-pass-w0rd-xyz"
+SHUTDOWN_BOUND = 30.0  # seconds: adapters drain up to 8 s, prompts 10 s; the runner caps each adapter at 15 s
+
+
+def sample(metrics_text: str, name: str, labels: str = "") -> float:
+    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", metrics_text, re.MULTILINE)
+    assert match, f"{name}{labels} not in\n{metrics_text}"
+    return float(match.group(1))
+
+
+async def get(url: str) -> tuple[int, str, str]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, session.get(url) as resp:
+        return resp.status, resp.headers.get("Content-Type", ""), await resp.text()
+
+
+# ============================================================================ metrics, logs (units)
+
+
+def test_registry_renders_prometheus_text() -> None:
+    registry = Registry()
+    plain = registry.add(Counter("readbot_x_total", "Xs."))
+    labelled = registry.add(Counter("readbot_y_total", "Ys.", ["kind"]))
+    hist = registry.add(Histogram("readbot_z_seconds", "Zs.", buckets=[0.5, 1]))
+    plain.inc()
+    labelled.inc('a"b\\c')
+    labelled.inc("plain", amount=2)
+    for value in (0.2, 0.7, 3.0):
+        hist.observe(value)
+    assert registry.render() == (
+        "# HELP readbot_x_total Xs.\n# TYPE readbot_x_total counter\nreadbot_x_total 1.0\n"
+        "# HELP readbot_y_total Ys.\n# TYPE readbot_y_total counter\n"
+        'readbot_y_total{kind="a\\"b\\\\c"} 1.0\nreadbot_y_total{kind="plain"} 2.0\n'
+        "# HELP readbot_z_seconds Zs.\n# TYPE readbot_z_seconds histogram\n"
+        'readbot_z_seconds_bucket{le="0.5"} 1\nreadbot_z_seconds_bucket{le="1.0"} 2\n'
+        'readbot_z_seconds_bucket{le="+Inf"} 3\nreadbot_z_seconds_sum 3.9\nreadbot_z_seconds_count 3\n')
+    with pytest.raises(ValueError):
+        labelled.inc()
+
+
+@pytest.fixture
+def restore_root_logging() -> Any:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers[:]:
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+SECRETS_ENV = {"SLACK_BOT_TOKEN": "xoxb-111-222-secretbot", "SLACK_APP_TOKEN": "xapp-1-A1-secretapp",
+               "SLACK_SIGNING_SECRET": SECRET, "DISCORD_TOKEN": "MTA" + "x" * 23 + ".Gabcde.secret-discord-token-part",
+               "READBOT_POLL_SECRET": POLL_SECRET,
+               "READBOT_DATABASE_URL": f"postgresql://readbot:{DB_PASSWORD}@db:5432/readbot"}
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_log_lines_are_one_per_event_and_never_carry_a_secret(log_format: str, restore_root_logging: Any) -> None:
+    settings = Settings.from_env({**SECRETS_ENV, "READBOT_LOG_FORMAT": log_format}, dotenv=None)
+    stream = io.StringIO()
+    logs.configure(settings, stream)
+    log = logging.getLogger("bot.test.ops")
+    log.info("token %s and secret %s", settings.slack_bot_token, SECRET, extra={"channel": "C1", "auth": POLL_SECRET})
+    log.warning("connecting to %s", settings.database_url)
+    log.info("someone pasted xoxb-999-888-unconfigured and xapp-9-Z-unconfigured")
+    try:
+        raise RuntimeError(f"discord said no to {settings.discord_token}\nsecond line")
+    except RuntimeError:
+        log.exception("failed with %s", settings.slack_app_token)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 4, lines
+    text = stream.getvalue()
+    tokens = [v for k, v in SECRETS_ENV.items() if k != "READBOT_DATABASE_URL"]
+    for secret in [*tokens, DB_PASSWORD, "xoxb-999-888-unconfigured", "xapp-9-Z-unconfigured"]:
+        assert secret not in text, secret
+    assert "[redacted]" in lines[0] and "postgresql://readbot:[redacted]@db:5432/readbot" in lines[1]
+    if log_format == "json":
+        records = [json.loads(line) for line in lines]
+        assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+        assert records[0]["channel"] == "C1" and records[0]["auth"] == "[redacted]"
+        assert records[0]["logger"] == "bot.test.ops" and records[1]["level"] == "WARNING"
+        assert "RuntimeError" in records[3]["exc"] and "second line" in records[3]["exc"]
+    else:
+        assert re.match(r"^\S+ \S+ INFO bot\.test\.ops: token \[redacted\]", lines[0])
+        assert "Traceback" in lines[3] and "\\nRuntimeError" in lines[3]
+
+
+# ============================================================================ endpoints, in process
+
+
+@pytest_asyncio.fixture
+async def running(tmp_path: Path, knowledge_service: Any) -> AsyncIterator[tuple[Any, ...]]:
+    """The real core (session knowledge service, SQLite in tmp), a console adapter, metrics wired in,
+    and the endpoints on their own server on a free loopback port."""
+    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path), "READBOT_MODERATORS": MOD.id}, dotenv=None)
+    core = build_core(settings, knowledge=knowledge_service)
+    await core.open()
+    metrics = PrometheusMetrics()
+    instrument(core, metrics)
+    counter = ErrorCounter(metrics)
+    logging.getLogger().addHandler(counter)
+    adapter = ConsoleAdapter(core.dispatcher, io.StringIO(), user=User("member-1", "Member"))
+    core.outbox.register(adapter)  # type: ignore[arg-type]
+    health = ops.Health(core, [])
+    health.index_loaded = True
+    server = await ops.serve(health, metrics, 0, host="127.0.0.1")
+    try:
+        yield core, adapter, health, f"http://127.0.0.1:{ops.port_of(server)}"
+    finally:
+        logging.getLogger().removeHandler(counter)
+        await server.cleanup()
+        assert core.polls is not None
+        await core.polls.live.drain()
+        if core.db is not None:
+            await core.db.close()
+        core.history.close()
+
+
+async def say(adapter: ConsoleAdapter, user: User, line: str) -> None:
+    adapter.user = user
+    await adapter.handle_line(line)
+
+
+@pytest.mark.asyncio
+async def test_endpoints_report_health_readiness_and_what_the_core_did(running: tuple[Any, ...]) -> None:
+    core, adapter, health, base = running
+    assert await get(f"{base}/healthz") == (200, "text/plain; charset=utf-8", "ok")
+    status, _, body = await get(f"{base}/readyz")
+    assert status == 200 and json.loads(body) == {"ready": True, "failed": [],
+                                                  "checks": {"index": "ok", "database": "ok"}}
+
+    await say(adapter, User("member-1"), VIBE)
+    await say(adapter, User("member-1"), NOT_COVERED)
+    await say(adapter, MOD, "/poll Humans should merge with AI to keep their agency. duration=5m")
+    for user, button in (("u1", 2), ("u2", 4)):
+        await say(adapter, User(user), f"click {button}")
+    await say(adapter, MOD, "/poll close")
+    assert core.prompts is not None
+    await core.prompts.post_now(Channel("console", "reading-group"))
+
+    async def boom(event: Any, responder: Any) -> None:
+        raise RuntimeError("handler bug")
+
+    core.dispatcher.command("boom", boom)
+    await say(adapter, User("member-1"), "/boom")  # the dispatcher logs it and apologises
+
+    status, content_type, text = await get(f"{base}/metrics")
+    assert status == 200 and content_type == "text/plain; version=0.0.4; charset=utf-8"
+    assert sample(text, "readbot_questions_answered_total", '{platform="console"}') == 2
+    assert sample(text, "readbot_answers_not_covered_total", '{platform="console"}') == 1
+    assert sample(text, "readbot_answer_latency_seconds_count") == 2
+    assert 0 < sample(text, "readbot_answer_latency_seconds_sum") < 60
+    assert sample(text, "readbot_answer_latency_seconds_bucket", '{le="+Inf"}') == 2
+    assert sample(text, "readbot_polls_opened_total") == 1
+    assert sample(text, "readbot_votes_total") == 2
+    assert sample(text, "readbot_polls_closed_total") == 1
+    assert sample(text, "readbot_prompts_posted_total") == 1
+    assert sample(text, "readbot_errors_total", '{kind="handler"}') == 1
+    assert all(line.startswith(("# HELP readbot_", "# TYPE readbot_", "readbot_")) for line in text.splitlines())
+
+    health.platforms = ["discord"]  # a platform whose adapter never started
+    status, _, body = await get(f"{base}/readyz")
+    assert status == 503 and json.loads(body)["failed"] == ["discord"]
+    assert json.loads(body)["checks"]["discord"] == "adapter not started"
+    health.platforms = []
+    await core.db.close()  # the database becomes unreachable (nothing listens on port 1)
+    down = "postgresql+asyncpg://readbot:pw@127.0.0.1:1/readbot"
+    core.db = Database(create_async_engine(down, pool_pre_ping=True), down)
+    status, _, body = await get(f"{base}/readyz")
+    assert status == 503 and json.loads(body)["failed"] == ["database"]
+    assert json.loads(body)["checks"]["database"].startswith("SELECT 1 failed: ")
+    health.index_loaded, health.stopping = False, True
+    status, _, body = await get(f"{base}/readyz")
+    assert status == 503 and json.loads(body)["failed"] == ["index", "database", "shutdown"]
+
+
+# ============================================================================ readbot run: one port, JSON logs, SIGTERM
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"readbot run exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            status, _, body = await get(f"{base}/readyz")
+            if status == 200:
+                return dict(json.loads(body))
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    pytest.fail(f"/readyz was not 200 within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.mark.asyncio
+async def test_run_serves_ops_on_the_slack_port_logs_json_and_exits_0_on_sigterm(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "readbot.log"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with FakeSlackAPI() as fake:
+        env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data"), "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, "READBOT_HTTP_PORT": str(port),
+               "READBOT_LOG_LEVEL": "DEBUG", "READBOT_LOG_FORMAT": "json", "READBOT_POLL_SECRET": POLL_SECRET}
+        with log.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "slack"], env=env,
+                                    cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            ready = await wait_ready(base, proc, log)
+            assert ready["checks"] == {"index": "ok", "database": "ok", "slack": "ok"}
+            assert await get(f"{base}/healthz") == (200, "text/plain; charset=utf-8", "ok")
+
+            first = await send_app_mention(f"{base}/slack/events", SECRET, VIBE, channel="COPS1")
+            assert first.status == 200
+            await fake.wait_for_call("chat.postMessage", lambda c: c.args.get("channel") == "COPS1", timeout=60)
+            _, _, text = await get(f"{base}/metrics")
+            assert sample(text, "readbot_questions_answered_total", '{platform="slack"}') == 1
+
+            # a question in flight when SIGTERM arrives is still answered; then exit 0 within the bound
+            second = await send_app_mention(f"{base}/slack/events", SECRET, VIBE, channel="COPS2")
+            assert second.status == 200
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(proc.wait, SHUTDOWN_BOUND)
+            took = time.monotonic() - started
+            assert code == 0, log.read_text(errors="replace")[-3000:]
+            assert took < SHUTDOWN_BOUND
+            assert fake.calls_to("chat.postMessage")[-1].args.get("channel") == "COPS2"
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    output = log.read_text(errors="replace")
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line is JSON
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+    messages = [r["message"] for r in records]
+    assert "shutting down" in messages and messages[-1] == "stopped"
+    for secret in (DEFAULT_BOT_TOKEN, SECRET, POLL_SECRET):
+        assert secret not in output
+    assert not any(r["level"] == "ERROR" for r in records), [r for r in records if r["level"] == "ERROR"]
+
+
+@pytest.mark.asyncio
+async def test_run_on_discord_serves_ops_on_its_own_server_and_exits_0_on_sigterm(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "readbot.log"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    token = "MTIz.fake.token"
+    fake = FakeDiscord(token)
+    await fake.start()
+    env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data"), "DISCORD_TOKEN": token,
+           "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url, "READBOT_HTTP_PORT": str(port)}
+    try:
+        with log.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "discord"], env=env,
+                                    cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            ready = await wait_ready(base, proc, log)
+            assert ready["checks"] == {"index": "ok", "database": "ok", "discord": "ok"}
+            status, _, text = await get(f"{base}/metrics")
+            assert status == 200 and sample(text, "readbot_polls_opened_total") == 0
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(proc.wait, SHUTDOWN_BOUND) == 0, log.read_text(errors="replace")[-3000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    finally:
+        await fake.stop()
+    output = log.read_text(errors="replace")
+    assert token not in output and "Traceback" not in output
+    assert len(output.splitlines()) == len([ln for ln in output.splitlines() if re.match(r"^\S+ \S+ [A-Z]+ ", ln)])
+
+
+# ============================================================================ readbot doctor
+
+
+LINE = re.compile(r"^(ok   [a-z ]+( \(.*\))?|fail [a-z ]+: .+)$")
+
+
+def test_doctor_on_a_fresh_data_dir_says_to_ingest(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data"), "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+           "SLACK_SIGNING_SECRET": SECRET}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "doctor"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert all(LINE.match(line) for line in lines), lines
+    assert [line[5:].split(":")[0] for line in lines] == ["settings", "tokens", "data dir", "model", "tokenizer",
+                                                          "chroma", "index", "database"]
+    assert lines[:6] == ["ok   settings", "ok   tokens", "ok   data dir", "ok   model", "ok   tokenizer",
+                         "ok   chroma"]
+    assert lines[6].startswith("fail index:") and "run readbot ingest" in lines[6]
+    assert lines[7].startswith("fail database:")
+    assert DEFAULT_BOT_TOKEN not in done.stdout + done.stderr and SECRET not in done.stdout + done.stderr
+    assert not done.stderr
+
+
+def doctor(env: dict[str, str]) -> tuple[int, list[str]]:
+    out = io.StringIO()
+    code = run_doctor(out, lambda: Settings.from_env(env, dotenv=None))
+    return code, out.getvalue().splitlines()
+
+
+@pytest.mark.asyncio
+async def test_doctor_after_ingest_and_migration_is_all_ok(session_data_dir: Path, knowledge_service: Any) -> None:
+    # knowledge_service has ingested the reading into session_data_dir; bring its database up to date
+    db = await Database.open(database_url("", session_data_dir))
+    await db.close()
+    code, lines = await asyncio.to_thread(doctor, {"READBOT_DATA_DIR": str(session_data_dir)})
+    assert code == 0, lines
+    assert "ok   index" in lines and "ok   database" in lines
+    assert all(line.startswith("ok   ") for line in lines), lines
+
+
+def test_doctor_names_a_bad_database_url_without_its_password(session_data_dir: Path, knowledge_service: Any) -> None:
+    env = {"READBOT_DATA_DIR": str(session_data_dir)}
+    code, lines = doctor({**env, "READBOT_DATABASE_URL": f"postgresql://readbot:{DB_PASSWORD}@127.0.0.1:1/readbot"})
+    assert code == 1
+    failed = [line for line in lines if line.startswith("fail")]
+    assert len(failed) == 1 and failed[0].startswith("fail database: can't reach the database"), lines
+    assert "READBOT_DATABASE_URL" in failed[0] and DB_PASSWORD not in "\n".join(lines)
+    code, lines = doctor({**env, "READBOT_DATABASE_URL": "mysql://u:p@127.0.0.1/x"})
+    assert code == 1 and "fail database: READBOT_DATABASE_URL uses 'mysql'" in "\n".join(lines)
+
+
+def test_doctor_with_unreadable_settings_fails_in_one_line() -> None:
+    code, lines = doctor({"READBOT_HTTP_PORT": "not-a-port"})
+    assert code == 1 and lines == ["fail settings: READBOT_HTTP_PORT='not-a-port': expected a whole number"]
+
+
+def test_errors_are_counted_by_kind_warnings_are_not() -> None:
+    metrics = PrometheusMetrics()
+    counter = ErrorCounter(metrics)
+    root = logging.getLogger()
+    root.addHandler(counter)
+    try:
+        for name, level in (("bot.prompts.scheduler", logging.ERROR), ("bot.adapters.discord.x", logging.CRITICAL),
+                            ("bot.core.dispatcher", logging.WARNING), ("somelib", logging.ERROR)):
+            logging.getLogger(name).log(level, "test record")
+    finally:
+        root.removeHandler(counter)
+    assert [metrics.errors.value(k) for k in ("prompts", "discord", "handler", "other")] == [1, 1, 0, 1]
