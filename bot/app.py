@@ -25,6 +25,7 @@ from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import PromptService
 from bot.settings import Settings
 from bot.store.db import Database, database_url
+from bot.store.events import EventLog
 from bot.store.history import ThreadHistory
 
 PLATFORMS = ("slack", "discord")
@@ -49,6 +50,7 @@ class Core:
             return
         config = load_config(self.settings.config_path)  # a bad readbot.toml stops start-up here
         self.db = await Database.open(database_url(self.settings.database_url, self.settings.data_dir))
+        self.dispatcher.share_seen_events(EventLog(self.db, self.clock).claim)
         service = PollService(self.db, poll_secret(self.settings))
         self.polls = PollRuntime(service, self.outbox, self.clock, load_claims())
         handler = PollHandler(self.polls, self.settings.moderators)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
@@ -64,6 +65,7 @@ class ConsoleAdapter:
         self.updates: list[tuple[MessageRef, Reply]] = []
         self.cards: list[tuple[MessageRef, Reply]] = []
         self._ids = itertools.count(1)
+        self._session = secrets.token_hex(4)
 
     async def start(self) -> None:
         return None
@@ -73,7 +75,7 @@ class ConsoleAdapter:
 
     def event_for(self, line: str) -> Event | None:
         line = line.strip("\n")
-        event_id = str(next(self._ids))
+        event_id = f"{self._session}-{next(self._ids)}"  # unique across chat sessions on one database
         where = Where(self.channel, thread_id="console-thread")
         click = re.fullmatch(r"\s*click\s+(\d+)\s*", line, re.IGNORECASE)
         if click:

@@ -48,6 +48,11 @@ class Dispatcher:
         self._buttons: dict[str, Handler] = {}
         self._forms: dict[str, Handler] = {}
         self._seen = RecentIds()
+        self._claim: Callable[[str], Awaitable[bool]] | None = None
+
+    def share_seen_events(self, claim: Callable[[str], Awaitable[bool]]) -> None:
+        """De-duplicate across processes too: ``claim(key)`` is True for the first one."""
+        self._claim = claim
 
     def on_message(self, handler: Handler) -> None:
         self._on_message = handler
@@ -86,6 +91,9 @@ class Dispatcher:
         key = f"{event.where.channel.platform}:{event.event_id}"
         if event.event_id and not self._seen.add(key):
             log.info("duplicate delivery ignored: %s", key)
+            return False
+        if event.event_id and self._claim is not None and not await self._claim(key):
+            log.info("delivery already handled by another process: %s", key)
             return False
         handler = self._handler_for(event)
         if handler is None:

@@ -96,3 +96,9 @@ prompt_questions = Table(
     Column("added_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("platform", "channel_id", "question_key", name="one_question_per_channel"),
 )
+
+processed_events = Table(
+    "processed_events", metadata,
+    Column("event_key", String(200), primary_key=True),  # "<platform>:<event id>"
+    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
+)

@@ -1,0 +1,47 @@
+"""A redelivered event is handled once, even when it reaches another process."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.core.dispatcher import Dispatcher
+from bot.core.events import Channel, Message, Reply, User, Where
+from bot.store.events import EventLog
+from tests.polls_support import open_database
+
+pytestmark = pytest.mark.asyncio
+
+
+class Quiet:
+    async def acknowledge(self) -> None: ...
+
+    async def open_form(self, form: object) -> None: ...
+
+    async def reply(self, reply: Reply) -> None: ...
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_two_processes_sharing_a_database_handle_a_retry_once(kind: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    handled: list[str] = []
+
+    async def handler(event, responder) -> None:  # type: ignore[no-untyped-def]
+        handled.append(event.event_id)
+
+    async with open_database(kind, tmp_path) as db:
+        clock = ManualClock(datetime(2026, 11, 3, tzinfo=UTC))
+        replicas = []
+        for _ in range(2):  # two dispatchers: two processes' worth of state, one database
+            dispatcher = Dispatcher()
+            dispatcher.on_message(handler)
+            dispatcher.share_seen_events(EventLog(db, clock).claim)
+            replicas.append(dispatcher)
+        event = Message("Ev1", Where(Channel("slack", "C1")), User("U1"), "What is SSI?", "1.0")
+        assert await replicas[0].dispatch(event, Quiet()) is True
+        assert await replicas[1].dispatch(event, Quiet()) is False  # the retry reached the other replica
+        assert await replicas[0].dispatch(event, Quiet()) is False
+        other = Message("Ev2", Where(Channel("slack", "C1")), User("U1"), "Is scaling over?", "2.0")
+        assert await replicas[1].dispatch(other, Quiet()) is True
+        assert handled == ["Ev1", "Ev2"]
