@@ -387,6 +387,22 @@ async def test_slack_prompt_now_and_schedule_for_moderators_and_a_private_refusa
         await fake.stop()
 
 
+async def test_slack_prompt_now_that_cannot_be_posted_says_why_and_keeps_the_question(
+        tmp_path: Path, knowledge_service: Any) -> None:
+    fake = await slack_fake()
+    try:
+        settings = slack_settings(tmp_path, fake, write_config(tmp_path, ("slack", SLACK_COMMANDS, WEEKDAYS)))
+        async with readbot(settings, knowledge_service, StepClock(COMMANDS_START), slack_adapter) as bot:
+            await bot.start_scheduler()
+            service = bot.scheduler.service
+            fake.fail("chat.postMessage", error="not_in_channel", times=10)
+            said = await slack_command(bot, fake, "now", MOD)
+            assert "invited" in said and "Sorry" not in said
+            assert await service.state("slack", SLACK_COMMANDS) == UNTOUCHED  # the question stays next
+    finally:
+        await fake.stop()
+
+
 # ============================================================================ Discord
 
 

@@ -29,6 +29,7 @@ from bot.clock import Clock
 from bot.core.adapter import UnsupportedOperation
 from bot.core.events import Channel, MessageRef, Reply, Where
 from bot.core.outbox import Outbox
+from bot.errors import InputError
 from bot.ops.metrics import NO_METRICS, Metrics
 from bot.prompts.bank import Question
 from bot.prompts.config import ChannelPlan
@@ -330,12 +331,22 @@ class PromptScheduler:
     async def post_now(self, channel: Channel, send: Send | None = None) -> tuple[Question, MessageRef | None]:
         """Post the channel's next question now (a moderator's /prompt now): through the
         outbox, or ``send`` where this process has no adapter for the platform (a reply)."""
+        before = await self.service.state(channel.platform, channel.id)
         question = await self.service.take_next(channel.platform, channel.id, now=self.clock.now())
         reply = prompt_post(question)
-        if self.outbox.runs(channel.platform) or send is None:
-            ref: MessageRef | None = await self.outbox.send(Where(channel), reply)
-        else:
-            ref = await send(reply)
+        try:
+            if self.outbox.runs(channel.platform) or send is None:
+                ref: MessageRef | None = await self.outbox.send(Where(channel), reply)
+            else:
+                ref = await send(reply)
+        except Exception as exc:
+            taken = await self.service.state(channel.platform, channel.id)
+            if before is not None and taken is not None:
+                await self.service.restore(channel.platform, channel.id, before, taken, now=self.clock.now())
+            log.warning("prompt for %s %s could not be posted on request: %s", channel.platform, channel.id,
+                        _describe(exc))
+            raise InputError("I couldn't post the prompt in this channel. Is readbot invited here? "
+                             "The question stays next in line.") from exc
         self.metrics.prompt_posted()
         log.info("prompt for %s %s posted on request: %s", channel.platform, channel.id, question.id)
         return question, ref

@@ -213,6 +213,17 @@ class PromptService:
                     return by_id[picked]
         raise RuntimeError(f"could not take a question for {platform} {channel}: too much contention")
 
+    async def restore(self, platform: str, channel: str, before: BankState, taken: BankState,
+                      *, now: datetime) -> bool:
+        """Give a taken question back (its post failed), unless someone has moved on since."""
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(update(prompt_channels).where(and_(
+                self._channel(platform, channel), prompt_channels.c.cycle == taken.cycle,
+                prompt_channels.c.position == taken.position))
+                .values(cycle=before.cycle, question_order=list(before.order), position=before.position,
+                        version=prompt_channels.c.version + 1, updated_at=now))
+        return result.rowcount == 1
+
     async def peek(self, platform: str, channel: str, count: int) -> list[tuple[int, Question]]:
         """The next ``count`` questions (with their cycle) as take_next would give them, using nothing up."""
         bank = await self.bank(platform, channel)
