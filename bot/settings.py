@@ -56,6 +56,13 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str:
     return raw
 
 
+def _shards(env: Mapping[str, str]) -> str:
+    raw = env.get("DISCORD_SHARDS", "").strip().lower()
+    if raw and raw != "auto" and not (raw.isdigit() and 1 <= int(raw) <= 1000):
+        raise ConfigError(f"DISCORD_SHARDS={raw!r}: expected auto or a shard count from 1 to 1000")
+    return raw
+
+
 def _list(env: Mapping[str, str], name: str) -> frozenset[str]:
     raw = env.get(name, "")
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
@@ -80,6 +87,7 @@ class Settings:
     discord_token: str = ""
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = ""
+    discord_shards: str = ""  # "" (no sharding), "auto", or a shard count
     history_turns: int = 4
     database_url: str = ""
     chroma_url: str = ""
@@ -135,6 +143,7 @@ class Settings:
             discord_token=env.get("DISCORD_TOKEN", "").strip(),
             discord_api_url=env.get("DISCORD_API_URL", "").strip() or "https://discord.com/api/v10",
             discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip(),
+            discord_shards=_shards(env),
             history_turns=_int(env, "READBOT_HISTORY_TURNS", 4, 0, 20),
             database_url=env.get("READBOT_DATABASE_URL", "").strip(),
             chroma_url=_url(env, "READBOT_CHROMA_URL", ("http://", "https://")),

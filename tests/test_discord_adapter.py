@@ -617,3 +617,26 @@ def test_cli_run_without_a_token_exits_2_with_one_line(cli_env: dict[str, str], 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "DISCORD_TOKEN" in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+@aio
+async def test_sharded_client_connects_and_routes_events(world: World) -> None:
+    """DISCORD_SHARDS=auto runs discord.py's AutoShardedClient (asks /gateway/bot, sends shard ids)."""
+    fake = world.fake
+    seen: list[Event] = []
+
+    async def record(event: Event, responder: Responder) -> None:
+        seen.append(event)
+        await responder.reply(Reply("sharded ok"))
+
+    dispatcher = Dispatcher()
+    dispatcher.command("shardcheck", record)
+    sharded = DiscordAdapter(replace(world.adapter.settings, discord_shards="auto"), dispatcher,
+                             guild_ready_timeout=0.1, start_timeout=15)
+    await sharded.start()
+    try:
+        assert isinstance(sharded._client, discord.AutoShardedClient)
+        assert any(c.path.endswith("/gateway/bot") for c in fake.calls)
+        assert any(p.get("shard") for p in fake.identify_payloads)
+    finally:
+        await sharded.stop()

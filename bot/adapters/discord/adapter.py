@@ -22,6 +22,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import discord
@@ -50,10 +51,10 @@ class DiscordStartError(ReadbotError):
 
 class _ReadbotClient(discord.Client):
     def __init__(self, adapter: DiscordAdapter, *, intents: discord.Intents,
-                 guild_ready_timeout: float | None) -> None:
+                 guild_ready_timeout: float | None, **sharding: Any) -> None:
         extra = {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # readbot has no voice
-        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **extra)
+        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **extra, **sharding)
         self.adapter = adapter
         self.click_handler = adapter  # read by views.ActionButton
         self.tree: ReadbotTree = build_tree(self, adapter, adapter.dispatcher.command_names,
@@ -69,6 +70,10 @@ class _ReadbotClient(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter._on_message(message)
 
+
+
+class _ShardedReadbotClient(_ReadbotClient, discord.AutoShardedClient):
+    """DISCORD_SHARDS=auto|N: discord.py's AutoShardedClient, all shards in this process."""
 
 class DiscordAdapter:
     platform = "discord"
@@ -119,8 +124,14 @@ class DiscordAdapter:
         self._restore_endpoints = [restore]
         self._ready = asyncio.Event()
         self._stopping = False
-        client = self._client = _ReadbotClient(self, intents=self.intents(),
-                                               guild_ready_timeout=self.guild_ready_timeout)
+        shards = self.settings.discord_shards
+        if shards:
+            client = self._client = _ShardedReadbotClient(
+                self, intents=self.intents(), guild_ready_timeout=self.guild_ready_timeout,
+                **({} if shards == "auto" else {"shard_count": int(shards)}))
+        else:
+            client = self._client = _ReadbotClient(self, intents=self.intents(),
+                                                   guild_ready_timeout=self.guild_ready_timeout)
         task = self._task = asyncio.create_task(client.start(self.settings.discord_token),
                                                 name="readbot-discord-client")
         waiter = asyncio.create_task(self._ready.wait())
