@@ -237,6 +237,8 @@ class DiscordAdapter:
 
     async def _on_message(self, message: discord.Message) -> None:
         me = self._client.user if self._client is not None else None
+        if self._stopping:
+            return  # shutting down: take no new work (Discord redelivers nothing; the question stays visible)
         if me is None or message.author.id == me.id or message.author.bot or message.webhook_id:
             return  # its own messages (Discord echoes them), other bots', webhooks'
         if message.type not in ANSWERED_MESSAGE_TYPES or not translate.mentions_bot(message, me.id):
@@ -255,6 +257,12 @@ class DiscordAdapter:
 
     async def _dispatch_interaction(self, event: Event, interaction: discord.Interaction) -> None:
         responder = InteractionResponder(interaction)
+        if self._stopping:  # shutting down: say so rather than leave "This interaction failed"
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.response.send_message("readbot is restarting; please try again in a minute.",
+                                                        ephemeral=True,
+                                                        allowed_mentions=discord.AllowedMentions.none())
+            return
         key = self._live_key(event.where, event.user.id)
         self._live[key] = responder
         try:
