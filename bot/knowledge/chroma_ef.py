@@ -13,22 +13,13 @@ from typing import Any
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from bot.knowledge.embeddings import MODEL_NAME, MODEL_SHA256, MiniLMEncoder, shared_encoder
+from bot.knowledge.embeddings import MODEL_NAME, MODEL_SHA256, UsesSharedEncoder
 
 NAME = "readbot-minilm-int8"
 
 
 @register_embedding_function
-class MiniLMChromaFunction(EmbeddingFunction[Documents]):
-    def __init__(self, encoder: MiniLMEncoder | None = None) -> None:
-        self._encoder = encoder
-
-    @property
-    def encoder(self) -> MiniLMEncoder:
-        if self._encoder is None:
-            self._encoder = shared_encoder()
-        return self._encoder
-
+class MiniLMChromaFunction(UsesSharedEncoder, EmbeddingFunction[Documents]):
     def __call__(self, input: Documents) -> Embeddings:
         return list(self.encoder.encode(list(input)))
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.errors import ConfigError
-from bot.knowledge.embeddings import MODEL_NAME, MiniLMEncoder, preload_in_background, shared_encoder
+from bot.knowledge.embeddings import MODEL_NAME, UsesSharedEncoder, preload_in_background
 
 BUNDLED = "bundled"
 
@@ -30,16 +30,7 @@ class Embedder(Protocol):
     def chroma_function(self) -> Any: ...
 
 
-class BundledEmbedder:
-    def __init__(self, encoder: MiniLMEncoder | None = None) -> None:
-        self._encoder = encoder
-
-    @property
-    def encoder(self) -> MiniLMEncoder:
-        if self._encoder is None:
-            self._encoder = shared_encoder()
-        return self._encoder
-
+class BundledEmbedder(UsesSharedEncoder):
     @property
     def id(self) -> str:
         return f"{BUNDLED}:{MODEL_NAME}"

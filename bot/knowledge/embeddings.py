@@ -155,3 +155,17 @@ def preload_in_background() -> threading.Thread:
     thread = threading.Thread(target=shared_encoder, name="load-embedding-model", daemon=True)
     thread.start()
     return thread
+
+
+class UsesSharedEncoder:
+    """For faces of the model (Chroma, langchain, readbot's Embedder): an injected
+    encoder, or the process-wide one loaded on first use."""
+
+    def __init__(self, encoder: MiniLMEncoder | None = None) -> None:
+        self._encoder = encoder
+
+    @property
+    def encoder(self) -> MiniLMEncoder:
+        if self._encoder is None:
+            self._encoder = shared_encoder()
+        return self._encoder

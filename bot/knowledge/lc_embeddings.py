@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from langchain_core.embeddings import Embeddings
 
-from bot.knowledge.embeddings import MiniLMEncoder, shared_encoder
+from bot.knowledge.embeddings import UsesSharedEncoder
 
 
-class MiniLMEmbeddings(Embeddings):
-    def __init__(self, encoder: MiniLMEncoder | None = None) -> None:
-        self._encoder = encoder
-
-    @property
-    def encoder(self) -> MiniLMEncoder:
-        if self._encoder is None:
-            self._encoder = shared_encoder()
-        return self._encoder
-
+class MiniLMEmbeddings(UsesSharedEncoder, Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encoder.encode(texts).tolist()
 
