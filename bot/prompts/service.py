@@ -3,6 +3,7 @@ in the bank, pause, and the questions moderators added."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from bot.prompts.bank import Question, channel_seed, check_question, cycle_order
 from bot.store.db import Database
 from bot.store.schema import prompt_channels, prompt_claims, prompt_questions
 
-MAX_TRIES = 20  # optimistic-lock retries when two takers race for a channel's next question
+MAX_TRIES = 100  # optimistic-lock retries when two takers race for a channel's next question
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -197,7 +198,9 @@ class PromptService:
     async def take_next(self, platform: str, channel: str, *, now: datetime) -> Question:
         """Use up the channel's next question (one taker wins each step, however many race)."""
         seed = channel_seed(platform, channel)
-        for _ in range(MAX_TRIES):
+        for attempt in range(MAX_TRIES):
+            if attempt:  # lost a race: back off a little (jittered) before reading again
+                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 25)))
             bank = await self.bank(platform, channel)
             by_id = {q.id: q for q in bank}
             async with self.db.engine.begin() as conn:
