@@ -40,11 +40,20 @@ def database_url(url: str, data_dir: Path) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    """Take SQLite's write lock when a transaction starts. A deferred transaction that reads
+    and then writes fails at once with "database is locked" when another writer got there
+    first (SQLite can't wait without risking a deadlock); BEGIN IMMEDIATE waits its turn
+    (busy_timeout) instead."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -62,6 +71,7 @@ class Database:
         engine = create_async_engine(url, pool_pre_ping=not is_sqlite)
         if is_sqlite:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
         db = cls(engine, url)
         if migrate:
             await db.migrate()
