@@ -59,9 +59,8 @@ def _user_of_event(event: JsonDict, bot_user_id: str | None) -> User:
     return User(user_id, name, is_bot=is_bot_event(event, bot_user_id))
 
 
-def message_from_mention(body: JsonDict, bot_user_id: str | None) -> Message:
-    """An ``app_mention`` envelope → Message (in the thread it was posted in, if any)."""
-    event = body["event"]
+def _message(body: JsonDict, event: JsonDict, bot_user_id: str | None) -> Message:
+    """The Message of a mention or DM event: in the thread it was posted in, if any."""
     text = strip_bot_mention(str(event.get("text") or ""), bot_user_id)
     where = Where(Channel(PLATFORM, str(event["channel"])), thread_id=event.get("thread_ts"))
     return Message(
@@ -71,6 +70,11 @@ def message_from_mention(body: JsonDict, bot_user_id: str | None) -> Message:
         text=to_plain(text),
         message_id=str(event.get("ts") or ""),
     )
+
+
+def message_from_mention(body: JsonDict, bot_user_id: str | None) -> Message:
+    """An ``app_mention`` envelope → Message (in the thread it was posted in, if any)."""
+    return _message(body, body["event"], bot_user_id)
 
 
 def message_from_dm(body: JsonDict, bot_user_id: str | None) -> Message | None:
@@ -82,15 +86,7 @@ def message_from_dm(body: JsonDict, bot_user_id: str | None) -> Message | None:
     subtype = event.get("subtype")
     if subtype is not None and subtype not in PERSON_SUBTYPES and subtype != "bot_message":
         return None
-    text = strip_bot_mention(str(event.get("text") or ""), bot_user_id)
-    where = Where(Channel(PLATFORM, str(event["channel"])), thread_id=event.get("thread_ts"))
-    return Message(
-        event_id=str(body.get("event_id") or ""),
-        where=where,
-        user=_user_of_event(event, bot_user_id),
-        text=to_plain(text),
-        message_id=str(event.get("ts") or ""),
-    )
+    return _message(body, event, bot_user_id)
 
 
 def command_from_payload(payload: JsonDict) -> Command:
