@@ -1,24 +1,49 @@
-"""Composition of the core: services → handlers → dispatcher. Used by every front end."""
+"""The composition root: one async context manager opens everything, in order, and closes it in
+reverse.
+
+``open_app(settings, adapters=[...])`` opens, each once and passed down at construction:
+
+1. the prompt schedules (a bad ``readbot.toml`` stops start-up here, before anything is opened);
+2. the knowledge service (model and index warmed in a worker thread, unless one is handed in);
+3. the database (migrated), the thread history;
+4. the features, each built by its package's ``feature.build`` from those services;
+5. the dispatcher, its routes and middleware fixed from the features;
+6. the adapters, built from an :class:`AdapterKit` (dispatcher, command declarations, state), registered
+   in the outbox and started;
+7. every feature's background tasks (poll deadlines, the prompt scheduler), for every front end,
+   the console included.
+
+On exit (or SIGTERM, which the runner turns into leaving the block) it stops the tasks, the adapters
+(letting answers in flight finish), drains the features' work, and closes the history, database and
+knowledge service it opened.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
-import re
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.ask import feature as ask_feature
 from bot.clock import Clock, SystemClock
-from bot.core.dispatcher import Dispatcher
-from bot.core.handlers import AskHandler
+from bot.core.adapter import ChatAdapter, State
+from bot.core.commands import CommandSpec
+from bot.core.dispatcher import Dispatcher, default_middleware
+from bot.core.feature import Feature, Routes
+from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
-from bot.core.poll_handlers import PollHandler
-from bot.core.prompt_handlers import PromptHandler
-from bot.errors import ConfigError
 from bot.knowledge.service import KnowledgeService
+from bot.ops.health import Health
+from bot.polls import feature as polls_feature
 from bot.polls.claims import load_claims
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import PollService
+from bot.prompts import feature as prompts_feature
 from bot.prompts.bank import load_questions
 from bot.prompts.config import load_config
 from bot.prompts.scheduler import PromptScheduler
@@ -27,50 +52,115 @@ from bot.settings import Settings
 from bot.store.db import Database, database_url
 from bot.store.events import EventLog
 from bot.store.history import ThreadHistory
+from bot.store.state import BotState
 
-PLATFORMS = ("slack", "discord")
-DISCORD_TOKEN = re.compile(r"^[\w-]+\.[\w-]+\.[\w-]+$")
+log = logging.getLogger(__name__)
+
+ADAPTER_STOP_TIMEOUT = 15.0
 
 
-@dataclass
-class Core:
+@dataclass(frozen=True)
+class AdapterKit:
+    """What an adapter is built from."""
+
     settings: Settings
-    knowledge: KnowledgeService
-    history: ThreadHistory
     dispatcher: Dispatcher
-    outbox: Outbox = field(default_factory=Outbox)
-    clock: Clock = field(default_factory=SystemClock)
-    db: Database | None = None
-    polls: PollRuntime | None = None
-    prompts: PromptScheduler | None = None
+    commands: tuple[CommandSpec, ...]
+    state: State
 
-    async def open(self) -> None:
-        """Open the database (migrating it) and the features that need it: polls, prompts."""
-        if self.db is not None:
-            return
-        config = load_config(self.settings.config_path)  # a bad readbot.toml stops start-up here
-        self.db = await Database.open(database_url(self.settings.database_url, self.settings.data_dir))
-        self.dispatcher.share_seen_events(EventLog(self.db, self.clock).claim)
-        service = PollService(self.db, poll_secret(self.settings))
-        self.polls = PollRuntime(service, self.outbox, self.clock, load_claims())
-        handler = PollHandler(self.polls, self.settings.moderators)
-        self.dispatcher.command("poll", handler.command)
-        self.dispatcher.button("poll", handler.button)
-        self.dispatcher.form("poll", handler.form)
-        self.prompts = PromptScheduler(PromptService(self.db, load_questions()), self.outbox, self.clock,
-                                       config.channels(), grace=timedelta(minutes=self.settings.prompt_grace_minutes))
-        self.dispatcher.command("prompt", PromptHandler(self.prompts, self.settings.moderators).command)
 
-    async def aclose(self) -> None:
-        if self.polls is not None:
-            await self.polls.live.drain()
-        if self.db is not None:
-            await self.db.close()
-        self.close()
+AdapterFactory = Callable[[AdapterKit], ChatAdapter]
 
-    def close(self) -> None:
-        self.history.close()
-        self.knowledge.close()
+
+@dataclass(frozen=True)
+class App:
+    """Everything readbot runs on, fully built."""
+
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    knowledge: KnowledgeService
+    db: Database
+    history: ThreadHistory
+    outbox: Outbox
+    features: tuple[Feature, ...]
+    dispatcher: Dispatcher
+    polls: PollRuntime
+    prompts: PromptScheduler
+    adapters: tuple[ChatAdapter, ...]
+    tasks: tuple[asyncio.Task[None], ...]
+
+
+@contextlib.asynccontextmanager
+async def open_app(settings: Settings, *, adapters: Sequence[AdapterFactory] = (),
+                   knowledge: KnowledgeService | None = None, clock: Clock | None = None,
+                   metrics: Metrics = NO_METRICS, health: Health | None = None,
+                   run_tasks: bool = True) -> AsyncIterator[App]:
+    """``knowledge`` handed in is used as it is and left open (tests share one); ``run_tasks=False``
+    leaves the background tasks to the caller (tests drive them on a ManualClock)."""
+    clock = clock or SystemClock()
+    health = health or Health()
+    config = load_config(settings.config_path)  # a bad readbot.toml stops start-up here
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(health.stop)  # /readyz says 503 from the moment shutdown starts
+        if knowledge is None:
+            knowledge = await asyncio.to_thread(KnowledgeService.open, settings)
+            stack.callback(knowledge.close)
+        await asyncio.to_thread(knowledge.warm)  # model and index ready before traffic
+        health.index_ready()
+        db = await Database.open(database_url(settings.database_url, settings.data_dir))
+        stack.push_async_callback(db.close)
+        health.watch_database(db)
+        history = ThreadHistory(settings.data_dir / "readbot.db", keep=settings.history_turns)
+        stack.callback(history.close)
+
+        outbox = Outbox()
+        polls, polls_part = polls_feature.build(
+            PollService(db, poll_secret(settings)), outbox, clock, load_claims(),
+            moderators=settings.moderators, metrics=metrics)
+        prompts, prompts_part = prompts_feature.build(
+            PromptService(db, load_questions()), outbox, clock, config.channels(),
+            grace=timedelta(minutes=settings.prompt_grace_minutes), moderators=settings.moderators,
+            metrics=metrics)
+        features = (ask_feature.build(knowledge, history, metrics=metrics), polls_part, prompts_part)
+        for part in features:
+            if part.drain is not None:
+                stack.push_async_callback(part.drain)
+        routes = Routes.of(features)
+        dispatcher = Dispatcher(routes, middleware=default_middleware(claim=EventLog(db, clock).claim,
+                                                                      metrics=metrics))
+
+        kit = AdapterKit(settings, dispatcher, routes.specs, BotState(db))
+        started = []
+        for make in adapters:
+            adapter = make(kit)
+            outbox.register(adapter)
+            await adapter.start()
+            stack.push_async_callback(_stop_adapter, adapter)
+            health.watch_adapter(adapter)
+            started.append(adapter)
+            log.info("%s adapter started", adapter.platform)
+
+        tasks = tuple(asyncio.create_task(t.run(), name=t.name) for part in features for t in part.tasks
+                      ) if run_tasks else ()
+        stack.push_async_callback(_cancel, tasks)
+        yield App(settings, clock, metrics, knowledge, db, history, outbox, features, dispatcher, polls, prompts,
+                  tuple(started), tasks)
+
+
+async def _stop_adapter(adapter: ChatAdapter) -> None:
+    try:
+        await asyncio.wait_for(adapter.stop(), timeout=ADAPTER_STOP_TIMEOUT)
+    except Exception:
+        log.exception("%s adapter did not stop cleanly", adapter.platform)
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task, outcome in zip(tasks, await asyncio.gather(*tasks, return_exceptions=True), strict=True):
+        if isinstance(outcome, Exception):
+            log.error("background task %s had failed: %r", task.get_name(), outcome)
 
 
 def poll_secret(settings: Settings) -> bytes:
@@ -85,64 +175,3 @@ def poll_secret(settings: Settings) -> bytes:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
-
-
-def build_core(settings: Settings, knowledge: KnowledgeService | None = None) -> Core:
-    knowledge = knowledge or KnowledgeService.open(settings)
-    history = ThreadHistory(settings.data_dir / "readbot.db", keep=settings.history_turns)
-    dispatcher = Dispatcher()
-    ask = AskHandler(knowledge, history)
-    dispatcher.on_message(ask)
-    dispatcher.command("ask", ask)
-    return Core(settings, knowledge, history, dispatcher)
-
-
-def slack_mode(settings: Settings) -> str:
-    return settings.slack_mode or ("socket" if settings.slack_app_token else "http")
-
-
-def check_platform_settings(settings: Settings, platform: str) -> None:
-    """Stop start-up with one line naming the setting a requested platform lacks."""
-    if platform == "slack":
-        if not settings.slack_bot_token:
-            raise ConfigError("SLACK_BOT_TOKEN is not set (needed for Slack)")
-        if not settings.slack_bot_token.startswith("xoxb-"):
-            raise ConfigError("SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb-")
-        mode = slack_mode(settings)
-        if mode == "socket":
-            if not settings.slack_app_token:
-                raise ConfigError("SLACK_APP_TOKEN is not set (needed for Slack Socket Mode)")
-            if not settings.slack_app_token.startswith("xapp-"):
-                raise ConfigError("SLACK_APP_TOKEN is malformed: an app-level token starts with xapp-")
-        elif not settings.slack_signing_secret:
-            raise ConfigError("SLACK_SIGNING_SECRET is not set (needed for Slack HTTP mode)")
-        if not re.match(r"^https?://", settings.slack_api_url):
-            raise ConfigError("SLACK_API_URL is malformed: expected an http(s) URL")
-    elif platform == "discord":
-        if not settings.discord_token:
-            raise ConfigError("DISCORD_TOKEN is not set (needed for Discord)")
-        if not DISCORD_TOKEN.match(settings.discord_token):
-            raise ConfigError("DISCORD_TOKEN is malformed: expected a bot token (three dot-separated parts)")
-        if not re.match(r"^https?://", settings.discord_api_url):
-            raise ConfigError("DISCORD_API_URL is malformed: expected an http(s) URL")
-        if settings.discord_gateway_url and not re.match(r"^wss?://", settings.discord_gateway_url):
-            raise ConfigError("DISCORD_GATEWAY_URL is malformed: expected a ws(s) URL")
-    else:
-        raise ConfigError(f"unknown platform {platform!r}: expected slack, discord or all")
-
-
-def platforms_to_run(settings: Settings, requested: str | None) -> list[str]:
-    """--platform slack|discord|all; by default every platform whose token is set."""
-    if requested in (None, ""):
-        chosen = [p for p, token in (("slack", settings.slack_bot_token),
-                                     ("discord", settings.discord_token)) if token]
-        if not chosen:
-            raise ConfigError("no platform configured: set SLACK_BOT_TOKEN or DISCORD_TOKEN "
-                              "(or try `readbot chat`)")
-    elif requested == "all":
-        chosen = list(PLATFORMS)
-    else:
-        chosen = [requested]
-    for platform in chosen:
-        check_platform_settings(settings, platform)
-    return chosen

@@ -93,7 +93,7 @@ def _print_answer(answer, as_json: bool, out: TextIO) -> None:  # type: ignore[n
 
 def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     if args.question != "-":
-        from bot.text import clean_question
+        from bot.core.text import clean_question
 
         clean_question(args.question)  # reject bad input before loading anything
         service = _open_service()
@@ -129,10 +129,9 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
-    from bot.app import platforms_to_run
     from bot.prompts.config import load_config
     from bot.runner import run_platforms
-    from bot.settings import Settings
+    from bot.settings import Settings, platforms_to_run
 
     settings = Settings.from_env()
     platforms = platforms_to_run(settings, args.platform)  # bad config stops here

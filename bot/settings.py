@@ -16,6 +16,8 @@ from bot.errors import ConfigError
 from bot.paths import shipped
 
 SLACK_MODES = ("socket", "http")
+PLATFORMS = ("slack", "discord")
+DISCORD_TOKEN = re.compile(r"^[\w-]+\.[\w-]+\.[\w-]+$")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -151,3 +153,54 @@ class Settings:
             config_path=_path(env, "READBOT_CONFIG", Path("readbot.toml")),
             prompt_grace_minutes=_int(env, "READBOT_PROMPT_GRACE_MINUTES", 120, 0, 7 * 24 * 60),
         )
+
+
+def slack_mode(settings: Settings) -> str:
+    return settings.slack_mode or ("socket" if settings.slack_app_token else "http")
+
+
+def check_platform_settings(settings: Settings, platform: str) -> None:
+    """Stop start-up with one line naming the setting a requested platform lacks."""
+    if platform == "slack":
+        if not settings.slack_bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN is not set (needed for Slack)")
+        if not settings.slack_bot_token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb-")
+        mode = slack_mode(settings)
+        if mode == "socket":
+            if not settings.slack_app_token:
+                raise ConfigError("SLACK_APP_TOKEN is not set (needed for Slack Socket Mode)")
+            if not settings.slack_app_token.startswith("xapp-"):
+                raise ConfigError("SLACK_APP_TOKEN is malformed: an app-level token starts with xapp-")
+        elif not settings.slack_signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET is not set (needed for Slack HTTP mode)")
+        if not re.match(r"^https?://", settings.slack_api_url):
+            raise ConfigError("SLACK_API_URL is malformed: expected an http(s) URL")
+    elif platform == "discord":
+        if not settings.discord_token:
+            raise ConfigError("DISCORD_TOKEN is not set (needed for Discord)")
+        if not DISCORD_TOKEN.match(settings.discord_token):
+            raise ConfigError("DISCORD_TOKEN is malformed: expected a bot token (three dot-separated parts)")
+        if not re.match(r"^https?://", settings.discord_api_url):
+            raise ConfigError("DISCORD_API_URL is malformed: expected an http(s) URL")
+        if settings.discord_gateway_url and not re.match(r"^wss?://", settings.discord_gateway_url):
+            raise ConfigError("DISCORD_GATEWAY_URL is malformed: expected a ws(s) URL")
+    else:
+        raise ConfigError(f"unknown platform {platform!r}: expected slack, discord or all")
+
+
+def platforms_to_run(settings: Settings, requested: str | None) -> list[str]:
+    """--platform slack|discord|all; by default every platform whose token is set."""
+    if requested in (None, ""):
+        chosen = [p for p, token in (("slack", settings.slack_bot_token),
+                                     ("discord", settings.discord_token)) if token]
+        if not chosen:
+            raise ConfigError("no platform configured: set SLACK_BOT_TOKEN or DISCORD_TOKEN "
+                              "(or try `readbot chat`)")
+    elif requested == "all":
+        chosen = list(PLATFORMS)
+    else:
+        chosen = [requested]
+    for platform in chosen:
+        check_platform_settings(settings, platform)
+    return chosen

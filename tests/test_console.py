@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from bot.adapters.console import ConsoleAdapter
-from bot.app import build_core
+from bot.app import AdapterKit, open_app
 from bot.clock import ManualClock
 from bot.core.events import Message, User, Where
 from bot.settings import Settings
@@ -30,18 +30,15 @@ T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 async def chat(tmp_path, knowledge_service):  # type: ignore[no-untyped-def]
     settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path), "READBOT_MODERATORS": MOD.id},
                                  dotenv=None)
-    core = build_core(settings, knowledge=knowledge_service)
-    core.clock = ManualClock(T0)
-    await core.open()
     out = io.StringIO()
-    adapter = ConsoleAdapter(core.dispatcher, out, user=User("member-1", "Member"))
-    core.outbox.register(adapter)  # type: ignore[arg-type]
-    yield core, adapter, out
-    assert core.polls is not None
-    await core.polls.live.drain()
-    if core.db is not None:
-        await core.db.close()
-    core.history.close()
+
+    def console(kit: AdapterKit) -> ConsoleAdapter:
+        return ConsoleAdapter(kit.dispatcher, out, user=User("member-1", "Member"))
+
+    async with open_app(settings, adapters=[console], knowledge=knowledge_service, clock=ManualClock(T0),
+                        run_tasks=False) as app:
+        (adapter,) = app.adapters
+        yield app, adapter, out
 
 
 async def say(adapter: ConsoleAdapter, user: User, line: str) -> None:
@@ -111,7 +108,6 @@ async def test_poll_flow_start_vote_change_refuse_close_results(chat) -> None:  
     assert "already voted" in adapter.posted[-1][1].text
     await say(adapter, User("u2"), "click 6")  # Close: moderators only
     assert adapter.posted[-1][1].text == "Only moderators can close polls."
-    assert core.polls is not None
     await core.polls.live.drain()
     assert "Agree: 3 (100%)" in adapter.updates[-1][1].text and "3 voters" in adapter.updates[-1][1].text
     core.clock.advance(minutes=6)
@@ -162,3 +158,38 @@ async def test_readbot_chat_runs_as_a_person_would(tmp_path, cli_env) -> None:  
     assert "(only you can see this) Please ask a question" in done.stdout
     assert "Poll: “" in done.stdout  # the console's person is a moderator
     assert "Traceback" not in done.stdout + done.stderr
+
+
+async def test_in_chat_a_one_minute_poll_closes_at_its_deadline_and_posts_its_results(  # type: ignore[no-untyped-def]
+        tmp_path, knowledge_service) -> None:
+    """The composition root runs the deadline watcher for the console too (it used to run only
+    under `readbot run`, so a chat poll stayed open forever)."""
+    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path), "READBOT_MODERATORS": MOD.id}, dotenv=None)
+    out = io.StringIO()
+    clock = ManualClock(T0)
+
+    def console(kit: AdapterKit) -> ConsoleAdapter:
+        return ConsoleAdapter(kit.dispatcher, out, user=MOD)
+
+    async with open_app(settings, adapters=[console], knowledge=knowledge_service, clock=clock) as app:
+        (adapter,) = app.adapters
+        assert isinstance(adapter, ConsoleAdapter)
+        assert {t.get_name() for t in app.tasks} == {"poll-deadlines", "prompt-scheduler"}
+        await adapter.handle_line("/poll Quick test | A | B duration=1")
+        await adapter.handle_line("click 1")
+        (poll,) = await app.polls.service.all()
+        assert poll.status == "open"
+        clock.advance(seconds=59)
+        await asyncio.sleep(0.2)
+        assert not adapter.posted[-1][1].text.startswith("Results:")  # not before its deadline
+        for _ in range(100):  # time goes on; the watcher, asleep on this clock, wakes at the deadline
+            clock.advance(seconds=1)
+            await asyncio.sleep(0.02)
+            if adapter.posted[-1][1].text.startswith("Results:"):
+                break
+        results = adapter.posted[-1][1]
+        assert results.text.startswith("Results:") and results.image and results.image[:4] == b"\x89PNG"
+        assert "A: 1" in results.text
+        assert adapter.updates[-1][1].buttons == ()  # the card is final: no buttons
+        (poll,) = await app.polls.service.all()
+        assert poll.status == "closed"

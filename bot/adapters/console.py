@@ -17,7 +17,7 @@ from typing import TextIO
 from bot.core.adapter import UnsupportedOperation
 from bot.core.dispatcher import Dispatcher
 from bot.core.events import ButtonClick, Channel, Command, Event, Message, MessageRef, Reply, User, Visibility, Where
-from bot.text import neutralize_mentions
+from bot.core.text import neutralize_mentions
 
 PLATFORM = "console"
 
@@ -73,6 +73,9 @@ class ConsoleAdapter:
     async def stop(self) -> None:
         return None
 
+    async def connected(self) -> bool:
+        return True
+
     def event_for(self, line: str) -> Event | None:
         line = line.strip("\n")
         event_id = f"{self._session}-{next(self._ids)}"  # unique across chat sessions on one database
@@ -109,17 +112,11 @@ class ConsoleAdapter:
         self.out.flush()
         return ref
 
-    async def send_private(self, where: Where, user: User, reply: Reply) -> None:
-        await self.send(where, Reply(reply.text, reply.citations, reply.buttons,
-                                     Visibility.PRIVATE))
-
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         self.updates.append((ref, reply))
         self.cards = [(r, reply if r == ref else old) for r, old in self.cards]
         self.out.write(f"readbot (edited message {ref.message_id})> {render(reply)}\n")
 
-    async def open_form(self, *_: object) -> None:
-        raise UnsupportedOperation(PLATFORM, "forms")
 
 
 async def lines_from(stream: TextIO, prompt: Callable[[], None]) -> AsyncIterator[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from bot.core.events import Form, MessageRef, Reply, User, Where
+from bot.core.events import Form, MessageRef, Reply, Where
 
 
 class UnsupportedOperation(NotImplementedError):
@@ -37,15 +37,25 @@ class Responder(Protocol):
 class ChatAdapter(Protocol):
     platform: str
 
-    async def start(self) -> None: ...
+    async def start(self) -> None:
+        """Connect; returns once the platform can reach readbot (or raises a ReadbotError)."""
 
-    async def stop(self) -> None: ...
+    async def stop(self) -> None:
+        """Stop taking events, let the ones being handled finish (bounded), disconnect."""
+
+    async def connected(self) -> bool:
+        """Whether the platform can reach readbot right now (readiness)."""
 
     async def send(self, where: Where, reply: Reply) -> MessageRef:
         """Post in a channel or thread (a scheduled prompt, a poll, results)."""
 
-    async def send_private(self, where: Where, user: User, reply: Reply) -> None:
-        """A message only ``user`` sees, in ``where``."""
-
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         """Edit a message the bot posted (a poll's live tally)."""
+
+
+class State(Protocol):
+    """Named values an adapter keeps between runs (the hash of the commands it last synced)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...

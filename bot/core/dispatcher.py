@@ -1,26 +1,49 @@
-"""Routes neutral events to handlers; the one place errors become messages to people.
+"""Routes neutral events to handlers through a chain of middleware (bolt-python's shape).
 
-* events from bots (including readbot itself) are ignored;
-* an event id seen before (a platform retry) is ignored, within a bounded window;
-* an :class:`~bot.errors.InputError` becomes a private reply with its message;
-* any other exception is logged and the person gets a short private apology, never a
+The default chain, outermost first (:func:`default_middleware`):
+
+* :func:`ignore_bots`: events from bots (readbot included) are dropped; a bot's click is told why;
+* :class:`Dedupe`: an event id seen before (a platform retry) is dropped, within a bounded window,
+  and, given a ``claim`` (the database's event log), across processes too;
+* :func:`count_events`: each routed event is counted on the process's metrics;
+* :func:`errors_to_messages`: an :class:`~bot.errors.InputError` becomes a private reply with its
+  message; any other exception is logged and the person gets a short private apology, never a
   traceback.
+
+The routes (:class:`~bot.core.feature.Routes`) are fixed at construction.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.core.adapter import Responder
 from bot.core.events import ButtonClick, Command, Event, FormSubmitted, Message, Reply, Visibility
+from bot.core.feature import Handler, Routes
+from bot.core.metrics import NO_METRICS, Metrics
 from bot.errors import InputError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Event, Responder], Awaitable[None]]
 SORRY = "Sorry, something went wrong while handling that. The moderators can find details in the bot's log."
+Next = Callable[[], Awaitable[bool]]
+Middleware = Callable[[Event, Responder, Next], Awaitable[bool]]
+Claim = Callable[[str], Awaitable[bool]]
+
+
+def private(text: str) -> Reply:
+    return Reply(text, visibility=Visibility.PRIVATE)
+
+
+def event_key(event: Event) -> str:
+    return f"{event.where.channel.platform}:{event.event_id}"
+
+
+def event_kind(event: Event) -> str:
+    return {Message: "message", Command: "command", ButtonClick: "button",
+            FormSubmitted: "form"}.get(type(event), "other")
 
 
 class RecentIds:
@@ -41,77 +64,99 @@ class RecentIds:
         return True
 
 
-class Dispatcher:
-    def __init__(self) -> None:
-        self._on_message: Handler | None = None
-        self._commands: dict[str, Handler] = {}
-        self._buttons: dict[str, Handler] = {}
-        self._forms: dict[str, Handler] = {}
-        self._seen = RecentIds()
-        self._claim: Callable[[str], Awaitable[bool]] | None = None
+async def ignore_bots(event: Event, responder: Responder, call_next: Next) -> bool:
+    if event.user.is_bot:
+        if isinstance(event, ButtonClick):  # a person would expect an answer; a bot gets one too
+            await responder.reply(private("Bots can't vote or use readbot's buttons."))
+        return False
+    return await call_next()
 
-    def share_seen_events(self, claim: Callable[[str], Awaitable[bool]]) -> None:
-        """De-duplicate across processes too: ``claim(key)`` is True for the first one."""
+
+class Dedupe:
+    """Each delivery once: in this process (bounded memory) and, with ``claim``, across processes
+    (``claim(key)`` is True for the first process to record the key)."""
+
+    def __init__(self, claim: Claim | None = None, *, size: int = 10_000) -> None:
+        self._seen = RecentIds(size)
         self._claim = claim
 
-    def on_message(self, handler: Handler) -> None:
-        self._on_message = handler
+    async def __call__(self, event: Event, responder: Responder, call_next: Next) -> bool:
+        if event.event_id:
+            key = event_key(event)
+            if not self._seen.add(key):
+                log.info("duplicate delivery ignored: %s", key)
+                return False
+            if self._claim is not None and not await self._claim(key):
+                log.info("delivery already handled by another process: %s", key)
+                return False
+        return await call_next()
 
-    def command(self, name: str, handler: Handler) -> None:
-        self._commands[name] = handler
 
-    def button(self, action_prefix: str, handler: Handler) -> None:
-        self._buttons[action_prefix] = handler
+def count_events(metrics: Metrics) -> Middleware:
+    async def middleware(event: Event, responder: Responder, call_next: Next) -> bool:
+        handled = await call_next()
+        metrics.event(event.where.channel.platform, event_kind(event), handled)
+        return handled
 
-    def form(self, form_prefix: str, handler: Handler) -> None:
-        self._forms[form_prefix] = handler
+    return middleware
+
+
+async def errors_to_messages(event: Event, responder: Responder, call_next: Next) -> bool:
+    try:
+        return await call_next()
+    except InputError as exc:
+        await responder.reply(private(str(exc)))
+    except Exception:
+        log.exception("handler failed for %s event %s", type(event).__name__, event_key(event))
+        try:
+            await responder.reply(private(SORRY))
+        except Exception:
+            log.exception("could not tell the person about the failure")
+    return True
+
+
+def default_middleware(*, claim: Claim | None = None, metrics: Metrics = NO_METRICS) -> tuple[Middleware, ...]:
+    return (ignore_bots, Dedupe(claim), count_events(metrics), errors_to_messages)
+
+
+class Dispatcher:
+    def __init__(self, routes: Routes | None = None, *, middleware: Sequence[Middleware] | None = None) -> None:
+        self.routes = routes or Routes()
+        self.middleware = tuple(default_middleware() if middleware is None else middleware)
 
     @property
     def command_names(self) -> list[str]:
-        return sorted(self._commands)
+        return self.routes.command_names
 
-    def _handler_for(self, event: Event) -> Handler | None:
+    def handler_for(self, event: Event) -> Handler | None:
+        routes = self.routes
         if isinstance(event, Message):
-            return self._on_message
+            return routes.on_message
         if isinstance(event, Command):
-            return self._commands.get(event.name)
+            return routes.commands.get(event.name)
         if isinstance(event, ButtonClick):
-            return self._buttons.get(event.action.split(":", 1)[0])
+            return routes.buttons.get(event.action.split(":", 1)[0])
         if isinstance(event, FormSubmitted):
-            return self._forms.get(event.form_id.split(":", 1)[0])
+            return routes.forms.get(event.form_id.split(":", 1)[0])
         return None
 
     async def dispatch(self, event: Event, responder: Responder) -> bool:
         """Handle one event; False if it was ignored (a bot's, a duplicate, unrouted)."""
-        if event.user.is_bot:
-            if isinstance(event, ButtonClick):  # a person would expect an answer; a bot gets one too
-                await responder.reply(Reply("Bots can't vote or use readbot's buttons.",
-                                            visibility=Visibility.PRIVATE))
-            return False
-        key = f"{event.where.channel.platform}:{event.event_id}"
-        if event.event_id and not self._seen.add(key):
-            log.info("duplicate delivery ignored: %s", key)
-            return False
-        if event.event_id and self._claim is not None and not await self._claim(key):
-            log.info("delivery already handled by another process: %s", key)
-            return False
-        handler = self._handler_for(event)
+
+        async def step(index: int) -> bool:
+            if index < len(self.middleware):
+                return await self.middleware[index](event, responder, lambda: step(index + 1))
+            return await self._route(event, responder)
+
+        return await step(0)
+
+    async def _route(self, event: Event, responder: Responder) -> bool:
+        handler = self.handler_for(event)
         if handler is None:
             if isinstance(event, Command):
-                await responder.reply(Reply(f"I don't know the command /{event.name}.",
-                                            visibility=Visibility.PRIVATE))
+                await responder.reply(private(f"I don't know the command /{event.name}."))
             elif isinstance(event, ButtonClick):
-                await responder.reply(Reply("That button no longer does anything.",
-                                            visibility=Visibility.PRIVATE))
+                await responder.reply(private("That button no longer does anything."))
             return False
-        try:
-            await handler(event, responder)
-        except InputError as exc:
-            await responder.reply(Reply(str(exc), visibility=Visibility.PRIVATE))
-        except Exception:
-            log.exception("handler failed for %s event %s", type(event).__name__, key)
-            try:
-                await responder.reply(Reply(SORRY, visibility=Visibility.PRIVATE))
-            except Exception:
-                log.exception("could not tell the person about the failure")
+        await handler(event, responder)
         return True

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.core.text import clean_question, neutralize_mentions
 from bot.errors import InputError
 from bot.knowledge.answer import Answer, extractive_answer
 from bot.knowledge.embedder import BundledEmbedder, Embedder, make_embedder
@@ -22,7 +23,6 @@ from bot.knowledge.ingest import Ingester, IngestReport
 from bot.knowledge.llm import LLMAnswerer, LLMUnavailable, make_chat_model
 from bot.knowledge.retrieval import Retrieval, Retriever
 from bot.settings import Settings
-from bot.text import clean_question, neutralize_mentions
 
 log = logging.getLogger(__name__)
 FOLLOW_UP = re.compile(

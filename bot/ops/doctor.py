@@ -25,7 +25,7 @@ DB_TIMEOUT = 10.0
 
 
 def check_tokens(settings: Settings) -> str | None:
-    from bot.app import check_platform_settings
+    from bot.settings import check_platform_settings
 
     configured = [p for p, token in (("slack", settings.slack_bot_token), ("discord", settings.discord_token))
                   if token]

@@ -9,63 +9,67 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.app import Core
+from bot.core.adapter import ChatAdapter
 from bot.errors import ConfigError
 from bot.ops.metrics import CONTENT_TYPE, PrometheusMetrics
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 CHECK_TIMEOUT = 3.0  # seconds a readiness check may take before it counts as failed
 
 
-async def adapter_connected(adapter: Any) -> bool:
-    """Whether a started adapter can take traffic (reads the adapters' own connection state)."""
-    if adapter.platform == "slack":
-        transport = getattr(adapter, "_transport", None)
-        handler = getattr(transport, "handler", None)  # Socket Mode
-        if handler is not None:
-            return bool(await handler.client.is_connected())
-        return transport is not None and getattr(transport, "_runner", None) is not None
-    client = getattr(adapter, "_client", None)  # Discord
-    ws = getattr(client, "ws", None)
-    return client is not None and client.is_ready() and not client.is_closed() and ws is not None and ws.open
-
-
 class Health:
-    """Readiness of one running process: index, database, every platform it runs."""
+    """Readiness of one running process: index, database, every platform it runs.
 
-    def __init__(self, core: Core, platforms: Sequence[str]) -> None:
-        self.core = core
+    The composition root reports each part as it comes up (:meth:`index_ready`,
+    :meth:`watch_database`, :meth:`watch_adapter`) and :meth:`stop` when shutdown starts; a platform
+    expected but not started yet counts as not ready."""
+
+    def __init__(self, platforms: Sequence[str] = ()) -> None:
         self.platforms = list(platforms)
-        self.adapters: dict[str, Any] = {}  # added once started
-        self.index_loaded = False
-        self.stopping = False
+        self._adapters: dict[str, ChatAdapter] = {}
+        self._db: Database | None = None
+        self._index_loaded = False
+        self._stopping = False
+
+    def index_ready(self) -> None:
+        self._index_loaded = True
+
+    def watch_database(self, db: Database) -> None:
+        self._db = db
+
+    def watch_adapter(self, adapter: ChatAdapter) -> None:
+        self._adapters[adapter.platform] = adapter
+
+    def stop(self) -> None:
+        self._stopping = True
 
     async def checks(self) -> dict[str, str]:
         """check name → "ok" or what is wrong."""
-        result = {"index": "ok" if self.index_loaded else "index not loaded yet",
+        result = {"index": "ok" if self._index_loaded else "index not loaded yet",
                   "database": await self._database()}
         for platform in self.platforms:
-            adapter = self.adapters.get(platform)
+            adapter = self._adapters.get(platform)
             if adapter is None:
                 result[platform] = "adapter not started"
+                continue
+            try:
+                ok = await asyncio.wait_for(adapter.connected(), CHECK_TIMEOUT)
+            except Exception as exc:
+                result[platform] = f"connection state unknown: {type(exc).__name__}"
             else:
-                try:
-                    ok = await asyncio.wait_for(adapter_connected(adapter), CHECK_TIMEOUT)
-                except Exception as exc:
-                    ok, result[platform] = False, f"connection state unknown: {type(exc).__name__}"
-                result.setdefault(platform, "ok" if ok else "not connected")
-        if self.stopping:
+                result[platform] = "ok" if ok else "not connected"
+        if self._stopping:
             result["shutdown"] = "shutting down"
         return result
 
     async def _database(self) -> str:
-        db = self.core.db
+        db = self._db
         if db is None:
             return "database not open"
         try:
@@ -78,6 +82,14 @@ class Health:
 
 async def healthz(_: web.Request) -> web.Response:
     return web.Response(text="ok", content_type="text/plain")
+
+
+AddRoutes = Callable[[web.Application], None]
+
+
+def routes(health: Health, metrics: PrometheusMetrics, *, healthz_too: bool) -> AddRoutes:
+    """What adds the endpoints to another server's app (Slack's, in HTTP mode)."""
+    return lambda app: add_routes(app, health, metrics, healthz_too=healthz_too)
 
 
 def add_routes(app: web.Application, health: Health, metrics: PrometheusMetrics, *, healthz_too: bool) -> None:

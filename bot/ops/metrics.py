@@ -12,6 +12,8 @@ import threading
 from collections.abc import Sequence
 from typing import TypeVar
 
+from bot.core.metrics import Metrics
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LabelValues = tuple[str, ...]
@@ -100,23 +102,6 @@ class Registry:
         return "\n".join(line for m in self._metrics for line in m.render()) + "\n"
 
 
-class Metrics:
-    """What the core reports. This base class records nothing (the default everywhere)."""
-
-    def answered(self, platform: str, seconds: float, covered: bool) -> None: ...
-
-    def vote(self) -> None: ...
-
-    def poll_opened(self) -> None: ...
-
-    def poll_closed(self) -> None: ...
-
-    def prompt_posted(self) -> None: ...
-
-    def error(self, kind: str) -> None: ...
-
-
-NO_METRICS = Metrics()
 
 
 class PrometheusMetrics(Metrics):
@@ -132,6 +117,12 @@ class PrometheusMetrics(Metrics):
         self.polls_closed = r.add(Counter("readbot_polls_closed_total", "Polls closed (by a moderator or deadline)."))
         self.prompts = r.add(Counter("readbot_prompts_posted_total", "Discussion prompts posted."))
         self.errors = r.add(Counter("readbot_errors_total", "Errors logged, by kind.", ["kind"]))
+        self.events = r.add(Counter("readbot_events_total", "Events from people reaching the dispatcher, by "
+                                    "platform, kind and whether a handler took them.",
+                                    ["platform", "kind", "outcome"]))
+
+    def event(self, platform: str, kind: str, handled: bool) -> None:
+        self.events.inc(platform, kind, "handled" if handled else "ignored")
 
     def answered(self, platform: str, seconds: float, covered: bool) -> None:
         self.questions.inc(platform)
@@ -159,7 +150,8 @@ class PrometheusMetrics(Metrics):
 
 
 # logger name prefix → error kind (first match wins)
-ERROR_KINDS = (("bot.core", "handler"), ("bot.adapters.slack", "slack"), ("bot.adapters.discord", "discord"),
+ERROR_KINDS = (("bot.core", "handler"), ("bot.ask", "handler"), ("bot.adapters.slack", "slack"),
+               ("bot.adapters.discord", "discord"),
                ("bot.polls", "polls"), ("bot.prompts", "prompts"), ("bot.knowledge", "knowledge"),
                ("bot.store", "database"), ("slack_bolt", "slack"), ("slack_sdk", "slack"),
                ("discord", "discord"), ("aiohttp", "http"), ("sqlalchemy", "database"))

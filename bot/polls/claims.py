@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.commands import MAX_SUGGESTIONS, SUGGESTION_VALUE_LIMIT
 from bot.paths import shipped
 
 CLAIMS_PATH = shipped("prompts") / "claims.yaml"
@@ -29,3 +31,33 @@ def find(claims: list[Claim], text: str) -> Claim | None:
     """The bank claim a moderator typed (by id, or the claim's exact words)."""
     wanted = " ".join(text.split()).lower()
     return next((c for c in claims if wanted in (c.id.lower(), c.claim.lower())), None)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def claim_choices(claims: Iterable[Claim], typed: str, limit: int = MAX_SUGGESTIONS) -> list[tuple[str, str]]:
+    """Bank claims matching ``typed`` as (claim, value) pairs, best first: the exact claim or id, then
+    ids starting with it, then claims containing it as a phrase, then claims/ids containing every word.
+    Nothing typed: the bank's first ``limit`` claims, in order. The value is the claim's words when they
+    fit a suggestion's value (:data:`~bot.core.commands.SUGGESTION_VALUE_LIMIT`), else its id: the poll
+    handler resolves either to the bank claim (section, passage, id)."""
+    wanted = _normal(typed)
+    words = wanted.split()
+    ranked: list[tuple[int, int, Claim]] = []
+    for order, claim in enumerate(claims):
+        text, cid = _normal(claim.claim), claim.id.lower()
+        if not wanted or wanted in (text, cid):
+            rank = 0
+        elif cid.startswith(wanted):
+            rank = 1
+        elif wanted in text or wanted in cid:
+            rank = 2
+        elif all(w in text or w in cid for w in words):
+            rank = 3
+        else:
+            continue
+        ranked.append((rank, order, claim))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [(c.claim, c.claim if len(c.claim) <= SUGGESTION_VALUE_LIMIT else c.id) for _, _, c in ranked[:limit]]

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.core.events import Channel, MessageRef, Reply, User, Where
+from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
-from bot.ops.metrics import NO_METRICS, Metrics
 from bot.polls import render
 from bot.polls.chart import bar_chart
 from bot.polls.claims import Claim

@@ -6,8 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.events import Reply
+from bot.core.text import neutralize_mentions
 from bot.prompts.bank import Question
-from bot.text import neutralize_mentions
 
 MAX_TITLE = 80
 MAX_PASSAGE = 300

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,9 +28,10 @@ from typing import Any
 from bot.clock import Clock
 from bot.core.adapter import UnsupportedOperation
 from bot.core.events import Channel, MessageRef, Reply, Where
+from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
+from bot.core.tasks import InFlight
 from bot.errors import InputError
-from bot.ops.metrics import NO_METRICS, Metrics
 from bot.prompts.bank import Question
 from bot.prompts.config import ChannelPlan
 from bot.prompts.render import local_time, prompt_post
@@ -89,7 +90,7 @@ class PromptScheduler:
         self.name = name or identity()
         self._cursor: dict[tuple[str, str], datetime] = {}
         self._active: list[ChannelPlan] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._posts = InFlight("prompt posts")
         self._backing_off: set[asyncio.Task[Any] | None] = set()
 
     # ------------------------------------------------------------------ which channels
@@ -260,11 +261,6 @@ class PromptScheduler:
             return MAX_WAIT
         return min(MAX_WAIT, max(MIN_WAIT, (soonest - now).total_seconds()))
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def run(self) -> None:
         """Forever: catch up at start, then post each slot as it comes due. Posts (and their
         retries) run as their own tasks, so one slow platform delays no other channel."""
@@ -276,25 +272,21 @@ class PromptScheduler:
         try:
             while True:
                 for job in await self.due():
-                    self._spawn(self.deliver(job))
+                    self._posts.spawn(self.deliver(job))
                 await self.clock.sleep(self.seconds_to_next())
         finally:
             await self._stop_deliveries()
 
     async def _stop_deliveries(self, timeout: float = STOP_TIMEOUT) -> None:
         """On shutdown: a post being sent finishes (and is recorded); one waiting to retry stops."""
-        for task in list(self._tasks):
-            if task in self._backing_off:
+        for task in list(self._backing_off):
+            if task is not None:
                 task.cancel()
-        if self._tasks:
-            _, pending = await asyncio.wait(list(self._tasks), timeout=timeout)
-            for task in pending:
-                task.cancel()
+        await self._posts.drain(timeout)
 
     async def drain(self) -> None:
         """Wait for posts in flight."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._posts.idle()
 
     # ------------------------------------------------------------------ moderators
 

@@ -102,3 +102,10 @@ processed_events = Table(
     Column("event_key", String(200), primary_key=True),  # "<platform>:<event id>"
     Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+bot_state = Table(
+    "bot_state", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

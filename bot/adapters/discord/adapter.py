@@ -1,9 +1,10 @@
 """DiscordAdapter: the :class:`~bot.core.adapter.ChatAdapter` for Discord (discord.py).
 
-In: mentions of the bot (``on_message``), slash commands (``/ask``, ``/poll`` with its options and
-autocomplete, one per other dispatcher command, synced globally once the client is ready) and clicks
-on readbot's buttons – each translated to a neutral event and dispatched with a responder bound to it.
-Out: :meth:`send`, :meth:`update` and, inside an interaction only, :meth:`send_private`.
+In: mentions of the bot (``on_message``), slash commands (built from the features' declarations,
+:mod:`.commands`; synced to Discord when the declarations changed since the last sync, whose hash is
+kept in the database) and clicks on readbot's buttons – each translated to a neutral event and
+dispatched with a responder bound to it (private replies are ephemeral interaction responses).
+Out: :meth:`send`, :meth:`update`.
 
 * Gateway intents: discord.py's defaults; the privileged message-content intent only with
   ``message_content=True`` (off by default: Discord still delivers the content of messages that
@@ -20,29 +21,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import aiohttp
 import discord
 
 from bot.adapters.discord import translate
-from bot.adapters.discord.commands import Autocomplete, ReadbotTree, build_tree, shape
+from bot.adapters.discord.commands import ReadbotTree, build_tree
 from bot.adapters.discord.endpoints import point_discord_py_at
 from bot.adapters.discord.render import render
 from bot.adapters.discord.responders import InteractionResponder, MessageResponder, post
 from bot.adapters.discord.views import ActionButton
-from bot.core.adapter import UnsupportedOperation
-from bot.core.dispatcher import Dispatcher
-from bot.core.events import Event, MessageRef, Reply, User, Visibility, Where
+from bot.core.adapter import Responder, State, UnsupportedOperation
+from bot.core.commands import CommandSpec, spec_hash
+from bot.core.events import Event, MessageRef, Reply, Visibility, Where
+from bot.core.tasks import InFlight
 from bot.errors import ConfigError, ReadbotError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ANSWERED_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
-LiveKey = tuple[str, str | None, str]
+
+
+class EventSink(Protocol):
+    """The dispatcher, as far as the adapter is concerned."""
+
+    async def dispatch(self, event: Event, responder: Responder) -> bool: ...
 
 
 class DiscordStartError(ReadbotError):
@@ -57,8 +63,7 @@ class _ReadbotClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **extra, **sharding)
         self.adapter = adapter
         self.click_handler = adapter  # read by views.ActionButton
-        self.tree: ReadbotTree = build_tree(self, adapter, adapter.dispatcher.command_names,
-                                            autocomplete=adapter.autocomplete)
+        self.tree: ReadbotTree = build_tree(self, adapter, adapter.commands)
         self.synced = False
 
     async def setup_hook(self) -> None:
@@ -80,18 +85,18 @@ class DiscordAdapter:
     ACK_AFTER = 2.0  # seconds; Discord drops an interaction not answered within 3 s
     DRAIN_TIMEOUT = 5.0  # stop(): how long events being handled may take to finish
 
-    def __init__(self, settings: Settings, dispatcher: Dispatcher, *,
-                 guild_ready_timeout: float | None = None, message_content: bool = False,
-                 start_timeout: float = 30.0, autocomplete: Autocomplete | None = None) -> None:
-        """``guild_ready_timeout``: discord.py's wait for guild data after READY (None = its default,
-        2 s; tests pass less). ``start_timeout``: how long :meth:`start` waits for the client to be
-        ready before raising :class:`DiscordStartError`. ``autocomplete``: (command, option, typed text)
-        → (name, value) choices for options that offer them (``/poll claim:``; see :mod:`.autocomplete`);
-        None offers none. The command list is taken from the dispatcher when :meth:`start` runs, so
-        register commands (``Core.open()`` registers /poll) before starting."""
+    def __init__(self, settings: Settings, dispatcher: EventSink, *, commands: Sequence[CommandSpec] = (),
+                 state: State | None = None, guild_ready_timeout: float | None = None,
+                 message_content: bool = False, start_timeout: float = 30.0) -> None:
+        """``commands``: the features' declarations, registered as slash commands. ``state``: where the
+        hash of the commands last synced is kept (None: sync on every start). ``guild_ready_timeout``:
+        discord.py's wait for guild data after READY (None = its default, 2 s; tests pass less).
+        ``start_timeout``: how long :meth:`start` waits for the client to be ready before raising
+        :class:`DiscordStartError`."""
         self.settings = settings
         self.dispatcher = dispatcher
-        self.autocomplete = autocomplete
+        self.commands = tuple(commands)
+        self.state = state
         self.guild_ready_timeout = guild_ready_timeout
         self.message_content = message_content
         self.start_timeout = start_timeout
@@ -99,8 +104,7 @@ class DiscordAdapter:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._restore_endpoints: list[Callable[[], None]] = []
-        self._inflight: set[asyncio.Task[object]] = set()
-        self._live: dict[LiveKey, InteractionResponder] = {}
+        self._inflight = InFlight("discord events")
         self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -192,12 +196,7 @@ class DiscordAdapter:
         if client is None:
             return
         self._stopping = True
-        current = asyncio.current_task()
-        inflight = {t for t in self._inflight if not t.done() and t is not current}
-        if inflight:
-            _, pending = await asyncio.wait(inflight, timeout=self.DRAIN_TIMEOUT)
-            for t in pending:
-                t.cancel()
+        await self._inflight.drain(self.DRAIN_TIMEOUT)
         await client.close()
         if task is not None:
             if not task.done():
@@ -210,30 +209,37 @@ class DiscordAdapter:
             restore()
         self._restore_endpoints = []
         self._client = self._task = None
-        self._live.clear()
+
+    async def connected(self) -> bool:
+        client = self._client
+        return (client is not None and client.is_ready() and not client.is_closed()
+                and client.ws is not None and bool(client.ws.open))
 
     # ------------------------------------------------------------------ incoming
     async def _on_ready(self, client: _ReadbotClient) -> None:
         if not client.synced:
             client.synced = True
-            try:
-                synced = await client.tree.sync()
-                log.info("registered slash commands: %s", ", ".join(f"/{c.name}" for c in synced))
-            except discord.HTTPException:
-                log.exception("could not register the slash commands")
+            await self._sync_commands(client)
         log.info("connected to Discord as %s", client.user)
         self._ready.set()
 
-    @contextlib.asynccontextmanager
-    async def _tracked(self) -> AsyncIterator[None]:
-        task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
+    async def _sync_commands(self, client: _ReadbotClient) -> None:
+        """Send the commands to Discord (global commands take a while to spread, and syncing is
+        rate-limited) only when their declarations changed since the last sync by this application."""
+        key = f"discord:{client.application_id}:commands"
+        digest = spec_hash(self.commands)
         try:
-            yield
-        finally:
-            if task is not None:
-                self._inflight.discard(task)
+            if self.state is not None and await self.state.get(key) == digest:
+                log.info("slash commands unchanged since the last sync: not syncing")
+                return
+            synced = await client.tree.sync()
+            log.info("registered slash commands: %s", ", ".join(f"/{c.name}" for c in synced))
+            if self.state is not None:
+                await self.state.set(key, digest)
+        except discord.HTTPException:
+            log.exception("could not register the slash commands")
+        except Exception:
+            log.exception("could not check or record the slash commands' sync")
 
     async def _on_message(self, message: discord.Message) -> None:
         me = self._client.user if self._client is not None else None
@@ -244,12 +250,12 @@ class DiscordAdapter:
         if message.type not in ANSWERED_MESSAGE_TYPES or not translate.mentions_bot(message, me.id):
             return
         event = translate.message_event(message, me.id)
-        async with self._tracked():
+        async with self._inflight.tracking():
             await self.dispatcher.dispatch(event, MessageResponder(message, event.text))
 
     async def handle_command(self, interaction: discord.Interaction) -> None:
         """A slash command (called by the command tree)."""
-        await self._dispatch_interaction(shape(translate.command_event(interaction)), interaction)
+        await self._dispatch_interaction(translate.command_event(interaction), interaction)
 
     async def handle_click(self, interaction: discord.Interaction, action: str, value: str) -> None:
         """A click on one of readbot's buttons (called by views.ActionButton)."""
@@ -263,29 +269,19 @@ class DiscordAdapter:
                                                         ephemeral=True,
                                                         allowed_mentions=discord.AllowedMentions.none())
             return
-        key = self._live_key(event.where, event.user.id)
-        self._live[key] = responder
-        try:
-            async with self._tracked():
-                handling = asyncio.ensure_future(self.dispatcher.dispatch(event, responder))
-                try:
-                    done, _ = await asyncio.wait({handling}, timeout=self.ACK_AFTER)
-                    if not done and not responder.responded:
-                        try:
-                            await responder.acknowledge()  # the 3 s deadline is near
-                        except discord.HTTPException as exc:
-                            log.warning("could not defer interaction %s: %s", interaction.id, exc)
-                    await handling
-                except asyncio.CancelledError:
-                    handling.cancel()  # stop() gave up waiting: don't leave the handler running
-                    raise
-        finally:
-            if self._live.get(key) is responder:
-                del self._live[key]
-
-    @staticmethod
-    def _live_key(where: Where, user_id: str) -> LiveKey:
-        return where.channel.id, where.thread_id, user_id
+        async with self._inflight.tracking():
+            handling = asyncio.ensure_future(self.dispatcher.dispatch(event, responder))
+            try:
+                done, _ = await asyncio.wait({handling}, timeout=self.ACK_AFTER)
+                if not done and not responder.responded:
+                    try:
+                        await responder.acknowledge()  # the 3 s deadline is near
+                    except discord.HTTPException as exc:
+                        log.warning("could not defer interaction %s: %s", interaction.id, exc)
+                await handling
+            except asyncio.CancelledError:
+                handling.cancel()  # stop() gave up waiting: don't leave the handler running
+                raise
 
     # ------------------------------------------------------------------ outgoing
     async def _messageable(self, where: Where) -> discord.abc.Messageable:
@@ -300,21 +296,10 @@ class DiscordAdapter:
     async def send(self, where: Where, reply: Reply) -> MessageRef:
         """Post in a channel, or in ``where.thread_id``; ``Reply.start_thread`` opens a thread from it."""
         if reply.visibility is Visibility.PRIVATE:
-            raise UnsupportedOperation(self.platform, "a private reply through send() (use send_private "
-                                       "while answering an interaction)")
+            raise UnsupportedOperation(self.platform, "a private reply outside an interaction (Discord has "
+                                       "ephemeral messages only as interaction responses)")
         sent = await post(await self._messageable(where), render(reply))
         return MessageRef(where, str(sent.id))
-
-    async def send_private(self, where: Where, user: User, reply: Reply) -> None:
-        """An ephemeral follow-up to the interaction ``user`` is making in ``where`` right now.
-
-        Discord has ephemeral messages only as interaction responses, and readbot does not DM people,
-        so outside an interaction this raises UnsupportedOperation."""
-        responder = self._live.get(self._live_key(where, user.id))
-        if responder is None:
-            raise UnsupportedOperation(self.platform, "send_private outside an interaction (Discord "
-                                       "has ephemeral messages only as interaction responses)")
-        await responder.reply(replace(reply, visibility=Visibility.PRIVATE))
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         """Edit a message the bot posted into ``reply`` (text, embed, buttons; an image replaces the

@@ -1,59 +1,37 @@
-"""Slash commands: ``/ask question:<text>``, ``/poll`` with its own options, and, for every other command
-the dispatcher knows, ``/<name> [text:<text>]``.
+"""Slash commands built from the features' neutral declarations (:mod:`bot.core.commands`).
 
-The callbacks don't use discord.py's parsed arguments: they hand the interaction to the adapter,
-which translates its raw data (:func:`.translate.command_event`, then :func:`shape` for the commands
-with options of their own). A command Discord still shows but readbot no longer registers (or registers
-differently) is routed the same way, so the dispatcher answers it ("I don't know the command …")
-instead of the interaction timing out.
-
-``/poll`` (registered when the dispatcher has a ``poll`` command) takes ``claim`` (autocompleted from
-the claims bank when the adapter was given an autocomplete provider), ``options`` ("a | b | c"),
-``duration`` ("30m", "2h", "3d"), ``anonymous`` and ``hidden`` (on/off) and ``action`` (start/close);
-:func:`poll_event` maps them onto what the core's poll handler reads: ``Command.options`` keys ``claim``,
-``options``, ``duration``, ``anonymous``, ``hidden``, and ``Command.text`` "close" to close the latest
-open poll.
+Each declared option becomes a string parameter; a closed set of values becomes choices, and an
+option with suggestions gets autocomplete. The callbacks don't use discord.py's parsed arguments: they
+hand the interaction to the adapter, which translates its raw data (:func:`.translate.command_event`):
+``Command.options`` keyed by the declared names. A command Discord still shows but readbot no longer
+registers (or registers differently) is routed the same way, so the dispatcher answers it ("I don't know
+the command …") instead of the interaction timing out.
 """
 
 # No ``from __future__ import annotations``: discord.py reads the callbacks' annotations.
+import inspect
 import logging
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import replace
-from typing import Literal, Protocol
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Literal, Optional, Protocol
 
 import discord
 from discord import app_commands
 
 from bot.adapters.discord.render import no_mentions, shorten
+from bot.core.commands import CommandSpec, Suggest
 from bot.core.dispatcher import SORRY
-from bot.core.events import Command
 
 log = logging.getLogger(__name__)
 
 COMMAND_NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
-ASK_DESCRIPTION = "Ask a question about the reading"
-QUESTION_DESCRIPTION = "What do you want to know?"
-TEXT_DESCRIPTION = "Text for the command (optional)"
-
-POLL_DESCRIPTION = "Start a poll on a claim (moderators), or close the latest open poll here"
-POLL_OPTION_DESCRIPTIONS = {
-    "claim": "The claim to vote on: pick one from the reading or write your own (default: the next one)",
-    "options": "Answers separated by | (2 to 5), e.g. yes | no | unsure (default: Strongly agree … disagree)",
-    "duration": "How long it runs: 30m, 2h or 3d (1 minute to 7 days; default 60m)",
-    "anonymous": "Keep voters anonymous (default: on)",
-    "hidden": "Hide the results until the poll closes (default: off)",
-    "action": "start a poll (default) or close the latest open poll in this channel",
-}
-POLL_FIELDS = ("claim", "options", "duration", "anonymous", "hidden")  # Command.options keys the core reads
-CLOSE = "close"
+MAX_DESCRIPTION = 100  # a command's or option's description
 
 MAX_CHOICES = 25  # Discord: at most 25 autocomplete choices
 MAX_CHOICE_NAME = 100  # ... each named in 1-100 characters
 MAX_CHOICE_VALUE = 100  # ... with a string value of at most 100 characters
 
-Autocomplete = Callable[[str, str, str], list[tuple[str, str]]]
-"""(command name, option name, typed text) → up to 25 (name shown, value sent) choices."""
+AutocompleteCallback = Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
 
 
 class CommandSink(Protocol):
@@ -85,22 +63,6 @@ class ReadbotTree(app_commands.CommandTree):
                 log.exception("could not tell the person about the failure")
 
 
-def ask_command(sink: CommandSink) -> app_commands.Command:  # type: ignore[type-arg]
-    @app_commands.describe(question=QUESTION_DESCRIPTION)
-    async def ask(interaction: discord.Interaction, question: str) -> None:
-        await sink.handle_command(interaction)
-
-    return app_commands.Command(name="ask", description=ASK_DESCRIPTION, callback=ask)
-
-
-def text_command(name: str, sink: CommandSink) -> app_commands.Command:  # type: ignore[type-arg]
-    @app_commands.describe(text=TEXT_DESCRIPTION)
-    async def command(interaction: discord.Interaction, text: str | None = None) -> None:
-        await sink.handle_command(interaction)
-
-    return app_commands.Command(name=name, description=f"readbot /{name}", callback=command)
-
-
 def fit_choices(found: Iterable[tuple[str, str]]) -> list[app_commands.Choice[str]]:
     """Choices Discord accepts: names cut to 100 characters, values over 100 dropped, no duplicate
     values, at most 25."""
@@ -120,13 +82,13 @@ def fit_choices(found: Iterable[tuple[str, str]]) -> list[app_commands.Choice[st
     return choices
 
 
-def autocomplete_callback(command: str, option: str, provider: Autocomplete):  # type: ignore[no-untyped-def]
-    """A discord.py autocomplete callback asking ``provider``; a failing provider offers nothing (an
-    unanswered autocomplete request shows the person an error)."""
+def autocomplete_callback(command: str, option: str, suggest: Suggest) -> AutocompleteCallback:
+    """A discord.py autocomplete callback asking the option's ``suggest``; a failing one offers nothing
+    (an unanswered autocomplete request shows the person an error)."""
 
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
-            return fit_choices(provider(command, option, current or ""))
+            return fit_choices(suggest(current or ""))
         except Exception:
             log.exception("autocomplete for /%s %s failed", command, option)
             return []
@@ -134,56 +96,38 @@ def autocomplete_callback(command: str, option: str, provider: Autocomplete):  #
     return complete
 
 
-def poll_command(sink: CommandSink, autocomplete: Autocomplete | None = None) -> app_commands.Command:  # type: ignore[type-arg]
-    @app_commands.describe(**POLL_OPTION_DESCRIPTIONS)
-    async def poll(interaction: discord.Interaction, claim: str | None = None, options: str | None = None,
-                   duration: str | None = None, anonymous: Literal["on", "off"] | None = None,
-                   hidden: Literal["on", "off"] | None = None,
-                   action: Literal["start", "close"] | None = None) -> None:
+def spec_command(spec: CommandSpec, sink: CommandSink) -> app_commands.Command:  # type: ignore[type-arg]
+    """A Discord application command built from a neutral declaration: each option a string
+    parameter (a closed set of values as choices; suggestions as autocomplete)."""
+
+    async def callback(interaction: discord.Interaction, **_: Any) -> None:
         await sink.handle_command(interaction)
 
-    command = app_commands.Command(name="poll", description=POLL_DESCRIPTION, callback=poll)
-    if autocomplete is not None:
-        command.autocomplete("claim")(autocomplete_callback("poll", "claim", autocomplete))
+    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=discord.Interaction)]
+    for option in spec.options:
+        kind: Any = Literal.__getitem__(option.choices) if option.choices else str
+        parameters.append(inspect.Parameter(
+            option.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=kind if option.required else Optional[kind],  # noqa: UP045 (a runtime annotation)
+            default=inspect.Parameter.empty if option.required else None))
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    if spec.options:
+        app_commands.describe(**{o.name: shorten(o.description, MAX_DESCRIPTION) for o in spec.options})(callback)
+    command = app_commands.Command(name=spec.name, description=shorten(spec.description, MAX_DESCRIPTION),
+                                   callback=callback)
+    for option in spec.options:
+        if option.suggest is not None:
+            command.autocomplete(option.name)(autocomplete_callback(spec.name, option.name, option.suggest))
     return command
 
 
-def poll_event(event: Command) -> Command:
-    """``/poll``'s Discord options → what the core's poll handler reads. ``action:close`` becomes the text
-    "close" (the other options don't apply to closing); otherwise the text is empty, so that nothing
-    typed as a claim (e.g. one starting with "close") is read as a sub-command. An event from the plain
-    ``/poll text:…`` registration (a stale command on Discord's side) is left as it is."""
-    raw = event.options
-    if "text" in raw:
-        return event
-    if raw.get("action", "").strip().lower() == CLOSE:
-        return replace(event, text=CLOSE, options={})
-    fields = {key: value for key in POLL_FIELDS if (value := raw.get(key, "").strip())}
-    return replace(event, text="", options=fields)
-
-
-SHAPES: dict[str, Callable[[Command], Command]] = {"poll": poll_event}
-
-
-def shape(event: Command) -> Command:
-    """A command event with its options mapped for the core (commands with options of their own)."""
-    shaper = SHAPES.get(event.name)
-    return shaper(event) if shaper is not None else event
-
-
-def build_tree(client: discord.Client, sink: CommandSink, names: Iterable[str], *,
-               autocomplete: Autocomplete | None = None) -> ReadbotTree:
+def build_tree(client: discord.Client, sink: CommandSink, specs: Iterable[CommandSpec]) -> ReadbotTree:
     tree = ReadbotTree(client, sink)
-    tree.add_command(ask_command(sink))
-    for name in names:
-        if name == "ask":
-            continue
-        if not COMMAND_NAME.match(name):
+    for spec in specs:
+        if not COMMAND_NAME.match(spec.name):
             log.warning("not registering /%s on Discord: a command name is 1-32 lowercase letters, "
-                        "digits, - or _", name)
+                        "digits, - or _", spec.name)
             continue
-        if name == "poll":
-            tree.add_command(poll_command(sink, autocomplete))
-        else:
-            tree.add_command(text_command(name, sink))
+        tree.add_command(spec_command(spec, sink))
     return tree

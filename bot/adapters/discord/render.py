@@ -1,7 +1,8 @@
 """A neutral :class:`~bot.core.events.Reply` → what discord.py sends.
 
-* text: every mention made inert (:func:`bot.text.neutralize_mentions`, plus a zero-width space
-  after any remaining ``@everyone``/``@here``), split into messages of at most 2,000 characters at
+* text: every mention made inert (Discord's syntax made neutral, then
+  :func:`bot.core.text.neutralize_mentions`, plus a zero-width space after any remaining
+  ``@everyone``/``@here``), split into messages of at most 2,000 characters at
   sentence boundaries (:func:`bot.adapters.render.split_text`);
 * citations: one embed titled "Source" – "“section” (document)" and a short quote;
 * buttons: a persistent :class:`~.views.ReplyView`; an image: an attached file;
@@ -20,10 +21,11 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.mentions import to_neutral
 from bot.adapters.discord.views import ReplyView
 from bot.adapters.render import split_text
 from bot.core.events import Button, Citation, Reply, Visibility
-from bot.text import ZWSP, neutralize_mentions, strip_mentions
+from bot.core.text import ZWSP, neutralize_mentions, strip_mentions
 
 MAX_CONTENT = 2000
 MAX_EMBED_DESCRIPTION = 4096
@@ -40,7 +42,7 @@ def no_mentions() -> discord.AllowedMentions:
 def defuse(text: str) -> str:
     """Text that can't ping: mentions neutralized, ``@everyone``/``@here`` broken by a zero-width space
     even where no word boundary follows (``@everyones``)."""
-    return MASS_MENTION.sub(lambda m: f"@{ZWSP}{m.group(1)}", neutralize_mentions(text))
+    return MASS_MENTION.sub(lambda m: f"@{ZWSP}{m.group(1)}", neutralize_mentions(to_neutral(text)))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -68,7 +70,7 @@ def citation_embed(citations: Sequence[Citation]) -> discord.Embed | None:
 
 def thread_name(question: str) -> str:
     """A thread title from a question: no mentions at all, one line, at most 100 characters."""
-    return thread_title(strip_mentions(question)) or "Question"
+    return thread_title(strip_mentions(to_neutral(question))) or "Question"
 
 
 def thread_title(title: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.mentions import to_neutral
 from bot.core.events import ButtonClick, Channel, Command, Message, MessageRef, User, Where
 
 PLATFORM = "discord"
@@ -58,7 +59,7 @@ def mentions_bot(message: discord.Message, bot_id: int) -> bool:
 
 
 def strip_bot_mention(content: str, bot_id: int, role_ids: Collection[int] = ()) -> str:
-    """The text without the mentions of the bot (other mentions are left to the core)."""
+    """The text without the mentions of the bot (others are made neutral by :mod:`.mentions`)."""
     text = re.sub(rf"<@!?{bot_id}>", " ", content)
     for role_id in role_ids:
         text = text.replace(f"<@&{role_id}>", " ")
@@ -66,7 +67,7 @@ def strip_bot_mention(content: str, bot_id: int, role_ids: Collection[int] = ())
 
 
 def message_event(message: discord.Message, bot_id: int) -> Message:
-    text = strip_bot_mention(message.content, bot_id, bot_role_ids(message, bot_id))
+    text = to_neutral(strip_bot_mention(message.content, bot_id, bot_role_ids(message, bot_id)))
     return Message(event_id=str(message.id), where=where_of(message.channel),
                    user=user_of(message.author, is_admin=can_manage_messages(message)),
                    text=text, message_id=str(message.id))
@@ -83,7 +84,7 @@ def _options(raw: list[dict[str, Any]]) -> dict[str, str]:
     options: dict[str, str] = {}
     for option in raw:
         if "value" in option:
-            options[str(option["name"])] = _option_value(option["value"])
+            options[str(option["name"])] = to_neutral(_option_value(option["value"]))
         elif option.get("options"):
             options.update(_options(option["options"]))
     return options

@@ -22,7 +22,7 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -43,7 +43,13 @@ from bot.adapters.slack.translate import (
     message_from_mention,
     submission_from_payload,
 )
-from bot.adapters.slack.transport import TOKEN_REJECTED, HttpTransport, SocketModeTransport, Transport
+from bot.adapters.slack.transport import (
+    TOKEN_REJECTED,
+    AddRoutes,
+    HttpTransport,
+    SocketModeTransport,
+    Transport,
+)
 from bot.adapters.slack.users import AdminDirectory
 from bot.core.adapter import Responder, UnsupportedOperation
 from bot.core.events import (
@@ -58,8 +64,9 @@ from bot.core.events import (
     Visibility,
     Where,
 )
+from bot.core.tasks import InFlight
 from bot.errors import ConfigError
-from bot.settings import Settings
+from bot.settings import Settings, slack_mode
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +91,6 @@ class EventSink(Protocol):
     async def dispatch(self, event: Event, responder: Responder) -> bool: ...
 
 
-def resolved_mode(settings: Settings) -> str:
-    from bot.app import slack_mode  # imported late: bot.app may import adapters one day
-
-    return slack_mode(settings)
-
-
 def reply_where(message: Message, *, direct: bool) -> Where:
     """Answers go in the thread: the one asked in, or the one the question starts.
     In a DM a top-level question gets a top-level answer."""
@@ -102,12 +103,14 @@ class SlackAdapter:
     platform = "slack"
 
     def __init__(self, settings: Settings, dispatcher: EventSink, *, host: str = "0.0.0.0",
-                 drain_timeout: float = 8.0) -> None:
+                 drain_timeout: float = 8.0, extra_routes: AddRoutes | None = None) -> None:
+        """``extra_routes`` adds routes to the HTTP server (the ops endpoints, on the same port)."""
         self.settings = settings
+        self.extra_routes = extra_routes
         self.dispatcher = dispatcher
         self.host = host
         self.drain_timeout = drain_timeout
-        self.mode = resolved_mode(settings)
+        self.mode = slack_mode(settings)
         self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         self.app = AsyncApp(
             client=self.client,
@@ -119,7 +122,7 @@ class SlackAdapter:
         self._transport: Transport | None = None
         self._retries = RetryFilter()
         self._admins = AdminDirectory(self.client)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._inflight = InFlight("slack events")
         self._register()
 
     # ------------------------------------------------------------------ lifecycle
@@ -130,7 +133,8 @@ class SlackAdapter:
         if self.mode == "socket":
             self._transport = SocketModeTransport(self.app, self.client, self.settings.slack_app_token)
         else:
-            self._transport = HttpTransport(self.app, self.host, self.settings.http_port)
+            self._transport = HttpTransport(self.app, self.host, self.settings.http_port,
+                                            extra_routes=self.extra_routes)
         await self._transport.start()
         log.info("slack adapter ready: %s, bot user %s", self._transport.describe(), self.bot_user_id)
 
@@ -149,9 +153,10 @@ class SlackAdapter:
 
     async def idle(self) -> None:
         """Wait until every event accepted so far has been handled (its answers sent)."""
-        await asyncio.sleep(0)  # let listeners already scheduled by bolt spawn their work
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        await self._inflight.idle()
+
+    async def connected(self) -> bool:
+        return self._transport is not None and await self._transport.connected()
 
     async def _identify(self) -> None:
         try:
@@ -168,26 +173,13 @@ class SlackAdapter:
         self.bot_user_id = auth.get("user_id")
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.drain_timeout
-        await asyncio.sleep(0)  # let listeners already scheduled by bolt spawn their work
-        while self._tasks:
-            left = deadline - loop.time()
-            if left <= 0:
-                break
-            await asyncio.wait(set(self._tasks), timeout=left)
-        if self._tasks:
-            pending = set(self._tasks)
-            log.warning("slack adapter: cancelling %d unfinished answer(s)", len(pending))
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._inflight.drain(self.drain_timeout)
 
     # ------------------------------------------------------------------ outgoing
 
     async def send(self, where: Where, reply: Reply) -> MessageRef:
         if reply.visibility is Visibility.PRIVATE:
-            raise ValueError("send() posts for everyone to see; use send_private() for a private reply")
+            raise ValueError("send() posts for everyone to see; a private reply goes through post_ephemeral()")
         message = render(reply)
         response = await self.client.chat_postMessage(
             channel=where.channel.id, thread_ts=where.thread_id,
@@ -198,7 +190,8 @@ class SlackAdapter:
                 filename=reply.image_name, title=reply.image_name)
         return MessageRef(where, str(response["ts"]))
 
-    async def send_private(self, where: Where, user: User, reply: Reply) -> None:
+    async def post_ephemeral(self, where: Where, user: User, reply: Reply) -> None:
+        """A message only ``user`` sees, in ``where`` (used by the responders for private replies)."""
         if reply.image is not None:
             raise UnsupportedOperation(self.platform, "images in private (ephemeral) messages")
         await self.client.chat_postEphemeral(
@@ -275,12 +268,7 @@ class SlackAdapter:
             return
         log.info("slack %s %s channel=%s user=%s%s%s", kind, event.event_id or "-",
                  event.where.channel.id, event.user.id, " (bot)" if event.user.is_bot else "", note)
-        self._spawn(self._dispatch(event, responder))
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._inflight.spawn(self._dispatch(event, responder))
 
     async def _dispatch(self, event: Event, responder: Responder) -> None:
         try:

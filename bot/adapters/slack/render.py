@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.adapters.render import split_text
+from bot.adapters.slack.mentions import to_neutral
 from bot.core.events import Button, Citation, Form, FormField, Reply, Where
-from bot.text import neutralize_mentions
+from bot.core.text import neutralize_mentions
 
 Block = dict[str, Any]
 
@@ -70,14 +71,14 @@ def escape(text: str) -> str:
 
 
 def safe_mrkdwn(text: str) -> str:
-    """Plain text → inert mrkdwn. Mentions are neutralised first (so ``<!channel>``
-    reads as "@channel", not as an escaped tag), then escaped, then once more."""
-    return neutralize_mentions(escape(neutralize_mentions(text)))
+    """Plain text → inert mrkdwn. Slack mention syntax is made neutral first (so ``<!channel>``
+    reads as "@channel", not as an escaped tag), then escaped, then every mention defused."""
+    return neutralize_mentions(escape(to_neutral(text)))
 
 
 def safe_plain(text: str) -> str:
     """For ``plain_text`` objects (not parsed for markup): only neutralise mentions."""
-    return neutralize_mentions(text)
+    return neutralize_mentions(to_neutral(text))
 
 
 def _clip(text: str, limit: int) -> str:
@@ -96,7 +97,7 @@ def section_texts(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """``text`` as safe mrkdwn pieces of at most ``limit`` characters each, cut at line or
     sentence boundaries (split before escaping so an entity is never cut in two)."""
     pieces: list[str] = []
-    for piece in split_text(neutralize_mentions(text).strip(), limit):
+    for piece in split_text(neutralize_mentions(to_neutral(text)).strip(), limit):
         safe = safe_mrkdwn(piece)
         pieces.extend(split_text(safe, limit) if len(safe) > limit else [safe])
     return [p for p in pieces if p.strip()]

@@ -42,7 +42,7 @@ class Outbox(Protocol):
 
     async def send(self, where: Where, reply: Reply) -> MessageRef: ...
 
-    async def send_private(self, where: Where, user: User, reply: Reply) -> None: ...
+    async def post_ephemeral(self, where: Where, user: User, reply: Reply) -> None: ...
 
     async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None: ...
 
@@ -55,7 +55,7 @@ class ThreadResponder:
 
     async def reply(self, reply: Reply) -> MessageRef | None:
         if reply.visibility is Visibility.PRIVATE:
-            await self.outbox.send_private(self.where, self.user, reply)
+            await self.outbox.post_ephemeral(self.where, self.user, reply)
             return None
         return await self.outbox.send(self.where, reply)
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.adapters.slack.mentions import to_neutral
 from bot.core.events import ButtonClick, Channel, Command, FormSubmitted, Message, MessageRef, User, Where
 
 PLATFORM = "slack"
@@ -33,11 +34,11 @@ def unescape(text: str) -> str:
 
 def to_plain(text: str) -> str:
     """Slack message markup → plain text: links become their label (or URL), channel
-    references ``#name``. User and special mentions are kept (``<@U1>``, ``<!here>``):
-    the core strips or neutralises those itself."""
+    references ``#name``, mentions neutral ``@name`` words (:mod:`.mentions`), which the core
+    strips from questions or defuses."""
     text = _CHANNEL_REF.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
     text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
-    return unescape(text)
+    return unescape(to_neutral(text))
 
 
 def strip_bot_mention(text: str, bot_user_id: str | None) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Protocol
 
 from aiohttp import web
@@ -24,14 +23,15 @@ TOKEN_REJECTED = frozenset({"invalid_auth", "not_authed", "account_inactive", "t
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-# More routes for the same server (the runner's /readyz and /metrics), set by the task that starts it.
-EXTRA_ROUTES: ContextVar[Callable[[web.Application], None] | None] = ContextVar("readbot_extra_routes", default=None)
+AddRoutes = Callable[[web.Application], None]  # more routes for the same server (/readyz, /metrics)
 
 
 class Transport(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    async def connected(self) -> bool: ...
 
     def describe(self) -> str: ...
 
@@ -59,8 +59,10 @@ class HttpTransport:
 
     Request signatures are checked by bolt before any listener runs (401 otherwise)."""
 
-    def __init__(self, app: AsyncApp, host: str, port: int, shutdown_timeout: float = 3.0) -> None:
+    def __init__(self, app: AsyncApp, host: str, port: int, shutdown_timeout: float = 3.0, *,
+                 extra_routes: AddRoutes | None = None) -> None:
         self.app = app
+        self.extra_routes = extra_routes
         self.host = host
         self.port = port
         self.shutdown_timeout = shutdown_timeout
@@ -69,8 +71,8 @@ class HttpTransport:
     async def start(self) -> None:
         web_app = self.app.web_app(path=EVENTS_PATH, port=self.port)
         web_app.router.add_get(HEALTH_PATH, healthz)
-        if (add_routes := EXTRA_ROUTES.get()) is not None:
-            add_routes(web_app)
+        if self.extra_routes is not None:
+            self.extra_routes(web_app)
         sock = listening_socket(self.host, self.port)
         runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=self.shutdown_timeout)
         await runner.setup()
@@ -87,6 +89,9 @@ class HttpTransport:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+
+    async def connected(self) -> bool:
+        return self._runner is not None
 
     def describe(self) -> str:
         return f"HTTP on {self.host}:{self.port}{EVENTS_PATH}"
@@ -121,6 +126,9 @@ class SocketModeTransport:
         if self.handler is not None:
             handler, self.handler = self.handler, None
             await handler.close_async()
+
+    async def connected(self) -> bool:
+        return self.handler is not None and bool(await self.handler.client.is_connected())
 
     def describe(self) -> str:
         return "Socket Mode"

@@ -1,4 +1,4 @@
-"""/poll and the poll buttons: parse, check the moderator, call the poll runtime."""
+"""/poll, the poll buttons and the new-poll form: parse, check the moderator, call the poll runtime."""
 
 from __future__ import annotations
 
@@ -50,6 +50,27 @@ def parse_poll(text: str, options: dict[str, str], claims: list[bank.Claim]) -> 
     return PollSpec(claim_text, chosen, duration, anonymous, hidden)
 
 
+STRUCTURED = ("claim", "options", "duration", "anonymous", "hidden")
+
+
+def command_input(event: Command) -> tuple[str, dict[str, str]]:
+    """What /poll was given: its text, or its declared options (``bot.polls.commands``).
+
+    A platform with options (Discord) sends them by name: ``action: close`` means "close", and
+    otherwise the text is ignored, so nothing typed as a claim (one starting with "close") reads as
+    a sub-command. A platform of plain text (Slack, the console) sends the text. An old generic
+    registration (``/poll text:…``) is read as text."""
+    raw = event.options
+    if "text" in raw:
+        return raw["text"].strip(), {}
+    if raw.get("action", "").strip().lower() == "close":
+        return "close", {}
+    fields = {key: value for key in STRUCTURED if (value := raw.get(key, "").strip())}
+    if fields or "action" in raw:
+        return "", fields
+    return event.text.strip(), {}
+
+
 def is_bare(text: str, options: dict[str, str]) -> bool:
     """/poll with nothing at all: the moderator gets a form where the platform has one."""
     return not text.strip() and not any(options.get(k) for k in ("claim", "options", "duration",
@@ -63,7 +84,7 @@ class PollHandler:
 
     async def command(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Command)
-        text = event.options.get("text", event.text).strip()
+        text, options = command_input(event)
         if text.lower() in ("help", "?"):
             await responder.reply(private(HELP))
             return
@@ -74,8 +95,8 @@ class PollHandler:
             return
         # cheap checks first: a refusal or a typo is answered privately, with no public "thinking…"
         require_moderator(event.user, self.moderators, "start polls")
-        spec = parse_poll(text, event.options, self.runtime.claims)
-        if is_bare(text, event.options):
+        spec = parse_poll(text, options, self.runtime.claims)
+        if is_bare(text, options):
             try:  # where the platform has forms (Slack), let the moderator choose
                 await responder.open_form(await self._new_poll_form(event))
                 return

@@ -1,4 +1,4 @@
-"""Handlers: thin glue from neutral events to services. No SDK imports here."""
+"""The Q&A handler: a mention of readbot or ``/ask`` → a retrieval-augmented answer."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import time
 
 from bot.core.adapter import Responder
 from bot.core.events import Citation, Command, Event, Message, Reply
+from bot.core.metrics import NO_METRICS, Metrics
+from bot.core.text import clean_question
 from bot.knowledge.answer import Answer
 from bot.knowledge.service import KnowledgeService
-from bot.ops.metrics import NO_METRICS, Metrics
 from bot.store.history import ThreadHistory
-from bot.text import clean_question
 
 
 def answer_reply(answer: Answer) -> Reply:

@@ -1,4 +1,10 @@
-"""Text safety shared by every output path: no mass mentions, no pings, sane input."""
+"""Text safety shared by every output path, in neutral terms: no mass mention, sane input.
+
+Adapters translate their platform's mention syntax at the edge (Slack's ``<@U1|bob>`` and
+``<!here>``, Discord's ``<@123>``) into neutral text (``@bob``, ``@here``) on the way in, and
+make their own syntax inert on the way out; the core only ever sees and writes neutral
+mentions: ``@name`` words, of which ``@everyone``, ``@here`` and ``@channel`` are mass mentions.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +15,20 @@ from bot.errors import InputError
 MAX_QUESTION_CHARS = 2000
 ZWSP = "\u200b"
 
-# Slack: <!channel>, <!here>, <!everyone>, <!subteam^ID|@team>, <@U123>, <#C123>.
-SLACK_SPECIAL = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>", re.IGNORECASE)
-SLACK_GROUP = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|@?([^>]*))?>", re.IGNORECASE)
-SLACK_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
-# Discord: <@123>, <@!123>, <@&123> (role).
-DISCORD_USER = re.compile(r"<@[!&]?(\d{5,25})>")
-BARE_MASS = re.compile(r"@(everyone|here|channel)\b", re.IGNORECASE)
+MASS_MENTION = re.compile(r"@(everyone|here|channel)\b", re.IGNORECASE)
+MENTION = re.compile(r"(?<![\w.@])@[^\W\d_][\w.\-]*|(?<![\w.@])@\d[\w\-]*")  # @name, @U123, @1234
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def neutralize_mentions(text: str) -> str:
-    """Make every mention inert: mass mentions keep their word but can't ping anyone
-    (a zero-width space after the @), user/role mentions become plain text."""
-    text = SLACK_SPECIAL.sub(lambda m: f"@{ZWSP}{m.group(1).lower()}", text)
-    text = SLACK_GROUP.sub(lambda m: f"@{ZWSP}{m.group(1) or 'group'}", text)
-    text = SLACK_USER.sub(lambda m: f"@{ZWSP}{m.group(2) or m.group(1)}", text)
-    text = DISCORD_USER.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
-    return BARE_MASS.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
+    """Make every neutral mention inert: a zero-width space after the ``@`` keeps the word and
+    pings nobody (``@​here``, ``@​bob``)."""
+    return MENTION.sub(lambda m: f"@{ZWSP}{m.group(0)[1:]}", text)
 
 
 def strip_mentions(text: str) -> str:
     """A question without the mentions in it (addressing the bot, pinging people)."""
-    for pattern in (SLACK_SPECIAL, SLACK_GROUP, SLACK_USER, DISCORD_USER, BARE_MASS):
-        text = pattern.sub(" ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", MENTION.sub(" ", text)).strip()
 
 
 def clean_question(raw: object) -> str:

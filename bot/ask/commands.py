@@ -1,0 +1,13 @@
+"""``/ask``, declared once for every platform."""
+
+from __future__ import annotations
+
+from bot.core.commands import CommandSpec, OptionSpec
+
+ASK = CommandSpec(
+    name="ask",
+    description="Ask a question about the reading",
+    options=(OptionSpec("question", "What do you want to know?", required=True),),
+    usage="[question]",
+    free_text="question",
+)

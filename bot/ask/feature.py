@@ -1,0 +1,15 @@
+"""The Q&A feature, put together from the services passed in."""
+
+from __future__ import annotations
+
+from bot.ask.commands import ASK
+from bot.ask.handler import AskHandler
+from bot.core.feature import Feature
+from bot.core.metrics import NO_METRICS, Metrics
+from bot.knowledge.service import KnowledgeService
+from bot.store.history import ThreadHistory
+
+
+def build(knowledge: KnowledgeService, history: ThreadHistory | None, *, metrics: Metrics = NO_METRICS) -> Feature:
+    ask = AskHandler(knowledge, history, metrics=metrics)
+    return Feature("ask", commands=((ASK, ask),), on_message=ask)

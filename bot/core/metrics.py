@@ -1,0 +1,23 @@
+"""What the kernel and the features report. This base records nothing; ``bot.ops.metrics``
+implements it for Prometheus and the composition root passes one in at construction."""
+
+from __future__ import annotations
+
+
+class Metrics:
+    def event(self, platform: str, kind: str, handled: bool) -> None: ...
+
+    def answered(self, platform: str, seconds: float, covered: bool) -> None: ...
+
+    def vote(self) -> None: ...
+
+    def poll_opened(self) -> None: ...
+
+    def poll_closed(self) -> None: ...
+
+    def prompt_posted(self) -> None: ...
+
+    def error(self, kind: str) -> None: ...
+
+
+NO_METRICS = Metrics()

@@ -1,0 +1,14 @@
+"""``/prompt``, declared once for every platform."""
+
+from __future__ import annotations
+
+from bot.core.commands import CommandSpec, OptionSpec
+
+PROMPT = CommandSpec(
+    name="prompt",
+    description="Discussion prompts (moderators): now, skip, pause, resume, add <question>, schedule",
+    options=(OptionSpec("text", "now, skip, pause, resume, add <question> or schedule"),),
+    moderator_only=True,
+    usage="now | skip | pause | resume | add <question> | schedule",
+    free_text="text",
+)
