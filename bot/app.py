@@ -95,9 +95,10 @@ class App:
 async def open_app(settings: Settings, *, adapters: Sequence[AdapterFactory] = (),
                    knowledge: KnowledgeService | None = None, clock: Clock | None = None,
                    metrics: Metrics = NO_METRICS, health: Health | None = None,
-                   run_tasks: bool = True) -> AsyncIterator[App]:
-    """``knowledge`` handed in is used as it is and left open (tests share one); ``run_tasks=False``
-    leaves the background tasks to the caller (tests drive them on a ManualClock)."""
+                   extra_features: Sequence[Feature] = (), run_tasks: bool = True) -> AsyncIterator[App]:
+    """``knowledge`` handed in is used as it is and left open (tests share one); ``extra_features``
+    join the built-in ones (tests add commands of their own); ``run_tasks=False`` leaves the
+    background tasks to the caller (tests drive them on a ManualClock)."""
     clock = clock or SystemClock()
     health = health or Health()
     config = load_config(settings.config_path)  # a bad readbot.toml stops start-up here
@@ -122,7 +123,8 @@ async def open_app(settings: Settings, *, adapters: Sequence[AdapterFactory] = (
             PromptService(db, load_questions()), outbox, clock, config.channels(),
             grace=timedelta(minutes=settings.prompt_grace_minutes), moderators=settings.moderators,
             metrics=metrics)
-        features = (ask_feature.build(knowledge, history, metrics=metrics), polls_part, prompts_part)
+        features = (ask_feature.build(knowledge, history, metrics=metrics), polls_part, prompts_part,
+                    *extra_features)
         for part in features:
             if part.drain is not None:
                 stack.push_async_callback(part.drain)

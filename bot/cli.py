@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -96,10 +97,14 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         from bot.core.text import clean_question
 
         clean_question(args.question)  # reject bad input before loading anything
-        service = _open_service()
-        _print_answer(service.ask(args.question, reading=args.reading), args.json, out)
+        with contextlib.closing(_open_service()) as service:
+            _print_answer(service.ask(args.question, reading=args.reading), args.json, out)
         return 0
-    service = _open_service()
+    with contextlib.closing(_open_service()) as service:
+        return _ask_lines(service, args, out, stdin)
+
+
+def _ask_lines(service, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # type: ignore[no-untyped-def]
     service.ensure_ingested()
     for line in stdin:
         line = line.rstrip("\n")
@@ -117,11 +122,11 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.knowledge.ingest import discover, progress_bar
 
-    service = _open_service(rebuild=args.rebuild)
-    files, _ = discover(args.paths or [service.knowledge_dir])
-    total = sum(p.stat().st_size for p, _ in files)
-    report = service.ingest(args.paths, reading=args.reading, prune=args.prune,
-                            progress=progress_bar(total))
+    with contextlib.closing(_open_service(rebuild=args.rebuild)) as service:
+        files, _ = discover(args.paths or [service.knowledge_dir])
+        total = sum(p.stat().st_size for p, _ in files)
+        report = service.ingest(args.paths, reading=args.reading, prune=args.prune,
+                                progress=progress_bar(total))
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     out.write(report.summary() + "\n")

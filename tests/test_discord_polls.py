@@ -1,14 +1,16 @@
-"""Polls on Discord, end to end: the real core (``build_core`` + ``Core.open()``: SQLite in a tmp dir,
-the shipped claims bank, a ManualClock) and a ``DiscordAdapter`` running the real discord.py client
-against ``tests/fakes/discord_server`` in this process.
+"""Polls on Discord, end to end: readbot opened as ``readbot run`` opens it (``open_app``: SQLite in a
+tmp dir, the shipped claims bank, a ManualClock, the features' command declarations) with a
+``DiscordAdapter`` running the real discord.py client against ``tests/fakes/discord_server`` in this
+process.
 
 * ``/poll`` is a slash command with options of its own (claim with autocomplete from the claims
-  bank, options, duration, anonymous, hidden, action) mapped onto what the core's poll handler reads.
+  bank, options, duration, anonymous, hidden, action), declared by the polls feature
+  (``bot.polls.commands``) and read by its handler.
 * The card is the slash command's follow-up, with a persistent button per option and a Close button;
   votes are answered privately (ephemeral) and edit the card (PATCH), never post per vote; moderators
   only may start and close; the deadline edits the card to the final tally without buttons and posts
   the results with the chart attached (multipart upload).
-* A new adapter and core (nothing in memory, the same database) route a click on an old card.
+* A new app and adapter (nothing in memory, the same database) route a click on an old card.
 
 One bot for the module; each scenario uses its own channel (polls are per channel) or its own
 snapshot of the fake's calls.
@@ -21,6 +23,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,12 +32,12 @@ import pytest
 import pytest_asyncio
 
 from bot.adapters.discord import DiscordAdapter
-from bot.adapters.discord.autocomplete import claims_autocomplete
-from bot.app import Core, build_core
+from bot.app import AdapterKit, App, open_app
 from bot.clock import ManualClock
 from bot.core.events import Button, Channel, Reply, Where
 from bot.polls.model import SCALE, Poll
 from bot.settings import Settings
+from tests.fakes.assertions import assert_pings_nobody
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, InteractionRef, RecordedCall
 
 TOKEN = "MTIz.fake.token"
@@ -54,7 +57,7 @@ class World:
     fake: FakeDiscord
     settings: Settings
     knowledge: Any
-    core: Core
+    app: App
     adapter: DiscordAdapter
     bob: int
     carol: int
@@ -63,32 +66,20 @@ class World:
 
     @property
     def clock(self) -> ManualClock:
-        assert isinstance(self.core.clock, ManualClock)
-        return self.core.clock
+        assert isinstance(self.app.clock, ManualClock)
+        return self.app.clock
 
 
-async def open_core(settings: Settings, knowledge: Any, clock: ManualClock) -> Core:
-    """Like the runner: build the core, then open it (DB, /poll) before any adapter starts."""
-    core = build_core(settings, knowledge=knowledge)
-    core.clock = clock
-    await core.open()
-    return core
+def discord_adapter(kit: AdapterKit) -> DiscordAdapter:
+    """As the runner builds it: the features' declarations, the database's state."""
+    return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state,
+                          guild_ready_timeout=0.1)
 
 
-async def shut_core(core: Core) -> None:
-    """Core.aclose() without closing the session's shared knowledge service."""
-    assert core.polls is not None and core.db is not None
-    await core.polls.live.drain()
-    await core.db.close()
-    core.history.close()
-
-
-def new_adapter(settings: Settings, core: Core) -> DiscordAdapter:
-    assert core.polls is not None
-    adapter = DiscordAdapter(settings, core.dispatcher, guild_ready_timeout=0.1,
-                             autocomplete=claims_autocomplete(core.polls.claims))
-    core.outbox.register(adapter)
-    return adapter
+def open_readbot(settings: Settings, knowledge: Any, clock: ManualClock) -> AbstractAsyncContextManager[App]:
+    """Like the runner (DB, features, dispatcher, then the adapter started); deadlines are driven by
+    hand (``app.polls.close_due()``); the session's knowledge service is left open."""
+    return open_app(settings, adapters=[discord_adapter], knowledge=knowledge, clock=clock, run_tasks=False)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -101,15 +92,13 @@ async def world(tmp_path_factory: pytest.TempPathFactory, knowledge_service: Any
         "READBOT_DATA_DIR": str(tmp_path_factory.mktemp("discord-polls")),
         "DISCORD_TOKEN": TOKEN, "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url,
     }, dotenv=None)
-    core = await open_core(settings, knowledge_service, ManualClock(START))
-    adapter = new_adapter(settings, core)
-    await adapter.start()
-    state = World(fake, settings, knowledge_service, core, adapter, bob, carol, close_channel, restart_channel)
     try:
-        yield state
+        async with open_readbot(settings, knowledge_service, ManualClock(START)) as app:
+            (adapter,) = app.adapters
+            assert isinstance(adapter, DiscordAdapter)
+            yield World(fake, settings, knowledge_service, app, adapter, bob, carol, close_channel,
+                        restart_channel)
     finally:
-        await state.adapter.stop()
-        await shut_core(core)
         await fake.stop()
 
 
@@ -168,12 +157,11 @@ def poll_id_of(card: dict[str, Any]) -> str:
     return custom_id.split("|", 1)[1]
 
 
-async def posted_poll(core: Core, card: dict[str, Any]) -> Poll:
+async def posted_poll(app: App, card: dict[str, Any]) -> Poll:
     """The card's poll once the handler has stored the card's message id (just after posting it)."""
-    assert core.polls is not None
     poll_id = poll_id_of(card)
     deadline = asyncio.get_running_loop().time() + WAIT
-    while (poll := await core.polls.service.get(poll_id)) is None or poll.message_id is None:
+    while (poll := await app.polls.service.get(poll_id)) is None or poll.message_id is None:
         assert asyncio.get_running_loop().time() < deadline, f"poll {poll_id} was never linked to its card"
         await asyncio.sleep(0.01)
     assert poll.message_id == card["id"]
@@ -188,30 +176,6 @@ def lines_of(text: str) -> list[str]:
     return text.splitlines()
 
 
-def assert_pings_nobody(fake: FakeDiscord) -> None:
-    """Every message payload so far (posts, edits, interaction responses, follow-ups, uploads) disallows
-    every mention."""
-    payload_paths = re.compile(r"/channels/\d+/messages(/\d+)?|/webhooks/\d+/[^/]+(/messages/[^/]+)?"
-                               r"|/interactions/\d+/[^/]+/callback")
-    checked = 0
-    for call in fake.calls:
-        if call.method not in ("POST", "PATCH") or not payload_paths.fullmatch(call.path):
-            continue
-        body = call.json or {}
-        if call.path.endswith("/callback"):
-            if body.get("type") == 8:
-                continue  # autocomplete choices: not a message
-            body = body.get("data") or {}
-            if not body:
-                continue  # a deferral carries no message
-        checked += 1
-        assert body.get("allowed_mentions") == {"parse": []}, (call.method, call.path, body)
-    assert checked
-    for message in fake.messages.values():
-        if message["author"]["id"] == str(fake.bot_user_id):
-            assert message["mentions"] == [] and not message["mention_everyone"]
-
-
 # =========================================================================== the command
 
 
@@ -222,7 +186,7 @@ async def test_poll_is_a_slash_command_with_options_of_its_own(world: World) -> 
     assert put.status == 200
     commands = {c["name"]: c for c in put.json}
     assert {"ask", "poll"} <= set(commands)
-    for name in set(commands) - {"ask", "poll"}:  # the core's other commands keep the generic shape
+    for name in set(commands) - {"ask", "poll"}:  # the other features' commands take one text option
         assert [(o["name"], o["type"]) for o in commands[name]["options"]] == [("text", 3)], name
     (question,) = commands["ask"]["options"]  # /ask is as it was
     assert (question["name"], question["type"], question["required"]) == ("question", 3, True)
@@ -259,7 +223,7 @@ async def test_claim_autocomplete_offers_claims_from_the_bank(world: World) -> N
 
 
 def test_the_adapter_imports_neither_the_poll_feature_nor_the_knowledge_core(cli_env: dict[str, str]) -> None:
-    code = ("import sys, bot.adapters.discord, bot.adapters.discord.autocomplete; "
+    code = ("import sys, bot.adapters.discord, bot.adapters.discord.commands; "
             "print(sorted(m for m in sys.modules if m.startswith(('bot.polls', 'bot.knowledge'))))")
     done = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True, text=True,
                           timeout=60, check=True)
@@ -271,7 +235,7 @@ def test_the_adapter_imports_neither_the_poll_feature_nor_the_knowledge_core(cli
 
 @aio
 async def test_a_member_cannot_start_a_poll(world: World) -> None:
-    fake, service = world.fake, world.core.polls.service  # type: ignore[union-attr]
+    fake, service = world.fake, world.app.polls.service
     polls_before, posts_before = len(await service.all()), public_bot_messages(fake, fake.general_id)
     ref = await fake.send_slash_command("poll", {"claim": MERGE}, user=fake.member_id)
     answer = await private_answer(fake, ref)
@@ -283,7 +247,7 @@ async def test_a_member_cannot_start_a_poll(world: World) -> None:
 
 @aio
 async def test_bad_input_is_refused_privately_and_nothing_is_posted(world: World) -> None:
-    fake, service = world.fake, world.core.polls.service  # type: ignore[union-attr]
+    fake, service = world.fake, world.app.polls.service
     polls_before, posts_before = len(await service.all()), public_bot_messages(fake, fake.general_id)
     for options, said in [({"claim": MERGE, "options": "a | a"}, "Each poll option must be different."),
                           ({"claim": MERGE, "duration": "9d"}, "A poll runs from 1 minute to 7 days."),
@@ -302,16 +266,15 @@ async def test_bad_input_is_refused_privately_and_nothing_is_posted(world: World
 
 @aio
 async def test_a_poll_from_start_through_votes_to_results(world: World) -> None:
-    fake, core, general = world.fake, world.core, world.fake.general_id
-    assert core.polls is not None
-    service = core.polls.service
+    fake, app, general = world.fake, world.app, world.fake.general_id
+    service = app.polls.service
 
     # the moderator starts it: deferred, then the card as the follow-up
     card = await start_poll(fake, {"claim": MERGE}, general)
     poll_id = poll_id_of(card)
     assert buttons(card) == [*((label, f"poll:vote|{poll_id}:{i}") for i, label in enumerate(SCALE)),
                              ("Close poll", f"poll:close|{poll_id}")]
-    poll = await posted_poll(core, card)
+    poll = await posted_poll(app, card)
     assert poll.channel_id == str(general)
     assert poll.claim_id == "merge-with-ai" and poll.closes_at - poll.created_at == timedelta(minutes=60)
     assert lines_of(card["content"])[0] == f"Poll: “{MERGE}”"
@@ -327,7 +290,7 @@ async def test_a_poll_from_start_through_votes_to_results(world: World) -> None:
                                (alice, 1, "You already voted “Agree”; it's counted.")]:
         click = await fake.click_button(int(card["id"]), f"poll:vote|{poll_id}:{option}", user=user)
         assert (await private_answer(fake, click))["content"] == said
-    await core.polls.live.drain()
+    await app.polls.live.drain()
     edits = edits_of(fake, general, card["id"], since)
     assert 1 <= len(edits) <= 5  # coalesced: at most one edit per second
     live = lines_of(edits[-1].json["content"])
@@ -349,7 +312,7 @@ async def test_a_poll_from_start_through_votes_to_results(world: World) -> None:
     click = await fake.click_button(int(card["id"]), f"poll:vote|{poll_id}:0", user=world.carol)
     assert (await private_answer(fake, click))["content"] == CLOSED
     since = len(fake.calls)
-    assert await core.polls.close_due() == 1
+    assert await app.polls.close_due() == 1
     (final,) = edits_of(fake, general, card["id"], since)
     assert final.json["components"] == [] and final.json["allowed_mentions"] == {"parse": []}
     closed = lines_of(final.json["content"])
@@ -379,15 +342,14 @@ async def test_a_poll_from_start_through_votes_to_results(world: World) -> None:
 
 @aio
 async def test_options_are_mapped_and_action_close_closes_the_latest_poll(world: World) -> None:
-    fake, core, channel = world.fake, world.core, world.close_channel
-    assert core.polls is not None
-    service = core.polls.service
+    fake, app, channel = world.fake, world.app, world.close_channel
+    service = app.polls.service
 
     # a claim alone, even one starting with "close", starts a poll (on the default scale)
     first_claim = "Close collaboration between the labs is the safer path."
     first = await start_poll(fake, {"claim": first_claim}, channel)
     assert [label for label, _ in buttons(first)] == [*SCALE, "Close poll"]
-    first_id = (await posted_poll(core, first)).id
+    first_id = (await posted_poll(app, first)).id
     assert (await service.get(first_id)).claim == first_claim  # type: ignore[union-attr]
 
     # every option reaches the poll
@@ -397,7 +359,7 @@ async def test_options_are_mapped_and_action_close_closes_the_latest_poll(world:
                                    "anonymous": "off", "hidden": "on"}, channel)
     poll_id = poll_id_of(card)
     assert [label for label, _ in buttons(card)] == ["yes", "no", "it depends", "Close poll"]
-    poll = await posted_poll(core, card)
+    poll = await posted_poll(app, card)
     assert (poll.claim, poll.claim_id, poll.options, poll.anonymous, poll.hide_results) == (
         claim, None, ("yes", "no", "it depends"), False, True)
     assert poll.closes_at - poll.created_at == timedelta(hours=2)
@@ -413,7 +375,7 @@ async def test_options_are_mapped_and_action_close_closes_the_latest_poll(world:
     forged = await fake.click_button(int(notice.message_id), f"poll:vote|{poll_id}:0", user=world.carol)
     click = await fake.click_button(int(card["id"]), f"poll:vote|{poll_id}:1", user=world.carol)
     assert (await private_answer(fake, click))["content"] == "Thanks, your vote “no” is counted."
-    await core.polls.live.drain()
+    await app.polls.live.drain()
     assert (await service.tally(poll)).counts == (0, 1, 1)
     assert not [c for c in fake.calls if c.path == forged.callback_path]
 
@@ -454,28 +416,21 @@ async def test_the_buttons_of_an_old_card_work_after_a_restart(world: World) -> 
     card = await start_poll(fake, {"claim": BREADTH_ID, "duration": "3d"}, channel)  # the value autocomplete sends
     poll_id = poll_id_of(card)
     assert lines_of(card["content"])[0] == f"Poll: “{BREADTH}”"  # the id was resolved to the bank claim
-    assert (await posted_poll(world.core, card)).claim_id == BREADTH_ID
+    assert (await posted_poll(world.app, card)).claim_id == BREADTH_ID
 
-    await world.adapter.stop()  # the bot goes away; a new process (new core, new client) takes over
+    await world.adapter.stop()  # the bot goes away; a new process (new app, new client) takes over
     try:
-        core = await open_core(world.settings, world.knowledge, ManualClock(world.clock.now()))
-        assert core.polls is not None
-        try:
-            adapter = new_adapter(world.settings, core)
-            await adapter.start()
-            try:
-                since = len(fake.calls)
-                click = await fake.click_button(int(card["id"]), f"poll:vote|{poll_id}:2", user=world.carol)
-                said = (await private_answer(fake, click))["content"]
-                assert said == "Thanks, your vote “Unsure” is counted."
-                await core.polls.live.drain()
-                edit = edits_of(fake, channel, card["id"], since)[-1]
-                assert {"Unsure: 1 (100%) ██████████", "1 voter"} <= set(lines_of(edit.json["content"]))
-                assert buttons(fake.messages[int(card["id"])]) == buttons(card)
-            finally:
-                await adapter.stop()
-        finally:
-            await shut_core(core)
+        async with open_readbot(world.settings, world.knowledge, ManualClock(world.clock.now())) as app:
+            (adapter,) = app.adapters
+            assert adapter is not world.adapter and app.db is not world.app.db
+            since = len(fake.calls)
+            click = await fake.click_button(int(card["id"]), f"poll:vote|{poll_id}:2", user=world.carol)
+            said = (await private_answer(fake, click))["content"]
+            assert said == "Thanks, your vote “Unsure” is counted."
+            await app.polls.live.drain()
+            edit = edits_of(fake, channel, card["id"], since)[-1]
+            assert {"Unsure: 1 (100%) ██████████", "1 voter"} <= set(lines_of(edit.json["content"]))
+            assert buttons(fake.messages[int(card["id"])]) == buttons(card)
     finally:
         await world.adapter.start()
     assert_pings_nobody(fake)

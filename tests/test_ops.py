@@ -26,13 +26,14 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.adapters.console import ConsoleAdapter
-from bot.app import build_core
+from bot.app import open_app
+from bot.core.commands import CommandSpec
 from bot.core.events import Channel, User
+from bot.core.feature import Feature
 from bot.ops import health as ops
 from bot.ops import logs
 from bot.ops.doctor import run_doctor
 from bot.ops.metrics import Counter, ErrorCounter, Histogram, PrometheusMetrics, Registry
-from bot.ops.wiring import instrument
 from bot.settings import Settings
 from bot.store.db import Database, database_url
 from tests.fakes.discord_server import FakeDiscord
@@ -139,27 +140,25 @@ async def running(tmp_path: Path, knowledge_service: Any) -> AsyncIterator[tuple
     """The real core (session knowledge service, SQLite in tmp), a console adapter, metrics wired in,
     and the endpoints on their own server on a free loopback port."""
     settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path), "READBOT_MODERATORS": MOD.id}, dotenv=None)
-    core = build_core(settings, knowledge=knowledge_service)
-    await core.open()
     metrics = PrometheusMetrics()
-    instrument(core, metrics)
     counter = ErrorCounter(metrics)
     logging.getLogger().addHandler(counter)
-    adapter = ConsoleAdapter(core.dispatcher, io.StringIO(), user=User("member-1", "Member"))
-    core.outbox.register(adapter)  # type: ignore[arg-type]
-    health = ops.Health(core, [])
-    health.index_loaded = True
+    health = ops.Health([])
+
+    async def boom(event: Any, responder: Any) -> None:
+        raise RuntimeError("handler bug")
+
+    bug = Feature("bug", commands=((CommandSpec("boom", "fails"), boom),))
     server = await ops.serve(health, metrics, 0, host="127.0.0.1")
     try:
-        yield core, adapter, health, f"http://127.0.0.1:{ops.port_of(server)}"
+        async with open_app(settings, knowledge=knowledge_service, metrics=metrics, health=health,
+                            extra_features=[bug], run_tasks=False,
+                            adapters=[lambda kit: ConsoleAdapter(kit.dispatcher, io.StringIO(),
+                                                                 user=User("member-1", "Member"))]) as app:
+            yield app, app.adapters[0], health, f"http://127.0.0.1:{ops.port_of(server)}"
     finally:
         logging.getLogger().removeHandler(counter)
         await server.cleanup()
-        assert core.polls is not None
-        await core.polls.live.drain()
-        if core.db is not None:
-            await core.db.close()
-        core.history.close()
 
 
 async def say(adapter: ConsoleAdapter, user: User, line: str) -> None:
@@ -181,13 +180,7 @@ async def test_endpoints_report_health_readiness_and_what_the_core_did(running: 
     for user, button in (("u1", 2), ("u2", 4)):
         await say(adapter, User(user), f"click {button}")
     await say(adapter, MOD, "/poll close")
-    assert core.prompts is not None
     await core.prompts.post_now(Channel("console", "reading-group"))
-
-    async def boom(event: Any, responder: Any) -> None:
-        raise RuntimeError("handler bug")
-
-    core.dispatcher.command("boom", boom)
     await say(adapter, User("member-1"), "/boom")  # the dispatcher logs it and apologises
 
     status, content_type, text = await get(f"{base}/metrics")
@@ -209,15 +202,15 @@ async def test_endpoints_report_health_readiness_and_what_the_core_did(running: 
     assert status == 503 and json.loads(body)["failed"] == ["discord"]
     assert json.loads(body)["checks"]["discord"] == "adapter not started"
     health.platforms = []
-    await core.db.close()  # the database becomes unreachable (nothing listens on port 1)
-    down = "postgresql+asyncpg://readbot:pw@127.0.0.1:1/readbot"
-    core.db = Database(create_async_engine(down, pool_pre_ping=True), down)
+    down = "postgresql+asyncpg://readbot:pw@127.0.0.1:1/readbot"  # unreachable: nothing listens on port 1
+    health.watch_database(Database(create_async_engine(down, pool_pre_ping=True), down))
     status, _, body = await get(f"{base}/readyz")
     assert status == 503 and json.loads(body)["failed"] == ["database"]
     assert json.loads(body)["checks"]["database"].startswith("SELECT 1 failed: ")
-    health.index_loaded, health.stopping = False, True
-    status, _, body = await get(f"{base}/readyz")
-    assert status == 503 and json.loads(body)["failed"] == ["index", "database", "shutdown"]
+    starting = ops.Health([])  # a process still starting (index not loaded, no database), and stopping
+    starting.stop()
+    assert [name for name, state in (await starting.checks()).items() if state != "ok"] == [
+        "index", "database", "shutdown"]
 
 
 # ============================================================================ readbot run: one port, JSON logs, SIGTERM

@@ -24,6 +24,7 @@ from bot.polls.model import SCALE, PollSpec, Tally, check_claim, check_options, 
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import PollClosed, PollService, UnknownPoll, VoteResult
 from bot.store.schema import votes
+from tests.fakes.recording import RecordingAdapter
 from tests.polls_support import open_database
 
 pytestmark = pytest.mark.asyncio
@@ -165,37 +166,9 @@ async def test_200_votes_from_100_users_at_once_leave_each_users_last_choice(kin
 # ------------------------------------------------------------------ runtime: live card, deadlines, results
 
 
-class RecordingAdapter:
-    """A recording fake adapter (the network edge): what readbot would post and edit."""
-
-    platform = "console"
-
-    def __init__(self) -> None:
-        self.sent: list = []
-        self.updates: list = []
-        self.update_times: list[float] = []
-
-    async def send(self, where, reply):  # type: ignore[no-untyped-def]
-        from bot.core.events import MessageRef
-
-        self.sent.append((where, reply))
-        return MessageRef(where, f"m{len(self.sent)}")
-
-    async def update(self, ref, reply):  # type: ignore[no-untyped-def]
-        self.updates.append((ref, reply))
-        self.update_times.append(time.monotonic())
-
-    async def send_private(self, where, user, reply):  # type: ignore[no-untyped-def]
-        self.sent.append((where, reply))
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
 async def runtime_for(db, clock: ManualClock) -> tuple[PollRuntime, RecordingAdapter]:  # type: ignore[no-untyped-def]
     outbox = Outbox()
-    adapter = RecordingAdapter()
+    adapter = RecordingAdapter("console")
     outbox.register(adapter)  # type: ignore[arg-type]
     return PollRuntime(PollService(db, SECRET), outbox, clock, load_claims()), adapter
 
@@ -300,7 +273,7 @@ async def test_export_and_list_commands(tmp_path, monkeypatch, capsys) -> None: 
 
 
 async def test_settings_without_a_claim_apply_to_the_next_bank_claim() -> None:
-    from bot.core.poll_handlers import is_bare, parse_poll
+    from bot.polls.handlers import is_bare, parse_poll
 
     spec_ = parse_poll("duration=30m anonymous=off", {}, load_claims())
     assert spec_.claim == "" and spec_.duration == timedelta(minutes=30) and spec_.anonymous is False
@@ -309,14 +282,14 @@ async def test_settings_without_a_claim_apply_to_the_next_bank_claim() -> None:
 
 
 async def test_a_structured_claim_may_contain_a_bar() -> None:
-    from bot.core.poll_handlers import parse_poll
+    from bot.polls.handlers import parse_poll
 
     spec_ = parse_poll("", {"claim": "Scaling | research is a false choice", "options": "yes | no"}, [])
     assert spec_.claim == "Scaling | research is a false choice" and spec_.options == ("yes", "no")
 
 
 async def test_a_bank_claim_typed_by_id_carries_its_section_and_passage() -> None:
-    from bot.core.poll_handlers import parse_poll
+    from bot.polls.handlers import parse_poll
 
     claims = load_claims()
     spec_ = parse_poll(claims[0].id, {}, claims)

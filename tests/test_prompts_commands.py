@@ -1,4 +1,4 @@
-"""/prompt through the real core (Core.open, the dispatcher, the outbox) and end to end:
+"""/prompt through the real app (open_app: the dispatcher, the outbox) and end to end:
 the scheduler loop posting through a registered adapter on a hand-moved clock, a restart
 in the same minute, and the console adapter."""
 
@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 
 from bot.adapters.console import ConsoleAdapter
-from bot.app import Core
+from bot.app import App, open_app
 from bot.core.adapter import UnsupportedOperation
-from bot.core.dispatcher import Dispatcher
 from bot.core.events import Channel, Command, MessageRef, Reply, User, Visibility, Where
 from bot.settings import Settings
-from bot.store.history import ThreadHistory
-from tests.test_prompts_scheduler import RecordingAdapter, StepClock, claim_rows, until
+from tests.fakes.recording import RecordingAdapter
+from tests.test_prompts_scheduler import StepClock, claim_rows, until
 
 pytestmark = pytest.mark.asyncio
 MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
@@ -44,10 +43,6 @@ timezone = "Europe/Berlin"
 EVERY_MINUTE = '[[schedule]]\nplatform = "slack"\nchannel = "C1"\ncron = "* * * * *"\ntimezone = "UTC"\n'
 
 
-class StubKnowledge:
-    def close(self) -> None: ...
-
-
 class Responder:
     def __init__(self) -> None:
         self.replies: list[Reply] = []
@@ -62,20 +57,33 @@ class Responder:
         raise UnsupportedOperation("test", "forms")
 
 
-def make_core(tmp_path: Path, clock: StepClock, config: str, **env: str) -> Core:
+KNOWLEDGE: list[Any] = []
+STACKS: dict[int, contextlib.AsyncExitStack] = {}
+
+
+@pytest.fixture(autouse=True)
+def _shared_knowledge(knowledge_service: Any) -> None:
+    """The session's real knowledge service (indexed once), handed to every app opened here."""
+    KNOWLEDGE[:] = [knowledge_service]
+
+
+async def opened(tmp_path: Path, clock: StepClock, config: str, adapter: Any, **env: str) -> App:
+    """The app as `readbot run` opens it (open_app), with ``adapter`` (or what a factory builds) as its
+    platform; the background tasks are the test's to run. Close it with :func:`close`."""
     path = tmp_path / "readbot.toml"
     path.write_text(config, encoding="utf-8")
     settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_CONFIG": str(path),
                                   "READBOT_MODERATORS": MOD.id, **env}, dotenv=None)
-    history = ThreadHistory(tmp_path / "data" / "history.db")
-    return Core(settings, StubKnowledge(), history, Dispatcher(), clock=clock)  # type: ignore[arg-type]
+    factory = adapter if callable(adapter) else (lambda kit: adapter)
+    stack = contextlib.AsyncExitStack()
+    app = await stack.enter_async_context(open_app(settings, adapters=[factory], knowledge=KNOWLEDGE[0],
+                                                   clock=clock, run_tasks=False))
+    STACKS[id(app)] = stack
+    return app
 
 
-async def opened(tmp_path: Path, clock: StepClock, config: str, adapter: Any, **env: str) -> Core:
-    core = make_core(tmp_path, clock, config, **env)
-    await core.open()
-    core.outbox.register(adapter)
-    return core
+async def close(app: App) -> None:
+    await STACKS.pop(id(app)).aclose()
 
 
 async def stop(task: asyncio.Task[Any]) -> None:
@@ -87,7 +95,7 @@ async def stop(task: asyncio.Task[Any]) -> None:
 class Chat:
     """Slash commands in one channel, as the platform adapter would hand them over."""
 
-    def __init__(self, core: Core, channel: str = "C1") -> None:
+    def __init__(self, core: App, channel: str = "C1") -> None:
         self.core = core
         self.where = Where(Channel("slack", channel))
         self.count = 0
@@ -121,7 +129,7 @@ async def test_every_minute_schedule_posts_within_a_minute_and_a_restart_in_that
         assert "Mention @readbot in this thread" in reply.text
     finally:
         await stop(loop)
-        await core.aclose()
+        await close(core)
 
     # a new process on the same database, in the same minute (08:01:45)
     clock = StepClock(MONDAY.replace(hour=8, minute=1, second=45))
@@ -141,7 +149,7 @@ async def test_every_minute_schedule_posts_within_a_minute_and_a_restart_in_that
         assert [r["status"] for r in await claim_rows(core.db)] == ["posted", "posted"]
     finally:
         await stop(loop)
-        await core.aclose()
+        await close(core)
 
 
 async def test_core_skips_schedules_of_platforms_it_does_not_run_and_reads_the_grace_setting(
@@ -160,7 +168,7 @@ async def test_core_skips_schedules_of_platforms_it_does_not_run_and_reads_the_g
         assert skipped == ["prompt schedule #2 (discord 112233445566778899) skipped: "
                            "this process does not run discord"]
     finally:
-        await core.aclose()
+        await close(core)
 
 
 # ------------------------------------------------------------------ moderator commands
@@ -178,7 +186,7 @@ async def test_members_get_a_private_refusal_for_every_subcommand(tmp_path: Path
         assert "/prompt now" in (await chat("", MEMBER)).text  # help is for everyone
         assert (await chat("schedule", ADMIN)).text.startswith("Next prompts")  # platform moderators may
     finally:
-        await core.aclose()
+        await close(core)
 
 
 async def test_schedule_skip_pause_resume_and_now(tmp_path: Path) -> None:
@@ -224,7 +232,7 @@ async def test_schedule_skip_pause_resume_and_now(tmp_path: Path) -> None:
         assert core.db is not None
         assert [r["status"] for r in await claim_rows(core.db)] == ["skipped", "paused", "posted"]
     finally:
-        await core.aclose()
+        await close(core)
 
 
 async def test_a_channel_without_a_schedule(tmp_path: Path) -> None:
@@ -238,7 +246,7 @@ async def test_a_channel_without_a_schedule(tmp_path: Path) -> None:
         assert adapter.sent[0][0].channel.id == "C-OTHER"
         assert "I don't know /prompt frobnicate" in (await chat("frobnicate")).text
     finally:
-        await core.aclose()
+        await close(core)
 
 
 @pytest.mark.parametrize(("text", "error"), [
@@ -256,7 +264,7 @@ async def test_add_validates_the_question(tmp_path: Path, text: str, error: str)
         assert reply.visibility is Visibility.PRIVATE and error in reply.text
         assert await core.prompts.service.custom_questions("slack", "C1") == []  # type: ignore[union-attr]
     finally:
-        await core.aclose()
+        await close(core)
 
 
 async def test_added_questions_join_this_channels_bank_and_duplicates_are_refused(tmp_path: Path) -> None:
@@ -283,7 +291,7 @@ async def test_added_questions_join_this_channels_bank_and_duplicates_are_refuse
         post = (await core.prompts.post_now(Channel("slack", "C1")))[0]  # a new cycle: still in the bank
         assert post.id in {q.id for q in service.shipped} | {custom.id}
     finally:
-        await core.aclose()
+        await close(core)
 
 
 async def test_a_custom_question_posts_without_a_section(tmp_path: Path) -> None:
@@ -301,7 +309,7 @@ async def test_a_custom_question_posts_without_a_section(tmp_path: Path) -> None
         custom = next(t for t in texts if "What would change your mind about scaling?" in t)
         assert "Added by this channel's moderators." in custom and "Mention @readbot" in custom
     finally:
-        await core.aclose()
+        await close(core)
 
 
 # ------------------------------------------------------------------ the console adapter
@@ -312,11 +320,10 @@ async def test_console_chat_prompts(tmp_path: Path) -> None:
     out = io.StringIO()
     config = ('[[schedule]]\nplatform = "console"\nchannel = "reading-group"\ncron = "*/5 * * * *"\n'
               'timezone = "Europe/Berlin"\n')
-    core = make_core(tmp_path, clock, config)
-    await core.open()
-    adapter = ConsoleAdapter(core.dispatcher, out, user=User("console-user", "you", is_admin=True))
-    core.outbox.register(adapter)
-    assert core.prompts is not None
+    you = User("console-user", "you", is_admin=True)
+    core = await opened(tmp_path, clock, config, lambda kit: ConsoleAdapter(kit.dispatcher, out, user=you))
+    (adapter,) = core.adapters
+    assert isinstance(adapter, ConsoleAdapter)
     loop = asyncio.create_task(core.prompts.run())
     try:
         await adapter.handle_line("/prompt schedule")
@@ -329,4 +336,4 @@ async def test_console_chat_prompts(tmp_path: Path) -> None:
         assert len(adapter.posted) == 4 and adapter.posted[-1][1].start_thread  # 2 private answers, 2 prompts
     finally:
         await stop(loop)
-        await core.aclose()
+        await close(core)

@@ -1,15 +1,16 @@
 """Daily discussion prompts end to end through the real clients.
 
-Each test builds readbot as ``readbot run`` does (``build_core`` → ``Core.open()`` reading the
-readbot.toml named by READBOT_CONFIG → the adapter registered in ``core.outbox`` and started →
-``core.prompts.run()`` as a background task), with the real slack-bolt / discord.py adapter in this
-event loop against ``tests/fakes/slack_server`` / ``tests/fakes/discord_server``. Time is a
+Each test opens readbot as ``readbot run`` does (``open_app``: the readbot.toml named by
+READBOT_CONFIG read, the database, the features, the adapter built from the kit, registered in
+``app.outbox`` and started; then ``app.prompts.run()`` as a background task, started here by hand so
+that the test knows when it sleeps), with the real slack-bolt / discord.py adapter in this event loop
+against ``tests/fakes/slack_server`` / ``tests/fakes/discord_server``. Time is a
 ManualClock moved by hand: nothing sleeps except short polls for the fake to record a call.
 
 * a ``* * * * *`` schedule (Europe/Berlin) posts within a minute, once, in a thread-ready form: on
   Slack the post is the thread's parent (a header with the thread title), on Discord a public thread
   is started from the message; a question to readbot in that thread is answered in it;
-* a restart in the same minute (a new core, adapter and scheduler on the same database) posts
+* a restart in the same minute (a new app, adapter and scheduler on the same database) posts
   nothing for that slot, not even when the new process's view of the channel lags; the next minute
   posts the next, different question;
 * ``/prompt now`` and ``/prompt schedule`` for moderators; anyone else is refused privately and
@@ -20,10 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import html
-import json
 import re
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,7 +35,7 @@ from sqlalchemy import and_, select, update
 
 from bot.adapters.discord import DiscordAdapter
 from bot.adapters.slack.adapter import SlackAdapter
-from bot.app import Core, build_core
+from bot.app import AdapterFactory, AdapterKit, App, open_app
 from bot.clock import ManualClock
 from bot.prompts.bank import Question, load_questions
 from bot.prompts.render import HOW_TO_ASK, MAX_PASSAGE, shorten, thread_title
@@ -43,6 +43,7 @@ from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import BankState
 from bot.settings import Settings
 from bot.store.schema import prompt_channels, prompt_claims
+from tests.fakes.assertions import assert_no_mass_mention, assert_pings_nobody
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, InteractionRef
 from tests.fakes.discord_server import RecordedCall as DiscordCall
 from tests.fakes.slack_server import DEFAULT_BOT_TOKEN, FakeSlackAPI, send_app_mention, send_slash_command
@@ -61,7 +62,6 @@ NEXT_THREE = "Thu 22 Oct 08:30 CEST, Fri 23 Oct 08:30 CEST, Mon 26 Oct 08:30 CET
 ASKED = "What does Ilya say about generalization?"
 REFUSED_NOW = "Only moderators can post discussion prompts."
 REFUSED_SCHEDULE = "Only moderators can see the prompt schedule."
-MASS_MENTIONS = ("<!channel>", "<!here>", "<!everyone>", "@channel", "@here", "@everyone")
 WAIT = 10.0
 UNTOUCHED = BankState(cycle=0, order=(), position=0)  # a channel the scheduler watches but took nothing for
 QUESTIONS = {q.id: q for q in load_questions()}
@@ -94,12 +94,6 @@ async def until(condition: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.005)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def write_config(tmp_path: Path, *schedules: tuple[str, str, str]) -> Path:
     """readbot.toml with (platform, channel, cron) schedules in Berlin time."""
     path = tmp_path / "readbot.toml"
@@ -110,9 +104,9 @@ def write_config(tmp_path: Path, *schedules: tuple[str, str, str]) -> Path:
 
 @dataclass
 class Process:
-    """One readbot process: the core, its adapter (in core.outbox) and, once started, the scheduler task."""
+    """One readbot process: the app, its adapter (in app.outbox) and, once started, the scheduler task."""
 
-    core: Core
+    app: App
     adapter: Any
     clock: StepClock
     task: asyncio.Task[None] | None = None
@@ -120,8 +114,7 @@ class Process:
 
     @property
     def scheduler(self) -> PromptScheduler:
-        assert self.core.prompts is not None
-        return self.core.prompts
+        return self.app.prompts
 
     async def start_scheduler(self) -> None:
         """As the runner does; returns once the loop has looked at the schedules and gone to sleep."""
@@ -137,43 +130,33 @@ class Process:
         await until(lambda: self.clock.sleeps > before, "the scheduler to look again")
         await self.scheduler.drain()
 
-    async def stop(self) -> None:
-        """As the runner shuts down: the scheduler, then the adapter, then the database (the session's
-        knowledge service stays open)."""
+    async def stop_scheduler(self) -> None:
+        """As the runner shuts down: the scheduler first (leaving ``open_app`` then stops the adapter,
+        drains the features and closes the database; the session's knowledge service stays open)."""
         if self.stopped:
             return
         self.stopped = True
-        try:
-            if self.task is not None:
-                self.task.cancel()
-                await asyncio.gather(self.task, return_exceptions=True)
-            await self.adapter.stop()
-        finally:
-            assert self.core.polls is not None and self.core.db is not None
-            await self.core.polls.live.drain()
-            await self.core.db.close()
-            self.core.history.close()
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager
 async def readbot(settings: Settings, knowledge: Any, clock: StepClock,
-                  make_adapter: Callable[[Settings, Core], Any]) -> AsyncIterator[Process]:
-    core = build_core(settings, knowledge=knowledge)
-    core.clock = clock  # before open(): the scheduler takes the core's clock there
-    await core.open()
-    assert core.prompts is not None and core.prompts.clock is clock
-    process = Process(core, make_adapter(settings, core), clock)
-    core.outbox.register(process.adapter)
-    try:
-        await process.adapter.start()
-        yield process
-    finally:
-        await process.stop()
+                  make_adapter: AdapterFactory) -> AsyncIterator[Process]:
+    async with open_app(settings, adapters=[make_adapter], knowledge=knowledge, clock=clock,
+                        run_tasks=False) as app:
+        assert app.prompts.clock is clock and app.tasks == ()
+        (adapter,) = app.adapters
+        process = Process(app, adapter, clock)
+        try:
+            yield process
+        finally:
+            await process.stop_scheduler()
 
 
-async def claim_rows(core: Core, platform: str, channel: str) -> list[dict[str, Any]]:
-    assert core.db is not None
-    async with core.db.engine.connect() as conn:
+async def claim_rows(app: App, platform: str, channel: str) -> list[dict[str, Any]]:
+    async with app.db.engine.connect() as conn:
         rows = (await conn.execute(select(prompt_claims).where(and_(
             prompt_claims.c.platform == platform, prompt_claims.c.channel_id == channel))
             .order_by(prompt_claims.c.slot_utc))).all()
@@ -184,9 +167,8 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-async def set_watched_until(core: Core, platform: str, channel: str, when: datetime) -> None:
-    assert core.db is not None
-    async with core.db.engine.begin() as conn:
+async def set_watched_until(app: App, platform: str, channel: str, when: datetime) -> None:
+    async with app.db.engine.begin() as conn:
         await conn.execute(update(prompt_channels).where(and_(
             prompt_channels.c.platform == platform, prompt_channels.c.channel_id == channel))
             .values(watched_until=when))
@@ -197,8 +179,8 @@ async def assert_lagging_replica_posts_nothing(process: Process, platform: str, 
     as a replica with a slow clock would have it) finds the slot claimed: the claim row, not the
     in-memory cursor, keeps the slot from being posted twice."""
     now = process.clock.now()
-    await set_watched_until(process.core, platform, channel, FIRST_SLOT - timedelta(seconds=10))
-    lagging = PromptScheduler(process.scheduler.service, process.core.outbox, ManualClock(now),
+    await set_watched_until(process.app, platform, channel, FIRST_SLOT - timedelta(seconds=10))
+    lagging = PromptScheduler(process.scheduler.service, process.app.outbox, ManualClock(now),
                               process.scheduler.plans, name="lagging replica")
     assert await lagging.tick() == []
 
@@ -209,25 +191,20 @@ def prompt_lines(question: Question) -> list[str]:
             f"From “{question.section}”: “{shorten(question.passage, MAX_PASSAGE)}”", "", HOW_TO_ASK]
 
 
-def assert_no_mass_mention(payload: Any) -> None:
-    text = json.dumps(payload, ensure_ascii=False)
-    for mass in MASS_MENTIONS:
-        assert mass not in text, (mass, text)
-
-
 # ============================================================================ Slack
 
 
 def slack_settings(tmp_path: Path, fake: FakeSlackAPI, config: Path) -> Settings:
-    return Settings.from_env({
+    settings = Settings.from_env({
         "READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_CONFIG": str(config), "READBOT_MODERATORS": MOD,
         "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
-        "READBOT_HTTP_PORT": str(free_port()), "READBOT_POLL_SECRET": "test-poll-secret",
+        "READBOT_POLL_SECRET": "test-poll-secret",
     }, dotenv=None)
+    return dataclasses.replace(settings, http_port=0)  # a free port, picked when listening (not settable from env)
 
 
-def slack_adapter(settings: Settings, core: Core) -> SlackAdapter:
-    return SlackAdapter(settings, core.dispatcher, host="127.0.0.1")
+def slack_adapter(kit: AdapterKit) -> SlackAdapter:
+    return SlackAdapter(kit.settings, kit.dispatcher, host="127.0.0.1")
 
 
 def slack_url(process: Process) -> str:
@@ -294,7 +271,7 @@ async def test_slack_every_minute_posts_within_a_minute_as_a_thread_parent_answe
 
             await bot.advance(minutes=1)  # 10:01:20 CET: the 10:01 slot is due
             [post] = slack_posts(fake, SLACK_CHANNEL)
-            [row] = await claim_rows(bot.core, "slack", SLACK_CHANNEL)
+            [row] = await claim_rows(bot.app, "slack", SLACK_CHANNEL)
             question = QUESTIONS[row["question_id"]]
             assert_slack_prompt(post, question)
             post_ts = post.response["ts"]
@@ -329,23 +306,23 @@ async def test_slack_restart_in_the_same_minute_does_not_post_again_and_the_next
             [post] = slack_posts(fake, SLACK_CHANNEL)
             stopped_at = first.clock.now()
 
-        # a new process (new core, client and scheduler; the same data dir and database), 15 s later:
+        # a new process (new app, client and scheduler; the same data dir and database), 15 s later:
         # still the minute of the slot just posted
         restarted = StepClock(stopped_at + timedelta(seconds=15))
         assert restarted.now().replace(second=0) == FIRST_SLOT
-        settings = slack_settings(tmp_path, fake, settings.config_path)  # a fresh HTTP port
+        settings = slack_settings(tmp_path, fake, settings.config_path)  # its own free HTTP port
         async with readbot(settings, knowledge_service, restarted, slack_adapter) as second:
             await second.start_scheduler()
             assert slack_posts(fake, SLACK_CHANNEL) == [post]
             await assert_lagging_replica_posts_nothing(second, "slack", SLACK_CHANNEL)
             assert slack_posts(fake, SLACK_CHANNEL) == [post]
-            [row] = await claim_rows(second.core, "slack", SLACK_CHANNEL)
+            [row] = await claim_rows(second.app, "slack", SLACK_CHANNEL)
             assert (row["status"], row["message_id"]) == ("posted", post.response["ts"])
 
             await second.advance(minutes=1)  # the 10:02 slot
             first_post, next_post = slack_posts(fake, SLACK_CHANNEL)
             assert first_post is post
-            rows = await claim_rows(second.core, "slack", SLACK_CHANNEL)
+            rows = await claim_rows(second.app, "slack", SLACK_CHANNEL)
             assert [(utc(r["slot_utc"]), r["status"], r["message_id"]) for r in rows] == [
                 (FIRST_SLOT, "posted", post.response["ts"]),
                 (FIRST_SLOT + timedelta(minutes=1), "posted", next_post.response["ts"])]
@@ -382,7 +359,7 @@ async def test_slack_prompt_now_and_schedule_for_moderators_and_a_private_refusa
             assert_slack_prompt(post, question)
             assert said == f"Posted the next discussion question: “{shorten(question.question, 120)}”"
             assert fake.calls_to("chat.postMessage") == [post]
-            assert await claim_rows(bot.core, "slack", SLACK_COMMANDS) == []  # no scheduled slot used
+            assert await claim_rows(bot.app, "slack", SLACK_COMMANDS) == []  # no scheduled slot used
     finally:
         await fake.stop()
 
@@ -430,8 +407,9 @@ async def discord_world(tmp_path: Path, cron: str) -> AsyncIterator[DiscordWorld
         await fake.stop()
 
 
-def discord_adapter(settings: Settings, core: Core) -> DiscordAdapter:
-    return DiscordAdapter(settings, core.dispatcher, guild_ready_timeout=0.1)
+def discord_adapter(kit: AdapterKit) -> DiscordAdapter:
+    return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state,
+                          guild_ready_timeout=0.1)
 
 
 def path_is(method: str, pattern: str) -> Callable[[DiscordCall], bool]:
@@ -471,31 +449,6 @@ def assert_discord_prompt(fake: FakeDiscord, post: DiscordCall, channel: int, qu
     return int(message_id)
 
 
-def assert_pings_nobody(fake: FakeDiscord) -> None:
-    """Every message payload readbot sent (posts, interaction responses, follow-ups) allows no mention,
-    and no message of readbot's mentions anyone."""
-    payload_paths = re.compile(r"/channels/\d+/messages(/\d+)?|/webhooks/\d+/[^/]+(/messages/[^/]+)?"
-                               r"|/interactions/\d+/[^/]+/callback")
-    checked = 0
-    for call in fake.calls:
-        if call.method not in ("POST", "PATCH") or not payload_paths.fullmatch(call.path):
-            continue
-        body = call.json or {}
-        if call.path.endswith("/callback"):
-            body = body.get("data") or {}
-            if not body:
-                continue  # a deferral carries no message
-        checked += 1
-        allowed = body.get("allowed_mentions")
-        assert allowed is not None and allowed.get("parse") == [], (call.method, call.path, body)
-        assert not allowed.get("users") and not allowed.get("roles") and not allowed.get("replied_user"), allowed
-        assert_no_mass_mention(body)
-    assert checked
-    for message in fake.messages.values():
-        if message["author"]["id"] == str(fake.bot_user_id):
-            assert message["mentions"] == [] and not message["mention_everyone"] and not message["mention_roles"]
-
-
 async def private_answer(fake: FakeDiscord, ref: InteractionRef) -> str:
     """The ephemeral answer to an interaction: the initial response, or the follow-up after a deferral."""
     callback = await fake.wait_for_interaction_response(ref, timeout=WAIT)
@@ -523,7 +476,7 @@ async def test_discord_every_minute_posts_within_a_minute_and_starts_a_public_th
 
         await bot.advance(minutes=1)
         [post] = discord_posts(fake, channel)
-        [row] = await claim_rows(bot.core, "discord", str(channel))
+        [row] = await claim_rows(bot.app, "discord", str(channel))
         question = QUESTIONS[row["question_id"]]
         thread_id = assert_discord_prompt(fake, post, channel, question)
         assert (utc(row["slot_utc"]), row["status"], row["message_id"]) == (FIRST_SLOT, "posted", str(thread_id))
@@ -563,7 +516,7 @@ async def test_discord_restart_in_the_same_minute_does_not_post_again_and_the_ne
             await second.advance(minutes=1)
             first_post, next_post = discord_posts(fake, channel)
             assert first_post is post
-            rows = await claim_rows(second.core, "discord", str(channel))
+            rows = await claim_rows(second.app, "discord", str(channel))
             assert [(utc(r["slot_utc"]), r["status"], r["message_id"]) for r in rows] == [
                 (FIRST_SLOT, "posted", post.response["id"]),
                 (FIRST_SLOT + timedelta(minutes=1), "posted", next_post.response["id"])]
@@ -605,5 +558,5 @@ async def test_discord_prompt_now_and_schedule_for_moderators_and_a_private_refu
         thread_id = assert_discord_prompt(fake, post, channel, question)
         assert said == f"Posted the next discussion question: “{shorten(question.question, 120)}”"
         assert [m["id"] for m in public_bot_messages(fake, channel)] == [str(thread_id)]
-        assert await claim_rows(bot.core, "discord", str(channel)) == []
+        assert await claim_rows(bot.app, "discord", str(channel)) == []
         assert_pings_nobody(fake)

@@ -27,6 +27,7 @@ from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import PromptService
 from bot.store.db import Database, database_url
 from bot.store.schema import prompt_claims
+from tests.fakes.recording import RecordingAdapter
 from tests.polls_support import open_database, postgres_url
 
 pytestmark = pytest.mark.asyncio
@@ -48,36 +49,6 @@ class StepClock(ManualClock):
 
     def set(self, when: datetime) -> None:
         self.advance(seconds=(when - self.now()).total_seconds())
-
-
-class RecordingAdapter:
-    """A fake platform adapter: records posts; can fail the next ``fail`` sends."""
-
-    def __init__(self, platform: str = "slack", fail: int = 0) -> None:
-        self.platform = platform
-        self.sent: list[tuple[Where, Reply]] = []
-        self.fail = fail
-        self.attempts = 0
-
-    async def send(self, where: Where, reply: Reply) -> MessageRef:
-        self.attempts += 1
-        if self.fail:
-            self.fail -= 1
-            raise RuntimeError("platform error: 503 service unavailable")
-        self.sent.append((where, reply))
-        return MessageRef(where, f"msg-{len(self.sent)}")
-
-    async def send_private(self, where: Where, user: Any, reply: Reply) -> None:
-        self.sent.append((where, reply))
-
-    async def update(self, ref: MessageRef, reply: Reply) -> None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    def questions(self) -> list[str]:
-        return [reply.text.split("\n", 1)[0].removeprefix("Discussion question: ") for _, reply in self.sent]
 
 
 def plan(cron: str, *, platform: str = "slack", channel: str = "C1", tz: str = "Europe/Berlin") -> ChannelPlan:

@@ -2,11 +2,11 @@
 
 End to end, readbot runs for real against ``tests/fakes/slack_server.FakeSlackAPI``:
 
-* ``inprocess``: ``build_core(settings)`` + ``SlackAdapter(settings, dispatcher)`` in this
-  event loop (the dispatcher wrapped in a recorder, to see what reached it; the
+* ``inprocess``: ``open_app(settings, adapters=[...])`` building a ``SlackAdapter`` from the kit
+  in this event loop (the dispatcher wrapped in a recorder, to see what reached it; the
   knowledge service is the session's, so the reading is indexed once per test run);
 * ``subprocess``: ``python -m bot.cli run --platform slack`` with the settings in its
-  environment (skipped, saying why, while that command does not exist yet).
+  environment (a missing ``run`` command fails the tests, it doesn't skip them).
 
 Each scenario runs against both, one bot per kind for the whole module (loading the
 model and indexing the reading takes seconds). Scenarios use their own channel ids so
@@ -52,6 +52,7 @@ from bot.adapters.slack.translate import (
     message_from_dm,
     message_from_mention,
 )
+from bot.app import AdapterKit, open_app
 from bot.core.adapter import Responder, UnsupportedOperation
 from bot.core.dispatcher import Dispatcher
 from bot.core.events import (
@@ -317,16 +318,19 @@ def bot_env(cli_env: dict[str, str], data_dir: Path, api_url: str, port: int) ->
 RUN_COMMAND = [sys.executable, "-m", "bot.cli", "run", "--platform", "slack"]
 
 
-@pytest.fixture(scope="module")
-def run_command_available(cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str | None:
-    """None if ``python -m bot.cli run`` exists, else why not."""
-    probe = subprocess.run([*RUN_COMMAND[:4], "--help"], capture_output=True, text=True, env=cli_env,
-                           cwd=tmp_path_factory.mktemp("probe"), timeout=60, check=False)
-    if probe.returncode == 0 and "--platform" in probe.stdout:
-        return None
-    if probe.returncode == 0 and not probe.stdout:
-        return "`python -m bot.cli` runs nothing (bot/cli.py has no `if __name__ == \"__main__\"` guard)"
-    return f"`readbot run --platform` is not available yet: {(probe.stderr or probe.stdout).strip()[:200]}"
+def test_python_m_bot_cli_runs_the_cli_and_offers_run_with_a_platform(cli_env: dict[str, str],
+                                                                     tmp_path: Path) -> None:
+    """``python -m bot.cli`` is the CLI (bot/cli.py has its ``__main__`` guard: without it the module
+    runs nothing and exits 0 with no output), and it has ``run --platform slack``."""
+    usage = subprocess.run([*RUN_COMMAND[:3], "--help"], capture_output=True, text=True, env=cli_env,
+                           cwd=tmp_path, timeout=60, check=False)
+    assert usage.returncode == 0 and usage.stdout.strip(), (usage.returncode, usage.stdout, usage.stderr)
+    commands = re.search(r"\{([a-z,]+)\}", usage.stdout)
+    assert commands is not None and "run" in commands.group(1).split(","), usage.stdout
+    run_usage = subprocess.run([*RUN_COMMAND[:4], "--help"], capture_output=True, text=True, env=cli_env,
+                               cwd=tmp_path, timeout=60, check=False)
+    assert run_usage.returncode == 0 and "--platform" in run_usage.stdout, (run_usage.stdout, run_usage.stderr)
+    assert "slack" in run_usage.stdout
 
 
 async def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
@@ -346,38 +350,50 @@ async def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log: Path, 
     pytest.fail(f"readbot run did not serve /healthz within {timeout}s:\n{log.read_text()[-3000:]}")
 
 
+def spied_slack(spies: list[RecordingDispatcher]) -> Callable[[AdapterKit], SlackAdapter]:
+    """An adapter factory: a SlackAdapter on 127.0.0.1 whose dispatcher is wrapped in a recorder."""
+
+    def make(kit: AdapterKit) -> SlackAdapter:
+        spy = RecordingDispatcher(kit.dispatcher)
+        spies.append(spy)
+        return SlackAdapter(kit.settings, spy, host="127.0.0.1")
+
+    return make
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def inprocess_bot(knowledge_service: Any, tmp_path_factory: pytest.TempPathFactory,
                         ) -> AsyncIterator[RunningBot]:
-    """build_core + SlackAdapter in this loop. The knowledge service is the session's
-    (the reading indexed once for the whole test run); the rest of the core is this bot's."""
-    from bot.app import build_core
-
+    """open_app with a SlackAdapter in this loop. The knowledge service is the session's
+    (the reading indexed once for the whole test run) and stays open; the rest is this bot's,
+    closed when the block is left."""
     handler = ListHandler()
     adapter_log = logging.getLogger("bot.adapters.slack")
     old_level = adapter_log.level
     adapter_log.setLevel(logging.INFO)
     logging.getLogger().addHandler(handler)
-    async with FakeSlackAPI() as fake:
-        settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path_factory.mktemp("slack-data")),
-                                      "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-                                      "SLACK_API_URL": fake.api_url}, dotenv=None)
-        settings = dataclasses.replace(settings, http_port=0)  # any free port (not settable from env)
-        core = build_core(settings, knowledge=knowledge_service)
-        spy = RecordingDispatcher(core.dispatcher)
-        adapter = SlackAdapter(settings, spy)
-        await adapter.start()
-        try:
-            def log_text() -> str:
-                return "\n".join(handler.format(r) for r in handler.records)
+    data_dir = tmp_path_factory.mktemp("slack-data")
+    try:
+        async with FakeSlackAPI() as fake:
+            settings = Settings.from_env({"READBOT_DATA_DIR": str(data_dir), "SLACK_BOT_TOKEN": TOKEN,
+                                          "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+                                          "READBOT_CONFIG": str(data_dir / "none.toml")}, dotenv=None)
+            settings = dataclasses.replace(settings, http_port=0)  # any free port (not settable from env)
+            spies: list[RecordingDispatcher] = []
+            async with open_app(settings, adapters=[spied_slack(spies)], knowledge=knowledge_service,
+                                run_tasks=False) as app:
+                (adapter,) = app.adapters
+                (spy,) = spies
+                assert isinstance(adapter, SlackAdapter) and adapter.dispatcher is spy
 
-            yield RunningBot("inprocess", fake, f"http://127.0.0.1:{adapter.http_port}", spy,
-                             adapter, log_text, handler.records)
-        finally:
-            await adapter.stop()
-            core.history.close()  # not core.close(): the knowledge service is the session's
-            logging.getLogger().removeHandler(handler)
-            adapter_log.setLevel(old_level)
+                def log_text() -> str:
+                    return "\n".join(handler.format(r) for r in handler.records)
+
+                yield RunningBot("inprocess", fake, f"http://127.0.0.1:{adapter.http_port}", spy,
+                                 adapter, log_text, handler.records)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        adapter_log.setLevel(old_level)
 
 
 @dataclass
@@ -389,12 +405,9 @@ class Launched:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def launched_subprocess(run_command_available: str | None, cli_env: dict[str, str],
-                              tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Launched | None]:
-    """``readbot run --platform slack`` started (not yet ready), or None if it can't run."""
-    if run_command_available is not None:
-        yield None
-        return
+async def launched_subprocess(cli_env: dict[str, str],
+                              tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Launched]:
+    """``readbot run --platform slack`` started (not yet ready) on a free port."""
     workdir = tmp_path_factory.mktemp("slack-run")
     log = workdir / "readbot.log"
     port = free_port()
@@ -414,10 +427,8 @@ async def launched_subprocess(run_command_available: str | None, cli_env: dict[s
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def subprocess_bot(launched_subprocess: Launched | None,
-                         run_command_available: str | None) -> RunningBot:
-    if launched_subprocess is None:
-        pytest.skip(run_command_available or "readbot run is not available")
+async def subprocess_bot(launched_subprocess: Launched) -> RunningBot:
+    """The launched ``readbot run``, once it serves /healthz (fails, with its log, if it exits first)."""
     launched = launched_subprocess
     await wait_healthy(launched.base_url, launched.proc, launched.log)
     return RunningBot("subprocess", launched.fake, launched.base_url,
@@ -425,7 +436,7 @@ async def subprocess_bot(launched_subprocess: Launched | None,
 
 
 @pytest.fixture(scope="module", params=["inprocess", "subprocess"])
-def bot(request: pytest.FixtureRequest, launched_subprocess: Launched | None) -> RunningBot:
+def bot(request: pytest.FixtureRequest, launched_subprocess: Launched) -> RunningBot:
     """Each scenario against each bot. The subprocess is launched first so that it loads
     its model and index while the in-process scenarios run."""
     return request.getfixturevalue(f"{request.param}_bot")
@@ -637,7 +648,7 @@ async def test_send_update_and_private_messages(inprocess_bot: RunningBot) -> No
     assert (update.args["channel"], update.args["ts"]) == (channel, ref.message_id)
     assert [b["type"] for b in update.args["blocks"]] == ["section"]  # the buttons are gone
 
-    await adapter.send_private(where, User(DEFAULT_USER_ID), Reply("only you"))
+    await adapter.post_ephemeral(where, User(DEFAULT_USER_ID), Reply("only you"))
     private = fake.calls_to("chat.postEphemeral")[-1]
     assert (private.args["channel"], private.args["user"], private.args["thread_ts"]) == (
         channel, DEFAULT_USER_ID, "1.000200")
@@ -648,8 +659,8 @@ async def test_send_update_and_private_messages(inprocess_bot: RunningBot) -> No
         "chat.postMessage", "files.getUploadURLExternal", "file_upload", "files.completeUploadExternal"]
     assert any(f.content == png and f.filename == "poll.png" for f in fake.files.values())
     with pytest.raises(UnsupportedOperation):
-        await adapter.send_private(where, User(DEFAULT_USER_ID), Reply("chart", image=png))
-    with pytest.raises(ValueError, match="send_private"):
+        await adapter.post_ephemeral(where, User(DEFAULT_USER_ID), Reply("chart", image=png))
+    with pytest.raises(ValueError, match="post_ephemeral"):
         await adapter.send(where, Reply("secret", visibility=Visibility.PRIVATE))
 
 
@@ -688,7 +699,7 @@ async def test_rejected_token_stops_start_with_a_config_error(tmp_path: Path) ->
         settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-revoked",
                                       "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url},
                                      dotenv=None)
-        adapter = SlackAdapter(dataclasses.replace(settings, http_port=0), Dispatcher())
+        adapter = SlackAdapter(dataclasses.replace(settings, http_port=0), Dispatcher(), host="127.0.0.1")
         with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
             await adapter.start()
         await adapter.stop()
@@ -754,8 +765,6 @@ def command_form(command: str, text: str, channel: str) -> dict[str, str]:
 
 @e2e
 async def test_socket_mode_answers_events_and_commands(knowledge_service: Any, tmp_path: Path) -> None:
-    from bot.app import build_core
-
     app_token = "xapp-1-A0000FAKE-1-fake"
     socket_mode = FakeSocketMode()
     await socket_mode.start()
@@ -763,34 +772,40 @@ async def test_socket_mode_answers_events_and_commands(knowledge_service: Any, t
         fake.valid_tokens.add(app_token)
         fake.register("apps.connections.open", lambda args: {"url": socket_mode.url})
         env = {"READBOT_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": app_token,
-               "SLACK_API_URL": fake.api_url}
+               "SLACK_API_URL": fake.api_url, "READBOT_CONFIG": str(tmp_path / "none.toml")}
         settings = Settings.from_env(env, dotenv=None)
-        core = build_core(settings, knowledge=knowledge_service)
-        adapter = SlackAdapter(settings, core.dispatcher)
-        assert adapter.mode == "socket"
-        await adapter.start()
+        modes: list[str] = []
+
+        def slack(kit: AdapterKit) -> SlackAdapter:
+            adapter = SlackAdapter(kit.settings, kit.dispatcher)
+            modes.append(adapter.mode)  # decided before it starts
+            return adapter
+
         try:
-            opened = fake.calls_to("apps.connections.open")
-            assert [c.token for c in opened] == [app_token] and adapter.http_port is None
-            channel, ts, event_id = new_channel(), new_ts(), new_event_id()
-            mention = {"type": "app_mention", "user": DEFAULT_USER_ID, "channel": channel, "ts": ts,
-                       "event_ts": ts, "text": f"<@{fake.bot_user_id}> {VIBE_QUESTION}"}
-            body = event_envelope(mention, event_id=event_id)
-            await socket_mode.wait_ack(await socket_mode.push("events_api", body, retry_attempt=0))
-            post = await fake.wait_for_call("chat.postMessage", in_channel(channel), timeout=ANSWER_TIMEOUT)
-            assert post.args["thread_ts"] == ts and VIBE_SECTION in posted_text(post)
-            retry = await socket_mode.push("events_api", body, retry_attempt=1, retry_reason="timeout")
-            await socket_mode.wait_ack(retry)
-            command = await socket_mode.push("slash_commands", command_form("/ask", VIBE_QUESTION, channel),
-                                             accepts_response_payload=True)
-            await socket_mode.wait_ack(command)  # acked before the answer is worked out
-            await fake.wait_for_calls("chat.postMessage", 2, in_channel(channel), timeout=ANSWER_TIMEOUT)
-            await asyncio.sleep(QUIET_WINDOW)
-            posts = [c for c in fake.calls_to("chat.postMessage") if in_channel(channel)(c)]
-            assert [c.args.get("thread_ts") for c in posts] == [ts, None]  # the retry was not answered
+            # leaving the block stops the adapter and closes the history and database (not the
+            # session's knowledge service)
+            async with open_app(settings, adapters=[slack], knowledge=knowledge_service, run_tasks=False) as app:
+                (adapter,) = app.adapters
+                assert modes == ["socket"] and isinstance(adapter, SlackAdapter)
+                opened = fake.calls_to("apps.connections.open")
+                assert [c.token for c in opened] == [app_token] and adapter.http_port is None
+                channel, ts, event_id = new_channel(), new_ts(), new_event_id()
+                mention = {"type": "app_mention", "user": DEFAULT_USER_ID, "channel": channel, "ts": ts,
+                           "event_ts": ts, "text": f"<@{fake.bot_user_id}> {VIBE_QUESTION}"}
+                body = event_envelope(mention, event_id=event_id)
+                await socket_mode.wait_ack(await socket_mode.push("events_api", body, retry_attempt=0))
+                post = await fake.wait_for_call("chat.postMessage", in_channel(channel), timeout=ANSWER_TIMEOUT)
+                assert post.args["thread_ts"] == ts and VIBE_SECTION in posted_text(post)
+                retry = await socket_mode.push("events_api", body, retry_attempt=1, retry_reason="timeout")
+                await socket_mode.wait_ack(retry)
+                command = await socket_mode.push("slash_commands", command_form("/ask", VIBE_QUESTION, channel),
+                                                 accepts_response_payload=True)
+                await socket_mode.wait_ack(command)  # acked before the answer is worked out
+                await fake.wait_for_calls("chat.postMessage", 2, in_channel(channel), timeout=ANSWER_TIMEOUT)
+                await asyncio.sleep(QUIET_WINDOW)
+                posts = [c for c in fake.calls_to("chat.postMessage") if in_channel(channel)(c)]
+                assert [c.args.get("thread_ts") for c in posts] == [ts, None]  # the retry was not answered
         finally:
-            await adapter.stop()
-            core.history.close()
             await socket_mode.stop()
 
 
@@ -806,10 +821,7 @@ async def test_rejected_app_token_stops_socket_mode_start(tmp_path: Path) -> Non
         await adapter.stop()
 
 
-def test_missing_bot_token_exits_2_with_one_line(run_command_available: str | None, cli_env: dict[str, str],
-                                                 tmp_path: Path) -> None:
-    if run_command_available is not None:
-        pytest.skip(run_command_available)
+def test_missing_bot_token_exits_2_with_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
     env = bot_env(cli_env, tmp_path / "data", "http://127.0.0.1:1/api/", free_port())
     del env["SLACK_BOT_TOKEN"]
     done = subprocess.run(RUN_COMMAND, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,

@@ -1,19 +1,20 @@
 """Polls on Slack: the modal for /poll, the poll card's buttons, deadlines and results.
 
 Pure tests first (a Form → a modal view, a view_submission → FormSubmitted, a poll card
-→ blocks), then end to end: the core built as ``readbot run`` builds it (``build_core``,
-``core.open()``, the adapter registered in ``core.outbox``), the real slack-bolt adapter
-in this event loop, and ``tests/fakes/slack_server.FakeSlackAPI`` playing Slack. Time is
-a ManualClock: deadlines pass by ``clock.advance`` + ``core.polls.close_due()``, never by
-sleeping. Each test gets its own fake, database and adapter; the knowledge service is the
-session's (polls don't use it, and it is indexed once per test run).
+→ blocks), then end to end: readbot opened as ``readbot run`` opens it (``open_app``: the
+database, the features, the adapter built from the kit and registered in ``app.outbox``), the
+real slack-bolt adapter in this event loop, and ``tests/fakes/slack_server.FakeSlackAPI`` playing
+Slack. Time is a ManualClock: deadlines pass by ``clock.advance`` + ``app.polls.close_due()``
+(``run_tasks=False``: no deadline watcher of its own), never by sleeping. Each test gets its own
+fake, database and adapter; the knowledge service is the session's (polls don't use it, and it
+is indexed once per test run).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,11 +27,11 @@ import pytest_asyncio
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.render import MAX_OPTIONS, OPTION_TEXT_LIMIT, form_metadata, modal_view, render
 from bot.adapters.slack.translate import action_of, click_from_payload, submission_from_payload, where_from_metadata
-from bot.app import Core, build_core
+from bot.app import AdapterKit, App, open_app
 from bot.clock import ManualClock
 from bot.core.events import Channel, Form, FormField, FormSubmitted, User, Where
-from bot.core.poll_handlers import NEW_POLL_FORM
 from bot.polls import render as poll_render
+from bot.polls.handlers import NEW_POLL_FORM
 from bot.polls.model import SCALE, Poll, Tally
 from bot.settings import Settings
 from tests.fakes.slack_server import (
@@ -57,7 +58,7 @@ e2e = pytest.mark.asyncio
 
 
 def new_poll_like_form(claims: int = 3) -> Form:
-    """The shape PollHandler opens for /poll (see bot/core/poll_handlers.py)."""
+    """The shape PollHandler opens for /poll (see bot/polls/handlers.py)."""
     choices = tuple((f"claim-{i}", f"Claim number {i} " + "x" * 100) for i in range(claims))
     return Form(NEW_POLL_FORM, "New poll", "Start poll", (
         FormField("claim_id", "Claim from the reading", "select", choices, default="claim-1"),
@@ -186,16 +187,10 @@ def test_poll_card_buttons_are_one_actions_block_with_unique_action_ids() -> Non
 # ============================================================================ end to end
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Bot:
     fake: FakeSlackAPI
-    core: Core
+    app: App
     adapter: SlackAdapter
     clock: ManualClock
     url: str
@@ -212,8 +207,7 @@ class Bot:
     async def settled(self) -> None:
         """Every event sent so far handled, and the card edits they caused made."""
         await self.adapter.idle()
-        assert self.core.polls is not None
-        await self.core.polls.live.drain()
+        await self.app.polls.live.drain()
 
     def calls(self, method: str, channel: str = CHANNEL) -> list[RecordedCall]:
         return [c for c in self.fake.calls_to(method) if c.args.get("channel") == channel]
@@ -246,25 +240,23 @@ async def bot(knowledge_service: Any, tmp_path: Path) -> AsyncIterator[Bot]:
         settings = Settings.from_env({
             "READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_MODERATORS": MOD,
             "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
-            "READBOT_HTTP_PORT": str(free_port()), "READBOT_POLL_SECRET": "test-poll-secret",
+            "READBOT_POLL_SECRET": "test-poll-secret",
             "READBOT_CONFIG": str(tmp_path / "none.toml"),  # no prompt schedules from a readbot.toml in cwd
         }, dotenv=None)
-        core = build_core(settings, knowledge=knowledge_service)
+        settings = dataclasses.replace(settings, http_port=0)  # a free port, picked when listening
         clock = ManualClock(START)
-        core.clock = clock  # before open(): the poll runtime takes the core's clock there
-        await core.open()
-        assert core.polls is not None and core.polls.clock is clock
-        adapter = SlackAdapter(settings, core.dispatcher, host="127.0.0.1")
-        core.outbox.register(adapter)
-        await adapter.start()
-        try:
-            yield Bot(fake, core, adapter, clock, f"http://127.0.0.1:{adapter.http_port}/slack/events")
-        finally:
-            await adapter.stop()
-            await core.polls.live.drain()
-            assert core.db is not None
-            await core.db.close()
-            core.history.close()  # not core.close(): the knowledge service is the session's
+
+        def slack(kit: AdapterKit) -> SlackAdapter:
+            return SlackAdapter(kit.settings, kit.dispatcher, host="127.0.0.1")
+
+        # leaving the block stops the adapter, drains the poll cards, closes the database; the
+        # knowledge service handed in is the session's and stays open
+        async with open_app(settings, adapters=[slack], knowledge=knowledge_service, clock=clock,
+                            run_tasks=False) as app:
+            assert app.polls.clock is clock and app.tasks == ()
+            (adapter,) = app.adapters
+            assert isinstance(adapter, SlackAdapter)
+            yield Bot(fake, app, adapter, clock, f"http://127.0.0.1:{adapter.http_port}/slack/events")
 
 
 async def start_poll(bot: Bot, text: str = CLAIM, user: str = MOD) -> RecordedCall:
@@ -305,7 +297,7 @@ async def test_poll_lifecycle_votes_live_card_deadline_and_results(bot: Bot) -> 
 
     # the deadline passes: the card shows the final tally without buttons, results come with a chart
     bot.clock.advance(minutes=61)
-    assert await bot.core.polls.close_due() == 1  # type: ignore[union-attr]
+    assert await bot.app.polls.close_due() == 1
     final = bot.calls("chat.update")[-1]
     assert final.args["ts"] == card_ts and buttons_of(final) == []
     assert counts(final) == counts(live) and "closed 03 Nov 10:01 UTC" in final.args["text"]
@@ -342,14 +334,14 @@ async def test_only_moderators_start_and_close_polls(bot: Bot) -> None:
     await bot.click(close, MEMBER, card.response["ts"])
     assert (await bot.private_to(MEMBER, 3))[2] == "Only moderators can close polls."
     await bot.settled()
-    poll = await bot.core.polls.service.get(close["value"])  # type: ignore[union-attr]
+    poll = await bot.app.polls.service.get(close["value"])
     assert poll is not None and poll.is_open
     assert bot.calls("chat.update") == [] and len(bot.calls("chat.postMessage")) == 1
 
 
 @e2e
 async def test_a_workspace_admin_is_a_moderator(bot: Bot) -> None:
-    assert ADMIN not in bot.core.settings.moderators
+    assert ADMIN not in bot.app.settings.moderators
     card = await start_poll(bot, "Benchmarks overstate how capable today's models are.", user=ADMIN)
     assert "From “The disconnect between model capability" in card.args["text"]  # a claim of the bank
     await bot.click(buttons_of(card)[-1], ADMIN, card.response["ts"])  # Close: is_admin filled for clicks too
@@ -397,7 +389,7 @@ async def test_poll_without_text_opens_a_modal_whose_submission_posts_the_card(b
                                       private_metadata=view["private_metadata"])
     assert (resp.status, resp.body) == (200, "")  # an empty ack closes the modal
     card = await bot.fake.wait_for_call("chat.postMessage", lambda c: c.args.get("channel") == CHANNEL)
-    claim = next(c for c in bot.core.polls.claims if c.id == second)  # type: ignore[union-attr]
+    claim = next(c for c in bot.app.polls.claims if c.id == second)
     assert second != first and claim.claim in card.args["text"]
     assert "names visible to moderators · closes 03 Nov 09:30 UTC" in card.args["text"]
     assert len(buttons_of(card)) == 6

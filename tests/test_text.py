@@ -1,4 +1,7 @@
-"""Text safety: no output can ping anyone, and questions are sane before any work is done."""
+"""Text safety: no output can ping anyone, and questions are sane before any work is done.
+
+The core's rules speak of neutral mentions (``@here``); each adapter translates its platform's
+syntax on the way in and defuses it on the way out, tested here beside the neutral rules."""
 
 from __future__ import annotations
 
@@ -6,8 +9,12 @@ import re
 
 import pytest
 
+from bot.adapters.discord.mentions import to_neutral as discord_to_neutral
+from bot.adapters.discord.render import defuse
+from bot.adapters.slack.render import safe_mrkdwn, safe_plain
+from bot.adapters.slack.translate import to_plain as slack_to_plain
+from bot.core.text import MAX_QUESTION_CHARS, ZWSP, clean_question, neutralize_mentions, strip_mentions
 from bot.errors import InputError
-from bot.text import MAX_QUESTION_CHARS, ZWSP, clean_question, neutralize_mentions, strip_mentions
 
 PINGABLE = re.compile(
     r"@(everyone|here|channel)\b"  # bare mass mentions
@@ -17,38 +24,63 @@ PINGABLE = re.compile(
     re.IGNORECASE,
 )
 
-MENTIONS = [
-    # (mention, the plain word left after the zero-width space)
-    ("@everyone", "everyone"),
-    ("@here", "here"),
-    ("@channel", "channel"),
-    ("@Everyone", "Everyone"),
+NEUTRAL = ["@everyone", "@here", "@channel", "@Everyone"]
+SLACK = [  # (mention as Slack sends it, the plain word left after the zero-width space)
     ("<!channel>", "channel"),
     ("<!here>", "here"),
     ("<!everyone|everyone>", "everyone"),
     ("<!subteam^S123|@team>", "team"),
     ("<@U123>", "U123"),
     ("<@U123|bob>", "bob"),
+]
+DISCORD = [
     ("<@123456789012345678>", "123456789012345678"),
     ("<@!123456789012345678>", "123456789012345678"),
     ("<@&123456789012345678>", "123456789012345678"),
 ]
 
 
-@pytest.mark.parametrize(("mention", "word"), MENTIONS, ids=[m for m, _ in MENTIONS])
-def test_neutralize_defuses_every_mention_form(mention, word):
+@pytest.mark.parametrize("mention", NEUTRAL)
+def test_neutralize_defuses_every_mass_mention(mention):
     out = neutralize_mentions(f"hi {mention} read this")
     assert mention not in out
     assert not PINGABLE.search(out), out
-    assert f"@{ZWSP}{word}" in out
+    assert f"@{ZWSP}{mention[1:]}" in out
     assert out.startswith("hi ") and out.endswith(" read this")
 
 
+def test_neutral_text_speaks_of_no_platform():
+    assert neutralize_mentions("Mention @readbot in this thread") == "Mention @readbot in this thread"
+    assert neutralize_mentions("<!channel> <@U1>") == "<!channel> <@U1>"  # not the core's syntax: adapters' job
+
+
+@pytest.mark.parametrize(("mention", "word"), SLACK, ids=[m for m, _ in SLACK])
+def test_slack_output_defuses_every_slack_mention_form(mention, word):
+    for out in (safe_mrkdwn(f"hi {mention} read this"), safe_plain(f"hi {mention} read this")):
+        assert mention not in out
+        assert not PINGABLE.search(out), out
+        assert word in out
+        assert out.startswith("hi ") and out.endswith(" read this")
+    assert slack_to_plain(f"hi {mention}") == f"hi @{word}"  # the way in: a neutral mention
+
+
+@pytest.mark.parametrize(("mention", "word"), DISCORD, ids=[m for m, _ in DISCORD])
+def test_discord_output_defuses_every_discord_mention_form(mention, word):
+    out = defuse(f"hi {mention} read this")
+    assert mention not in out
+    assert not PINGABLE.search(out), out
+    assert word in out
+    assert discord_to_neutral(f"hi {mention}") == f"hi @{word}"
+
+
 def test_neutralize_handles_many_mentions_at_once_and_is_idempotent():
-    text = " ".join(m for m, _ in MENTIONS)
-    once = neutralize_mentions(text)
-    assert not PINGABLE.search(once)
-    assert once.count(f"@{ZWSP}") == len(MENTIONS)
+    slack = " ".join(NEUTRAL + [m for m, _ in SLACK])
+    discord = " ".join(NEUTRAL + [m for m, _ in DISCORD])
+    for safe in (neutralize_mentions(slack_to_plain(slack)), safe_plain(slack), safe_mrkdwn(slack), defuse(discord)):
+        assert not PINGABLE.search(safe), safe
+    assert defuse(defuse(discord)) == defuse(discord) and safe_plain(safe_plain(slack)) == safe_plain(slack)
+    once = neutralize_mentions(" ".join(NEUTRAL))
+    assert once.count(f"@{ZWSP}") == len(NEUTRAL)
     assert neutralize_mentions(once) == once
 
 
@@ -59,8 +91,10 @@ def test_neutralize_leaves_ordinary_text_alone():
 
 
 def test_strip_mentions_removes_them_from_a_question():
-    assert strip_mentions("<@U0BOT> @here what is SSI? <!channel>") == "what is SSI?"
-    assert strip_mentions("<@!123456789012345678>   why   scale?") == "why scale?"
+    assert strip_mentions("@U0BOT @here what is SSI? @channel") == "what is SSI?"
+    assert strip_mentions(slack_to_plain("<@U0BOT> @here what is SSI? <!channel>")) == "what is SSI?"
+    assert strip_mentions(discord_to_neutral("<@!123456789012345678>   why   scale?")) == "why scale?"
+    assert strip_mentions("mail me@example.com about it") == "mail me@example.com about it"
 
 
 @pytest.mark.parametrize("raw", [None, 42, b"what is SSI?", ["what is SSI?"]])
@@ -69,7 +103,7 @@ def test_clean_question_rejects_non_text(raw):
         clean_question(raw)
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "\n\t", "@here", "<@U123> <!channel>"])
+@pytest.mark.parametrize("raw", ["", "   ", "\n\t", "@here", "@U123 @channel"])
 def test_clean_question_rejects_empty_and_blank(raw):
     with pytest.raises(InputError, match="ask a question about the reading"):
         clean_question(raw)
@@ -99,13 +133,13 @@ def test_every_input_error_is_one_line():
 
 
 def test_clean_question_strips_mentions_and_control_characters():
-    assert clean_question("<@U0BOT> @here what is SSI's plan? <!channel>") == "what is SSI's plan?"
-    assert clean_question("<@123456789012345678> why\x00 scale\x07?") == "why scale ?"
+    assert clean_question(slack_to_plain("<@U0BOT> @here what is SSI's plan? <!channel>")) == "what is SSI's plan?"
+    assert clean_question(discord_to_neutral("<@123456789012345678> why\x00 scale\x07?")) == "why scale ?"
     assert clean_question("  What is a value function?  ") == "What is a value function?"
 
 
 def test_service_answer_to_a_mass_mention_question_pings_nobody(knowledge_service):
-    answer = knowledge_service.ask("@here what is SSI's straight-shot plan? <!channel>")
+    answer = knowledge_service.ask(slack_to_plain("@here what is SSI's straight-shot plan? <!channel>"))
     assert answer.question == "what is SSI's straight-shot plan?"
     assert answer.grounded
     assert answer.sources[0].section == "SSI\u2019s approach: straight-shotting superintelligence"

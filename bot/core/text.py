@@ -21,9 +21,10 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def neutralize_mentions(text: str) -> str:
-    """Make every neutral mention inert: a zero-width space after the ``@`` keeps the word and
-    pings nobody (``@​here``, ``@​bob``)."""
-    return MENTION.sub(lambda m: f"@{ZWSP}{m.group(0)[1:]}", text)
+    """Make mass mentions inert: a zero-width space after the ``@`` keeps the word and pings
+    nobody (``@​here``). A plain ``@name`` pings nobody on any platform (each needs its own
+    syntax, which its adapter escapes), so it is left as written ("Mention @readbot …")."""
+    return MASS_MENTION.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
 
 
 def strip_mentions(text: str) -> str:

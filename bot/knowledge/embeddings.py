@@ -151,8 +151,12 @@ def shared_encoder() -> MiniLMEncoder:
 
 def preload_in_background() -> threading.Thread:
     """Start loading the shared encoder on a thread, so it overlaps other start-up work
-    (importing chromadb takes ~1.7 s); the first embed then waits for it if needed."""
-    thread = threading.Thread(target=shared_encoder, name="load-embedding-model", daemon=True)
+    (importing chromadb takes ~1.7 s); the first embed then waits for it if needed.
+
+    Not a daemon: a command that ends before the model is loaded (``readbot ingest`` of only bad
+    files) must not finalise the interpreter while onnxruntime is still building its session on
+    this thread, which aborts the process ("terminate called without an active exception", -6)."""
+    thread = threading.Thread(target=shared_encoder, name="load-embedding-model", daemon=False)
     thread.start()
     return thread
 

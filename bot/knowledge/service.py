@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,10 @@ LLM_FALLBACK_NOTE = "(The language model didn't answer, so this is quoted from t
 
 class KnowledgeService:
     def __init__(self, index: KnowledgeIndex, *, knowledge_dir: Path,
-                 llm: LLMAnswerer | None = None) -> None:
+                 llm: LLMAnswerer | None = None, closers: Sequence[Callable[[], object]] = ()) -> None:
+        """``closers`` release what :meth:`open` opened for this service (its Chroma client)."""
         self.index = index
+        self._closers = tuple(closers)
         self.retriever = Retriever(index)
         self.knowledge_dir = knowledge_dir
         self.llm = llm
@@ -54,11 +56,12 @@ class KnowledgeService:
         if isinstance(embedder, BundledEmbedder):
             embedder.preload()  # overlaps loading the model with opening Chroma
         client = chroma if chroma is not None else chroma_client(settings.data_dir, settings.chroma_url or None)
+        closers = () if chroma is not None or not hasattr(client, "close") else (client.close,)
         index = KnowledgeIndex(client, embedder, rebuild=rebuild)
         if chat_model is None and settings.llm:
             chat_model = make_chat_model(settings.llm)
         llm = LLMAnswerer(chat_model, timeout=settings.llm_timeout) if chat_model else None
-        return cls(index, knowledge_dir=settings.knowledge_dir, llm=llm)
+        return cls(index, knowledge_dir=settings.knowledge_dir, llm=llm, closers=closers)
 
     def ingest(self, paths: Sequence[Path] | None = None, *, reading: str | None = None,
                prune: bool = False, rebuild: bool = False, progress: Any = None) -> IngestReport:
@@ -124,5 +127,13 @@ class KnowledgeService:
         return replace(fallback, body=prose.strip() or fallback.body)
 
     def close(self) -> None:
+        """Release the LLM client and the Chroma client this service opened (its native threads must
+        not outlive the interpreter's shutdown). Idempotent."""
         if self.llm is not None:
             self.llm.close()
+        closers, self._closers = self._closers, ()
+        for close in closers:
+            try:
+                close()
+            except Exception:
+                log.warning("closing the Chroma client failed", exc_info=True)

@@ -112,4 +112,7 @@ def configure(settings: Settings, stream: TextIO | None = None) -> logging.Handl
         old.close()
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    # aiosqlite logs every statement at DEBUG from its worker threads (even after the database is
+    # closed): noise in a DEBUG log, never a fact about readbot
+    logging.getLogger("aiosqlite").setLevel(max(logging.getLevelName(settings.log_level), logging.INFO))
     return handler
