@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 QUESTION ?= What does Ilya mean by the age of research?
 
-.PHONY: run test lint bench setup
+.PHONY: run test check lint bench setup
 
 $(BIN)/readbot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,15 @@ run: setup
 	$(BIN)/readbot ingest
 	$(BIN)/readbot ask "$(QUESTION)"
 
-test: setup
-	$(BIN)/ruff check bot tests benchmarks
+test: setup check
 	$(BIN)/python -m pytest -q
+
+# lint, formatting, layering (import contracts in pyproject.toml) and types: quick, run first
+check: setup
+	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/ruff format --check bot tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python benchmarks/bench_retrieval.py

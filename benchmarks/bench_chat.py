@@ -8,11 +8,13 @@ The issue: "With 50 simulated askers across 10 channels on each platform at once
 servers), every question answered once; p50/p95 from event to reply; the event loop's
 largest lag while answering (Discord's heartbeat must never starve)."
 
-One process, wired like ``readbot run --platform all``: ``build_core`` once (the bundled
+One process, wired like ``readbot run --platform all``: ``open_app`` once (the bundled
 model, a real Chroma index of the shipped reading in a temporary data dir, warmed before
-traffic), then a ``SlackAdapter`` (HTTP mode on a free loopback port, SLACK_API_URL → the
-fake Web API) and a ``DiscordAdapter`` (the real discord.py client → the fake REST API and
-gateway) started in the same event loop, plus the poll-deadline watcher.
+traffic; the database; the features), building a ``SlackAdapter`` (HTTP mode on a free
+loopback port, SLACK_API_URL → the fake Web API) and a ``DiscordAdapter`` (the real discord.py
+client → the fake REST API and gateway, the features' slash commands) started in the same event
+loop, plus the features' background tasks (the poll-deadline watcher, the prompt scheduler with
+no schedules).
 
 The "platform side" (``tests.fakes`` Slack Web API and Discord REST + gateway, and the
 askers) runs by default in a second thread with its own event loop, so the bot's loop does
@@ -72,7 +74,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import DEV_SET, load_questions  # noqa: E402
 from bot.adapters.discord import DiscordAdapter  # noqa: E402
 from bot.adapters.slack.adapter import SlackAdapter  # noqa: E402
-from bot.app import build_core  # noqa: E402
+from bot.app import AdapterKit, open_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord  # noqa: E402
 from tests.fakes.slack_server import DEFAULT_BOT_TOKEN, FakeSlackAPI, RecordedCall, new_ts, send_app_mention  # noqa: E402
@@ -144,6 +146,7 @@ def ms(seconds: float) -> str:
 
 def busy_processes(window: float = 1.0, threshold: float = 0.10) -> list[str]:
     """Other processes using more than ``threshold`` of a CPU over ``window`` seconds (Linux /proc)."""
+
     def snapshot() -> dict[int, tuple[int, str]]:
         out: dict[int, tuple[int, str]] = {}
         for entry in os.listdir("/proc"):
@@ -227,9 +230,16 @@ class TimedDiscord(FakeDiscord):
         self.rest.append((time.perf_counter(), f"{request.method} {re.sub(r'/[^/]*-token-[^/]*', '/{token}', path)}"))
         return await super()._rest(request)
 
-    async def create_message(self, channel_id: int, author_id: int, body: Mapping[str, Any],
-                             files: Sequence[Mapping[str, Any]] = (), *,
-                             extra: Mapping[str, Any] | None = None, echo: bool = True) -> dict[str, Any]:
+    async def create_message(
+        self,
+        channel_id: int,
+        author_id: int,
+        body: Mapping[str, Any],
+        files: Sequence[Mapping[str, Any]] = (),
+        *,
+        extra: Mapping[str, Any] | None = None,
+        echo: bool = True,
+    ) -> dict[str, Any]:
         msg = await super().create_message(channel_id, author_id, body, files, extra=extra, echo=echo)
         if author_id == self.bot_user_id:
             self.bot_posts.append((time.perf_counter(), msg))
@@ -378,8 +388,7 @@ async def ask_slack(fake: TimedSlack, url: str, ask: Ask) -> None:
     ask.key = new_ts()
     ask.sent = time.perf_counter()
     try:
-        response = await send_app_mention(url, SECRET, ask.question, channel=ask.channel, user=ask.user,
-                                          ts=ask.key)
+        response = await send_app_mention(url, SECRET, ask.question, channel=ask.channel, user=ask.user, ts=ask.key)
         ask.acked, ask.ack_status = time.perf_counter(), response.status
     except Exception as exc:
         ask.error = f"{type(exc).__name__}: {exc}"
@@ -389,12 +398,12 @@ async def ask_discord(fake: TimedDiscord, ask: Ask) -> None:
     ask.sent = time.perf_counter()
     try:
         if ask.kind == "/ask":
-            ref = await fake.send_slash_command("ask", {"question": ask.question}, user=int(ask.user),
-                                                channel_id=int(ask.channel))
+            ref = await fake.send_slash_command(
+                "ask", {"question": ask.question}, user=int(ask.user), channel_id=int(ask.channel)
+            )
             ask.key = ref.token
         else:
-            message = await fake.send_message(int(ask.channel), ask.question, author=int(ask.user),
-                                              mentions_bot=True)
+            message = await fake.send_message(int(ask.channel), ask.question, author=int(ask.user), mentions_bot=True)
             ask.key = message["id"]
     except Exception as exc:
         ask.error = f"{type(exc).__name__}: {exc}"
@@ -465,8 +474,9 @@ async def run(args: argparse.Namespace) -> Result:
     side = PlatformSide(separate=not args.fakes_in_loop)
     data_dir = Path(tempfile.mkdtemp(prefix="readbot-bench-chat-"))
     log_path = data_dir / "readbot.log"
-    logging.basicConfig(level=logging.INFO, filename=log_path,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=logging.INFO, filename=log_path, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
     warnings = WarningCounter()
     logging.getLogger().addHandler(warnings)
     setup: dict[str, str] = {"data dir": str(data_dir), "log": str(log_path)}
@@ -482,47 +492,67 @@ async def run(args: argparse.Namespace) -> Result:
 
     discord_fake, discord_channels, discord_users = await side.call(make_discord())
 
-    settings = Settings.from_env({
-        "READBOT_DATA_DIR": str(data_dir),
-        "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack_fake.api_url, "SLACK_MODE": "http",
-        "DISCORD_TOKEN": DISCORD_TOKEN, "DISCORD_API_URL": discord_fake.api_url,
-        "DISCORD_GATEWAY_URL": discord_fake.gateway_url,
-    }, dotenv=None)
+    settings = Settings.from_env(
+        {
+            "READBOT_DATA_DIR": str(data_dir),
+            "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack_fake.api_url,
+            "SLACK_MODE": "http",
+            "DISCORD_TOKEN": DISCORD_TOKEN,
+            "DISCORD_API_URL": discord_fake.api_url,
+            "DISCORD_GATEWAY_URL": discord_fake.gateway_url,
+            "READBOT_CONFIG": str(data_dir / "no-schedules.toml"),  # no prompts from a readbot.toml in cwd
+        },
+        dotenv=None,
+    )
     settings = dataclasses.replace(settings, http_port=0)  # a free port (not settable from the env)
 
     if args.workers:
         asyncio.get_running_loop().set_default_executor(
-            concurrent.futures.ThreadPoolExecutor(args.workers, thread_name_prefix="asyncio"))
-    t = time.perf_counter()
-    core = build_core(settings)
-    await asyncio.to_thread(core.knowledge.warm)  # model + index ready before traffic, as `readbot run`
-    await core.open()
-    setup["core ready (model, index of the shipped reading, database)"] = ms(time.perf_counter() - t)
-    slack = SlackAdapter(settings, core.dispatcher, host="127.0.0.1")
-    discord_adapter = DiscordAdapter(settings, core.dispatcher)
-    adapters: list[Any] = [slack, discord_adapter]
-    for adapter in adapters:
-        core.outbox.register(adapter)
+            concurrent.futures.ThreadPoolExecutor(args.workers, thread_name_prefix="asyncio")
+        )
+    built: list[float] = []  # when open_app began building the adapters: everything else was ready
+
+    def slack_adapter(kit: AdapterKit) -> SlackAdapter:
+        built.append(time.perf_counter())
+        return SlackAdapter(kit.settings, kit.dispatcher, host="127.0.0.1")
+
+    def discord_adapter(kit: AdapterKit) -> DiscordAdapter:
+        return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state)
+
     monitor = LagMonitor()
     background: list[asyncio.Task[None]] = [asyncio.create_task(monitor.run(), name="lag-monitor")]
     sampler: StallSampler | None = None
+    stack = contextlib.AsyncExitStack()  # open_app: left (adapters stopped, everything closed) in finally
     try:
         t = time.perf_counter()
-        for adapter in adapters:
-            await adapter.start()
-        setup["adapters started (Slack HTTP, Discord gateway ready + commands synced)"] = ms(time.perf_counter() - t)
-        assert core.polls is not None
-        background.append(asyncio.create_task(core.polls.watch_deadlines(), name="poll-deadlines"))
+        app = await stack.enter_async_context(open_app(settings, adapters=[slack_adapter, discord_adapter]))
+        started = time.perf_counter()
+        setup["core ready (model, index of the shipped reading, database)"] = ms(built[0] - t)
+        setup["adapters started (Slack HTTP, Discord gateway ready + commands synced)"] = ms(started - built[0])
+        setup["background tasks"] = ", ".join(task.get_name() for task in app.tasks)
+        slack = app.adapters[0]
+        assert isinstance(slack, SlackAdapter)
         slack_url = f"http://127.0.0.1:{slack.http_port}/slack/events"
 
         pool = question_pool()
-        slack_asks = [Ask("slack", "mention", i, q, c, f"CBENCH{i % args.channels:03d}", f"UASK{i:04d}")
-                      for i, (q, c) in enumerate(questions_for(pool, args.askers, 0))]
-        discord_asks = [Ask("discord", "/ask" if args.slash_every and i % args.slash_every == args.slash_every - 1
-                            else "mention", i, q, c, str(discord_channels[i % args.channels]),
-                            str(discord_users[i]))
-                        for i, (q, c) in enumerate(questions_for(pool, args.askers, len(pool) // 2))]
+        slack_asks = [
+            Ask("slack", "mention", i, q, c, f"CBENCH{i % args.channels:03d}", f"UASK{i:04d}")
+            for i, (q, c) in enumerate(questions_for(pool, args.askers, 0))
+        ]
+        discord_asks = [
+            Ask(
+                "discord",
+                "/ask" if args.slash_every and i % args.slash_every == args.slash_every - 1 else "mention",
+                i,
+                q,
+                c,
+                str(discord_channels[i % args.channels]),
+                str(discord_users[i]),
+            )
+            for i, (q, c) in enumerate(questions_for(pool, args.askers, len(pool) // 2))
+        ]
 
         async def answered(slack_list: list[Ask], discord_list: list[Ask]) -> bool:
             match_slack(slack_fake, slack_list)
@@ -537,12 +567,16 @@ async def run(args: argparse.Namespace) -> Result:
         if not args.cold:
             warm_q = "What is this episode about?"
             warm_slack = [Ask("slack", "mention", -1, warm_q, "in_scope", "CWARMUP", "UWARMUP")]
-            warm_discord = [Ask("discord", kind, -1, warm_q, "in_scope", str(discord_channels[0]),
-                                str(discord_users[0])) for kind in ("mention", "/ask")]
+            warm_discord = [
+                Ask("discord", kind, -1, warm_q, "in_scope", str(discord_channels[0]), str(discord_users[0]))
+                for kind in ("mention", "/ask")
+            ]
 
             async def warm_up() -> None:
-                await asyncio.gather(*(ask_slack(slack_fake, slack_url, a) for a in warm_slack),
-                                     *(ask_discord(discord_fake, a) for a in warm_discord))
+                await asyncio.gather(
+                    *(ask_slack(slack_fake, slack_url, a) for a in warm_slack),
+                    *(ask_discord(discord_fake, a) for a in warm_discord),
+                )
 
             t = time.perf_counter()
             await side.call(warm_up())
@@ -560,8 +594,10 @@ async def run(args: argparse.Namespace) -> Result:
 
         async def burst() -> float:
             start = time.perf_counter()
-            await asyncio.gather(*(ask_slack(slack_fake, slack_url, a) for a in slack_asks),
-                                 *(ask_discord(discord_fake, a) for a in discord_asks))
+            await asyncio.gather(
+                *(ask_slack(slack_fake, slack_url, a) for a in slack_asks),
+                *(ask_discord(discord_fake, a) for a in discord_asks),
+            )
             return start
 
         start = await side.call(burst())
@@ -579,10 +615,7 @@ async def run(args: argparse.Namespace) -> Result:
             sampler.stop_event.set()
         for task in background:
             task.cancel()
-        for adapter in reversed(adapters):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(adapter.stop(), timeout=15)
-        await core.aclose()
+        await stack.aclose()  # the background tasks, the adapters (each given 15 s), the features, the stores
         await side.call(slack_fake.stop())
         await side.call(discord_fake.stop())
         side.close()
@@ -590,9 +623,23 @@ async def run(args: argparse.Namespace) -> Result:
     slack_calls = collections.Counter(c.method for at, c in slack_fake.stamped if start <= at <= end + args.quiet)
     discord_calls = collections.Counter(r for at, r in discord_fake.rest if start <= at <= end + args.quiet)
     stats = pstats.Stats(profiler, stream=sys.stdout) if profiler is not None else None
-    return Result(slack_asks, discord_asks, start, end, idle_lag, burst_lag, monitor.worst(start, end), beats,
-                  list(discord_fake.heartbeats), warnings.messages, slack_calls, discord_calls, stats,
-                  (sampler.stalls, sampler.counts) if sampler is not None else None, setup)
+    return Result(
+        slack_asks,
+        discord_asks,
+        start,
+        end,
+        idle_lag,
+        burst_lag,
+        monitor.worst(start, end),
+        beats,
+        list(discord_fake.heartbeats),
+        warnings.messages,
+        slack_calls,
+        discord_calls,
+        stats,
+        (sampler.stalls, sampler.counts) if sampler is not None else None,
+        setup,
+    )
 
 
 async def _start(fake: T) -> T:
@@ -610,16 +657,26 @@ def row(name: str, asks: list[Ask], show_ack: bool = True) -> list[str]:
     lat = [a.latency for a in asks if a.latency is not None]
     acks = [a.acked - a.sent for a in asks if a.acked is not None]
     ack = f"{ms(pct(acks, 95))} / {ms(max(acks))}" if acks and show_ack else "-"
-    return [name, str(len(asks)), str(once), str(dup), str(missing), ack,
-            ms(pct(lat, 50)), ms(pct(lat, 95)), ms(max(lat) if lat else float("nan"))]
+    return [
+        name,
+        str(len(asks)),
+        str(once),
+        str(dup),
+        str(missing),
+        ack,
+        ms(pct(lat, 50)),
+        ms(pct(lat, 95)),
+        ms(max(lat) if lat else float("nan")),
+    ]
 
 
 def table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths,
-                                                                                                   strict=True))))
+        lines.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -634,23 +691,28 @@ def report(args: argparse.Namespace, result: Result, header: list[str]) -> str:
     everyone = result.slack + result.discord
     mentions = [a for a in result.discord if a.kind == "mention"]
     slash = [a for a in result.discord if a.kind == "/ask"]
-    rows = [["platform", "questions", "answered once", "duplicates", "missing", "ack p95 / max",
-             "p50", "p95", "max"],
-            row("slack (app_mention)", result.slack)]
+    rows = [
+        ["platform", "questions", "answered once", "duplicates", "missing", "ack p95 / max", "p50", "p95", "max"],
+        row("slack (app_mention)", result.slack),
+    ]
     rows.append(row("discord (mention)", mentions, show_ack=False))
     if slash:
         rows.append(row("discord (/ask)", slash))
         rows.append(row("discord (all)", result.discord, show_ack=False))
     rows.append(row("both", everyone, show_ack=False))
     out.append("Latency = from the platform sending the event to the fake recording the reply.")
-    out.append("Ack = Slack: the HTTP answer to the event (Slack retries after 3 s); Discord /ask: the "
-               "interaction callback (3 s deadline).")
+    out.append(
+        "Ack = Slack: the HTTP answer to the event (Slack retries after 3 s); Discord /ask: the "
+        "interaction callback (3 s deadline)."
+    )
     out.append(table(rows))
     out.append("")
     wall = result.end - result.start
     answered = sum(bool(a.replies) for a in everyone)
-    out.append(f"wall time, first event sent -> last reply recorded: {wall:.2f} s; "
-               f"{answered / wall:.2f} questions/s answered ({answered}/{len(everyone)})")
+    out.append(
+        f"wall time, first event sent -> last reply recorded: {wall:.2f} s; "
+        f"{answered / wall:.2f} questions/s answered ({answered}/{len(everyone)})"
+    )
     kinds = collections.Counter((a.category, kind) for a in everyone for _, kind in a.replies[:1])
     mix = ", ".join(f"{c} {k}: {n}" for (c, k), n in sorted(kinds.items()))
     out.append(f"first replies by question type and visibility: {mix}")
@@ -658,26 +720,36 @@ def report(args: argparse.Namespace, result: Result, header: list[str]) -> str:
     lag = result.burst_lag
     over = {t: sum(x > t for x in lag) for t in (0.05, 0.1, 0.25)}
     out.append(f"event-loop lag ({LAG_INTERVAL * 1000:.0f} ms sleeper in the bot's loop):")
-    out.append(f"  idle (2 s before the burst): {len(result.idle_lag)} samples, p99 {ms(pct(result.idle_lag, 99))}, "
-               f"max {ms(max(result.idle_lag, default=float('nan')))}")
-    out.append(f"  during the burst: {len(lag)} samples, p50 {ms(pct(lag, 50))}, p99 {ms(pct(lag, 99))}, "
-               f"max {ms(max(lag, default=float('nan')))}; "
-               + ", ".join(f"> {t * 1000:.0f} ms: {n}" for t, n in over.items()))
-    out.append("  largest (when the wake-up was due, from the first event sent): "
-               + ", ".join(f"{ms(lag)} at +{at:.2f} s" for at, lag in result.worst_lag))
+    out.append(
+        f"  idle (2 s before the burst): {len(result.idle_lag)} samples, p99 {ms(pct(result.idle_lag, 99))}, "
+        f"max {ms(max(result.idle_lag, default=float('nan')))}"
+    )
+    out.append(
+        f"  during the burst: {len(lag)} samples, p50 {ms(pct(lag, 50))}, p99 {ms(pct(lag, 99))}, "
+        f"max {ms(max(lag, default=float('nan')))}; " + ", ".join(f"> {t * 1000:.0f} ms: {n}" for t, n in over.items())
+    )
+    out.append(
+        "  largest (when the wake-up was due, from the first event sent): "
+        + ", ".join(f"{ms(lag)} at +{at:.2f} s" for at, lag in result.worst_lag)
+    )
     out.append("")
     beats = result.heartbeats
     interval = args.heartbeat_ms / 1000
     gaps = np.diff([b for b in result.all_heartbeats if result.start - 2 * interval <= b <= result.end])
     out.append(f"Discord heartbeat (interval {interval:g} s, set in the fake's HELLO):")
-    out.append(f"  HEARTBEAT ops received by the fake during the burst: {len(beats)} in {wall:.1f} s "
-               f"(one per interval would be {wall / interval:.1f}); each was ACKed at once by the fake")
+    out.append(
+        f"  HEARTBEAT ops received by the fake during the burst: {len(beats)} in {wall:.1f} s "
+        f"(one per interval would be {wall / interval:.1f}); each was ACKed at once by the fake"
+    )
     if len(gaps):
-        out.append(f"  largest gap between heartbeats: {ms(float(gaps.max()))} (interval + how late the loop "
-                   f"sent it: {ms(float(gaps.max()) - interval)} late at worst)")
+        out.append(
+            f"  largest gap between heartbeats: {ms(float(gaps.max()))} (interval + how late the loop "
+            f"sent it: {ms(float(gaps.max()) - interval)} late at worst)"
+        )
     heartbeat_warnings = {k: v for k, v in result.warnings.items() if "heartbeat" in k or "keep up" in k}
-    out.append(f"  discord.py heartbeat warnings (blocked / can't keep up): "
-               f"{sum(heartbeat_warnings.values()) or 'none'}")
+    out.append(
+        f"  discord.py heartbeat warnings (blocked / can't keep up): {sum(heartbeat_warnings.values()) or 'none'}"
+    )
     out.append("")
     out.append("Web API calls the bot made during the burst:")
     out.append("  slack: " + ", ".join(f"{m} {n}" for m, n in result.slack_calls.most_common()))
@@ -690,8 +762,9 @@ def report(args: argparse.Namespace, result: Result, header: list[str]) -> str:
     problems = [a for a in everyone if len(a.replies) != 1]
     if problems:
         out.append("not answered exactly once:")
-        out.extend(f"  {a.platform} {a.kind} #{a.index} {a.question[:60]!r}: {len(a.replies)} replies"
-                   for a in problems)
+        out.extend(
+            f"  {a.platform} {a.kind} #{a.index} {a.question[:60]!r}: {len(a.replies)} replies" for a in problems
+        )
     out.append("warnings logged during the run: " + ("none" if not result.warnings else ""))
     out.extend(f"  {n} x {m}" for m, n in result.warnings.most_common(10))
     if result.stalls is not None:
@@ -699,12 +772,16 @@ def report(args: argparse.Namespace, result: Result, header: list[str]) -> str:
         out.append(f"stall samples (loop silent > {args.stacks} ms): {stalls}; most frequent frames:")
         out.extend(f"  {n:4d}  {frame}" for frame, n in counts.most_common(15))
     if result.profile is not None:
-        out.append(f"cProfile of the bot's loop thread during the burst, top {args.profile} by own time "
-                   "(selector waits are idle time):")
+        out.append(
+            f"cProfile of the bot's loop thread during the burst, top {args.profile} by own time "
+            "(selector waits are idle time):"
+        )
         stats = result.profile
-        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:args.profile]  # type: ignore[attr-defined]
-        out.extend(f"  {tt * 1000:8.1f} ms own {ct * 1000:8.1f} ms cum {nc:7d} calls  "
-                   f"{short(file)}:{line} {name}" for (file, line, name), (_, nc, tt, ct, _) in rows)
+        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[: args.profile]  # type: ignore[attr-defined]
+        out.extend(
+            f"  {tt * 1000:8.1f} ms own {ct * 1000:8.1f} ms cum {nc:7d} calls  {short(file)}:{line} {name}"
+            for (file, line, name), (_, nc, tt, ct, _) in rows
+        )
     return "\n".join(out)
 
 
@@ -712,20 +789,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--askers", type=int, default=50, help="askers on each platform (default 50)")
     parser.add_argument("--channels", type=int, default=10, help="channels on each platform (default 10)")
-    parser.add_argument("--slash-every", type=int, default=5,
-                        help="every Nth Discord asker uses /ask instead of a mention (0: none; default 5)")
-    parser.add_argument("--heartbeat-ms", type=int, default=1000,
-                        help="the fake gateway's heartbeat interval (Discord: 41250; default 1000)")
-    parser.add_argument("--cold", action="store_true",
-                        help="no warm-up question before the burst (the burst meets a bot just started)")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="size of the loop's default executor (0: asyncio's default, as readbot run)")
-    parser.add_argument("--fakes-in-loop", action="store_true",
-                        help="run the fakes and askers in the bot's event loop (as the adapter tests do)")
-    parser.add_argument("--stacks", type=float, default=0,
-                        help="sample all threads' stacks when the loop is silent this many ms (0: off)")
-    parser.add_argument("--profile", type=int, default=0,
-                        help="cProfile the bot's loop during the burst; print the top N functions (0: off)")
+    parser.add_argument(
+        "--slash-every",
+        type=int,
+        default=5,
+        help="every Nth Discord asker uses /ask instead of a mention (0: none; default 5)",
+    )
+    parser.add_argument(
+        "--heartbeat-ms",
+        type=int,
+        default=1000,
+        help="the fake gateway's heartbeat interval (Discord: 41250; default 1000)",
+    )
+    parser.add_argument(
+        "--cold", action="store_true", help="no warm-up question before the burst (the burst meets a bot just started)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="size of the loop's default executor (0: asyncio's default, as readbot run)",
+    )
+    parser.add_argument(
+        "--fakes-in-loop",
+        action="store_true",
+        help="run the fakes and askers in the bot's event loop (as the adapter tests do)",
+    )
+    parser.add_argument(
+        "--stacks",
+        type=float,
+        default=0,
+        help="sample all threads' stacks when the loop is silent this many ms (0: off)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        help="cProfile the bot's loop during the burst; print the top N functions (0: off)",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="give up waiting for replies after (s)")
     parser.add_argument("--quiet", type=float, default=2.0, help="watch for duplicates after the last reply (s)")
     args = parser.parse_args()
@@ -746,12 +847,20 @@ def main() -> None:
         "other processes busy at start (>10% CPU over 1 s): " + ("; ".join(busy) if busy else "none"),
         f"askers: {args.askers} per platform over {args.channels} channels each, all at once "
         f"(Discord: every {args.slash_every or 'no'}th one a /ask slash command, the rest mentions)",
-        "fakes and askers: " + ("in the bot's event loop" if args.fakes_in_loop
-                                else "in their own thread and event loop (the bot's loop runs only the bot)"),
+        "fakes and askers: "
+        + (
+            "in the bot's event loop"
+            if args.fakes_in_loop
+            else "in their own thread and event loop (the bot's loop runs only the bot)"
+        ),
         f"worker threads for blocking work (the loop's default executor): "
         f"{args.workers or min(32, (os.cpu_count() or 1) + 4)}" + ("" if args.workers else " (asyncio's default)"),
-        "burst: " + ("cold, straight after start-up" if args.cold
-                     else "after one warm-up question per platform and kind (not counted)"),
+        "burst: "
+        + (
+            "cold, straight after start-up"
+            if args.cold
+            else "after one warm-up question per platform and kind (not counted)"
+        ),
         f"command: {' '.join([Path(sys.executable).name, *sys.argv])}",
     ]
     result = asyncio.run(run(args))

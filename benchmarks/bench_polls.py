@@ -3,8 +3,9 @@ a click to its acknowledgement, on SQLite and on PostgreSQL.
 
     python benchmarks/bench_polls.py [--votes 2000] [--concurrency 50] [--postgres URL]
 
-Each vote is a ButtonClick dispatched through readbot's dispatcher and poll handler
-(moderator rules, the database upsert, the private confirmation, the coalesced card
+Each vote is a ButtonClick dispatched through readbot's dispatcher (the default middleware)
+to the polls feature's button handler, built by ``bot.polls.feature.build`` as ``open_app``
+builds it (moderator rules, the database upsert, the private confirmation, the coalesced card
 edit), answered to a recording responder: the acknowledgement time is from dispatch to
 that private confirmation. The database is real (a temp SQLite file; a fresh database on
 the PostgreSQL server at --postgres).
@@ -30,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.clock import SystemClock
 from bot.core.dispatcher import Dispatcher
 from bot.core.events import ButtonClick, Channel, MessageRef, Reply, User, Where
+from bot.core.feature import Routes
 from bot.core.outbox import Outbox
-from bot.core.poll_handlers import PollHandler
+from bot.polls import feature as polls_feature
 from bot.polls.claims import load_claims
 from bot.polls.model import PollSpec
-from bot.polls.runtime import PollRuntime
 from bot.polls.service import PollService
 from bot.store.db import Database, database_url
 
@@ -55,7 +56,12 @@ class Edge:
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         self.edits += 1
 
-    async def send_private(self, where: Where, user: User, reply: Reply) -> None: ...
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def connected(self) -> bool:
+        return True
 
 
 class Ack:
@@ -76,10 +82,11 @@ async def run(url: str, votes: int, concurrency: int, label: str) -> None:
     db = await Database.open(url)
     edge = Edge()
     outbox = Outbox()
-    outbox.register(edge)  # type: ignore[arg-type]
-    runtime = PollRuntime(PollService(db, b"bench"), outbox, SystemClock(), load_claims())
-    dispatcher = Dispatcher()
-    dispatcher.button("poll", PollHandler(runtime, frozenset()).button)
+    outbox.register(edge)
+    runtime, polls = polls_feature.build(
+        PollService(db, b"bench"), outbox, SystemClock(), load_claims(), moderators=frozenset()
+    )
+    dispatcher = Dispatcher(Routes.of([polls]))
     spec = PollSpec("The age of scaling is over.", duration=timedelta(days=1))
     poll, card = await runtime.start(spec, WHERE, User("mod"))
     await runtime.posted(poll, await edge.send(WHERE, card))
@@ -104,9 +111,11 @@ async def run(url: str, votes: int, concurrency: int, label: str) -> None:
     await runtime.live.drain()
     tally = await runtime.service.tally(poll)
     ms = np.array(latencies) * 1000
-    print(f"{label:11s} {votes:6d} votes in {took:6.2f} s = {votes / took:7.0f} votes/s   "
-          f"click→ack p50 {np.percentile(ms, 50):6.1f} ms  p95 {np.percentile(ms, 95):6.1f} ms  "
-          f"max {ms.max():6.1f} ms   voters {tally.voters}, card edits {edge.edits}")
+    print(
+        f"{label:11s} {votes:6d} votes in {took:6.2f} s = {votes / took:7.0f} votes/s   "
+        f"click→ack p50 {np.percentile(ms, 50):6.1f} ms  p95 {np.percentile(ms, 95):6.1f} ms  "
+        f"max {ms.max():6.1f} ms   voters {tally.voters}, card edits {edge.edits}"
+    )
     await db.close()
 
 
@@ -114,11 +123,14 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--votes", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--postgres", default=os.environ.get("READBOT_TEST_POSTGRES",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--postgres", default=os.environ.get("READBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     args = parser.parse_args()
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}, "
-          f"{args.votes} clicks, {args.concurrency} at a time, ~{args.votes // 2} people (some change votes)")
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}, "
+        f"{args.votes} clicks, {args.concurrency} at a time, ~{args.votes // 2} people (some change votes)"
+    )
     await run(database_url("", Path(tempfile.mkdtemp())), args.votes, args.concurrency, "SQLite")
     import asyncpg
 

@@ -56,15 +56,20 @@ def score(questions: list[dict], rank: Ranker) -> dict[str, str]:
         declined_in += not covered
     declined_out = sum(not rank(q["question"])[1] for q in outscope)
     n = len(inscope)
-    return {"top-1": f"{top1}/{n}", "top-3": f"{top3}/{n}", "MRR": f"{np.mean(rr):.3f}",
-            "out-of-scope declined": f"{declined_out}/{len(outscope)}",
-            "in-scope wrongly declined": f"{declined_in}/{n}"}
+    return {
+        "top-1": f"{top1}/{n}",
+        "top-3": f"{top3}/{n}",
+        "MRR": f"{np.mean(rr):.3f}",
+        "out-of-scope declined": f"{declined_out}/{len(outscope)}",
+        "in-scope wrongly declined": f"{declined_in}/{n}",
+    }
 
 
 def readbot_ranker(retriever: Retriever) -> Ranker:
     def rank(question: str) -> tuple[list[str], bool]:
         r = retriever.search(question, k=10)
         return [h.section for h in r.hits], r.covered
+
     return rank
 
 
@@ -95,6 +100,7 @@ def textbook_ranker(embeddings) -> Ranker:  # type: ignore[no-untyped-def]
     def rank(question: str) -> tuple[list[str], bool]:
         hits = store.similarity_search(question, k=4)
         return list(dict.fromkeys(h.metadata["section"] for h in hits)), True
+
     return rank
 
 
@@ -105,6 +111,7 @@ def bm25_ranker(retriever: Retriever) -> Ranker:
         scores = lexical.scores(content_terms(question))
         order = np.argsort(-scores)
         return list(dict.fromkeys(lexical.chunks[i].chunk.section for i in order)), True
+
     return rank
 
 
@@ -136,8 +143,14 @@ PEAK_RSS = (
 
 def peak_rss_kb(args: list[str], env: dict[str, str]) -> int:
     """Peak resident memory (VmHWM) of one readbot command, reported by the process itself."""
-    done = subprocess.run([sys.executable, "-c", PEAK_RSS, *args], env=env, check=True,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, *args],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return int(done.stderr.strip().splitlines()[-1])
 
 
@@ -150,8 +163,9 @@ def cold_ask(data_dir: Path, runs: int = 3) -> tuple[list[float], int, int]:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run([str(readbot), "ask", "What is a value function?"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(readbot), "ask", "What is a value function?"], env=env, check=True, stdout=subprocess.DEVNULL
+        )
         times.append(time.perf_counter() - t)
     ask_kb = peak_rss_kb(["ask", "What is a value function?"], env)
     return times, ask_kb, ingest_kb
@@ -207,11 +221,14 @@ def main() -> None:
     service.ask(asked[0])
     embed, answer = latency(service, asked, args.rounds)
     print(f"\nembed one query:          {percentiles(embed)}")
-    print(f"warm answer (no LLM):     {percentiles(answer)}  "
-          f"(p95 / embed p95 = {np.percentile(answer, 95) / np.percentile(embed, 95):.2f})")
+    print(
+        f"warm answer (no LLM):     {percentiles(answer)}  "
+        f"(p95 / embed p95 = {np.percentile(answer, 95) / np.percentile(embed, 95):.2f})"
+    )
 
-    print(f"cold `readbot ask`:       {', '.join(f'{t:.2f} s' for t in times)} "
-          f"(median {statistics.median(times):.2f} s)")
+    print(
+        f"cold `readbot ask`:       {', '.join(f'{t:.2f} s' for t in times)} (median {statistics.median(times):.2f} s)"
+    )
     print(f"peak memory `readbot ask`:    {ask_kb / 1024:.0f} MB")
     print(f"peak memory `readbot ingest`: {ingest_kb / 1024:.0f} MB (first index of the reading)")
     print(f"peak memory (this bench): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
@@ -221,8 +238,10 @@ def main() -> None:
     t = time.perf_counter()
     report = service.ingest([corpus])
     took = time.perf_counter() - t
-    print(f"ingest {size / 1e6:.1f} MB ({report.chunks} chunks): {took:.1f} s = "
-          f"{size / 1e6 / took:.2f} MB/s, {report.chunks / took:.0f} chunks/s")
+    print(
+        f"ingest {size / 1e6:.1f} MB ({report.chunks} chunks): {took:.1f} s = "
+        f"{size / 1e6 / took:.2f} MB/s, {report.chunks / took:.0f} chunks/s"
+    )
     t = time.perf_counter()
     report = service.ingest([corpus])
     print(f"re-ingest, nothing changed: {time.perf_counter() - t:.2f} s ({report.summary()})")

@@ -8,8 +8,9 @@ The issue: "Questions answered per second and p95 latency through the core with 
 askers, embedded versus Chroma server, and one versus two processes; event-loop lag (max) while
 answering."
 
-(a) In process, through the core: ``build_core`` (the bundled model, the shipped reading indexed
-    once, ``AskHandler`` behind the ``Dispatcher``), the loop's default executor sized as
+(a) In process, through the core: ``open_app`` (the bundled model, the shipped reading indexed
+    once, the SQLite database in the data dir, the Q&A feature's ``AskHandler`` behind the
+    ``Dispatcher`` and its default middleware, the event log included), the loop's default executor sized as
     ``readbot run`` sizes it. ``--askers`` tasks each ask ``--per-asker`` distinct questions one
     after another (a neutral ``Message`` dispatched to a recording responder); latency is from
     dispatch to the reply. Once with an embedded Chroma in a temp data dir, once with the Chroma
@@ -56,7 +57,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import CALIBRATION_SET, DEV_SET, load_questions  # noqa: E402
-from bot.app import build_core  # noqa: E402
+from bot.app import open_app  # noqa: E402
+from bot.core.dispatcher import Dispatcher  # noqa: E402
 from bot.core.events import Channel, Message, MessageRef, Reply, User, Where  # noqa: E402
 from bot.knowledge.service import KnowledgeService  # noqa: E402
 from bot.paths import shipped  # noqa: E402
@@ -112,11 +114,18 @@ class Row:
     def cells(self) -> list[str]:
         ms = np.array(self.latencies) * 1000 if self.latencies else np.array([float("nan")])
         lag = np.array(self.lag) * 1000 if self.lag else None
-        return [self.label, str(self.questions), str(self.answered), f"{self.wall:.2f} s",
-                f"{self.answered / self.wall:.1f}", f"{np.percentile(ms, 50):,.0f} ms",
-                f"{np.percentile(ms, 95):,.0f} ms", f"{ms.max():,.0f} ms",
-                f"{lag.max():,.0f} ms" if lag is not None else "-",
-                f"{np.percentile(lag, 99):,.0f} ms" if lag is not None else "-"]
+        return [
+            self.label,
+            str(self.questions),
+            str(self.answered),
+            f"{self.wall:.2f} s",
+            f"{self.answered / self.wall:.1f}",
+            f"{np.percentile(ms, 50):,.0f} ms",
+            f"{np.percentile(ms, 95):,.0f} ms",
+            f"{ms.max():,.0f} ms",
+            f"{lag.max():,.0f} ms" if lag is not None else "-",
+            f"{np.percentile(lag, 99):,.0f} ms" if lag is not None else "-",
+        ]
 
 
 HEADERS = ["configuration", "questions", "answered", "wall", "q/s", "p50", "p95", "max", "loop lag max", "lag p99"]
@@ -202,9 +211,14 @@ def start_chroma(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with (root / "chroma.log").open("wb") as log:
-        proc = subprocess.Popen([str(exe), "run", "--path", str(root / "chroma-db"), "--host", "127.0.0.1",
-                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=child_env(), cwd=root)
+        proc = subprocess.Popen(
+            [str(exe), "run", "--path", str(root / "chroma-db"), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=child_env(),
+            cwd=root,
+        )
     deadline = time.monotonic() + START_TIMEOUT
     while not _heartbeat(url):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -234,15 +248,23 @@ class Recorder:
         return None
 
 
-async def in_process(label: str, data_dir: Path, chroma_url: str | None, questions: Questions,
-                     askers: int, per_asker: int) -> Row:
+async def in_process(
+    label: str, data_dir: Path, chroma_url: str | None, questions: Questions, askers: int, per_asker: int
+) -> Row:
     env = {"READBOT_DATA_DIR": str(data_dir), "READBOT_KNOWLEDGE_DIR": str(shipped("knowledge"))}
     if chroma_url:
         env["READBOT_CHROMA_URL"] = chroma_url
     settings = Settings.from_env(env, dotenv=None)
     service = await asyncio.to_thread(KnowledgeService.open, settings)
-    await asyncio.to_thread(service.warm)  # indexes the reading if this index lacks it
-    core = build_core(settings, knowledge=service)
+    try:
+        await asyncio.to_thread(service.warm)  # indexes the reading if this index lacks it
+        async with open_app(settings, knowledge=service, run_tasks=False) as app:  # leaves the service open
+            return await ask_in_process(label, app.dispatcher, questions, askers, per_asker)
+    finally:
+        service.close()
+
+
+async def ask_in_process(label: str, dispatcher: Dispatcher, questions: Questions, askers: int, per_asker: int) -> Row:
     seq = 0
 
     async def ask(asker: int, text: str) -> float | None:
@@ -252,7 +274,7 @@ async def in_process(label: str, data_dir: Path, chroma_url: str | None, questio
         event = Message(f"{label}-{seq}", where, User(f"U{asker}"), text, message_id=f"{seq}.0")
         recorder = Recorder()
         start = time.perf_counter()
-        await core.dispatcher.dispatch(event, recorder)
+        await dispatcher.dispatch(event, recorder)
         return recorder.at - start if recorder.at is not None else None
 
     for i in range(WARM_UP):
@@ -274,7 +296,6 @@ async def in_process(label: str, data_dir: Path, chroma_url: str | None, questio
     await asyncio.gather(*(asker(n) for n in range(askers)))
     ended = time.perf_counter()
     lag_task.cancel()
-    core.close()
     return Row(label, total, len(latencies), ended - started, latencies, monitor.window(started, ended))
 
 
@@ -302,15 +323,26 @@ class TimedSlack(FakeSlackAPI):
 
 async def ready(base: str) -> bool:
     try:
-        async with (aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
-                    session.get(f"{base}/readyz") as resp):
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(f"{base}/readyz") as resp,
+        ):
             return resp.status == 200
     except (aiohttp.ClientError, TimeoutError):
         return False
 
 
-async def processes(n: int, fake: TimedSlack, env: dict[str, str], root: Path, chroma: subprocess.Popen[bytes],
-                    questions: Questions, askers: int, per_asker: int, out: Out) -> Row:
+async def processes(
+    n: int,
+    fake: TimedSlack,
+    env: dict[str, str],
+    root: Path,
+    chroma: subprocess.Popen[bytes],
+    questions: Questions,
+    askers: int,
+    per_asker: int,
+    out: Out,
+) -> Row:
     procs: list[tuple[subprocess.Popen[bytes], int, Path]] = []
     try:
         began = time.perf_counter()
@@ -318,10 +350,14 @@ async def processes(n: int, fake: TimedSlack, env: dict[str, str], root: Path, c
             port = free_port()
             log = root / f"bot-{n}-{i}.log"
             with log.open("wb") as handle:
-                proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "slack"],
-                                        env={**env, "READBOT_HTTP_PORT": str(port),
-                                             "READBOT_DATA_DIR": str(root / f"data-{n}-{i}")},
-                                        cwd=root, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "bot.cli", "run", "--platform", "slack"],
+                    env={**env, "READBOT_HTTP_PORT": str(port), "READBOT_DATA_DIR": str(root / f"data-{n}-{i}")},
+                    cwd=root,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
             procs.append((proc, port, log))
         for proc, port, log in procs:
             deadline = time.monotonic() + START_TIMEOUT
@@ -337,8 +373,9 @@ async def processes(n: int, fake: TimedSlack, env: dict[str, str], root: Path, c
             waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
             fake.waiters[ts] = waiter
             sent = time.perf_counter()
-            resp = await send_app_mention(url, SECRET, text, channel=f"CSCALE{asker % 10}",
-                                          user=f"UASK{asker:03d}", ts=ts)
+            resp = await send_app_mention(
+                url, SECRET, text, channel=f"CSCALE{asker % 10}", user=f"UASK{asker:03d}", ts=ts
+            )
             if resp.status != 200:
                 return None
             try:
@@ -367,8 +404,14 @@ async def processes(n: int, fake: TimedSlack, env: dict[str, str], root: Path, c
         wall = ended - started
         used = {k: sum(cpu_seconds(p) for p in v) - cpu_before[k] for k, v in pids.items()}
         cpu = ", ".join(f"{k} {s:.1f} s ({s / wall:.0%})" for k, s in used.items())
-        return Row(f"{n} process{'es' if n > 1 else ''} (Slack HTTP)", askers * per_asker, len(latencies), wall,
-                   latencies, cpu=cpu)
+        return Row(
+            f"{n} process{'es' if n > 1 else ''} (Slack HTTP)",
+            askers * per_asker,
+            len(latencies),
+            wall,
+            latencies,
+            cpu=cpu,
+        )
     finally:
         await asyncio.gather(*(asyncio.to_thread(stop, p) for p, _, _ in procs))
 
@@ -388,6 +431,7 @@ def git_state() -> str:
 
 def busy_processes() -> list[str]:
     """Other processes using > 10% of a CPU over one second."""
+
     def snapshot() -> dict[int, tuple[float, str]]:
         found = {}
         for entry in Path("/proc").iterdir():
@@ -402,16 +446,20 @@ def busy_processes() -> list[str]:
     first = snapshot()
     time.sleep(1.0)
     second = snapshot()
-    return [f"{cmd} ({second[pid][0] - first[pid][0]:.0%})" for pid, (_, cmd) in second.items()
-            if pid in first and second[pid][0] - first[pid][0] > 0.10 and cmd]
+    return [
+        f"{cmd} ({second[pid][0] - first[pid][0]:.0%})"
+        for pid, (_, cmd) in second.items()
+        if pid in first and second[pid][0] - first[pid][0] > 0.10 and cmd
+    ]
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--askers", type=int, default=50)
     parser.add_argument("--per-asker", type=int, default=4, help="questions each asker asks, one after another")
-    parser.add_argument("--postgres", default=os.environ.get("READBOT_TEST_POSTGRES",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--postgres", default=os.environ.get("READBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_scale.txt")
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -422,13 +470,17 @@ async def main() -> None:
     out = Out()
     load = os.getloadavg()
     out("readbot scale benchmark (benchmarks/bench_scale.py)")
-    out(f"run at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; code: {git_state()}")
+    out(
+        f"run at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; code: {git_state()}"
+    )
     out(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min)")
     busy = await asyncio.to_thread(busy_processes)
     out(f"other processes busy at start (>10% CPU over 1 s): {'; '.join(busy) if busy else 'none'}")
-    out(f"askers: {args.askers} at once, each asking {args.per_asker} distinct questions one after another "
-        f"({args.askers * args.per_asker} per configuration); {WARM_UP} warm-up questions per process first")
+    out(
+        f"askers: {args.askers} at once, each asking {args.per_asker} distinct questions one after another "
+        f"({args.askers * args.per_asker} per configuration); {WARM_UP} warm-up questions per process first"
+    )
     out(f"command: python benchmarks/bench_scale.py {' '.join(sys.argv[1:])}".rstrip())
     out()
 
@@ -437,13 +489,18 @@ async def main() -> None:
     chroma, chroma_url = await asyncio.to_thread(start_chroma, root)
     rows: list[Row] = []
     try:
-        out(f"(a) in process, through the core (Dispatcher -> AskHandler -> KnowledgeService); "
-            f"default executor {workers} threads")
-        rows.append(await in_process("embedded Chroma", root / "embedded", None, questions,
-                                     args.askers, args.per_asker))
+        out(
+            f"(a) in process, through the core (open_app: Dispatcher -> middleware, the event log in SQLite "
+            f"-> AskHandler -> KnowledgeService); "
+            f"default executor {workers} threads"
+        )
+        rows.append(
+            await in_process("embedded Chroma", root / "embedded", None, questions, args.askers, args.per_asker)
+        )
         out("  embedded done")
-        rows.append(await in_process("Chroma server", root / "server", chroma_url, questions,
-                                     args.askers, args.per_asker))
+        rows.append(
+            await in_process("Chroma server", root / "server", chroma_url, questions, args.askers, args.per_asker)
+        )
         out("  Chroma server done")
         out()
         out("(b) readbot run --platform slack processes; Chroma server, one PostgreSQL database, one fake Slack")
@@ -455,14 +512,21 @@ async def main() -> None:
         process_rows: list[Row] = []
         try:
             async with TimedSlack() as fake:
-                env = {**child_env(), "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-                       "SLACK_API_URL": fake.api_url, "READBOT_CHROMA_URL": chroma_url,
-                       "READBOT_DATABASE_URL": f"{args.postgres.rsplit('/', 1)[0]}/{name}",
-                       "READBOT_POLL_SECRET": "bench-scale-poll-secret", "READBOT_LOG_LEVEL": "WARNING",
-                       "READBOT_CONFIG": str(root / "no-schedules.toml")}
+                env = {
+                    **child_env(),
+                    "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+                    "SLACK_SIGNING_SECRET": SECRET,
+                    "SLACK_API_URL": fake.api_url,
+                    "READBOT_CHROMA_URL": chroma_url,
+                    "READBOT_DATABASE_URL": f"{args.postgres.rsplit('/', 1)[0]}/{name}",
+                    "READBOT_POLL_SECRET": "bench-scale-poll-secret",
+                    "READBOT_LOG_LEVEL": "WARNING",
+                    "READBOT_CONFIG": str(root / "no-schedules.toml"),
+                }
                 for n in (1, 2):
-                    process_rows.append(await processes(n, fake, env, root, chroma, questions,
-                                                        args.askers, args.per_asker, out))
+                    process_rows.append(
+                        await processes(n, fake, env, root, chroma, questions, args.askers, args.per_asker, out)
+                    )
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
@@ -470,10 +534,14 @@ async def main() -> None:
         await asyncio.to_thread(stop, chroma)
 
     out()
-    out("Latency: (a) dispatch -> the reply reaching the responder; (b) just before the event is sent -> the fake "
-        "Slack recording the answer in the question's thread.")
-    out("Loop lag: a 10 ms sleeper in the answering loop, while the askers run ((b): the bots' loops are in "
-        "other processes, not measured).")
+    out(
+        "Latency: (a) dispatch -> the reply reaching the responder; (b) just before the event is sent -> the fake "
+        "Slack recording the answer in the question's thread."
+    )
+    out(
+        "Loop lag: a 10 ms sleeper in the answering loop, while the askers run ((b): the bots' loops are in "
+        "other processes, not measured)."
+    )
     out(table(rows + process_rows))
     out()
     out("CPU used during the burst, (b):")

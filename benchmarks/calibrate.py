@@ -58,29 +58,45 @@ def main() -> None:
     loo = []
     for i in range(len(y)):
         keep = np.arange(len(y)) != i
-        loo.append((predict(fit(x[keep], y[keep]), x[i:i + 1])[0] >= 0.5) == bool(y[i]))
+        loo.append((predict(fit(x[keep], y[keep]), x[i : i + 1])[0] >= 0.5) == bool(y[i]))
     loo_arr = np.array(loo)
     model = fit(x, y)
     print(f"calibration questions: {len(y)} ({int(y.sum())} in scope)")
-    print(f"leave-one-out accuracy: {loo_arr.mean():.3f}  "
-          f"in-scope declined: {int((~loo_arr & (y == 1)).sum())}  "
-          f"out-of-scope answered: {int((~loo_arr & (y == 0)).sum())}")
+    print(
+        f"leave-one-out accuracy: {loo_arr.mean():.3f}  "
+        f"in-scope declined: {int((~loo_arr & (y == 1)).sum())}  "
+        f"out-of-scope answered: {int((~loo_arr & (y == 0)).sum())}"
+    )
     print("weights:", dict(zip(FEATURES, np.round(model[0], 3), strict=True)), "bias", round(model[1], 3))
     if args.dev.is_file():
         dev = [q for q in load_questions(args.dev) if q["type"] != "adversarial"]
         p = predict(model, np.array([features(q["question"]) for q in dev]))
-        wrong = [(q["id"], q["type"], round(float(pi), 2)) for q, pi in zip(dev, p, strict=True)
-                 if (pi >= 0.5) != (q["type"] == "in_scope")]
+        wrong = [
+            (q["id"], q["type"], round(float(pi), 2))
+            for q, pi in zip(dev, p, strict=True)
+            if (pi >= 0.5) != (q["type"] == "in_scope")
+        ]
         print(f"held-out dev set: {len(dev) - len(wrong)}/{len(dev)} decided right {wrong or ''}")
     if args.write:
         w, b, mean, scale = model
-        MODEL_PATH.write_text(json.dumps({
-            "features": list(FEATURES), "mean": mean.round(6).tolist(),
-            "scale": scale.round(6).tolist(), "weights": w.round(6).tolist(),
-            "bias": round(b, 6), "threshold": 0.5,
-            "fitted_on": [p.name for p in args.sets], "questions": len(y),
-            "leave_one_out_accuracy": round(float(loo_arr.mean()), 4),
-        }, indent=2) + "\n", encoding="utf-8")
+        MODEL_PATH.write_text(
+            json.dumps(
+                {
+                    "features": list(FEATURES),
+                    "mean": mean.round(6).tolist(),
+                    "scale": scale.round(6).tolist(),
+                    "weights": w.round(6).tolist(),
+                    "bias": round(b, 6),
+                    "threshold": 0.5,
+                    "fitted_on": [p.name for p in args.sets],
+                    "questions": len(y),
+                    "leave_one_out_accuracy": round(float(loo_arr.mean()), 4),
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         print(f"wrote {MODEL_PATH}")
 
 

@@ -22,8 +22,9 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
 def fresh_service(data_dir: Path | None = None) -> KnowledgeService:
     """A service over a new index of the shipped reading in a temporary folder."""
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="readbot-bench-"))
-    settings = Settings.from_env({"READBOT_DATA_DIR": str(data_dir),
-                                  "READBOT_KNOWLEDGE_DIR": str(shipped("knowledge"))}, dotenv=None)
+    settings = Settings.from_env(
+        {"READBOT_DATA_DIR": str(data_dir), "READBOT_KNOWLEDGE_DIR": str(shipped("knowledge"))}, dotenv=None
+    )
     service = KnowledgeService.open(settings)
     service.ensure_ingested()
     return service

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.ask import commands as ask_commands
 from bot.ask import feature as ask_feature
 from bot.clock import Clock, SystemClock
 from bot.core.adapter import ChatAdapter, State
@@ -39,10 +40,12 @@ from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
 from bot.knowledge.service import KnowledgeService
 from bot.ops.health import Health
+from bot.polls import commands as polls_commands
 from bot.polls import feature as polls_feature
 from bot.polls.claims import load_claims
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import PollService
+from bot.prompts import commands as prompts_commands
 from bot.prompts import feature as prompts_feature
 from bot.prompts.bank import load_questions
 from bot.prompts.config import load_config
@@ -91,11 +94,23 @@ class App:
     tasks: tuple[asyncio.Task[None], ...]
 
 
+def command_specs() -> tuple[CommandSpec, ...]:
+    """Every slash command the features declare, in order (what Slack's manifest must list)."""
+    return (*ask_commands.COMMANDS, *polls_commands.commands(load_claims()), *prompts_commands.COMMANDS)
+
+
 @contextlib.asynccontextmanager
-async def open_app(settings: Settings, *, adapters: Sequence[AdapterFactory] = (),
-                   knowledge: KnowledgeService | None = None, clock: Clock | None = None,
-                   metrics: Metrics = NO_METRICS, health: Health | None = None,
-                   extra_features: Sequence[Feature] = (), run_tasks: bool = True) -> AsyncIterator[App]:
+async def open_app(
+    settings: Settings,
+    *,
+    adapters: Sequence[AdapterFactory] = (),
+    knowledge: KnowledgeService | None = None,
+    clock: Clock | None = None,
+    metrics: Metrics = NO_METRICS,
+    health: Health | None = None,
+    extra_features: Sequence[Feature] = (),
+    run_tasks: bool = True,
+) -> AsyncIterator[App]:
     """``knowledge`` handed in is used as it is and left open (tests share one); ``extra_features``
     join the built-in ones (tests add commands of their own); ``run_tasks=False`` leaves the
     background tasks to the caller (tests drive them on a ManualClock)."""
@@ -117,20 +132,28 @@ async def open_app(settings: Settings, *, adapters: Sequence[AdapterFactory] = (
 
         outbox = Outbox()
         polls, polls_part = polls_feature.build(
-            PollService(db, poll_secret(settings)), outbox, clock, load_claims(),
-            moderators=settings.moderators, metrics=metrics)
+            PollService(db, poll_secret(settings)),
+            outbox,
+            clock,
+            load_claims(),
+            moderators=settings.moderators,
+            metrics=metrics,
+        )
         prompts, prompts_part = prompts_feature.build(
-            PromptService(db, load_questions()), outbox, clock, config.channels(),
-            grace=timedelta(minutes=settings.prompt_grace_minutes), moderators=settings.moderators,
-            metrics=metrics)
-        features = (ask_feature.build(knowledge, history, metrics=metrics), polls_part, prompts_part,
-                    *extra_features)
+            PromptService(db, load_questions()),
+            outbox,
+            clock,
+            config.channels(),
+            grace=timedelta(minutes=settings.prompt_grace_minutes),
+            moderators=settings.moderators,
+            metrics=metrics,
+        )
+        features = (ask_feature.build(knowledge, history, metrics=metrics), polls_part, prompts_part, *extra_features)
         for part in features:
             if part.drain is not None:
                 stack.push_async_callback(part.drain)
         routes = Routes.of(features)
-        dispatcher = Dispatcher(routes, middleware=default_middleware(claim=EventLog(db, clock).claim,
-                                                                      metrics=metrics))
+        dispatcher = Dispatcher(routes, middleware=default_middleware(claim=EventLog(db, clock).claim, metrics=metrics))
 
         kit = AdapterKit(settings, dispatcher, routes.specs, BotState(db))
         started = []
@@ -143,11 +166,27 @@ async def open_app(settings: Settings, *, adapters: Sequence[AdapterFactory] = (
             started.append(adapter)
             log.info("%s adapter started", adapter.platform)
 
-        tasks = tuple(asyncio.create_task(t.run(), name=t.name) for part in features for t in part.tasks
-                      ) if run_tasks else ()
+        tasks = (
+            tuple(asyncio.create_task(t.run(), name=t.name) for part in features for t in part.tasks)
+            if run_tasks
+            else ()
+        )
         stack.push_async_callback(_cancel, tasks)
-        yield App(settings, clock, metrics, knowledge, db, history, outbox, features, dispatcher, polls, prompts,
-                  tuple(started), tasks)
+        yield App(
+            settings,
+            clock,
+            metrics,
+            knowledge,
+            db,
+            history,
+            outbox,
+            features,
+            dispatcher,
+            polls,
+            prompts,
+            tuple(started),
+            tasks,
+        )
 
 
 async def _stop_adapter(adapter: ChatAdapter) -> None:

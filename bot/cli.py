@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from bot.errors import InputError, ReadbotError
 
@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, status 2, like every other bad input
+    def error(self, message: str) -> NoReturn:  # one line, status 2, like every other bad input
         self.exit(EXIT_USAGE, f"readbot: {message}\n")
 
 
@@ -38,19 +38,20 @@ def _parser() -> ArgumentParser:
 
     ingest = sub.add_parser("ingest", help="index .txt/.md files (default: knowledge/)")
     ingest.add_argument("paths", nargs="*", type=Path)
-    ingest.add_argument("--reading", help="the reading these files belong to "
-                        "(default: the file's folder, or its name)")
-    ingest.add_argument("--prune", action="store_true",
-                        help="drop indexed files under PATHS that no longer exist")
-    ingest.add_argument("--rebuild", action="store_true",
-                        help="drop the whole index first (after changing READBOT_EMBEDDINGS)")
+    ingest.add_argument("--reading", help="the reading these files belong to (default: the file's folder, or its name)")
+    ingest.add_argument("--prune", action="store_true", help="drop indexed files under PATHS that no longer exist")
+    ingest.add_argument(
+        "--rebuild", action="store_true", help="drop the whole index first (after changing READBOT_EMBEDDINGS)"
+    )
     run = sub.add_parser("run", help="run the bot on Slack and/or Discord")
-    run.add_argument("--platform", choices=["slack", "discord", "all"],
-                     help="default: every platform whose token is set")
+    run.add_argument(
+        "--platform", choices=["slack", "discord", "all"], help="default: every platform whose token is set"
+    )
 
     sub.add_parser("chat", help="talk to readbot in this terminal (no platform needed)")
-    sub.add_parser("doctor", help="check settings, tokens, data dir, model, index, Chroma and database "
-                   "(exit 1 if anything fails)")
+    sub.add_parser(
+        "doctor", help="check settings, tokens, data dir, model, index, Chroma and database (exit 1 if anything fails)"
+    )
 
     polls = sub.add_parser("polls", help="list or export polls (for moderators)")
     polls_sub = polls.add_subparsers(dest="polls_command", required=True, parser_class=ArgumentParser)
@@ -61,8 +62,9 @@ def _parser() -> ArgumentParser:
 
     prompts = sub.add_parser("prompts", help="daily discussion prompts (schedules in readbot.toml)")
     prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True, parser_class=ArgumentParser)
-    preview = prompts_sub.add_parser("preview", help="upcoming posts of every schedule and their questions "
-                                     "(uses nothing up)")
+    preview = prompts_sub.add_parser(
+        "preview", help="upcoming posts of every schedule and their questions (uses nothing up)"
+    )
     preview.add_argument("--days", type=_days, default=7, help="how far ahead (1-366, default 7)")
     return parser
 
@@ -73,14 +75,14 @@ def _days(raw: str) -> int:
     return int(raw)
 
 
-def _open_service(*, rebuild: bool = False):  # type: ignore[no-untyped-def]
+def _open_service(*, rebuild: bool = False):
     from bot.knowledge.service import KnowledgeService
     from bot.settings import Settings
 
     return KnowledgeService.open(Settings.from_env(), rebuild=rebuild)
 
 
-def _print_answer(answer, as_json: bool, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+def _print_answer(answer, as_json: bool, out: TextIO) -> None:
     if as_json:
         out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
         return
@@ -104,15 +106,14 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         return _ask_lines(service, args, out, stdin)
 
 
-def _ask_lines(service, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # type: ignore[no-untyped-def]
+def _ask_lines(service, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     service.ensure_ingested()
     for line in stdin:
         line = line.rstrip("\n")
         try:
             answer = service.ask(line, reading=args.reading)
         except InputError as exc:
-            out.write(json.dumps({"error": str(exc)}, ensure_ascii=False) + "\n"
-                      if args.json else f"error: {exc}\n")
+            out.write(json.dumps({"error": str(exc)}, ensure_ascii=False) + "\n" if args.json else f"error: {exc}\n")
         else:
             _print_answer(answer, args.json, out)
         out.flush()
@@ -125,8 +126,7 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     with contextlib.closing(_open_service(rebuild=args.rebuild)) as service:
         files, _ = discover(args.paths or [service.knowledge_dir])
         total = sum(p.stat().st_size for p, _ in files)
-        report = service.ingest(args.paths, reading=args.reading, prune=args.prune,
-                                progress=progress_bar(total))
+        report = service.ingest(args.paths, reading=args.reading, prune=args.prune, progress=progress_bar(total))
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     out.write(report.summary() + "\n")

@@ -47,7 +47,8 @@ def use_worker_pool() -> None:
     """Blocking work (embedding, Chroma, SQLite, LLM) runs in worker threads; more threads than
     cores only fight the event loop for the GIL (measured in benchmarks/bench_chat.py)."""
     asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="work"))
+        ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="work")
+    )
 
 
 async def run_platforms(settings: Settings, platforms: list[str]) -> None:
@@ -65,8 +66,9 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> None:
     routes = ops.routes(health, metrics, healthz_too=False) if shared else None
     server = None if shared else await ops.serve(health, metrics, settings.http_port)
     try:
-        async with open_app(settings, adapters=[adapter_factory(p, routes) for p in platforms],
-                            metrics=metrics, health=health):
+        async with open_app(
+            settings, adapters=[adapter_factory(p, routes) for p in platforms], metrics=metrics, health=health
+        ):
             if not stop.is_set():
                 await stop.wait()
             log.info("shutting down")

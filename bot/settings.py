@@ -98,8 +98,7 @@ class Settings:
     prompt_grace_minutes: int = 120
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *,
-                 dotenv: Path | None = Path(".env")) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
         """Settings from ``env`` (default: os.environ) over the values in ``dotenv``."""
         merged: dict[str, str] = {}
         if dotenv is not None and dotenv.is_file():
@@ -192,11 +191,9 @@ def check_platform_settings(settings: Settings, platform: str) -> None:
 def platforms_to_run(settings: Settings, requested: str | None) -> list[str]:
     """--platform slack|discord|all; by default every platform whose token is set."""
     if requested in (None, ""):
-        chosen = [p for p, token in (("slack", settings.slack_bot_token),
-                                     ("discord", settings.discord_token)) if token]
+        chosen = [p for p, token in (("slack", settings.slack_bot_token), ("discord", settings.discord_token)) if token]
         if not chosen:
-            raise ConfigError("no platform configured: set SLACK_BOT_TOKEN or DISCORD_TOKEN "
-                              "(or try `readbot chat`)")
+            raise ConfigError("no platform configured: set SLACK_BOT_TOKEN or DISCORD_TOKEN (or try `readbot chat`)")
     elif requested == "all":
         chosen = list(PLATFORMS)
     else:

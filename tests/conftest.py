@@ -31,7 +31,7 @@ if str(_REPO_ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) f
 READING_FILE = "dwarkesh-107-ilya-sutskever.txt"
 
 # One source for the guard: exec'd here, and written as sitecustomize.py for subprocesses.
-_GUARD_SOURCE = r'''
+_GUARD_SOURCE = r"""
 import ipaddress as _ipaddress
 import socket as _socket
 
@@ -102,7 +102,7 @@ def uninstall_network_block():
     _socket.socket.connect = _ORIGINALS["connect"]
     _socket.socket.connect_ex = _ORIGINALS["connect_ex"]
     _ORIGINALS.clear()
-'''
+"""
 
 _guard: dict[str, Any] = {}
 exec(compile(_GUARD_SOURCE, "<readbot-test-network-guard>", "exec"), _guard)
@@ -135,8 +135,10 @@ def reading_text(reading_path: Path) -> str:
 def shared_dir(repo_root: Path) -> Path:
     shared = repo_root.parent / "shared"
     if not shared.is_dir():
-        pytest.skip(f"{shared} is missing (the shared folder beside the repository root holds "
-                    "the dev questions and the reference copy of the reading)")
+        pytest.skip(
+            f"{shared} is missing (the shared folder beside the repository root holds "
+            "the dev questions and the reference copy of the reading)"
+        )
     return shared
 
 
@@ -204,8 +206,7 @@ def subprocess_guard_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder whose sitecustomize.py blocks the network in any Python started with it
     on PYTHONPATH."""
     folder = tmp_path_factory.mktemp("netguard")
-    (folder / "sitecustomize.py").write_text(
-        _GUARD_SOURCE + "\ninstall_network_block()\n", encoding="utf-8")
+    (folder / "sitecustomize.py").write_text(_GUARD_SOURCE + "\ninstall_network_block()\n", encoding="utf-8")
     return folder
 
 
@@ -213,11 +214,10 @@ def subprocess_guard_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cli_env(subprocess_guard_dir: Path) -> dict[str, str]:
     """The environment for readbot subprocesses: no readbot/chat settings inherited from
     the caller, offline, network-guarded."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("READBOT_", "SLACK_", "DISCORD_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("READBOT_", "SLACK_", "DISCORD_"))}
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(subprocess_guard_dir), str(_REPO_ROOT)]
-        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+        [str(subprocess_guard_dir), str(_REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
     env["HF_HUB_OFFLINE"] = "1"
     env["ANONYMIZED_TELEMETRY"] = "False"
     env["PYTHONIOENCODING"] = "utf-8"
@@ -225,20 +225,31 @@ def cli_env(subprocess_guard_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def run_readbot(readbot_exe: Path, cli_env: dict[str, str],
-                tmp_path_factory: pytest.TempPathFactory) -> Any:
+def run_readbot(readbot_exe: Path, cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Run the installed ``readbot`` console script; returns CompletedProcess (text)."""
     workdir = tmp_path_factory.mktemp("cli-cwd")  # no stray .env is picked up
 
-    def run(args: list[str], *, data_dir: Path, stdin: str | None = None,
-            env: Mapping[str, str] | None = None,
-            timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    def run(
+        args: list[str],
+        *,
+        data_dir: Path,
+        stdin: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 180,
+    ) -> subprocess.CompletedProcess[str]:
         full_env = dict(cli_env)
         full_env["READBOT_DATA_DIR"] = str(data_dir)
         full_env.update(env or {})
         return subprocess.run(
-            [str(readbot_exe), *args], input=stdin, capture_output=True, text=True,
-            encoding="utf-8", env=full_env, cwd=workdir, timeout=timeout, check=False,
+            [str(readbot_exe), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=full_env,
+            cwd=workdir,
+            timeout=timeout,
+            check=False,
         )
 
     return run

@@ -21,7 +21,7 @@ def _quote_lines(text: str) -> list[str]:
     out = []
     for line in text.splitlines():
         if line.startswith(">   • "):
-            out.append(line[len(">   • "):])
+            out.append(line[len(">   • ") :])
         elif line.startswith("> "):
             out.append(line[2:])
     return out
@@ -34,8 +34,7 @@ def _by_type(rows, kind):
 # --------------------------------------------------------------------------- dev set, in process
 
 
-def test_in_scope_dev_questions_are_answered_from_the_gold_section(knowledge_service, dev_questions,
-                                                                   reading_text):
+def test_in_scope_dev_questions_are_answered_from_the_gold_section(knowledge_service, dev_questions, reading_text):
     in_scope = _by_type(dev_questions, "in_scope")
     assert in_scope, "the dev set has no in-scope questions"
     problems: list[str] = []
@@ -63,8 +62,7 @@ def test_in_scope_dev_questions_are_answered_from_the_gold_section(knowledge_ser
     assert top1 >= len(in_scope) - 1, f"top-1 gold section for only {top1} of {len(in_scope)}"
 
 
-def test_out_of_scope_dev_questions_say_the_reading_does_not_cover_them(knowledge_service,
-                                                                         dev_questions):
+def test_out_of_scope_dev_questions_say_the_reading_does_not_cover_them(knowledge_service, dev_questions):
     rows = _by_type(dev_questions, "out_of_scope")
     assert rows, "the dev set has no out-of-scope questions"
     for row in rows:
@@ -100,8 +98,7 @@ def test_a_named_guest_does_not_make_an_off_topic_question_covered(knowledge_ser
     assert answer.text.startswith(NOT_COVERED)
 
 
-def test_covered_answer_quotes_the_reading_verbatim_and_cites_the_section(knowledge_service,
-                                                                          reading_text):
+def test_covered_answer_quotes_the_reading_verbatim_and_cites_the_section(knowledge_service, reading_text):
     answer = knowledge_service.ask("What is SSI's straight-shot plan?")
     assert answer.grounded is True
     assert answer.sources[0].section == SSI
@@ -136,8 +133,7 @@ def test_summary_questions_get_the_summary(knowledge_service):
 
 def test_a_follow_up_is_searched_with_the_thread_s_last_question(knowledge_service):
     alone = knowledge_service.ask("and why?")
-    followup = knowledge_service.ask(
-        "and why?", history=["Why does Ilya want AI to care about sentient life?"])
+    followup = knowledge_service.ask("and why?", history=["Why does Ilya want AI to care about sentient life?"])
     assert followup.grounded
     assert followup.sources[0].section == "Alignment and long-term safety"
     assert alone.text != followup.text
@@ -156,8 +152,7 @@ def test_unknown_reading_is_a_clear_input_error_naming_the_readings(knowledge_se
 
 
 def test_known_reading_filter_answers(knowledge_service):
-    answer = knowledge_service.ask("What is SSI's straight-shot plan?",
-                                   reading="dwarkesh-107-ilya-sutskever")
+    answer = knowledge_service.ask("What is SSI's straight-shot plan?", reading="dwarkesh-107-ilya-sutskever")
     assert answer.grounded
     assert all(s.reading == "dwarkesh-107-ilya-sutskever" for s in answer.sources)
 
@@ -209,10 +204,7 @@ def test_cli_ask_text_output(run_readbot, cli_data_dir):
 
 
 def test_cli_ask_json_from_stdin_answers_line_by_line(run_readbot, cli_data_dir):
-    stdin = ("What is SSI's straight-shot plan?\n"
-             "\n"
-             "x\n"
-             "Should humans merge with AI?\n")
+    stdin = "What is SSI's straight-shot plan?\n\nx\nShould humans merge with AI?\n"
     result = run_readbot(["ask", "--json", "-"], data_dir=cli_data_dir, stdin=stdin)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -246,8 +238,7 @@ def test_cli_rejects_bad_input_with_one_line(run_readbot, cli_data_dir, question
 
 @pytest.mark.parametrize(("name", "value"), [("READBOT_LOG_LEVEL", "LOUD"), ("READBOT_LLM", "nocolon")])
 def test_cli_rejects_a_bad_setting_with_one_line_naming_it(run_readbot, tmp_path, name, value):
-    result = run_readbot(["ask", "What is SSI's straight-shot plan?"], data_dir=tmp_path / "d",
-                         env={name: value})
+    result = run_readbot(["ask", "What is SSI's straight-shot plan?"], data_dir=tmp_path / "d", env={name: value})
     assert result.returncode == 2
     line = _one_line(result.stderr)
     assert line.startswith("readbot: ") and name in line and value in line

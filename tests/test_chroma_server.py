@@ -48,7 +48,11 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, s
     log = (root / "server.log").open("wb")
     proc = subprocess.Popen(
         [str(exe), "run", "--path", str(root / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=cli_env, cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=cli_env,
+        cwd=root,
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -56,8 +60,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, s
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
                 output = (root / "server.log").read_text(errors="replace")[-2000:]
-                pytest.fail(f"chroma server did not answer {url}/api/v2/heartbeat "
-                            f"(exit {proc.poll()}):\n{output}")
+                pytest.fail(f"chroma server did not answer {url}/api/v2/heartbeat (exit {proc.poll()}):\n{output}")
             time.sleep(0.2)
         yield url
     finally:
@@ -70,8 +73,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, s
         log.close()
 
 
-def test_ingest_and_ask_through_a_chroma_server(chroma_server: str, run_readbot: Any,
-                                                tmp_path: Path) -> None:
+def test_ingest_and_ask_through_a_chroma_server(chroma_server: str, run_readbot: Any, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = {"READBOT_CHROMA_URL": chroma_server}
 
@@ -98,13 +100,11 @@ def test_ingest_and_ask_through_a_chroma_server(chroma_server: str, run_readbot:
     from chromadb.config import Settings as ChromaSettings
 
     port = int(chroma_server.rsplit(":", 1)[1])
-    client = chromadb.HttpClient(host="127.0.0.1", port=port,
-                                 settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.HttpClient(host="127.0.0.1", port=port, settings=ChromaSettings(anonymized_telemetry=False))
     assert client.get_collection("readbot").count() > 0
 
 
-def test_compose_chroma_healthcheck_passes_against_a_real_server(chroma_server: str,
-                                                                 repo_root: Path) -> None:
+def test_compose_chroma_healthcheck_passes_against_a_real_server(chroma_server: str, repo_root: Path) -> None:
     """deploy/compose.yaml's Chroma healthcheck (bash only: the image has no curl) run as
     written, against the real server: exit 0 while it is up, non-zero for a closed port."""
     compose = yaml.safe_load((repo_root / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
@@ -113,11 +113,13 @@ def test_compose_chroma_healthcheck_passes_against_a_real_server(chroma_server: 
     script = test[3].replace("$$", "$")  # compose's escape for a literal $
     port = chroma_server.rsplit(":", 1)[1]
     assert "/dev/tcp/127.0.0.1/8000" in script
-    up = subprocess.run(["/bin/bash", "-c", script.replace("/8000", f"/{port}")],
-                        capture_output=True, timeout=10, check=False)
+    up = subprocess.run(
+        ["/bin/bash", "-c", script.replace("/8000", f"/{port}")], capture_output=True, timeout=10, check=False
+    )
     assert up.returncode == 0, up.stderr
-    down = subprocess.run(["/bin/bash", "-c", script.replace("/8000", f"/{_free_port()}")],
-                          capture_output=True, timeout=10, check=False)
+    down = subprocess.run(
+        ["/bin/bash", "-c", script.replace("/8000", f"/{_free_port()}")], capture_output=True, timeout=10, check=False
+    )
     assert down.returncode != 0
 
 
@@ -129,7 +131,7 @@ def test_chroma_image_matches_the_client(repo_root: Path) -> None:
     compose = yaml.safe_load((repo_root / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
     assert compose["services"]["chroma"]["image"] == wanted
     docs = list(yaml.safe_load_all((repo_root / "deploy" / "k8s" / "chroma.yaml").read_text(encoding="utf-8")))
-    images = [c["image"] for d in docs if d["kind"] == "StatefulSet"
-              for c in d["spec"]["template"]["spec"]["containers"]]
+    images = [
+        c["image"] for d in docs if d["kind"] == "StatefulSet" for c in d["spec"]["template"]["spec"]["containers"]
+    ]
     assert images == [wanted]
-

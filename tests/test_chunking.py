@@ -85,15 +85,20 @@ def _chunk_starting(chunks, prefix):
     return matches[0]
 
 
-@pytest.mark.parametrize(("child", "parent"), [
-    ("RL (reinforcement learning) training may make models", "Two possible explanations:"),
-    ("RL environments may be inadvertently designed", "Two possible explanations:"),
-    ("Two possible explanations:", "Current AI models perform impressively on benchmarks"),
-    ("Sample efficiency: models require vastly more data", "Two aspects:"),
-    ("The AI itself may be sentient.", "Ilya suggests building AI that cares about sentient life"),
-    ("Even in a \u201cstraight-shot\u201d plan, release would be gradual.",
-     "Ilya now believes gradual deployment is essential"),
-])
+@pytest.mark.parametrize(
+    ("child", "parent"),
+    [
+        ("RL (reinforcement learning) training may make models", "Two possible explanations:"),
+        ("RL environments may be inadvertently designed", "Two possible explanations:"),
+        ("Two possible explanations:", "Current AI models perform impressively on benchmarks"),
+        ("Sample efficiency: models require vastly more data", "Two aspects:"),
+        ("The AI itself may be sentient.", "Ilya suggests building AI that cares about sentient life"),
+        (
+            "Even in a \u201cstraight-shot\u201d plan, release would be gradual.",
+            "Ilya now believes gradual deployment is essential",
+        ),
+    ],
+)
 def test_nested_bullets_carry_their_parent(shipped_chunks, child, parent):
     chunk = _chunk_starting(shipped_chunks, child)
     assert chunk.parent.startswith(parent)
@@ -104,8 +109,11 @@ def test_nested_bullets_carry_their_parent(shipped_chunks, child, parent):
 
 
 def test_top_level_bullets_have_no_parent(shipped_chunks):
-    for prefix in ("Ilya Sutskever, co-founder of OpenAI", "Current AI models perform impressively",
-                   "As AI becomes more powerful, alignment will become urgent"):
+    for prefix in (
+        "Ilya Sutskever, co-founder of OpenAI",
+        "Current AI models perform impressively",
+        "As AI becomes more powerful, alignment will become urgent",
+    ):
         assert _chunk_starting(shipped_chunks, prefix).parent == ""
 
 
@@ -149,8 +157,7 @@ def test_other_bullet_marks_and_numbered_lists():
 def test_wrapped_bullet_lines_join_their_bullet():
     text = "Topic\n\n- a bullet that is long enough to wrap\n  onto a second line.\n- next bullet\n"
     chunks = chunk_text(text, "d")
-    assert [c.text for c in chunks] == [
-        "a bullet that is long enough to wrap onto a second line.", "next bullet"]
+    assert [c.text for c in chunks] == ["a bullet that is long enough to wrap onto a second line.", "next bullet"]
     assert [c.position for c in chunks] == [0, 1]
 
 
@@ -182,18 +189,22 @@ def test_one_sentence_longer_than_the_cap_stays_whole():
 
 
 def test_sentence_split_keeps_closing_quotes_verbatim():
-    text = ("Quotes\n\nIlya called it \u201cthe age of research.\u201d The field changed. "
-            "He said \"Stop.\" Then he left (for good.) Nobody followed.\n")
+    text = (
+        "Quotes\n\nIlya called it \u201cthe age of research.\u201d The field changed. "
+        'He said "Stop." Then he left (for good.) Nobody followed.\n'
+    )
     chunks = chunk_text(text, "d")
     for chunk in chunks:
         assert chunk.text in text, chunk.text
 
 
 def test_hard_wrapped_prose_is_not_mistaken_for_headings():
-    text = ("# Notes\n\n## Why scaling stalled\n\n"
-            "The age of scaling ran from 2020 to 2025 and was driven\n"
-            "by scaling laws. Compute is now very large.\n\n"
-            "## What comes next\n\nResearch, not scale, will decide progress.\n")
+    text = (
+        "# Notes\n\n## Why scaling stalled\n\n"
+        "The age of scaling ran from 2020 to 2025 and was driven\n"
+        "by scaling laws. Compute is now very large.\n\n"
+        "## What comes next\n\nResearch, not scale, will decide progress.\n"
+    )
     chunks = chunk_text(text, "notes")
     assert _in_order_unique(c.section for c in chunks) == ["Why scaling stalled", "What comes next"]
     assert "The age of scaling ran from 2020 to 2025" in chunks[0].text

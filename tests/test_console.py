@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from bot.adapters.console import ConsoleAdapter
-from bot.app import AdapterKit, open_app
+from bot.app import AdapterKit, command_specs, open_app
 from bot.clock import ManualClock
 from bot.core.events import Message, User, Where
 from bot.settings import Settings
@@ -28,15 +28,15 @@ T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 
 @pytest_asyncio.fixture
 async def chat(tmp_path, knowledge_service):  # type: ignore[no-untyped-def]
-    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path), "READBOT_MODERATORS": MOD.id},
-                                 dotenv=None)
+    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path), "READBOT_MODERATORS": MOD.id}, dotenv=None)
     out = io.StringIO()
 
     def console(kit: AdapterKit) -> ConsoleAdapter:
         return ConsoleAdapter(kit.dispatcher, out, user=User("member-1", "Member"))
 
-    async with open_app(settings, adapters=[console], knowledge=knowledge_service, clock=ManualClock(T0),
-                        run_tasks=False) as app:
+    async with open_app(
+        settings, adapters=[console], knowledge=knowledge_service, clock=ManualClock(T0), run_tasks=False
+    ) as app:
         (adapter,) = app.adapters
         yield app, adapter, out
 
@@ -120,16 +120,19 @@ async def test_poll_flow_start_vote_change_refuse_close_results(chat) -> None:  
     assert "closed" in adapter.posted[-1][1].text
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("/poll x | a | a", "different"),
-    ("/poll Claim | only", "2 to 5 options"),
-    ("/poll Claim | a | b | c | d | e | f", "2 to 5 options"),
-    ("/poll Claim duration=9d", "1 minute to 7 days"),
-    ("/poll Claim duration=soon", "can't read the duration"),
-    ("/poll " + "y" * 301, "300"),
-    ("/poll Claim anonymous=maybe", "on or off"),
-    ("/poll close", "no open poll"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("/poll x | a | a", "different"),
+        ("/poll Claim | only", "2 to 5 options"),
+        ("/poll Claim | a | b | c | d | e | f", "2 to 5 options"),
+        ("/poll Claim duration=9d", "1 minute to 7 days"),
+        ("/poll Claim duration=soon", "can't read the duration"),
+        ("/poll " + "y" * 301, "300"),
+        ("/poll Claim anonymous=maybe", "on or off"),
+        ("/poll close", "no open poll"),
+    ],
+)
 async def test_bad_poll_input_gets_a_private_message_and_posts_nothing(chat, line, message) -> None:  # type: ignore[no-untyped-def]
     _, adapter, _ = chat
     await say(adapter, MOD, line)
@@ -151,8 +154,14 @@ async def test_poll_without_claim_takes_the_next_bank_claim_not_yet_polled(chat)
 async def test_readbot_chat_runs_as_a_person_would(tmp_path, cli_env) -> None:  # type: ignore[no-untyped-def]
     lines = f"{VIBE}\n/ask\n/poll\n"
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot.cli", "chat"], input=lines, capture_output=True,
-        text=True, timeout=120, env={**cli_env, "READBOT_DATA_DIR": str(tmp_path)})
+        subprocess.run,
+        [sys.executable, "-m", "bot.cli", "chat"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**cli_env, "READBOT_DATA_DIR": str(tmp_path)},
+    )
     assert done.returncode == 0, done.stderr
     assert DISCONNECT in done.stdout
     assert "(only you can see this) Please ask a question" in done.stdout
@@ -161,7 +170,8 @@ async def test_readbot_chat_runs_as_a_person_would(tmp_path, cli_env) -> None:  
 
 
 async def test_in_chat_a_one_minute_poll_closes_at_its_deadline_and_posts_its_results(  # type: ignore[no-untyped-def]
-        tmp_path, knowledge_service) -> None:
+    tmp_path, knowledge_service
+) -> None:
     """The composition root runs the deadline watcher for the console too (it used to run only
     under `readbot run`, so a chat poll stayed open forever)."""
     settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path), "READBOT_MODERATORS": MOD.id}, dotenv=None)
@@ -175,6 +185,7 @@ async def test_in_chat_a_one_minute_poll_closes_at_its_deadline_and_posts_its_re
         (adapter,) = app.adapters
         assert isinstance(adapter, ConsoleAdapter)
         assert {t.get_name() for t in app.tasks} == {"poll-deadlines", "prompt-scheduler"}
+        assert app.dispatcher.routes.specs == command_specs()  # what Slack's manifest is checked against
         await adapter.handle_line("/poll Quick test | A | B duration=1")
         await adapter.handle_line("click 1")
         (poll,) = await app.polls.service.all()

@@ -36,13 +36,11 @@ def _yaml_docs(path: Path) -> list[Any]:
 
 
 def _k8s_docs() -> list[tuple[Path, dict[str, Any]]]:
-    return [(p, d) for p in sorted(K8S.glob("*.yaml")) if p.name != "kustomization.yaml"
-            for d in _yaml_docs(p)]
+    return [(p, d) for p in sorted(K8S.glob("*.yaml")) if p.name != "kustomization.yaml" for d in _yaml_docs(p)]
 
 
 def _one(kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [d for _, d in _k8s_docs() if d["kind"] == kind
-             and (name is None or d["metadata"]["name"] == name)]
+    found = [d for _, d in _k8s_docs() if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
     assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
     return found[0]
 
@@ -89,11 +87,14 @@ def test_compose_readbot_wiring(compose: dict[str, Any]) -> None:
     assert readbot["env_file"] == ".env"
     env = readbot["environment"]
     assert env["READBOT_CHROMA_URL"] == "http://chroma:8000"
-    assert re.fullmatch(r"postgresql://readbot:\$\{POSTGRES_PASSWORD[^}]*\}@postgres:5432/readbot",
-                        env["READBOT_DATABASE_URL"]), env["READBOT_DATABASE_URL"]
+    assert re.fullmatch(
+        r"postgresql://readbot:\$\{POSTGRES_PASSWORD[^}]*\}@postgres:5432/readbot", env["READBOT_DATABASE_URL"]
+    ), env["READBOT_DATABASE_URL"]
     assert env["READBOT_DATA_DIR"] == "/data"
-    assert readbot["depends_on"] == {"chroma": {"condition": "service_healthy"},
-                                     "postgres": {"condition": "service_healthy"}}
+    assert readbot["depends_on"] == {
+        "chroma": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+    }
     assert readbot["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
     mounts = {m["target"]: m for m in readbot["volumes"] if isinstance(m, dict)}
     config = mounts["/etc/readbot/readbot.toml"]
@@ -105,8 +106,12 @@ def test_compose_readbot_wiring(compose: dict[str, Any]) -> None:
 def test_compose_named_volumes(compose: dict[str, Any]) -> None:
     declared = set(compose["volumes"])
     assert declared == {"readbot-data", "chroma-data", "postgres-data"}
-    used = {str(v).split(":", 1)[0] for s in compose["services"].values()
-            for v in s.get("volumes", []) if isinstance(v, str)}
+    used = {
+        str(v).split(":", 1)[0]
+        for s in compose["services"].values()
+        for v in s.get("volumes", [])
+        if isinstance(v, str)
+    }
     assert used == declared
     assert compose["services"]["postgres"]["environment"]["POSTGRES_DB"] == "readbot"
     assert compose["services"]["postgres"]["environment"]["POSTGRES_USER"] == "readbot"
@@ -119,9 +124,13 @@ try:
 except ImportError:  # pragma: no cover - chromadb depends on it
     k8s_models = None
 
-KIND_MODELS = {("v1", "ConfigMap"): "V1ConfigMap", ("v1", "Secret"): "V1Secret",
-               ("v1", "Service"): "V1Service", ("apps/v1", "Deployment"): "V1Deployment",
-               ("apps/v1", "StatefulSet"): "V1StatefulSet"}
+KIND_MODELS = {
+    ("v1", "ConfigMap"): "V1ConfigMap",
+    ("v1", "Secret"): "V1Secret",
+    ("v1", "Service"): "V1Service",
+    ("apps/v1", "Deployment"): "V1Deployment",
+    ("apps/v1", "StatefulSet"): "V1StatefulSet",
+}
 
 
 def _schema_errors(value: Any, type_name: str, where: str) -> list[str]:
@@ -137,8 +146,7 @@ def _schema_errors(value: Any, type_name: str, where: str) -> list[str]:
             return [f"{where}: expected a mapping"]
         inner = m.group(1) or m.group(2)
         return [e for k, v in value.items() for e in _schema_errors(v, inner, f"{where}.{k}")]
-    simple = {"str": (str,), "int": (int,), "bool": (bool,), "float": (int, float), "datetime": (str,),
-              "bytes": (str,)}
+    simple = {"str": (str,), "int": (int,), "bool": (bool,), "float": (int, float), "datetime": (str,), "bytes": (str,)}
     if type_name in simple:
         ok = isinstance(value, simple[type_name]) and not (type_name == "int" and isinstance(value, bool))
         return [] if ok else [f"{where}: expected {type_name}, got {value!r}"]
@@ -255,7 +263,8 @@ def test_k8s_services_select_their_pods() -> None:
     assert container["readinessProbe"]["httpGet"]["path"] == "/api/v2/heartbeat"
     assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/data"}
     assert chroma["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] in {
-        m["name"] for m in container["volumeMounts"]}
+        m["name"] for m in container["volumeMounts"]
+    }
 
 
 def test_kustomization_lists_every_manifest_but_the_secret_example() -> None:
@@ -292,12 +301,11 @@ def dockerfile() -> list[tuple[str, str]]:
 
 def _final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
     starts = [i for i, (word, _) in enumerate(instructions) if word == "FROM"]
-    return instructions[starts[-1]:]
+    return instructions[starts[-1] :]
 
 
 def test_dockerfile_images_are_pinned(dockerfile: list[tuple[str, str]]) -> None:
-    args = dict(re.match(r"(\w+)=(\S+)", rest).groups() for word, rest in dockerfile
-                if word == "ARG" and "=" in rest)
+    args = dict(re.match(r"(\w+)=(\S+)", rest).groups() for word, rest in dockerfile if word == "ARG" and "=" in rest)
     stages: set[str] = set()
     froms = [rest for word, rest in dockerfile if word == "FROM"]
     assert len(froms) >= 2, "expected a multi-stage build"
@@ -376,8 +384,10 @@ def test_lock_pins_match_this_environment() -> None:
             continue
         if installed != version:
             wrong.append(f"{name}=={version}: {installed} installed")
-    assert not wrong, ("deploy/requirements.lock differs from this venv "
-                       "(regenerate: .venv/bin/python deploy/lock.py):\n" + "\n".join(wrong))
+    assert not wrong, (
+        "deploy/requirements.lock differs from this venv "
+        "(regenerate: .venv/bin/python deploy/lock.py):\n" + "\n".join(wrong)
+    )
     excluded = {"readbot", "pytest", "pytest-asyncio", "ruff", "pip", "setuptools"}
     assert not {n.lower() for n in pins} & excluded
 
@@ -444,6 +454,20 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     # verify wants ExecStart to exist: point it at a stand-in, the rest is checked as written
     unit = tmp_path / "readbot.service"
     unit.write_text(text.replace("/opt/readbot/.venv/bin/readbot", "/bin/true"), encoding="utf-8")
-    result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_slack_manifest_lists_exactly_the_declared_commands() -> None:
+    """Slack's slash commands are declared in the app manifest: it must match the features'
+    declarations (bot/*/commands.py), so a new command can't be forgotten there."""
+    from bot.adapters.slack.manifest import slash_commands
+    from bot.app import command_specs
+
+    manifest = yaml.safe_load((ROOT / "deploy" / "slack-manifest.yaml").read_text(encoding="utf-8"))
+    listed = manifest["features"]["slash_commands"]
+    url = listed[0]["url"]
+    assert listed == slash_commands(command_specs(), url)
+    assert all(url == c["url"] and url.endswith("/slack/events") for c in listed)

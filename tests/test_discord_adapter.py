@@ -2,9 +2,11 @@
 
 * Unit tests of rendering: 2,000-character messages split at sentence boundaries, mass mentions
   defused, ``allowed_mentions`` none on every payload, the citation embed, persistent buttons.
-* End to end: the real core (``build_core``: bundled model, Chroma in a tmp dir) and a
-  ``DiscordAdapter`` running the real discord.py client against ``tests/fakes/discord_server``.
-  One bot for the whole module (the model loads once); scenarios share it.
+* End to end: readbot opened as ``readbot run`` opens it (``open_app``: bundled model, Chroma and
+  SQLite in a tmp dir, the features' command declarations, plus a test feature with /echo, /whisper,
+  /slow and ``test:`` buttons) and a ``DiscordAdapter`` built from the kit, running the real discord.py
+  client against ``tests/fakes/discord_server``. One bot for the whole module (the model loads
+  once); scenarios share it.
 * The real CLI: ``python -m bot.cli run --platform discord`` answers a mention; no DISCORD_TOKEN
   exits 2 with one line.
 """
@@ -22,16 +24,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 import pytest_asyncio
 
-import bot.cli
 from bot.adapters.discord import DiscordAdapter, DiscordStartError, custom_ids
 from bot.adapters.discord import render as dr
 from bot.adapters.discord.translate import strip_bot_mention
-from bot.app import Core, build_core
+from bot.app import AdapterKit, App, open_app
 from bot.core.adapter import Responder, UnsupportedOperation
+from bot.core.commands import CommandSpec, OptionSpec
 from bot.core.dispatcher import Dispatcher
 from bot.core.events import (
     Button,
@@ -45,9 +48,10 @@ from bot.core.events import (
     Visibility,
     Where,
 )
+from bot.core.feature import Feature, Routes
+from bot.core.text import ZWSP
 from bot.errors import ConfigError
 from bot.settings import Settings
-from bot.text import ZWSP
 from tests.fakes.discord_server import CREATE_PUBLIC_THREADS, EPHEMERAL, FakeDiscord, RecordedCall
 
 TOKEN = "MTIz.fake.token"
@@ -62,8 +66,7 @@ aio = pytest.mark.asyncio(loop_scope="module")
 
 
 def sentences(n: int) -> str:
-    return " ".join(f"Sentence number {i} talks about scaling, research and generalization."
-                    for i in range(n))
+    return " ".join(f"Sentence number {i} talks about scaling, research and generalization." for i in range(n))
 
 
 def test_long_reply_is_split_into_2000_char_messages_at_sentence_ends() -> None:
@@ -84,8 +87,11 @@ def test_mass_mentions_and_pings_are_defused() -> None:
 
 
 def test_every_payload_disallows_all_mentions() -> None:
-    rendered = dr.render(Reply(sentences(60), citations=(Citation("S", "doc", "doc", "q"),),
-                               buttons=(Button("Yes", "poll:vote", "p:0"),)))
+    rendered = dr.render(
+        Reply(
+            sentences(60), citations=(Citation("S", "doc", "doc", "q"),), buttons=(Button("Yes", "poll:vote", "p:0"),)
+        )
+    )
     assert len(rendered.chunks) > 1
     for index in range(len(rendered.chunks)):
         assert rendered.message_kwargs(index)["allowed_mentions"].to_dict() == {"parse": []}
@@ -115,14 +121,19 @@ def test_citation_goes_into_a_source_embed() -> None:
 
 
 def test_buttons_become_a_persistent_view_with_action_value_ids() -> None:
-    rendered = dr.render(Reply("Vote!", buttons=(Button("Yes", "poll:vote", "p1:0", "primary"),
-                                                 Button("No", "poll:vote", "p1:1", "danger"))))
+    rendered = dr.render(
+        Reply(
+            "Vote!",
+            buttons=(Button("Yes", "poll:vote", "p1:0", "primary"), Button("No", "poll:vote", "p1:1", "danger")),
+        )
+    )
     view = rendered.view()
     assert view is not None and view.timeout is None and view.is_persistent()
     components = view.to_components()[0]["components"]
     assert [(c["label"], c["custom_id"], c["style"]) for c in components] == [
         ("Yes", "poll:vote|p1:0", discord.ButtonStyle.primary.value),
-        ("No", "poll:vote|p1:1", discord.ButtonStyle.danger.value)]
+        ("No", "poll:vote|p1:1", discord.ButtonStyle.danger.value),
+    ]
     assert custom_ids.decode("poll:vote|p1:1|x") == ("poll:vote", "p1:1|x")
     assert custom_ids.decode("no separator") is None
     with pytest.raises(ValueError, match="100"):
@@ -147,7 +158,7 @@ def test_thread_names_and_empty_replies() -> None:
 @dataclass
 class World:
     fake: FakeDiscord
-    core: Core
+    app: App
     adapter: DiscordAdapter
     seen: list[Event] = field(default_factory=list)
     impersonated: set[str] = field(default_factory=set)  # ids of messages a test posted *as* the bot
@@ -172,50 +183,79 @@ def everything_said(message: dict[str, Any]) -> str:
     return " ".join([message["content"], *(e.get("description") or "" for e in message["embeds"])])
 
 
+def text_command(name: str) -> CommandSpec:
+    """A test command taking one optional text (as the other features' commands do)."""
+    return CommandSpec(
+        name, f"readbot /{name}", options=(OptionSpec("text", "Text for the command (optional)"),), free_text="text"
+    )
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     fake = FakeDiscord(TOKEN)
-    fake.no_threads_id = fake.add_text_channel("no-threads", overwrites=[  # type: ignore[attr-defined]
-        {"id": str(fake.bot_role_id), "type": 0, "allow": "0", "deny": str(CREATE_PUBLIC_THREADS)}])
+    fake.no_threads_id = fake.add_text_channel(
+        "no-threads",
+        overwrites=[  # type: ignore[attr-defined]
+            {"id": str(fake.bot_role_id), "type": 0, "allow": "0", "deny": str(CREATE_PUBLIC_THREADS)}
+        ],
+    )
     await fake.start()
-    settings = Settings.from_env({
-        "READBOT_DATA_DIR": str(tmp_path_factory.mktemp("discord-data")),
-        "DISCORD_TOKEN": TOKEN, "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url,
-    }, dotenv=None)
-    core = build_core(settings)
-    await asyncio.to_thread(core.knowledge.warm)  # index the reading now, not in the first scenario
-    state = World(fake, core, DiscordAdapter(settings, core.dispatcher, guild_ready_timeout=0.1))
+    settings = Settings.from_env(
+        {
+            "READBOT_DATA_DIR": str(tmp_path_factory.mktemp("discord-data")),
+            "DISCORD_TOKEN": TOKEN,
+            "DISCORD_API_URL": fake.api_url,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+        },
+        dotenv=None,
+    )
+    seen: list[Event] = []
+    release = asyncio.Event()
+    adapters: list[DiscordAdapter] = []
 
     async def echo(event: Event, responder: Responder) -> None:  # a command without a handler of its own
-        state.seen.append(event)
+        seen.append(event)
         assert isinstance(event, Command)
         await responder.reply(Reply(f"echo: {event.text}"))
 
     async def whisper(event: Event, responder: Responder) -> None:
-        state.seen.append(event)
-        await state.adapter.send_private(event.where, event.user, Reply("psst"))
+        seen.append(event)
+        await responder.reply(Reply("psst", visibility=Visibility.PRIVATE))
 
     async def vote(event: Event, responder: Responder) -> None:
-        state.seen.append(event)
+        seen.append(event)
         assert isinstance(event, ButtonClick) and event.message is not None
         await responder.reply(Reply("Thanks for voting.", visibility=Visibility.PRIVATE))
-        await state.adapter.update(event.message, Reply(f"Votes: {event.value}"))
+        await adapters[0].update(event.message, Reply(f"Votes: {event.value}"))
 
     async def slow(event: Event, responder: Responder) -> None:  # never acknowledges by itself
-        state.seen.append(event)
-        await asyncio.wait_for(state.release.wait(), ANSWER_TIMEOUT)
+        seen.append(event)
+        await asyncio.wait_for(release.wait(), ANSWER_TIMEOUT)
         await responder.reply(Reply("done, slowly"))
 
-    core.dispatcher.command("echo", echo)
-    core.dispatcher.command("whisper", whisper)
-    core.dispatcher.command("slow", slow)
-    core.dispatcher.button("test", vote)
-    await state.adapter.start()
+    async def not_mine(event: Event, responder: Responder) -> None:
+        return None  # the restart scenario's bots share the fake's gateway: this bot leaves their clicks alone
+
+    tests = Feature(
+        "tests",
+        commands=((text_command("echo"), echo), (text_command("whisper"), whisper), (text_command("slow"), slow)),
+        buttons={"test": vote, "restart": not_mine},
+    )
+
+    def discord_adapter(kit: AdapterKit) -> DiscordAdapter:
+        adapter = DiscordAdapter(
+            kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state, guild_ready_timeout=0.1
+        )
+        adapters.append(adapter)
+        return adapter
+
     try:
-        yield state
+        # the knowledge service is this bot's own (the reading indexed and warmed before the adapter
+        # starts), closed with everything else when the block is left
+        async with open_app(settings, adapters=[discord_adapter], extra_features=[tests], run_tasks=False) as app:
+            assert list(app.adapters) == adapters
+            yield World(fake, app, adapters[0], seen=seen, release=release)
     finally:
-        await state.adapter.stop()
-        core.close()
         await fake.stop()
     assert discord.http.Route.BASE == "https://discord.com/api/v10"  # stop() put discord.py back
 
@@ -229,7 +269,7 @@ async def test_commands_are_registered_on_start(world: World) -> None:
     put = await fake.wait_for_call(path_is("PUT", f"/applications/{fake.application_id}/commands"))
     assert put.status == 200
     commands = {c["name"]: c for c in put.json}
-    assert set(commands) == {"ask", "echo", "slow", "whisper"}
+    assert set(commands) == {"ask", "poll", "prompt", "echo", "slow", "whisper"}  # the features' and the tests'
     (question,) = commands["ask"]["options"]
     assert (question["name"], question["type"], question["required"]) == ("question", 3, True)
     (text,) = commands["echo"]["options"]
@@ -242,11 +282,13 @@ async def test_mention_is_answered_in_a_thread_started_from_it_with_a_citation(w
     fake = world.fake
     question = await fake.send_message(fake.general_id, VIBE, mentions_bot=True)
     thread_call = await fake.wait_for_call(
-        path_is("POST", f"/channels/{fake.general_id}/messages/{question['id']}/threads"))
+        path_is("POST", f"/channels/{fake.general_id}/messages/{question['id']}/threads")
+    )
     assert thread_call.status == 200 and thread_call.json["name"] == VIBE
     thread_id = int(question["id"])  # a thread started from a message has the message's id
-    answer = await fake.wait_for_message(thread_id, lambda m: m["author"]["id"] == str(fake.bot_user_id),
-                                         timeout=ANSWER_TIMEOUT)
+    answer = await fake.wait_for_message(
+        thread_id, lambda m: m["author"]["id"] == str(fake.bot_user_id), timeout=ANSWER_TIMEOUT
+    )
     assert VIBE_SECTION in everything_said(answer)
     assert answer["embeds"][0]["title"] == "Source"
     assert answer["mentions"] == [] and not answer["mention_everyone"]
@@ -258,10 +300,10 @@ async def test_mention_inside_a_thread_is_answered_in_that_thread(world: World) 
     fake = world.fake
     thread = await fake.create_thread(fake.help_id, "Reading club", owner=fake.member_id)
     thread_id = int(thread["id"])
-    question = await fake.send_message(thread_id, "What does Ilya mean by the age of research?",
-                                       mentions_bot=True)
-    answer = await fake.wait_for_message(thread_id, lambda m: m["author"]["id"] == str(fake.bot_user_id),
-                                         timeout=ANSWER_TIMEOUT)
+    question = await fake.send_message(thread_id, "What does Ilya mean by the age of research?", mentions_bot=True)
+    answer = await fake.wait_for_message(
+        thread_id, lambda m: m["author"]["id"] == str(fake.bot_user_id), timeout=ANSWER_TIMEOUT
+    )
     assert answer["message_reference"]["message_id"] == question["id"]  # a reply to the question
     assert answer["mentions"] == []  # ... that doesn't ping the asker
     assert not [c for c in fake.calls if c.path.endswith(f"/messages/{question['id']}/threads")]
@@ -273,11 +315,11 @@ async def test_mention_where_threads_are_forbidden_is_answered_in_the_channel(wo
     fake = world.fake
     channel = fake.no_threads_id  # type: ignore[attr-defined]
     question = await fake.send_message(channel, VIBE, mentions_bot=True)
-    refused = await fake.wait_for_call(
-        path_is("POST", f"/channels/{channel}/messages/{question['id']}/threads"))
+    refused = await fake.wait_for_call(path_is("POST", f"/channels/{channel}/messages/{question['id']}/threads"))
     assert refused.status == 403
-    answer = await fake.wait_for_message(channel, lambda m: m["author"]["id"] == str(fake.bot_user_id),
-                                         timeout=ANSWER_TIMEOUT)
+    answer = await fake.wait_for_message(
+        channel, lambda m: m["author"]["id"] == str(fake.bot_user_id), timeout=ANSWER_TIMEOUT
+    )
     assert answer["message_reference"]["message_id"] == question["id"] and answer["mentions"] == []
     assert VIBE_SECTION in everything_said(answer)
 
@@ -289,8 +331,9 @@ async def test_slash_ask_is_deferred_then_answered_by_a_follow_up(world: World) 
     callback = await fake.wait_for_interaction_response(ref)
     assert callback.status in (200, 204)
     assert callback.json == {"type": 5}  # deferred: "readbot is thinking…"
-    followup = await fake.wait_for_call(path_is("POST", f"/webhooks/{fake.application_id}/{ref.token}"),
-                                        timeout=ANSWER_TIMEOUT)
+    followup = await fake.wait_for_call(
+        path_is("POST", f"/webhooks/{fake.application_id}/{ref.token}"), timeout=ANSWER_TIMEOUT
+    )
     assert followup.status == 200
     assert VIBE_SECTION in everything_said(followup.response)
     assert int(followup.response["id"]) == ref.original_id  # it replaced the thinking message
@@ -313,11 +356,12 @@ async def test_question_with_everyone_pings_nobody(world: World) -> None:
     fake = world.fake
     question = await fake.send_message(fake.general_id, f"@everyone @here {VIBE}", mentions_bot=True)
     thread_call = await fake.wait_for_call(
-        path_is("POST", f"/channels/{fake.general_id}/messages/{question['id']}/threads"))
+        path_is("POST", f"/channels/{fake.general_id}/messages/{question['id']}/threads")
+    )
     assert not RAW_MASS.search(thread_call.json["name"])
-    answer = await fake.wait_for_message(int(question["id"]),
-                                         lambda m: m["author"]["id"] == str(fake.bot_user_id),
-                                         timeout=ANSWER_TIMEOUT)
+    answer = await fake.wait_for_message(
+        int(question["id"]), lambda m: m["author"]["id"] == str(fake.bot_user_id), timeout=ANSWER_TIMEOUT
+    )
     assert not answer["mention_everyone"] and answer["mentions"] == []
 
     where = Where(Channel("discord", str(fake.general_id)))
@@ -332,16 +376,25 @@ async def test_send_splits_long_text_attaches_images_and_starts_threads(world: W
     fake = world.fake
     where = Where(Channel("discord", str(fake.help_id)))
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
-    ref = await world.adapter.send(where, Reply(
-        sentences(70), citations=(Citation(VIBE_SECTION, "doc", "doc", "quote"),), image=png,
-        image_name="results.png", start_thread=True, thread_title="Day 1 @everyone: what stuck?"))
+    ref = await world.adapter.send(
+        where,
+        Reply(
+            sentences(70),
+            citations=(Citation(VIBE_SECTION, "doc", "doc", "quote"),),
+            image=png,
+            image_name="results.png",
+            start_thread=True,
+            thread_title="Day 1 @everyone: what stuck?",
+        ),
+    )
     posted = [m for m in bot_messages(fake, fake.help_id) if "Sentence number" in m["content"]]
     assert len(posted) == 3 and all(len(m["content"]) <= 2000 for m in posted)
     assert [bool(m["embeds"]) for m in posted] == [False, False, True]  # extras on the last one
     assert posted[-1]["id"] == ref.message_id
     assert [a["filename"] for a in posted[-1]["attachments"]] == ["results.png"]
     thread_call = await fake.wait_for_call(
-        path_is("POST", f"/channels/{fake.help_id}/messages/{posted[0]['id']}/threads"))
+        path_is("POST", f"/channels/{fake.help_id}/messages/{posted[0]['id']}/threads")
+    )
     assert thread_call.json["name"] == f"Day 1 @{ZWSP}everyone: what stuck?"
 
 
@@ -349,14 +402,17 @@ async def test_send_splits_long_text_attaches_images_and_starts_threads(world: W
 async def test_own_messages_other_bots_and_unmentioned_messages_are_ignored(world: World) -> None:
     fake = world.fake
     start = len(fake.calls)
-    ignored = [await fake.send_message(fake.general_id, VIBE, author=fake.bot_user_id, mentions_bot=True),
-               await fake.send_message(fake.general_id, VIBE, author=fake.other_bot_id, mentions_bot=True),
-               await fake.send_message(fake.general_id, VIBE)]
+    ignored = [
+        await fake.send_message(fake.general_id, VIBE, author=fake.bot_user_id, mentions_bot=True),
+        await fake.send_message(fake.general_id, VIBE, author=fake.other_bot_id, mentions_bot=True),
+        await fake.send_message(fake.general_id, VIBE),
+    ]
     world.impersonated.add(ignored[0]["id"])
     # a barrier: events are handled in order, so once this one is answered the others were seen
     barrier = await fake.send_message(fake.general_id, "What is the age of research?", mentions_bot=True)
-    await fake.wait_for_message(int(barrier["id"]), lambda m: m["author"]["id"] == str(fake.bot_user_id),
-                                timeout=ANSWER_TIMEOUT)
+    await fake.wait_for_message(
+        int(barrier["id"]), lambda m: m["author"]["id"] == str(fake.bot_user_id), timeout=ANSWER_TIMEOUT
+    )
     touched = " ".join(f"{c.path} {c.json}" for c in fake.calls[start:])
     assert all(m["id"] not in touched for m in ignored), touched  # no thread, reply or reference
 
@@ -372,8 +428,7 @@ async def test_other_commands_are_registered_generically(world: World) -> None:
     event = world.seen[-1]
     assert isinstance(event, Command) and event.name == "echo"
     assert event.options == {"text": "hello @everyone"} and event.text == "hello @everyone"
-    assert event.event_id == str(ref.id) and event.where == Where(Channel("discord", str(fake.general_id),
-                                                                          "general"))
+    assert event.event_id == str(ref.id) and event.where == Where(Channel("discord", str(fake.general_id), "general"))
     assert event.user == User(str(fake.moderator_id), "Mod", is_bot=False, is_admin=True)
 
     thread = await fake.create_thread(fake.general_id, "Side discussion", owner=fake.member_id)
@@ -403,8 +458,9 @@ async def test_the_adapter_defers_by_itself_when_a_handler_is_slow(world: World)
 async def test_a_bare_mention_gets_a_hint_in_the_channel_and_no_thread(world: World) -> None:
     fake = world.fake
     question = await fake.send_message(fake.help_id, "", mentions_bot=True)
-    hint = await fake.wait_for_message(fake.help_id, lambda m: m.get("message_reference", {}).get(
-        "message_id") == question["id"])
+    hint = await fake.wait_for_message(
+        fake.help_id, lambda m: m.get("message_reference", {}).get("message_id") == question["id"]
+    )
     assert "ask a question" in hint["content"].lower() and hint["mentions"] == []
     assert not [c for c in fake.calls if c.path.endswith(f"/messages/{question['id']}/threads")]
 
@@ -435,32 +491,37 @@ async def test_unknown_command_gets_a_private_answer(world: World) -> None:
 
 
 @aio
-async def test_send_private_is_ephemeral_in_an_interaction_and_refused_outside(world: World) -> None:
+async def test_a_private_reply_is_ephemeral_in_an_interaction_and_refused_outside(world: World) -> None:
     fake = world.fake
     ref = await fake.send_slash_command("whisper")
     callback = await fake.wait_for_interaction_response(ref)
     assert callback.json["data"]["content"] == "psst" and callback.json["data"]["flags"] == EPHEMERAL
     where = Where(Channel("discord", str(fake.general_id)))
-    with pytest.raises(UnsupportedOperation, match="send_private"):  # nobody else is in an interaction
-        await world.adapter.send_private(where, User(str(fake.moderator_id)), Reply("psst"))
-    with pytest.raises(UnsupportedOperation):
+    # outside an interaction there is no way to be private on Discord: no send_private to fall back
+    # on, and send() refuses loudly instead of posting the private text for everyone
+    assert not hasattr(world.adapter, "send_private")
+    before = len(fake.calls)
+    with pytest.raises(UnsupportedOperation, match="private reply outside an interaction"):
         await world.adapter.send(where, Reply("secret", visibility=Visibility.PRIVATE))
+    assert not [c for c in fake.calls[before:] if c.method == "POST"], fake.calls[before:]
 
 
 @aio
 async def test_button_click_is_dispatched_and_the_message_updated(world: World) -> None:
     fake = world.fake
     where = Where(Channel("discord", str(fake.general_id)))
-    ref = await world.adapter.send(where, Reply("Which part was best?", buttons=(
-        Button("Start", "test:vote", "p1:0"), Button("End", "test:vote", "p1:1"))))
+    ref = await world.adapter.send(
+        where,
+        Reply(
+            "Which part was best?", buttons=(Button("Start", "test:vote", "p1:0"), Button("End", "test:vote", "p1:1"))
+        ),
+    )
     posted = fake.messages[int(ref.message_id)]
-    assert [b["custom_id"] for b in posted["components"][0]["components"]] == ["test:vote|p1:0",
-                                                                               "test:vote|p1:1"]
+    assert [b["custom_id"] for b in posted["components"][0]["components"]] == ["test:vote|p1:0", "test:vote|p1:1"]
     click = await fake.click_button(int(ref.message_id), "test:vote|p1:1", user=fake.member_id)
     callback = await fake.wait_for_interaction_response(click)
     assert callback.json["type"] == 4 and callback.json["data"]["flags"] == EPHEMERAL
-    edit = await fake.wait_for_call(
-        path_is("PATCH", f"/channels/{fake.general_id}/messages/{ref.message_id}"))
+    edit = await fake.wait_for_call(path_is("PATCH", f"/channels/{fake.general_id}/messages/{ref.message_id}"))
     assert edit.json["content"] == "Votes: p1:1" and edit.json["components"] == []
     assert edit.json["allowed_mentions"] == {"parse": []}
     event = world.seen[-1]
@@ -480,27 +541,27 @@ async def test_buttons_still_work_after_a_restart(world: World) -> None:
         clicks.append(event)
         await responder.reply(Reply("still here", visibility=Visibility.PRIVATE))
 
-    async def not_mine(event: Event, responder: Responder) -> None:
-        return None  # the module's bot shares the fake's gateway: it must leave this click alone
-
-    world.core.dispatcher.button("restart", not_mine)
+    # the module's bot shares the fake's gateway: it routes "restart:" clicks to a handler that leaves
+    # them alone (see the world fixture)
+    assert "restart" in world.app.dispatcher.routes.buttons
     first = DiscordAdapter(settings, Dispatcher(), guild_ready_timeout=0.1)
     await first.start()
     try:
-        ref = await first.send(Where(Channel("discord", str(fake.help_id))),
-                               Reply("Old poll", buttons=(Button("Vote", "restart:vote", "old:1"),)))
+        ref = await first.send(
+            Where(Channel("discord", str(fake.help_id))),
+            Reply("Old poll", buttons=(Button("Vote", "restart:vote", "old:1"),)),
+        )
+        assert await first.connected() and await world.adapter.connected()
     finally:
         await first.stop()
-    dispatcher = Dispatcher()
-    dispatcher.button("restart", restart_handler)
-    second = DiscordAdapter(settings, dispatcher, guild_ready_timeout=0.1)
+    assert not await first.connected()
+    second = DiscordAdapter(settings, Dispatcher(Routes(buttons={"restart": restart_handler})), guild_ready_timeout=0.1)
     await second.start()
     try:
         click = await fake.click_button(int(ref.message_id), "restart:vote|old:1")
         callback = await fake.wait_for_interaction_response(click)
         assert callback.json["data"]["content"] == "still here"
-        assert [(e.action, e.value) for e in clicks if isinstance(e, ButtonClick)] == [
-            ("restart:vote", "old:1")]
+        assert [(e.action, e.value) for e in clicks if isinstance(e, ButtonClick)] == [("restart:vote", "old:1")]
     finally:
         await second.stop()
     # the module's bot saw the click too, had no handler for it and stayed silent (one response only)
@@ -512,10 +573,13 @@ async def test_buttons_still_work_after_a_restart(world: World) -> None:
 async def test_every_payload_pings_nobody(world: World) -> None:
     fake = world.fake
     question = await fake.send_message(fake.general_id, f"@here {VIBE}", mentions_bot=True)
-    await fake.wait_for_message(int(question["id"]), lambda m: m["author"]["id"] == str(fake.bot_user_id),
-                                timeout=ANSWER_TIMEOUT)
-    payload_paths = re.compile(r"/channels/\d+/messages(/\d+)?|/webhooks/\d+/[^/]+(/messages/[^/]+)?"
-                               r"|/interactions/\d+/[^/]+/callback")
+    await fake.wait_for_message(
+        int(question["id"]), lambda m: m["author"]["id"] == str(fake.bot_user_id), timeout=ANSWER_TIMEOUT
+    )
+    payload_paths = re.compile(
+        r"/channels/\d+/messages(/\d+)?|/webhooks/\d+/[^/]+(/messages/[^/]+)?"
+        r"|/interactions/\d+/[^/]+/callback"
+    )
     checked = 0
     for call in fake.calls:
         if call.method not in ("POST", "PATCH") or not payload_paths.fullmatch(call.path):
@@ -528,8 +592,7 @@ async def test_every_payload_pings_nobody(world: World) -> None:
         checked += 1
         allowed = body.get("allowed_mentions")  # a reply adds "replied_user": false
         assert allowed in ({"parse": []}, {"parse": [], "replied_user": False}), (call.path, body)
-        said = " ".join([body.get("content") or "",
-                         *(e.get("description") or "" for e in body.get("embeds", []))])
+        said = " ".join([body.get("content") or "", *(e.get("description") or "" for e in body.get("embeds", []))])
         assert not RAW_MASS.search(said), (call.path, said)
     for call in fake.calls:
         if call.path.endswith("/threads"):
@@ -542,56 +605,83 @@ async def test_every_payload_pings_nobody(world: World) -> None:
 
 
 def test_the_adapter_does_not_import_the_knowledge_core(cli_env: dict[str, str]) -> None:
-    code = ("import sys, bot.adapters.discord; "
-            "print(sorted(m for m in sys.modules if m.startswith('bot.knowledge')))")
-    done = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True, text=True,
-                          timeout=60, check=True)
+    code = "import sys, bot.adapters.discord; print(sorted(m for m in sys.modules if m.startswith('bot.knowledge')))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, timeout=60, check=True
+    )
     assert done.stdout.strip() == "[]"
 
 
 # =========================================================================== the real CLI
-
-def _cli_runs_as_module() -> bool:
-    source = Path(bot.cli.__file__).read_text(encoding="utf-8")
-    return re.search(r"""^if __name__ == ["']__main__["']:""", source, re.MULTILINE) is not None
-
-
-needs_run = pytest.mark.skipif(not hasattr(bot.cli, "cmd_run"), reason="bot/cli.py has no `run` command yet")
-# `python -m bot.cli` does nothing (exit 0) until bot/cli.py ends with `if __name__ == "__main__": run()`
-needs_main = pytest.mark.skipif(not _cli_runs_as_module(),
-                                reason="bot/cli.py has no `if __name__ == '__main__'` guard yet")
 
 
 def cli_command() -> list[str]:
     return [sys.executable, "-m", "bot.cli", "run", "--platform", "discord"]
 
 
-@needs_run
-@needs_main
+def test_python_m_bot_cli_lists_the_run_command(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """``python -m bot.cli`` is the CLI (without bot/cli.py's ``__main__`` guard it would run nothing
+    and exit 0, silently), and it has ``run --platform discord``."""
+    usage = subprocess.run(
+        [*cli_command()[:3], "--help"],
+        env=cli_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert usage.returncode == 0 and usage.stdout.strip(), (usage.returncode, usage.stdout, usage.stderr)
+    commands = re.search(r"\{([a-z,]+)\}", usage.stdout)
+    assert commands is not None and "run" in commands.group(1).split(","), usage.stdout
+    run_usage = subprocess.run(
+        [*cli_command()[:4], "--help"],
+        env=cli_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run_usage.returncode == 0, run_usage.stderr
+    assert "--platform" in run_usage.stdout and "discord" in run_usage.stdout, run_usage.stdout
+
+
 @aio
 async def test_cli_run_answers_a_mention(cli_env: dict[str, str], tmp_path: Path) -> None:
     fake = FakeDiscord(TOKEN)  # a fake of its own: the module's bot must not see this traffic
     await fake.start()
-    env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data"), "DISCORD_TOKEN": TOKEN,
-           "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url}
+    port = free_port()  # /healthz, /readyz, /metrics: on a free port, never a fixed one
+    env = {
+        **cli_env,
+        "READBOT_DATA_DIR": str(tmp_path / "data"),
+        "DISCORD_TOKEN": TOKEN,
+        "DISCORD_API_URL": fake.api_url,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "READBOT_HTTP_PORT": str(port),
+    }
     pipe = asyncio.subprocess.PIPE
-    proc = await asyncio.create_subprocess_exec(*cli_command(), env=env, cwd=tmp_path,
-                                                stdout=pipe, stderr=pipe)
+    proc = await asyncio.create_subprocess_exec(*cli_command(), env=env, cwd=tmp_path, stdout=pipe, stderr=pipe)
     output = b""
     try:
         ready = asyncio.ensure_future(
-            fake.wait_for_call(path_is("PUT", f"/applications/{fake.application_id}/commands"), timeout=60))
+            fake.wait_for_call(path_is("PUT", f"/applications/{fake.application_id}/commands"), timeout=60)
+        )
         exited = asyncio.ensure_future(proc.wait())
         await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
         if exited.done():
             ready.cancel()
             _, err = await proc.communicate()
-            raise AssertionError(f"readbot run exited with {proc.returncode} before connecting: "
-                                 f"{err.decode(errors='replace')[-2000:]}")
+            raise AssertionError(
+                f"readbot run exited with {proc.returncode} before connecting: {err.decode(errors='replace')[-2000:]}"
+            )
         await ready
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            assert (resp.status, await resp.text()) == (200, "ok")  # the port it was given
         question = await fake.send_message(fake.general_id, VIBE, mentions_bot=True)
-        answer = await fake.wait_for_message(int(question["id"]),
-                                             lambda m: m["author"]["id"] == str(fake.bot_user_id), timeout=60)
+        answer = await fake.wait_for_message(
+            int(question["id"]), lambda m: m["author"]["id"] == str(fake.bot_user_id), timeout=60
+        )
         assert VIBE_SECTION in everything_said(answer)
         assert answer["mentions"] == [] and not answer["mention_everyone"]
     finally:
@@ -606,13 +696,10 @@ async def test_cli_run_answers_a_mention(cli_env: dict[str, str], tmp_path: Path
     assert b"Traceback" not in output, output.decode(errors="replace")
 
 
-@needs_run
-@needs_main
 def test_cli_run_without_a_token_exits_2_with_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
-    env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data")}
+    env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_HTTP_PORT": str(free_port())}
     env.pop("DISCORD_TOKEN", None)
-    done = subprocess.run(cli_command(), env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(cli_command(), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2, (done.returncode, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "DISCORD_TOKEN" in lines[0], done.stderr
@@ -629,10 +716,15 @@ async def test_sharded_client_connects_and_routes_events(world: World) -> None:
         seen.append(event)
         await responder.reply(Reply("sharded ok"))
 
-    dispatcher = Dispatcher()
-    dispatcher.command("shardcheck", record)
-    sharded = DiscordAdapter(replace(world.adapter.settings, discord_shards="auto"), dispatcher,
-                             guild_ready_timeout=0.1, start_timeout=15)
+    shardcheck = text_command("shardcheck")
+    dispatcher = Dispatcher(Routes(commands={"shardcheck": record}, specs=(shardcheck,)))
+    sharded = DiscordAdapter(
+        replace(world.adapter.settings, discord_shards="auto"),
+        dispatcher,
+        commands=(shardcheck,),
+        guild_ready_timeout=0.1,
+        start_timeout=15,
+    )
     await sharded.start()
     try:
         assert isinstance(sharded._client, discord.AutoShardedClient)

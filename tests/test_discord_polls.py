@@ -34,9 +34,11 @@ import pytest_asyncio
 from bot.adapters.discord import DiscordAdapter
 from bot.app import AdapterKit, App, open_app
 from bot.clock import ManualClock
+from bot.core.commands import spec_hash
 from bot.core.events import Button, Channel, Reply, Where
 from bot.polls.model import SCALE, Poll
 from bot.settings import Settings
+from bot.store.state import BotState
 from tests.fakes.assertions import assert_pings_nobody
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, InteractionRef, RecordedCall
 
@@ -44,8 +46,9 @@ TOKEN = "MTIz.fake.token"
 START = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 MERGE = "Humans should merge with AI to keep their agency."
 BREADTH_ID = "breadth-beats-self-improvement"  # its claim is 110 characters: too long for a choice value
-BREADTH = ("Copies of an AI learning many different jobs could reach superintelligence without "
-           "recursive self-improvement.")
+BREADTH = (
+    "Copies of an AI learning many different jobs could reach superintelligence without recursive self-improvement."
+)
 CLOSED = "This poll is closed; votes are no longer counted."
 GONE = "This poll no longer exists."
 WAIT = 10.0
@@ -72,8 +75,7 @@ class World:
 
 def discord_adapter(kit: AdapterKit) -> DiscordAdapter:
     """As the runner builds it: the features' declarations, the database's state."""
-    return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state,
-                          guild_ready_timeout=0.1)
+    return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state, guild_ready_timeout=0.1)
 
 
 def open_readbot(settings: Settings, knowledge: Any, clock: ManualClock) -> AbstractAsyncContextManager[App]:
@@ -88,16 +90,20 @@ async def world(tmp_path_factory: pytest.TempPathFactory, knowledge_service: Any
     bob, carol = fake.add_member("bob"), fake.add_member("carol")
     close_channel, restart_channel = fake.add_text_channel("polls-close"), fake.add_text_channel("polls-old")
     await fake.start()
-    settings = Settings.from_env({
-        "READBOT_DATA_DIR": str(tmp_path_factory.mktemp("discord-polls")),
-        "DISCORD_TOKEN": TOKEN, "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url,
-    }, dotenv=None)
+    settings = Settings.from_env(
+        {
+            "READBOT_DATA_DIR": str(tmp_path_factory.mktemp("discord-polls")),
+            "DISCORD_TOKEN": TOKEN,
+            "DISCORD_API_URL": fake.api_url,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+        },
+        dotenv=None,
+    )
     try:
         async with open_readbot(settings, knowledge_service, ManualClock(START)) as app:
             (adapter,) = app.adapters
             assert isinstance(adapter, DiscordAdapter)
-            yield World(fake, settings, knowledge_service, app, adapter, bob, carol, close_channel,
-                        restart_channel)
+            yield World(fake, settings, knowledge_service, app, adapter, bob, carol, close_channel, restart_channel)
     finally:
         await fake.stop()
 
@@ -110,8 +116,11 @@ def path_is(method: str, pattern: str) -> Callable[[RecordedCall], bool]:
 
 
 def public_bot_messages(fake: FakeDiscord, channel_id: int) -> list[dict[str, Any]]:
-    return [m for m in fake.messages_in(channel_id)
-            if m["author"]["id"] == str(fake.bot_user_id) and not m["flags"] & EPHEMERAL]
+    return [
+        m
+        for m in fake.messages_in(channel_id)
+        if m["author"]["id"] == str(fake.bot_user_id) and not m["flags"] & EPHEMERAL
+    ]
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -129,8 +138,9 @@ async def private_answer(fake: FakeDiscord, ref: InteractionRef) -> dict[str, An
         data = body["data"]
     else:
         assert body["type"] in (5, 6), body
-        followup = await fake.wait_for_call(path_is("POST", f"/webhooks/{fake.application_id}/{ref.token}"),
-                                            timeout=WAIT)
+        followup = await fake.wait_for_call(
+            path_is("POST", f"/webhooks/{fake.application_id}/{ref.token}"), timeout=WAIT
+        )
         data = followup.json
     assert data["flags"] & EPHEMERAL, data
     assert data["allowed_mentions"] == {"parse": []}
@@ -142,8 +152,7 @@ async def start_poll(fake: FakeDiscord, options: dict[str, Any], channel_id: int
     ref = await fake.send_slash_command("poll", options, user=fake.moderator_id, channel_id=channel_id)
     callback = await fake.wait_for_interaction_response(ref, timeout=WAIT)
     assert callback.json == {"type": 5}
-    followup = await fake.wait_for_call(path_is("POST", f"/webhooks/{fake.application_id}/{ref.token}"),
-                                        timeout=WAIT)
+    followup = await fake.wait_for_call(path_is("POST", f"/webhooks/{fake.application_id}/{ref.token}"), timeout=WAIT)
     assert followup.status == 200, followup.response
     assert int(followup.response["id"]) == ref.original_id  # it replaced the thinking message
     card = fake.messages[int(followup.response["id"])]
@@ -223,10 +232,13 @@ async def test_claim_autocomplete_offers_claims_from_the_bank(world: World) -> N
 
 
 def test_the_adapter_imports_neither_the_poll_feature_nor_the_knowledge_core(cli_env: dict[str, str]) -> None:
-    code = ("import sys, bot.adapters.discord, bot.adapters.discord.commands; "
-            "print(sorted(m for m in sys.modules if m.startswith(('bot.polls', 'bot.knowledge'))))")
-    done = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True, text=True,
-                          timeout=60, check=True)
+    code = (
+        "import sys, bot.adapters.discord, bot.adapters.discord.commands; "
+        "print(sorted(m for m in sys.modules if m.startswith(('bot.polls', 'bot.knowledge'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, timeout=60, check=True
+    )
     assert done.stdout.strip() == "[]"
 
 
@@ -249,10 +261,12 @@ async def test_a_member_cannot_start_a_poll(world: World) -> None:
 async def test_bad_input_is_refused_privately_and_nothing_is_posted(world: World) -> None:
     fake, service = world.fake, world.app.polls.service
     polls_before, posts_before = len(await service.all()), public_bot_messages(fake, fake.general_id)
-    for options, said in [({"claim": MERGE, "options": "a | a"}, "Each poll option must be different."),
-                          ({"claim": MERGE, "duration": "9d"}, "A poll runs from 1 minute to 7 days."),
-                          ({"claim": MERGE, "duration": "soon"}, "I can't read the duration “soon”"),
-                          ({"claim": "x" * 301}, "That claim is 301 characters; keep it to 300.")]:
+    for options, said in [
+        ({"claim": MERGE, "options": "a | a"}, "Each poll option must be different."),
+        ({"claim": MERGE, "duration": "9d"}, "A poll runs from 1 minute to 7 days."),
+        ({"claim": MERGE, "duration": "soon"}, "I can't read the duration “soon”"),
+        ({"claim": "x" * 301}, "That claim is 301 characters; keep it to 300."),
+    ]:
         ref = await fake.send_slash_command("poll", options, user=fake.moderator_id)
         answer = await private_answer(fake, ref)
         assert answer["content"].startswith(said), answer["content"]
@@ -272,8 +286,10 @@ async def test_a_poll_from_start_through_votes_to_results(world: World) -> None:
     # the moderator starts it: deferred, then the card as the follow-up
     card = await start_poll(fake, {"claim": MERGE}, general)
     poll_id = poll_id_of(card)
-    assert buttons(card) == [*((label, f"poll:vote|{poll_id}:{i}") for i, label in enumerate(SCALE)),
-                             ("Close poll", f"poll:close|{poll_id}")]
+    assert buttons(card) == [
+        *((label, f"poll:vote|{poll_id}:{i}") for i, label in enumerate(SCALE)),
+        ("Close poll", f"poll:close|{poll_id}"),
+    ]
     poll = await posted_poll(app, card)
     assert poll.channel_id == str(general)
     assert poll.claim_id == "merge-with-ai" and poll.closes_at - poll.created_at == timedelta(minutes=60)
@@ -283,19 +299,26 @@ async def test_a_poll_from_start_through_votes_to_results(world: World) -> None:
     # three members vote, one changes their mind: each is answered privately, the card is edited
     since, posts = len(fake.calls), [m["id"] for m in public_bot_messages(fake, general)]
     alice = fake.member_id
-    for user, option, said in [(alice, 1, "Thanks, your vote “Agree” is counted."),
-                               (world.bob, 0, "Thanks, your vote “Strongly agree” is counted."),
-                               (world.carol, 3, "Thanks, your vote “Disagree” is counted."),
-                               (world.bob, 1, "Vote changed: you now say “Agree”."),
-                               (alice, 1, "You already voted “Agree”; it's counted.")]:
+    for user, option, said in [
+        (alice, 1, "Thanks, your vote “Agree” is counted."),
+        (world.bob, 0, "Thanks, your vote “Strongly agree” is counted."),
+        (world.carol, 3, "Thanks, your vote “Disagree” is counted."),
+        (world.bob, 1, "Vote changed: you now say “Agree”."),
+        (alice, 1, "You already voted “Agree”; it's counted."),
+    ]:
         click = await fake.click_button(int(card["id"]), f"poll:vote|{poll_id}:{option}", user=user)
         assert (await private_answer(fake, click))["content"] == said
     await app.polls.live.drain()
     edits = edits_of(fake, general, card["id"], since)
     assert 1 <= len(edits) <= 5  # coalesced: at most one edit per second
     live = lines_of(edits[-1].json["content"])
-    assert {"Strongly agree: 0 (0%) ░░░░░░░░░░", "Agree: 2 (67%) ███████░░░", "Unsure: 0 (0%) ░░░░░░░░░░",
-            "Disagree: 1 (33%) ███░░░░░░░", "3 voters"} <= set(live)
+    assert {
+        "Strongly agree: 0 (0%) ░░░░░░░░░░",
+        "Agree: 2 (67%) ███████░░░",
+        "Unsure: 0 (0%) ░░░░░░░░░░",
+        "Disagree: 1 (33%) ███░░░░░░░",
+        "3 voters",
+    } <= set(live)
     assert buttons(fake.messages[int(card["id"])]) == buttons(card)  # still open, still votable
     assert fake.messages[int(card["id"])]["content"] == edits[-1].json["content"]
     assert [m["id"] for m in public_bot_messages(fake, general)] == posts  # no message per vote
@@ -329,11 +352,14 @@ async def test_a_poll_from_start_through_votes_to_results(world: World) -> None:
     assert "3 voters" in results
     posted = fake.messages[int(upload.response["id"])]
     assert posted["channel_id"] == str(general) and [a["filename"] for a in posted["attachments"]] == [
-        f"poll-{poll_id}.png"]
+        f"poll-{poll_id}.png"
+    ]
 
     # the card of a poll the database no longer has
-    orphan = await world.adapter.send(Where(Channel("discord", str(general))), Reply(
-        "Poll: “An old claim”", buttons=(Button("Agree", "poll:vote", "0123456789ab:1"),)))
+    orphan = await world.adapter.send(
+        Where(Channel("discord", str(general))),
+        Reply("Poll: “An old claim”", buttons=(Button("Agree", "poll:vote", "0123456789ab:1"),)),
+    )
     click = await fake.click_button(int(orphan.message_id), "poll:vote|0123456789ab:1", user=alice)
     assert (await private_answer(fake, click))["content"] == GONE
     assert (await service.tally(await service.get(poll_id))).counts == (0, 2, 0, 1, 0)  # type: ignore[arg-type]
@@ -355,13 +381,21 @@ async def test_options_are_mapped_and_action_close_closes_the_latest_poll(world:
     # every option reaches the poll
     world.clock.advance(minutes=1)  # "the latest poll" is the latest created
     claim = "Labs should publish their safety research."
-    card = await start_poll(fake, {"claim": claim, "options": "yes | no | it depends", "duration": "2h",
-                                   "anonymous": "off", "hidden": "on"}, channel)
+    card = await start_poll(
+        fake,
+        {"claim": claim, "options": "yes | no | it depends", "duration": "2h", "anonymous": "off", "hidden": "on"},
+        channel,
+    )
     poll_id = poll_id_of(card)
     assert [label for label, _ in buttons(card)] == ["yes", "no", "it depends", "Close poll"]
     poll = await posted_poll(app, card)
     assert (poll.claim, poll.claim_id, poll.options, poll.anonymous, poll.hide_results) == (
-        claim, None, ("yes", "no", "it depends"), False, True)
+        claim,
+        None,
+        ("yes", "no", "it depends"),
+        False,
+        True,
+    )
     assert poll.closes_at - poll.created_at == timedelta(hours=2)
     assert "Results are hidden until the poll closes. 0 voters so far." in lines_of(card["content"])
     assert lines_of(card["content"])[-1].startswith("names visible to moderators · closes ")
@@ -386,8 +420,9 @@ async def test_options_are_mapped_and_action_close_closes_the_latest_poll(world:
     assert (await service.get(poll_id)).is_open  # type: ignore[union-attr]
 
     since = len(fake.calls)
-    ref = await fake.send_slash_command("poll", {"action": "close", "claim": "Not a poll to start."},
-                                        user=fake.moderator_id, channel_id=channel)
+    ref = await fake.send_slash_command(
+        "poll", {"action": "close", "claim": "Not a poll to start."}, user=fake.moderator_id, channel_id=channel
+    )
     assert (await private_answer(fake, ref))["content"] == "Poll closed; results are posted."
     assert not (await service.get(poll_id)).is_open  # type: ignore[union-attr]
     assert (await service.get(first_id)).is_open  # type: ignore[union-attr]
@@ -396,8 +431,13 @@ async def test_options_are_mapped_and_action_close_closes_the_latest_poll(world:
     assert {"no: 1 (50%) █████░░░░░", "it depends: 1 (50%) █████░░░░░"} <= set(lines_of(final.json["content"]))
     (upload,) = [c for c in fake.calls[since:] if path_is("POST", rf"/channels/{channel}/messages")(c)]
     assert upload.files[0]["data"].startswith(b"\x89PNG") and f"Results: “{claim}”" in upload.json["content"]
-    assert not [c for c in fake.calls[since:] if c.path.startswith(f"/webhooks/{fake.application_id}/")
-                and c.method == "POST" and not (c.json or {}).get("flags", 0) & EPHEMERAL]  # no new card
+    assert not [
+        c
+        for c in fake.calls[since:]
+        if c.path.startswith(f"/webhooks/{fake.application_id}/")
+        and c.method == "POST"
+        and not (c.json or {}).get("flags", 0) & EPHEMERAL
+    ]  # no new card
 
     ref = await fake.send_slash_command("poll", {"action": "close"}, user=fake.moderator_id, channel_id=channel)
     assert (await private_answer(fake, ref))["content"] == "Poll closed; results are posted."
@@ -418,11 +458,17 @@ async def test_the_buttons_of_an_old_card_work_after_a_restart(world: World) -> 
     assert lines_of(card["content"])[0] == f"Poll: “{BREADTH}”"  # the id was resolved to the bank claim
     assert (await posted_poll(world.app, card)).claim_id == BREADTH_ID
 
+    synced = path_is("PUT", f"/applications/{fake.application_id}/commands")
+    puts = len([c for c in fake.calls if synced(c)])
     await world.adapter.stop()  # the bot goes away; a new process (new app, new client) takes over
     try:
         async with open_readbot(world.settings, world.knowledge, ManualClock(world.clock.now())) as app:
             (adapter,) = app.adapters
             assert adapter is not world.adapter and app.db is not world.app.db
+            # the same declarations as the last sync (its hash kept in the database): not synced again
+            key = f"discord:{fake.application_id}:commands"
+            assert await BotState(app.db).get(key) == spec_hash(app.dispatcher.routes.specs)
+            assert len([c for c in fake.calls if synced(c)]) == puts
             since = len(fake.calls)
             click = await fake.click_button(int(card["id"]), f"poll:vote|{poll_id}:2", user=world.carol)
             said = (await private_answer(fake, click))["content"]

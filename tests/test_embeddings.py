@@ -69,17 +69,21 @@ def test_rows_come_back_in_input_order(encoder):
 
 
 def test_similar_sentences_are_closer_than_unrelated_ones(encoder):
-    cat, kitten, tax = encoder.encode([
-        "The cat sat on the mat.",
-        "A kitten was sitting on the rug.",
-        "Quarterly tax filings are due in April.",
-    ])
+    cat, kitten, tax = encoder.encode(
+        [
+            "The cat sat on the mat.",
+            "A kitten was sitting on the rug.",
+            "Quarterly tax filings are due in April.",
+        ]
+    )
     assert _cos(cat, kitten) > _cos(cat, tax) + 0.2
-    scaling, compute, cake = encoder.encode([
-        "Bigger models trained on more data keep improving.",
-        "Scaling compute and datasets reliably improved performance.",
-        "Whisk the eggs and sugar before folding in the flour.",
-    ])
+    scaling, compute, cake = encoder.encode(
+        [
+            "Bigger models trained on more data keep improving.",
+            "Scaling compute and datasets reliably improved performance.",
+            "Whisk the eggs and sugar before folding in the flour.",
+        ]
+    )
     assert _cos(scaling, compute) > _cos(scaling, cake) + 0.2
 
 
@@ -143,8 +147,9 @@ def test_chroma_function_is_registered_by_name(encoder):
     vectors = function(["Emotions may act as a value function.", "Scaling"])
     assert len(vectors) == 2
     assert all(len(v) == DIMENSIONS for v in vectors)
-    np.testing.assert_allclose(np.asarray(vectors), encoder.encode(
-        ["Emotions may act as a value function.", "Scaling"]), atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(vectors), encoder.encode(["Emotions may act as a value function.", "Scaling"]), atol=1e-5
+    )
     assert function.default_space() == "cosine"
     rebuilt = MiniLMChromaFunction.build_from_config(function.get_config())
     assert rebuilt.get_config() == {"model": "all-MiniLM-L6-v2-int8", "sha256": MODEL_SHA256}
@@ -159,10 +164,12 @@ def test_reopened_chroma_collection_rebuilds_the_function_from_its_config(tmp_pa
     settings = ChromaSettings(anonymized_telemetry=False)
     client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=settings)
     collection = client.create_collection(
-        "ef-test", embedding_function=MiniLMChromaFunction(),
-        configuration={"hnsw": {"space": "cosine"}})
-    collection.add(ids=["owl", "cake"], documents=[
-        "Owls hunt small mammals at night.", "Whisk the eggs and sugar, then bake the cake."])
+        "ef-test", embedding_function=MiniLMChromaFunction(), configuration={"hnsw": {"space": "cosine"}}
+    )
+    collection.add(
+        ids=["owl", "cake"],
+        documents=["Owls hunt small mammals at night.", "Whisk the eggs and sugar, then bake the cake."],
+    )
 
     # no embedding_function given: Chroma must find readbot's by its registered name
     reopened = client.get_collection("ef-test")
@@ -218,7 +225,8 @@ def test_loopback_stays_allowed():
 
 def test_subprocesses_are_network_guarded_too(cli_env):
     code = "import socket; socket.create_connection(('203.0.113.7', 443), timeout=1)"
-    result = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode != 0
     assert "network access blocked in tests" in result.stderr

@@ -35,8 +35,9 @@ async def test_two_processes_sharing_a_database_handle_a_retry_once(kind: str, t
         clock = ManualClock(datetime(2026, 11, 3, tzinfo=UTC))
         replicas = []
         for _ in range(2):  # two dispatchers: two processes' worth of state, one database
-            replicas.append(Dispatcher(Routes(on_message=handler),
-                                       middleware=default_middleware(claim=EventLog(db, clock).claim)))
+            replicas.append(
+                Dispatcher(Routes(on_message=handler), middleware=default_middleware(claim=EventLog(db, clock).claim))
+            )
         event = Message("Ev1", Where(Channel("slack", "C1")), User("U1"), "What is SSI?", "1.0")
         assert await replicas[0].dispatch(event, Quiet()) is True
         assert await replicas[1].dispatch(event, Quiet()) is False  # the retry reached the other replica

@@ -52,9 +52,7 @@ class ReadBot(discord.Client):
         intents = discord.Intents.default()
         intents.message_content = True
         # guild_ready_timeout: on_ready fires this long after the last GUILD_CREATE (default 2s).
-        super().__init__(
-            intents=intents, allowed_mentions=discord.AllowedMentions.none(), guild_ready_timeout=0.1
-        )
+        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), guild_ready_timeout=0.1)
         self.tree = app_commands.CommandTree(self)
         self.ready = asyncio.Event()
         self.seen_permissions: list[tuple[bool, bool]] = []  # (user can manage messages, bot can send)
@@ -64,7 +62,8 @@ class ReadBot(discord.Client):
         @app_commands.describe(question="What do you want to know?")
         async def ask(interaction: discord.Interaction, question: str) -> None:
             self.seen_permissions.append(
-                (interaction.permissions.manage_messages, interaction.app_permissions.send_messages))
+                (interaction.permissions.manage_messages, interaction.app_permissions.send_messages)
+            )
             await interaction.response.defer()
             await interaction.followup.send(f"Answer to: {question}", view=AnswerView())
 
@@ -77,9 +76,7 @@ class ReadBot(discord.Client):
             await interaction.response.send_modal(FeedbackModal())
 
         @topic.autocomplete("name")
-        async def topic_complete(
-            interaction: discord.Interaction, current: str
-        ) -> list[app_commands.Choice[str]]:
+        async def topic_complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
             topics = ("python", "pytest")
             return [app_commands.Choice(name=t, value=t) for t in topics if t.startswith(current)]
 

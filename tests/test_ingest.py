@@ -72,14 +72,19 @@ def _by_source(service: KnowledgeService, path: Path) -> list[int]:
     assert source in records
     doc = records[source].document
     reading = records[source].reading
-    return sorted(ic.chunk.position for ic in service.index.all_chunks()
-                  if ic.chunk.document == doc and ic.reading == reading)
+    return sorted(
+        ic.chunk.position for ic in service.index.all_chunks() if ic.chunk.document == doc and ic.reading == reading
+    )
 
 
 def test_first_ingest_adds_every_file(service, docs):
     report = service.ingest([docs])
-    expected = {str(docs / "alpha.txt"), str(docs / "notes.md"),
-                str(docs / "bookclub" / "ch1.md"), str(docs / "bookclub" / "ch2.txt")}
+    expected = {
+        str(docs / "alpha.txt"),
+        str(docs / "notes.md"),
+        str(docs / "bookclub" / "ch1.md"),
+        str(docs / "bookclub" / "ch2.txt"),
+    }
     assert set(report.added) == expected
     assert not report.updated and not report.unchanged and not report.removed and not report.failed
     assert report.chunks == 3 + 2 + 1 + 1 == service.index.count()
@@ -206,8 +211,7 @@ def test_emptied_file_does_not_keep_stale_chunks(service, docs):
 def test_reading_name_defaults_to_subfolder_or_file_stem(service, docs):
     service.ingest([docs])
     readings = {Path(src).name: rec.reading for src, rec in service.index.files().items()}
-    assert readings == {"alpha.txt": "alpha", "notes.md": "notes",
-                        "ch1.md": "bookclub", "ch2.txt": "bookclub"}
+    assert readings == {"alpha.txt": "alpha", "notes.md": "notes", "ch1.md": "bookclub", "ch2.txt": "bookclub"}
     assert service.index.readings() == ["alpha", "bookclub", "notes"]
     # a single file given directly is named after itself
     lone = docs.parent / "lone-file.md"
@@ -299,4 +303,3 @@ def test_cli_ingest_of_only_bad_files_exits_1(run_readbot, tmp_path):
     result = run_readbot(["ingest", str(folder)], data_dir=tmp_path / "d")
     assert result.returncode == 1
     assert result.stderr.strip() == f"skipped {folder / 'broken.md'}: not UTF-8 text"
-

@@ -139,8 +139,11 @@ def test_an_empty_model_answer_falls_back(open_with):
 def test_questions_the_reading_does_not_cover_never_reach_the_model(open_with):
     model = RecordingChatModel(responses=["Ilya's favourite movie is Inception."])
     service = open_with(model)
-    for question in ("What is Ilya's favourite movie?", "How do I bake a chocolate cake?",
-                     "What did Ilya say about the stock market?"):
+    for question in (
+        "What is Ilya's favourite movie?",
+        "How do I bake a chocolate cake?",
+        "What did Ilya say about the stock market?",
+    ):
         answer = service.ask(question)
         assert answer.grounded is False
         assert answer.text.startswith(NOT_COVERED)
@@ -152,9 +155,19 @@ def test_mass_mentions_in_model_output_are_neutralised(open_with):
     model = RecordingChatModel(responses=["@everyone SSI goes straight. <!channel> <@U123> @here"])
     service = open_with(model)
     answer = service.ask("What is SSI's straight-shot plan?")
-    for raw in ("@everyone", "<!channel>", "<@U123>", "@here"):
+    for raw in ("@everyone", "@here"):  # neutral mass mentions: defused by the core
         assert raw not in answer.text
     assert "@\u200beveryone" in answer.text and "@\u200bhere" in answer.text
+    # platform syntax a model might write is each adapter's to make inert when it renders
+    from bot.adapters.discord.render import defuse
+    from bot.adapters.slack.render import safe_mrkdwn
+
+    slack = safe_mrkdwn(answer.text)
+    for raw in ("@everyone", "<!channel>", "<@U123>", "@here"):  # Slack's syntax
+        assert raw not in slack, slack
+    discord = defuse(answer.text + " <@123456789012345678>")
+    for raw in ("@everyone", "@here", "<@123456789012345678>"):  # Discord's syntax
+        assert raw not in discord, discord
 
 
 def test_template_has_the_three_placeholders_and_nothing_else():
@@ -169,8 +182,7 @@ def test_llm_answerer_accepts_plain_strings_and_content_blocks(knowledge_service
 
     class Blocks:  # a provider answering with content blocks, as Anthropic's models do
         def invoke(self, prompt: str) -> Any:
-            return AIMessage(content=[{"type": "text", "text": "Part one. "},
-                                      {"type": "text", "text": "Part two."}])
+            return AIMessage(content=[{"type": "text", "text": "Part one. "}, {"type": "text", "text": "Part two."}])
 
     retrieval = knowledge_service.retrieve("What is SSI's straight-shot plan?")
     answerer = LLMAnswerer(Blocks(), timeout=5)

@@ -23,8 +23,18 @@ asyncio.run(main())
 async def test_two_processes_migrating_one_new_database_at_once_both_succeed(tmp_path, cli_env) -> None:  # type: ignore[no-untyped-def]
     for round_ in range(3):  # unserialised, this failed about half the time
         async with postgres_url() as url:
-            procs = [await asyncio.create_subprocess_exec(
-                sys.executable, "-c", CHILD, url, str(tmp_path), env=cli_env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE) for _ in range(2)]
+            procs = [
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-c",
+                    CHILD,
+                    url,
+                    str(tmp_path),
+                    env=cli_env,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                for _ in range(2)
+            ]
             results = [(await p.wait(), (await p.stderr.read()).decode()) for p in procs]  # type: ignore[union-attr]
             assert all(code == 0 for code, _ in results), (round_, [err[-400:] for _, err in results])

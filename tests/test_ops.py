@@ -78,7 +78,8 @@ def test_registry_renders_prometheus_text() -> None:
         'readbot_y_total{kind="a\\"b\\\\c"} 1.0\nreadbot_y_total{kind="plain"} 2.0\n'
         "# HELP readbot_z_seconds Zs.\n# TYPE readbot_z_seconds histogram\n"
         'readbot_z_seconds_bucket{le="0.5"} 1\nreadbot_z_seconds_bucket{le="1.0"} 2\n'
-        'readbot_z_seconds_bucket{le="+Inf"} 3\nreadbot_z_seconds_sum 3.9\nreadbot_z_seconds_count 3\n')
+        'readbot_z_seconds_bucket{le="+Inf"} 3\nreadbot_z_seconds_sum 3.9\nreadbot_z_seconds_count 3\n'
+    )
     with pytest.raises(ValueError):
         labelled.inc()
 
@@ -95,10 +96,14 @@ def restore_root_logging() -> Any:
     root.setLevel(level)
 
 
-SECRETS_ENV = {"SLACK_BOT_TOKEN": "xoxb-111-222-secretbot", "SLACK_APP_TOKEN": "xapp-1-A1-secretapp",
-               "SLACK_SIGNING_SECRET": SECRET, "DISCORD_TOKEN": "MTA" + "x" * 23 + ".Gabcde.secret-discord-token-part",
-               "READBOT_POLL_SECRET": POLL_SECRET,
-               "READBOT_DATABASE_URL": f"postgresql://readbot:{DB_PASSWORD}@db:5432/readbot"}
+SECRETS_ENV = {
+    "SLACK_BOT_TOKEN": "xoxb-111-222-secretbot",
+    "SLACK_APP_TOKEN": "xapp-1-A1-secretapp",
+    "SLACK_SIGNING_SECRET": SECRET,
+    "DISCORD_TOKEN": "MTA" + "x" * 23 + ".Gabcde.secret-discord-token-part",
+    "READBOT_POLL_SECRET": POLL_SECRET,
+    "READBOT_DATABASE_URL": f"postgresql://readbot:{DB_PASSWORD}@db:5432/readbot",
+}
 
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
@@ -151,10 +156,15 @@ async def running(tmp_path: Path, knowledge_service: Any) -> AsyncIterator[tuple
     bug = Feature("bug", commands=((CommandSpec("boom", "fails"), boom),))
     server = await ops.serve(health, metrics, 0, host="127.0.0.1")
     try:
-        async with open_app(settings, knowledge=knowledge_service, metrics=metrics, health=health,
-                            extra_features=[bug], run_tasks=False,
-                            adapters=[lambda kit: ConsoleAdapter(kit.dispatcher, io.StringIO(),
-                                                                 user=User("member-1", "Member"))]) as app:
+        async with open_app(
+            settings,
+            knowledge=knowledge_service,
+            metrics=metrics,
+            health=health,
+            extra_features=[bug],
+            run_tasks=False,
+            adapters=[lambda kit: ConsoleAdapter(kit.dispatcher, io.StringIO(), user=User("member-1", "Member"))],
+        ) as app:
             yield app, app.adapters[0], health, f"http://127.0.0.1:{ops.port_of(server)}"
     finally:
         logging.getLogger().removeHandler(counter)
@@ -171,8 +181,11 @@ async def test_endpoints_report_health_readiness_and_what_the_core_did(running: 
     core, adapter, health, base = running
     assert await get(f"{base}/healthz") == (200, "text/plain; charset=utf-8", "ok")
     status, _, body = await get(f"{base}/readyz")
-    assert status == 200 and json.loads(body) == {"ready": True, "failed": [],
-                                                  "checks": {"index": "ok", "database": "ok"}}
+    assert status == 200 and json.loads(body) == {
+        "ready": True,
+        "failed": [],
+        "checks": {"index": "ok", "database": "ok"},
+    }
 
     await say(adapter, User("member-1"), VIBE)
     await say(adapter, User("member-1"), NOT_COVERED)
@@ -210,7 +223,10 @@ async def test_endpoints_report_health_readiness_and_what_the_core_did(running: 
     starting = ops.Health([])  # a process still starting (index not loaded, no database), and stopping
     starting.stop()
     assert [name for name, state in (await starting.checks()).items() if state != "ok"] == [
-        "index", "database", "shutdown"]
+        "index",
+        "database",
+        "shutdown",
+    ]
 
 
 # ============================================================================ readbot run: one port, JSON logs, SIGTERM
@@ -239,17 +255,31 @@ async def wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path, timeou
 
 @pytest.mark.asyncio
 async def test_run_serves_ops_on_the_slack_port_logs_json_and_exits_0_on_sigterm(
-        cli_env: dict[str, str], tmp_path: Path) -> None:
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
     log = tmp_path / "readbot.log"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     async with FakeSlackAPI() as fake:
-        env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data"), "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
-               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, "READBOT_HTTP_PORT": str(port),
-               "READBOT_LOG_LEVEL": "DEBUG", "READBOT_LOG_FORMAT": "json", "READBOT_POLL_SECRET": POLL_SECRET}
+        env = {
+            **cli_env,
+            "READBOT_DATA_DIR": str(tmp_path / "data"),
+            "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "READBOT_HTTP_PORT": str(port),
+            "READBOT_LOG_LEVEL": "DEBUG",
+            "READBOT_LOG_FORMAT": "json",
+            "READBOT_POLL_SECRET": POLL_SECRET,
+        }
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "slack"], env=env,
-                                    cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "run", "--platform", "slack"],
+                env=env,
+                cwd=tmp_path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         try:
             ready = await wait_ready(base, proc, log)
             assert ready["checks"] == {"index": "ok", "database": "ok", "slack": "ok"}
@@ -287,19 +317,31 @@ async def test_run_serves_ops_on_the_slack_port_logs_json_and_exits_0_on_sigterm
 
 @pytest.mark.asyncio
 async def test_run_on_discord_serves_ops_on_its_own_server_and_exits_0_on_sigterm(
-        cli_env: dict[str, str], tmp_path: Path) -> None:
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
     log = tmp_path / "readbot.log"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     token = "MTIz.fake.token"
     fake = FakeDiscord(token)
     await fake.start()
-    env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data"), "DISCORD_TOKEN": token,
-           "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url, "READBOT_HTTP_PORT": str(port)}
+    env = {
+        **cli_env,
+        "READBOT_DATA_DIR": str(tmp_path / "data"),
+        "DISCORD_TOKEN": token,
+        "DISCORD_API_URL": fake.api_url,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "READBOT_HTTP_PORT": str(port),
+    }
     try:
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "discord"], env=env,
-                                    cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "run", "--platform", "discord"],
+                env=env,
+                cwd=tmp_path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         try:
             ready = await wait_ready(base, proc, log)
             assert ready["checks"] == {"index": "ok", "database": "ok", "discord": "ok"}
@@ -325,17 +367,35 @@ LINE = re.compile(r"^(ok   [a-z ]+( \(.*\))?|fail [a-z ]+: .+)$")
 
 
 def test_doctor_on_a_fresh_data_dir_says_to_ingest(cli_env: dict[str, str], tmp_path: Path) -> None:
-    env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data"), "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": SECRET}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "doctor"], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120, check=False)
+    env = {
+        **cli_env,
+        "READBOT_DATA_DIR": str(tmp_path / "data"),
+        "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "doctor"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert all(LINE.match(line) for line in lines), lines
-    assert [line[5:].split(":")[0] for line in lines] == ["settings", "tokens", "data dir", "model", "tokenizer",
-                                                          "chroma", "index", "database"]
-    assert lines[:6] == ["ok   settings", "ok   tokens", "ok   data dir", "ok   model", "ok   tokenizer",
-                         "ok   chroma"]
+    assert [line[5:].split(":")[0] for line in lines] == [
+        "settings",
+        "tokens",
+        "data dir",
+        "model",
+        "tokenizer",
+        "chroma",
+        "index",
+        "database",
+    ]
+    assert lines[:6] == ["ok   settings", "ok   tokens", "ok   data dir", "ok   model", "ok   tokenizer", "ok   chroma"]
     assert lines[6].startswith("fail index:") and "run readbot ingest" in lines[6]
     assert lines[7].startswith("fail database:")
     assert DEFAULT_BOT_TOKEN not in done.stdout + done.stderr and SECRET not in done.stdout + done.stderr
@@ -381,8 +441,12 @@ def test_errors_are_counted_by_kind_warnings_are_not() -> None:
     root = logging.getLogger()
     root.addHandler(counter)
     try:
-        for name, level in (("bot.prompts.scheduler", logging.ERROR), ("bot.adapters.discord.x", logging.CRITICAL),
-                            ("bot.core.dispatcher", logging.WARNING), ("somelib", logging.ERROR)):
+        for name, level in (
+            ("bot.prompts.scheduler", logging.ERROR),
+            ("bot.adapters.discord.x", logging.CRITICAL),
+            ("bot.core.dispatcher", logging.WARNING),
+            ("somelib", logging.ERROR),
+        ):
             logging.getLogger(name).log(level, "test record")
     finally:
         root.removeHandler(counter)

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import random
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -73,13 +72,32 @@ async def test_durations_parse(raw: str, expected: int) -> None:
 async def test_card_shows_counts_next_to_labels_with_percentages_and_voters() -> None:
     from bot.polls.model import Poll
 
-    poll = Poll("p1", "console", "c", None, None, "Claim.", None, "Sec", "Passage.", SCALE, True, False,
-                "mod", T0, T0 + timedelta(hours=1), None, "open")
+    poll = Poll(
+        "p1",
+        "console",
+        "c",
+        None,
+        None,
+        "Claim.",
+        None,
+        "Sec",
+        "Passage.",
+        SCALE,
+        True,
+        False,
+        "mod",
+        T0,
+        T0 + timedelta(hours=1),
+        None,
+        "open",
+    )
     text = render.card(poll, Tally((2, 1, 0, 0, 1))).text
     assert "Strongly agree: 2 (50%)" in text and "Agree: 1 (25%)" in text
     assert "4 voters" in text and "“Sec”" in text and "Passage." in text
-    hidden = render.card(Poll(*[*poll.__dict__.values()][:10], True, True, "mod", T0,
-                              T0 + timedelta(hours=1), None, "open"), Tally((2, 1, 0, 0, 1))).text
+    hidden = render.card(
+        Poll(*[*poll.__dict__.values()][:10], True, True, "mod", T0, T0 + timedelta(hours=1), None, "open"),
+        Tally((2, 1, 0, 0, 1)),
+    ).text
     assert "Strongly agree: 2" not in hidden and "hidden until the poll closes" in hidden
 
 
@@ -92,8 +110,9 @@ DATABASES = ["sqlite", "postgresql"]
 async def test_vote_move_same_and_closed(kind: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     async with open_database(kind, tmp_path) as db:
         service = PollService(db, SECRET)
-        poll = await service.create(spec(), platform="console", channel_id="c", thread_id=None,
-                                    created_by="mod", now=T0)
+        poll = await service.create(
+            spec(), platform="console", channel_id="c", thread_id=None, created_by="mod", now=T0
+        )
         assert (await service.vote(poll.id, "u1", 1, now=T0))[1] is VoteResult.NEW
         assert (await service.vote(poll.id, "u1", 1, now=T0))[1] is VoteResult.SAME
         assert (await service.vote(poll.id, "u1", 3, now=T0))[1] is VoteResult.CHANGED
@@ -114,10 +133,12 @@ async def test_vote_move_same_and_closed(kind: str, tmp_path) -> None:  # type: 
 async def test_anonymous_polls_store_no_user_id(kind: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     async with open_database(kind, tmp_path) as db:
         service = PollService(db, SECRET)
-        anon = await service.create(spec(), platform="console", channel_id="c", thread_id=None,
-                                    created_by="mod", now=T0)
-        named = await service.create(spec(anonymous=False), platform="console", channel_id="c",
-                                     thread_id=None, created_by="mod", now=T0)
+        anon = await service.create(
+            spec(), platform="console", channel_id="c", thread_id=None, created_by="mod", now=T0
+        )
+        named = await service.create(
+            spec(anonymous=False), platform="console", channel_id="c", thread_id=None, created_by="mod", now=T0
+        )
         await service.vote(anon.id, "U-ALICE", 0, now=T0)
         await service.vote(named.id, "U-ALICE", 0, now=T0)
         stored_anon = [v[0] for v in await service.votes_of(anon)]
@@ -129,8 +150,9 @@ async def test_anonymous_polls_store_no_user_id(kind: str, tmp_path) -> None:  #
 async def test_database_enforces_one_vote_per_person(kind: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     async with open_database(kind, tmp_path) as db:
         service = PollService(db, SECRET)
-        poll = await service.create(spec(), platform="console", channel_id="c", thread_id=None,
-                                    created_by="mod", now=T0)
+        poll = await service.create(
+            spec(), platform="console", channel_id="c", thread_id=None, created_by="mod", now=T0
+        )
         row = {"poll_id": poll.id, "voter": "v", "option": 0, "voted_at": T0}
         async with db.engine.begin() as conn:
             await conn.execute(votes.insert().values(**row))
@@ -143,8 +165,9 @@ async def test_database_enforces_one_vote_per_person(kind: str, tmp_path) -> Non
 async def test_200_votes_from_100_users_at_once_leave_each_users_last_choice(kind: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     async with open_database(kind, tmp_path) as db:
         service = PollService(db, SECRET)
-        poll = await service.create(spec(anonymous=False), platform="console", channel_id="c",
-                                    thread_id=None, created_by="mod", now=T0)
+        poll = await service.create(
+            spec(anonymous=False), platform="console", channel_id="c", thread_id=None, created_by="mod", now=T0
+        )
         rng = random.Random(7)
         first = {f"u{i}": rng.randrange(5) for i in range(100)}
         second = {f"u{i}": rng.randrange(5) for i in range(100)}
@@ -254,8 +277,9 @@ async def test_export_and_list_commands(tmp_path, monkeypatch, capsys) -> None: 
 
     async with open_database("sqlite", tmp_path) as db:
         service = PollService(db, SECRET)
-        named = await service.create(spec(anonymous=False), platform="console", channel_id="c",
-                                     thread_id=None, created_by="mod", now=T0)
+        named = await service.create(
+            spec(anonymous=False), platform="console", channel_id="c", thread_id=None, created_by="mod", now=T0
+        )
         await service.vote(named.id, "U1", 0, now=T0)
     monkeypatch.setenv("READBOT_DATA_DIR", str(tmp_path))
     assert await asyncio.to_thread(main, ["polls", "list"]) == 0

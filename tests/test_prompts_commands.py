@@ -72,12 +72,15 @@ async def opened(tmp_path: Path, clock: StepClock, config: str, adapter: Any, **
     platform; the background tasks are the test's to run. Close it with :func:`close`."""
     path = tmp_path / "readbot.toml"
     path.write_text(config, encoding="utf-8")
-    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_CONFIG": str(path),
-                                  "READBOT_MODERATORS": MOD.id, **env}, dotenv=None)
+    settings = Settings.from_env(
+        {"READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_CONFIG": str(path), "READBOT_MODERATORS": MOD.id, **env},
+        dotenv=None,
+    )
     factory = adapter if callable(adapter) else (lambda kit: adapter)
     stack = contextlib.AsyncExitStack()
-    app = await stack.enter_async_context(open_app(settings, adapters=[factory], knowledge=KNOWLEDGE[0],
-                                                   clock=clock, run_tasks=False))
+    app = await stack.enter_async_context(
+        open_app(settings, adapters=[factory], knowledge=KNOWLEDGE[0], clock=clock, run_tasks=False)
+    )
     STACKS[id(app)] = stack
     return app
 
@@ -112,7 +115,8 @@ class Chat:
 
 
 async def test_every_minute_schedule_posts_within_a_minute_and_a_restart_in_that_minute_does_not_repost(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     clock = StepClock(MONDAY.replace(hour=8, second=30))
     adapter = RecordingAdapter("slack")
     core = await opened(tmp_path, clock, EVERY_MINUTE, adapter)
@@ -153,7 +157,8 @@ async def test_every_minute_schedule_posts_within_a_minute_and_a_restart_in_that
 
 
 async def test_core_skips_schedules_of_platforms_it_does_not_run_and_reads_the_grace_setting(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, "bot.prompts")
     clock = StepClock(MONDAY.replace(hour=7, minute=59))
     adapter = RecordingAdapter("slack")
@@ -165,8 +170,7 @@ async def test_core_skips_schedules_of_platforms_it_does_not_run_and_reads_the_g
         await core.prompts.tick()
         assert [w.channel.platform for w, _ in adapter.sent] == ["slack"]
         skipped = [r.getMessage() for r in caplog.records if "does not run" in r.getMessage()]
-        assert skipped == ["prompt schedule #2 (discord 112233445566778899) skipped: "
-                           "this process does not run discord"]
+        assert skipped == ["prompt schedule #2 (discord 112233445566778899) skipped: this process does not run discord"]
     finally:
         await close(core)
 
@@ -200,13 +204,13 @@ async def test_schedule_skip_pause_resume_and_now(tmp_path: Path) -> None:
         await scheduler.tick()
         reply = await chat("schedule")
         assert reply.visibility is Visibility.PRIVATE
-        assert reply.text == ("Next prompts here (Europe/Berlin): Mon 2 Mar 09:00 CET, Tue 3 Mar 09:00 CET, "
-                              "Wed 4 Mar 09:00 CET.")
+        assert reply.text == (
+            "Next prompts here (Europe/Berlin): Mon 2 Mar 09:00 CET, Tue 3 Mar 09:00 CET, Wed 4 Mar 09:00 CET."
+        )
 
         reply = await chat("skip")
         assert reply.text == "Skipped the prompt of Mon 2 Mar 09:00 CET. The next one is Tue 3 Mar 09:00 CET."
-        assert (await chat("schedule")).text.endswith("Tue 3 Mar 09:00 CET, Wed 4 Mar 09:00 CET, "
-                                                      "Thu 5 Mar 09:00 CET.")
+        assert (await chat("schedule")).text.endswith("Tue 3 Mar 09:00 CET, Wed 4 Mar 09:00 CET, Thu 5 Mar 09:00 CET.")
         clock.set(MONDAY.replace(hour=8))
         assert await scheduler.tick() == [] and adapter.sent == []  # Monday's was skipped
 
@@ -217,8 +221,7 @@ async def test_schedule_skip_pause_resume_and_now(tmp_path: Path) -> None:
         assert await scheduler.tick() == [] and adapter.sent == []  # Tuesday's: paused
 
         reply = await chat("resume")
-        assert reply.text == ("Resumed: scheduled prompts are posted here again. "
-                              "The next one is Wed 4 Mar 09:00 CET.")
+        assert reply.text == ("Resumed: scheduled prompts are posted here again. The next one is Wed 4 Mar 09:00 CET.")
         assert "not paused" in (await chat("resume")).text
         clock.set(MONDAY.replace(hour=8) + timedelta(days=2))
         assert [o.status for o in await scheduler.tick()] == ["posted"]  # Wednesday's
@@ -249,14 +252,17 @@ async def test_a_channel_without_a_schedule(tmp_path: Path) -> None:
         await close(core)
 
 
-@pytest.mark.parametrize(("text", "error"), [
-    ("add", "Give the question to add"),
-    ("add    ", "Give the question to add"),
-    ("add " + "Why " * 80 + "?", "keep it to 280"),
-    ("add What do you think about the age of scaling", "End the question with a question mark"),
-    ("add Is it over? @everyone", "can't mention"),
-    ("add ??", "too short"),
-])
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("add", "Give the question to add"),
+        ("add    ", "Give the question to add"),
+        ("add " + "Why " * 80 + "?", "keep it to 280"),
+        ("add What do you think about the age of scaling", "End the question with a question mark"),
+        ("add Is it over? @everyone", "can't mention"),
+        ("add ??", "too short"),
+    ],
+)
 async def test_add_validates_the_question(tmp_path: Path, text: str, error: str) -> None:
     core = await opened(tmp_path, StepClock(MONDAY), BERLIN_WEEKDAYS, RecordingAdapter("slack"))
     try:
@@ -277,8 +283,10 @@ async def test_added_questions_join_this_channels_bank_and_duplicates_are_refuse
         first = await service.take_next("slack", "C1", now=clock.now())  # the channel is mid-cycle
         reply = await chat("add Which idea from this week's reading would you test first, and how?")
         assert reply.text.startswith("Added to this channel's questions")
-        assert "already in this channel's bank" in (await chat(
-            "add   which idea from THIS week's reading would you test first, and how?")).text
+        assert (
+            "already in this channel's bank"
+            in (await chat("add   which idea from THIS week's reading would you test first, and how?")).text
+        )
         shipped = service.shipped[0].question
         assert "already in this channel's bank" in (await chat(f"add {shipped}")).text
         [custom] = await service.custom_questions("slack", "C1")
@@ -318,8 +326,10 @@ async def test_a_custom_question_posts_without_a_section(tmp_path: Path) -> None
 async def test_console_chat_prompts(tmp_path: Path) -> None:
     clock = StepClock(MONDAY.replace(hour=8, second=10))
     out = io.StringIO()
-    config = ('[[schedule]]\nplatform = "console"\nchannel = "reading-group"\ncron = "*/5 * * * *"\n'
-              'timezone = "Europe/Berlin"\n')
+    config = (
+        '[[schedule]]\nplatform = "console"\nchannel = "reading-group"\ncron = "*/5 * * * *"\n'
+        'timezone = "Europe/Berlin"\n'
+    )
     you = User("console-user", "you", is_admin=True)
     core = await opened(tmp_path, clock, config, lambda kit: ConsoleAdapter(kit.dispatcher, out, user=you))
     (adapter,) = core.adapters

@@ -27,8 +27,13 @@ timezone = "America/New_York"
 """
 
 
-def entry(platform: str = "slack", channel: str = "C0123456", cron: str = "0 9 * * 1-5",
-          timezone: str | None = "Europe/Berlin", extra: str = "") -> str:
+def entry(
+    platform: str = "slack",
+    channel: str = "C0123456",
+    cron: str = "0 9 * * 1-5",
+    timezone: str | None = "Europe/Berlin",
+    extra: str = "",
+) -> str:
     zone = f'timezone = "{timezone}"\n' if timezone is not None else ""
     return f'[[schedule]]\nplatform = "{platform}"\nchannel = "{channel}"\ncron = "{cron}"\n{zone}{extra}\n'
 
@@ -50,12 +55,15 @@ def test_schedules_are_read_and_grouped_per_channel() -> None:
     ]
     plans = config.channels()
     assert [(p.label, p.crons) for p in plans] == [
-        ("slack C0123456", ("0 9 * * 1-5", "0 11 * * 6")), ("discord 112233445566778899", ("30 18 * * 0",))]
+        ("slack C0123456", ("0 9 * * 1-5", "0 11 * * 6")),
+        ("discord 112233445566778899", ("30 18 * * 0",)),
+    ]
 
 
 def test_timezone_defaults_to_utc_and_a_numeric_discord_channel_is_accepted() -> None:
-    config = parse_config('[[schedule]]\nplatform = "Discord"\nchannel = 112233445566778899\ncron = "@daily"\n',
-                          Path("readbot.toml"))
+    config = parse_config(
+        '[[schedule]]\nplatform = "Discord"\nchannel = 112233445566778899\ncron = "@daily"\n', Path("readbot.toml")
+    )
     schedule = config.schedules[0]
     assert (schedule.platform, schedule.channel, schedule.timezone.key) == ("discord", "112233445566778899", "UTC")
 
@@ -71,38 +79,53 @@ def test_the_example_file_is_valid(repo_root: Path) -> None:
     assert config.schedules and {s.platform for s in config.schedules} <= {"slack", "discord"}
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (entry(cron="61 9 * * *"),
-     "readbot.toml schedule #1 (slack C0123456): bad cron '61 9 * * *': minute 61 out of range 0-59"),
-    (GOOD + entry(cron="0 9 * *"),
-     "readbot.toml schedule #3 (slack C0123456): bad cron '0 9 * *': expected 5 fields"),
-    (GOOD + entry(timezone="Europe/Berln"),
-     "readbot.toml schedule #3 (slack C0123456): unknown timezone 'Europe/Berln'"),
-    (entry(timezone="../../etc/passwd"), "readbot.toml schedule #1 (slack C0123456): unknown timezone"),
-    (entry(timezone=""), "readbot.toml schedule #1 (slack C0123456): timezone '' is not"),
-    (GOOD + entry(platform="teams"),
-     "readbot.toml schedule #3 (teams C0123456): unknown platform 'teams': expected slack or discord"),
-    (GOOD + entry(),
-     "readbot.toml schedule #3 (slack C0123456): duplicate of schedule #1"),
-    (GOOD + entry(cron="0 9 * * mon-fri"),  # the same times spelled differently
-     "readbot.toml schedule #3 (slack C0123456): duplicate of schedule #1"),
-    (GOOD + entry(cron="0 11 * * 6", timezone="UTC"),
-     "readbot.toml schedule #3 (slack C0123456): timezone 'UTC' differs from 'Europe/Berlin' in schedule #1"),
-    ('[[schedule]]\nplatform = "slack"\ncron = "0 9 * * *"\n', "readbot.toml schedule #1: missing 'channel'"),
-    (entry(extra='crn = "x"'), "readbot.toml schedule #1 (slack C0123456): unknown key 'crn'"),
-    (entry(channel=" "), "readbot.toml schedule #1 (slack  ): channel ' ' is not a channel id"),
-    ('[[schedules]]\nplatform = "slack"\n', "readbot.toml: unknown section 'schedules'"),
-    ('schedule = "daily"\n', "readbot.toml: schedule must be written [[schedule]]"),
-    ('[[schedule]]\nplatform = "slack\n', "readbot.toml: not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            entry(cron="61 9 * * *"),
+            "readbot.toml schedule #1 (slack C0123456): bad cron '61 9 * * *': minute 61 out of range 0-59",
+        ),
+        (
+            GOOD + entry(cron="0 9 * *"),
+            "readbot.toml schedule #3 (slack C0123456): bad cron '0 9 * *': expected 5 fields",
+        ),
+        (
+            GOOD + entry(timezone="Europe/Berln"),
+            "readbot.toml schedule #3 (slack C0123456): unknown timezone 'Europe/Berln'",
+        ),
+        (entry(timezone="../../etc/passwd"), "readbot.toml schedule #1 (slack C0123456): unknown timezone"),
+        (entry(timezone=""), "readbot.toml schedule #1 (slack C0123456): timezone '' is not"),
+        (
+            GOOD + entry(platform="teams"),
+            "readbot.toml schedule #3 (teams C0123456): unknown platform 'teams': expected slack or discord",
+        ),
+        (GOOD + entry(), "readbot.toml schedule #3 (slack C0123456): duplicate of schedule #1"),
+        (
+            GOOD + entry(cron="0 9 * * mon-fri"),  # the same times spelled differently
+            "readbot.toml schedule #3 (slack C0123456): duplicate of schedule #1",
+        ),
+        (
+            GOOD + entry(cron="0 11 * * 6", timezone="UTC"),
+            "readbot.toml schedule #3 (slack C0123456): timezone 'UTC' differs from 'Europe/Berlin' in schedule #1",
+        ),
+        ('[[schedule]]\nplatform = "slack"\ncron = "0 9 * * *"\n', "readbot.toml schedule #1: missing 'channel'"),
+        (entry(extra='crn = "x"'), "readbot.toml schedule #1 (slack C0123456): unknown key 'crn'"),
+        (entry(channel=" "), "readbot.toml schedule #1 (slack  ): channel ' ' is not a channel id"),
+        ('[[schedules]]\nplatform = "slack"\n', "readbot.toml: unknown section 'schedules'"),
+        ('schedule = "daily"\n', "readbot.toml: schedule must be written [[schedule]]"),
+        ('[[schedule]]\nplatform = "slack\n', "readbot.toml: not valid TOML"),
+    ],
+)
 def test_each_problem_is_one_line_naming_the_entry(text: str, expected: str) -> None:
     assert error_for(text).startswith(expected)
 
 
 def test_settings_name_the_file_and_the_grace_period(tmp_path: Path) -> None:
     assert Settings().config_path == Path("readbot.toml") and Settings().prompt_grace_minutes == 120
-    settings = Settings.from_env({"READBOT_CONFIG": str(tmp_path / "prod.toml"),
-                                  "READBOT_PROMPT_GRACE_MINUTES": "30"}, dotenv=None)
+    settings = Settings.from_env(
+        {"READBOT_CONFIG": str(tmp_path / "prod.toml"), "READBOT_PROMPT_GRACE_MINUTES": "30"}, dotenv=None
+    )
     assert settings.config_path == tmp_path / "prod.toml" and settings.prompt_grace_minutes == 30
     for bad in ("-1", "soon", "20000"):
         with pytest.raises(ConfigError, match=r"^READBOT_PROMPT_GRACE_MINUTES="):
@@ -114,8 +137,9 @@ def test_env_example_documents_the_settings(repo_root: Path) -> None:
     assert "READBOT_CONFIG=" in text and "READBOT_PROMPT_GRACE_MINUTES=" in text
 
 
-def test_readbot_run_stops_at_start_up_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_readbot_run_stops_at_start_up_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "readbot.toml"
     config.write_text(GOOD + entry(cron="0 25 * * *"), encoding="utf-8")
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -125,14 +149,16 @@ def test_readbot_run_stops_at_start_up_with_one_line(tmp_path: Path, monkeypatch
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
     assert main(["run", "--platform", "slack"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"readbot: {config} schedule #3 (slack C0123456): bad cron '0 25 * * *': "
-                   "hour 25 out of range 0-23\n")
+    assert err == (
+        f"readbot: {config} schedule #3 (slack C0123456): bad cron '0 25 * * *': hour 25 out of range 0-23\n"
+    )
     assert main(["prompts", "preview"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_readbot_prompts_preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_readbot_prompts_preview(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("READBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("READBOT_CONFIG", str(tmp_path / "readbot.toml"))
@@ -148,8 +174,11 @@ def test_readbot_prompts_preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     posts = [line for line in slack.splitlines() if line.startswith("  ") and " UTC " in line]
     assert 5 <= len(posts) <= 6
     for line in posts:  # 09:00 local, 08:00 UTC in winter or 07:00 in summer, and the question
-        assert re.fullmatch(r"  (Mon|Tue|Wed|Thu|Fri) \d{1,2} \w{3} 09:00 (CET|CEST) +"
-                            r"\d{4}-\d\d-\d\d (08:00 UTC +\S.*|07:00 UTC +\S.*)", line), line
+        assert re.fullmatch(
+            r"  (Mon|Tue|Wed|Thu|Fri) \d{1,2} \w{3} 09:00 (CET|CEST) +"
+            r"\d{4}-\d\d-\d\d (08:00 UTC +\S.*|07:00 UTC +\S.*)",
+            line,
+        ), line
         assert re.search(r"\[[a-z0-9-]+\] .+\?$", line), line
     assert len({line.split("] ", 1)[1] for line in posts}) == len(posts)  # no repeats
     assert main(["prompts", "preview", "--days", "8"]) == 0

@@ -39,8 +39,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -78,8 +77,7 @@ def claims() -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def questions() -> list[dict[str, str]]:
     data = _load(DISCUSSION)
-    assert isinstance(data, dict) and set(data) == {"questions"}, \
-        "discussion.yaml must have exactly one key: questions"
+    assert isinstance(data, dict) and set(data) == {"questions"}, "discussion.yaml must have exactly one key: questions"
     assert isinstance(data["questions"], list)
     return data["questions"]
 

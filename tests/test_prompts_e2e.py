@@ -97,8 +97,13 @@ async def until(condition: Callable[[], bool], what: str) -> None:
 def write_config(tmp_path: Path, *schedules: tuple[str, str, str]) -> Path:
     """readbot.toml with (platform, channel, cron) schedules in Berlin time."""
     path = tmp_path / "readbot.toml"
-    path.write_text("".join(f'[[schedule]]\nplatform = "{p}"\nchannel = "{c}"\ncron = "{cron}"\ntimezone = "{TZ}"\n\n'
-                            for p, c, cron in schedules), encoding="utf-8")
+    path.write_text(
+        "".join(
+            f'[[schedule]]\nplatform = "{p}"\nchannel = "{c}"\ncron = "{cron}"\ntimezone = "{TZ}"\n\n'
+            for p, c, cron in schedules
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -142,10 +147,10 @@ class Process:
 
 
 @contextlib.asynccontextmanager
-async def readbot(settings: Settings, knowledge: Any, clock: StepClock,
-                  make_adapter: AdapterFactory) -> AsyncIterator[Process]:
-    async with open_app(settings, adapters=[make_adapter], knowledge=knowledge, clock=clock,
-                        run_tasks=False) as app:
+async def readbot(
+    settings: Settings, knowledge: Any, clock: StepClock, make_adapter: AdapterFactory
+) -> AsyncIterator[Process]:
+    async with open_app(settings, adapters=[make_adapter], knowledge=knowledge, clock=clock, run_tasks=False) as app:
         assert app.prompts.clock is clock and app.tasks == ()
         (adapter,) = app.adapters
         process = Process(app, adapter, clock)
@@ -157,9 +162,13 @@ async def readbot(settings: Settings, knowledge: Any, clock: StepClock,
 
 async def claim_rows(app: App, platform: str, channel: str) -> list[dict[str, Any]]:
     async with app.db.engine.connect() as conn:
-        rows = (await conn.execute(select(prompt_claims).where(and_(
-            prompt_claims.c.platform == platform, prompt_claims.c.channel_id == channel))
-            .order_by(prompt_claims.c.slot_utc))).all()
+        rows = (
+            await conn.execute(
+                select(prompt_claims)
+                .where(and_(prompt_claims.c.platform == platform, prompt_claims.c.channel_id == channel))
+                .order_by(prompt_claims.c.slot_utc)
+            )
+        ).all()
     return [dict(r._mapping) for r in rows]
 
 
@@ -169,9 +178,11 @@ def utc(value: datetime) -> datetime:
 
 async def set_watched_until(app: App, platform: str, channel: str, when: datetime) -> None:
     async with app.db.engine.begin() as conn:
-        await conn.execute(update(prompt_channels).where(and_(
-            prompt_channels.c.platform == platform, prompt_channels.c.channel_id == channel))
-            .values(watched_until=when))
+        await conn.execute(
+            update(prompt_channels)
+            .where(and_(prompt_channels.c.platform == platform, prompt_channels.c.channel_id == channel))
+            .values(watched_until=when)
+        )
 
 
 async def assert_lagging_replica_posts_nothing(process: Process, platform: str, channel: str) -> None:
@@ -180,26 +191,38 @@ async def assert_lagging_replica_posts_nothing(process: Process, platform: str, 
     in-memory cursor, keeps the slot from being posted twice."""
     now = process.clock.now()
     await set_watched_until(process.app, platform, channel, FIRST_SLOT - timedelta(seconds=10))
-    lagging = PromptScheduler(process.scheduler.service, process.app.outbox, ManualClock(now),
-                              process.scheduler.plans, name="lagging replica")
+    lagging = PromptScheduler(
+        process.scheduler.service, process.app.outbox, ManualClock(now), process.scheduler.plans, name="lagging replica"
+    )
     assert await lagging.tick() == []
 
 
 def prompt_lines(question: Question) -> list[str]:
     """What a prompt post says, line by line (the text readbot renders, before platform escaping)."""
-    return [f"Discussion question: {question.question}",
-            f"From “{question.section}”: “{shorten(question.passage, MAX_PASSAGE)}”", "", HOW_TO_ASK]
+    return [
+        f"Discussion question: {question.question}",
+        f"From “{question.section}”: “{shorten(question.passage, MAX_PASSAGE)}”",
+        "",
+        HOW_TO_ASK,
+    ]
 
 
 # ============================================================================ Slack
 
 
 def slack_settings(tmp_path: Path, fake: FakeSlackAPI, config: Path) -> Settings:
-    settings = Settings.from_env({
-        "READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_CONFIG": str(config), "READBOT_MODERATORS": MOD,
-        "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
-        "READBOT_POLL_SECRET": "test-poll-secret",
-    }, dotenv=None)
+    settings = Settings.from_env(
+        {
+            "READBOT_DATA_DIR": str(tmp_path / "data"),
+            "READBOT_CONFIG": str(config),
+            "READBOT_MODERATORS": MOD,
+            "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "READBOT_POLL_SECRET": "test-poll-secret",
+        },
+        dotenv=None,
+    )
     return dataclasses.replace(settings, http_port=0)  # a free port, picked when listening (not settable from env)
 
 
@@ -221,13 +244,17 @@ async def slack_fake() -> FakeSlackAPI:
 
 def slack_posts(fake: FakeSlackAPI, channel: str) -> list[SlackCall]:
     """Top-level messages readbot posted in ``channel`` (prompts; answers go in threads)."""
-    return [c for c in fake.calls_to("chat.postMessage")
-            if c.args.get("channel") == channel and not c.args.get("thread_ts")]
+    return [
+        c for c in fake.calls_to("chat.postMessage") if c.args.get("channel") == channel and not c.args.get("thread_ts")
+    ]
 
 
 def slack_ephemerals(fake: FakeSlackAPI, user: str, channel: str) -> list[str]:
-    return [c.args["text"] for c in fake.calls_to("chat.postEphemeral")
-            if c.args.get("channel") == channel and c.args.get("user") == user]
+    return [
+        c.args["text"]
+        for c in fake.calls_to("chat.postEphemeral")
+        if c.args.get("channel") == channel and c.args.get("user") == user
+    ]
 
 
 def assert_slack_prompt(post: SlackCall, question: Question) -> None:
@@ -237,8 +264,7 @@ def assert_slack_prompt(post: SlackCall, question: Question) -> None:
     args = post.args
     assert not args.get("thread_ts") and not args.get("reply_broadcast")
     header, *sections = args["blocks"]
-    assert header == {"type": "header", "text": {"type": "plain_text", "text": thread_title(question),
-                                                 "emoji": True}}
+    assert header == {"type": "header", "text": {"type": "plain_text", "text": thread_title(question), "emoji": True}}
     assert [b["type"] for b in sections] == ["section"]
     shown = html.unescape(sections[0]["text"]["text"])
     assert shown.splitlines() == prompt_lines(question)
@@ -246,12 +272,20 @@ def assert_slack_prompt(post: SlackCall, question: Question) -> None:
     assert_no_mass_mention(args)
 
 
-async def slack_command(process: Process, fake: FakeSlackAPI, text: str, user: str,
-                        channel: str = SLACK_COMMANDS) -> str:
+async def slack_command(
+    process: Process, fake: FakeSlackAPI, text: str, user: str, channel: str = SLACK_COMMANDS
+) -> str:
     """A /prompt from ``user``; returns the private (ephemeral) answer once every answer is sent."""
     before = len(slack_ephemerals(fake, user, channel))
-    resp = await send_slash_command(slack_url(process), SECRET, "/prompt", text, user_id=user, channel_id=channel,
-                                    response_url=fake.new_response_url())
+    resp = await send_slash_command(
+        slack_url(process),
+        SECRET,
+        "/prompt",
+        text,
+        user_id=user,
+        channel_id=channel,
+        response_url=fake.new_response_url(),
+    )
     assert resp.status == 200 and resp.body == ""  # acknowledged at once, nothing shown by the ack
     await until(lambda: len(slack_ephemerals(fake, user, channel)) > before, f"the answer to /prompt {text}")
     await process.adapter.idle()
@@ -261,7 +295,8 @@ async def slack_command(process: Process, fake: FakeSlackAPI, text: str, user: s
 
 
 async def test_slack_every_minute_posts_within_a_minute_as_a_thread_parent_answered_in_that_thread(
-        tmp_path: Path, knowledge_service: Any) -> None:
+    tmp_path: Path, knowledge_service: Any
+) -> None:
     fake = await slack_fake()
     try:
         settings = slack_settings(tmp_path, fake, write_config(tmp_path, ("slack", SLACK_CHANNEL, "* * * * *")))
@@ -276,15 +311,22 @@ async def test_slack_every_minute_posts_within_a_minute_as_a_thread_parent_answe
             assert_slack_prompt(post, question)
             post_ts = post.response["ts"]
             assert (utc(row["slot_utc"]), row["status"], row["message_id"], row["attempts"]) == (
-                FIRST_SLOT, "posted", post_ts, 1)
+                FIRST_SLOT,
+                "posted",
+                post_ts,
+                1,
+            )
 
             # a question to readbot inside the prompt's thread is answered in that thread
-            resp = await send_app_mention(slack_url(bot), SECRET, ASKED, channel=SLACK_CHANNEL, user=MEMBER,
-                                          thread_ts=post_ts)
+            resp = await send_app_mention(
+                slack_url(bot), SECRET, ASKED, channel=SLACK_CHANNEL, user=MEMBER, thread_ts=post_ts
+            )
             assert resp.status == 200
             answer = await fake.wait_for_call(
-                "chat.postMessage", lambda c: c.args.get("channel") == SLACK_CHANNEL and c.args.get("thread_ts"),
-                timeout=WAIT)
+                "chat.postMessage",
+                lambda c: c.args.get("channel") == SLACK_CHANNEL and c.args.get("thread_ts"),
+                timeout=WAIT,
+            )
             await bot.adapter.idle()
             assert answer.args["thread_ts"] == post_ts and answer.status == 200 and answer.response["ok"]
             assert answer.args["text"].strip() and answer.args["blocks"]
@@ -296,7 +338,8 @@ async def test_slack_every_minute_posts_within_a_minute_as_a_thread_parent_answe
 
 
 async def test_slack_restart_in_the_same_minute_does_not_post_again_and_the_next_minute_posts_the_next_question(
-        tmp_path: Path, knowledge_service: Any) -> None:
+    tmp_path: Path, knowledge_service: Any
+) -> None:
     fake = await slack_fake()
     try:
         settings = slack_settings(tmp_path, fake, write_config(tmp_path, ("slack", SLACK_CHANNEL, "* * * * *")))
@@ -325,7 +368,8 @@ async def test_slack_restart_in_the_same_minute_does_not_post_again_and_the_next
             rows = await claim_rows(second.app, "slack", SLACK_CHANNEL)
             assert [(utc(r["slot_utc"]), r["status"], r["message_id"]) for r in rows] == [
                 (FIRST_SLOT, "posted", post.response["ts"]),
-                (FIRST_SLOT + timedelta(minutes=1), "posted", next_post.response["ts"])]
+                (FIRST_SLOT + timedelta(minutes=1), "posted", next_post.response["ts"]),
+            ]
             assert rows[0]["question_id"] != rows[1]["question_id"]  # the next question, not the same again
             assert_slack_prompt(next_post, QUESTIONS[rows[1]["question_id"]])
             assert next_post.args["text"] != post.args["text"]
@@ -334,7 +378,8 @@ async def test_slack_restart_in_the_same_minute_does_not_post_again_and_the_next
 
 
 async def test_slack_prompt_now_and_schedule_for_moderators_and_a_private_refusal_for_others(
-        tmp_path: Path, knowledge_service: Any) -> None:
+    tmp_path: Path, knowledge_service: Any
+) -> None:
     fake = await slack_fake()
     try:
         settings = slack_settings(tmp_path, fake, write_config(tmp_path, ("slack", SLACK_COMMANDS, WEEKDAYS)))
@@ -365,7 +410,8 @@ async def test_slack_prompt_now_and_schedule_for_moderators_and_a_private_refusa
 
 
 async def test_slack_prompt_now_that_cannot_be_posted_says_why_and_keeps_the_question(
-        tmp_path: Path, knowledge_service: Any) -> None:
+    tmp_path: Path, knowledge_service: Any
+) -> None:
     fake = await slack_fake()
     try:
         settings = slack_settings(tmp_path, fake, write_config(tmp_path, ("slack", SLACK_COMMANDS, WEEKDAYS)))
@@ -397,19 +443,24 @@ async def discord_world(tmp_path: Path, cron: str) -> AsyncIterator[DiscordWorld
     await fake.start()
     try:
         config = write_config(tmp_path, ("discord", str(channel), cron))
-        settings = Settings.from_env({
-            "READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_CONFIG": str(config),
-            "DISCORD_TOKEN": DISCORD_TOKEN, "DISCORD_API_URL": fake.api_url,
-            "DISCORD_GATEWAY_URL": fake.gateway_url, "READBOT_POLL_SECRET": "test-poll-secret",
-        }, dotenv=None)
+        settings = Settings.from_env(
+            {
+                "READBOT_DATA_DIR": str(tmp_path / "data"),
+                "READBOT_CONFIG": str(config),
+                "DISCORD_TOKEN": DISCORD_TOKEN,
+                "DISCORD_API_URL": fake.api_url,
+                "DISCORD_GATEWAY_URL": fake.gateway_url,
+                "READBOT_POLL_SECRET": "test-poll-secret",
+            },
+            dotenv=None,
+        )
         yield DiscordWorld(fake, settings, channel)
     finally:
         await fake.stop()
 
 
 def discord_adapter(kit: AdapterKit) -> DiscordAdapter:
-    return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state,
-                          guild_ready_timeout=0.1)
+    return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state, guild_ready_timeout=0.1)
 
 
 def path_is(method: str, pattern: str) -> Callable[[DiscordCall], bool]:
@@ -425,8 +476,11 @@ def thread_starts(fake: FakeDiscord) -> list[DiscordCall]:
 
 
 def public_bot_messages(fake: FakeDiscord, channel: int) -> list[dict[str, Any]]:
-    return [m for m in fake.messages_in(channel)
-            if m["author"]["id"] == str(fake.bot_user_id) and not m["flags"] & EPHEMERAL]
+    return [
+        m
+        for m in fake.messages_in(channel)
+        if m["author"]["id"] == str(fake.bot_user_id) and not m["flags"] & EPHEMERAL
+    ]
 
 
 def assert_discord_prompt(fake: FakeDiscord, post: DiscordCall, channel: int, question: Question) -> int:
@@ -458,8 +512,9 @@ async def private_answer(fake: FakeDiscord, ref: InteractionRef) -> str:
         data = body["data"]
     else:
         assert body["type"] == 5, body
-        followup = await fake.wait_for_call(path_is("POST", f"/webhooks/{fake.application_id}/{ref.token}"),
-                                            timeout=WAIT)
+        followup = await fake.wait_for_call(
+            path_is("POST", f"/webhooks/{fake.application_id}/{ref.token}"), timeout=WAIT
+        )
         assert followup.status == 200, followup.response
         data = followup.json
     assert data["flags"] & EPHEMERAL, data
@@ -467,9 +522,12 @@ async def private_answer(fake: FakeDiscord, ref: InteractionRef) -> str:
 
 
 async def test_discord_every_minute_posts_within_a_minute_and_starts_a_public_thread_answered_there(
-        tmp_path: Path, knowledge_service: Any) -> None:
-    async with discord_world(tmp_path, "* * * * *") as world, readbot(
-            world.settings, knowledge_service, StepClock(START), discord_adapter) as bot:
+    tmp_path: Path, knowledge_service: Any
+) -> None:
+    async with (
+        discord_world(tmp_path, "* * * * *") as world,
+        readbot(world.settings, knowledge_service, StepClock(START), discord_adapter) as bot,
+    ):
         fake, channel = world.fake, world.channel
         await bot.start_scheduler()
         assert discord_posts(fake, channel) == []
@@ -484,8 +542,9 @@ async def test_discord_every_minute_posts_within_a_minute_and_starts_a_public_th
 
         # a question to readbot inside the prompt's thread is answered in that thread
         asked = await fake.send_message(thread_id, ASKED, author=fake.member_id, mentions_bot=True)
-        answer = await fake.wait_for_message(thread_id, lambda m: m["author"]["id"] == str(fake.bot_user_id),
-                                             timeout=WAIT)
+        answer = await fake.wait_for_message(
+            thread_id, lambda m: m["author"]["id"] == str(fake.bot_user_id), timeout=WAIT
+        )
         assert answer["message_reference"]["message_id"] == asked["id"]  # a reply to the question
         assert answer["content"].strip() or answer["embeds"]
         await until(lambda: not bot.adapter._inflight, "the answer to be finished")
@@ -496,7 +555,8 @@ async def test_discord_every_minute_posts_within_a_minute_and_starts_a_public_th
 
 
 async def test_discord_restart_in_the_same_minute_does_not_post_again_and_the_next_minute_posts_the_next_question(
-        tmp_path: Path, knowledge_service: Any) -> None:
+    tmp_path: Path, knowledge_service: Any
+) -> None:
     async with discord_world(tmp_path, "* * * * *") as world:
         fake, channel = world.fake, world.channel
         async with readbot(world.settings, knowledge_service, StepClock(START), discord_adapter) as first:
@@ -519,7 +579,8 @@ async def test_discord_restart_in_the_same_minute_does_not_post_again_and_the_ne
             rows = await claim_rows(second.app, "discord", str(channel))
             assert [(utc(r["slot_utc"]), r["status"], r["message_id"]) for r in rows] == [
                 (FIRST_SLOT, "posted", post.response["id"]),
-                (FIRST_SLOT + timedelta(minutes=1), "posted", next_post.response["id"])]
+                (FIRST_SLOT + timedelta(minutes=1), "posted", next_post.response["id"]),
+            ]
             assert rows[0]["question_id"] != rows[1]["question_id"]
             assert_discord_prompt(fake, next_post, channel, QUESTIONS[rows[1]["question_id"]])
             assert len(thread_starts(fake)) == 2
@@ -528,9 +589,12 @@ async def test_discord_restart_in_the_same_minute_does_not_post_again_and_the_ne
 
 
 async def test_discord_prompt_now_and_schedule_for_moderators_and_a_private_refusal_for_others(
-        tmp_path: Path, knowledge_service: Any) -> None:
-    async with discord_world(tmp_path, WEEKDAYS) as world, readbot(
-            world.settings, knowledge_service, StepClock(COMMANDS_START), discord_adapter) as bot:
+    tmp_path: Path, knowledge_service: Any
+) -> None:
+    async with (
+        discord_world(tmp_path, WEEKDAYS) as world,
+        readbot(world.settings, knowledge_service, StepClock(COMMANDS_START), discord_adapter) as bot,
+    ):
         fake, channel = world.fake, world.channel
         await bot.start_scheduler()
         service = bot.scheduler.service

@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.core.events import MessageRef, Reply, Where
 from bot.core.outbox import Outbox
 from bot.prompts.bank import Question, load_questions
 from bot.prompts.config import ChannelPlan, parse_config
@@ -56,15 +55,21 @@ def plan(cron: str, *, platform: str = "slack", channel: str = "C1", tz: str = "
     return parse_config(text, Path("readbot.toml")).channels()[0]
 
 
-def scheduler(db: Database, clock: ManualClock, plans: list[ChannelPlan], adapter: RecordingAdapter | None = None,
-              *, bank: list[Question] | None = None, grace_minutes: int = 120,
-              name: str = "test") -> tuple[PromptScheduler, RecordingAdapter]:
+def scheduler(
+    db: Database,
+    clock: ManualClock,
+    plans: list[ChannelPlan],
+    adapter: RecordingAdapter | None = None,
+    *,
+    bank: list[Question] | None = None,
+    grace_minutes: int = 120,
+    name: str = "test",
+) -> tuple[PromptScheduler, RecordingAdapter]:
     outbox = Outbox()
     adapter = adapter or RecordingAdapter(plans[0].platform if plans else "slack")
     outbox.register(adapter)  # type: ignore[arg-type]
     service = PromptService(db, bank or load_questions())
-    return PromptScheduler(service, outbox, clock, plans, grace=timedelta(minutes=grace_minutes),
-                           name=name), adapter
+    return PromptScheduler(service, outbox, clock, plans, grace=timedelta(minutes=grace_minutes), name=name), adapter
 
 
 async def until(condition: Callable[[], bool], what: str = "condition") -> None:
@@ -94,8 +99,10 @@ def utc_of(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-SMALL_BANK = [Question(f"q{i}", f"Question number {i}, what do you think?", "Summary",
-                       f"passage {i} from the reading") for i in range(1, 4)]
+SMALL_BANK = [
+    Question(f"q{i}", f"Question number {i}, what do you think?", "Summary", f"passage {i} from the reading")
+    for i in range(1, 4)
+]
 
 
 # ------------------------------------------------------------------ on time, once
@@ -125,7 +132,11 @@ async def test_posts_at_the_scheduled_local_time_once_in_a_thread_ready_form(kin
         [row] = await claim_rows(db)
         assert utc_of(row["slot_utc"]) == MONDAY.replace(hour=8)
         assert (row["status"], row["message_id"], row["question_id"], row["attempts"]) == (
-            "posted", "msg-1", question.id, 1)
+            "posted",
+            "msg-1",
+            question.id,
+            1,
+        )
 
 
 async def test_weekday_schedule_over_a_week(tmp_path: Path) -> None:
@@ -142,7 +153,8 @@ async def test_weekday_schedule_over_a_week(tmp_path: Path) -> None:
 
 
 async def test_a_platform_this_process_does_not_run_is_skipped_and_logged_once(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, "bot.prompts")
     async with open_database("sqlite", tmp_path) as db:
         clock = StepClock(MONDAY.replace(hour=7, minute=59))
@@ -180,7 +192,8 @@ async def test_a_restart_in_the_middle_of_the_day_does_not_repost(kind: str, tmp
 
 
 async def test_a_slot_missed_while_down_is_posted_at_start_up_within_the_grace_period(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, "bot.prompts")
     async with open_database("sqlite", tmp_path) as db:
         running, _ = scheduler(db, StepClock(MONDAY.replace(hour=7)), [plan("0 9 * * *")])
@@ -194,24 +207,28 @@ async def test_a_slot_missed_while_down_is_posted_at_start_up_within_the_grace_p
 
 @pytest.mark.parametrize("late", [timedelta(minutes=120), timedelta(hours=5), timedelta(days=3)])
 async def test_a_slot_missed_by_the_grace_period_or_more_is_skipped_and_logged_once(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture, late: timedelta) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, late: timedelta
+) -> None:
     caplog.set_level(logging.INFO, "bot.prompts")
     async with open_database("sqlite", tmp_path) as db:
         running, _ = scheduler(db, StepClock(MONDAY.replace(hour=7)), [plan("0 9 * * 1")])  # Mondays only
         await running.tick()
         back, adapter = scheduler(db, StepClock(MONDAY.replace(hour=8) + late), [plan("0 9 * * 1")])
         assert await back.tick() == [] and adapter.sent == []
-        again, _ = scheduler(db, StepClock(MONDAY.replace(hour=8) + late + timedelta(minutes=5)),
-                             [plan("0 9 * * 1")])
+        again, _ = scheduler(db, StepClock(MONDAY.replace(hour=8) + late + timedelta(minutes=5)), [plan("0 9 * * 1")])
         assert await again.tick() == []
         missed = [r.getMessage() for r in caplog.records if "was missed by" in r.getMessage()]
-        assert len(missed) == 1 and "Mon 2 Mar 09:00 CET" in missed[0] and missed[0].endswith(
-            "skipped (more than 120 min late)")
+        assert (
+            len(missed) == 1
+            and "Mon 2 Mar 09:00 CET" in missed[0]
+            and missed[0].endswith("skipped (more than 120 min late)")
+        )
         assert [r["status"] for r in await claim_rows(db)] == ["missed"]
 
 
 async def test_of_several_missed_slots_only_the_latest_within_the_window_is_posted(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, "bot.prompts")
     async with open_database("sqlite", tmp_path) as db:
         cron = "0 9,10,11 * * *"
@@ -231,8 +248,9 @@ async def test_a_custom_grace_period(tmp_path: Path) -> None:
     async with open_database("sqlite", tmp_path) as db:
         running, _ = scheduler(db, StepClock(MONDAY.replace(hour=7)), [plan("0 9 * * *")])
         await running.tick()
-        back, adapter = scheduler(db, StepClock(MONDAY.replace(hour=8, minute=31)), [plan("0 9 * * *")],
-                                  grace_minutes=30)
+        back, adapter = scheduler(
+            db, StepClock(MONDAY.replace(hour=8, minute=31)), [plan("0 9 * * *")], grace_minutes=30
+        )
         assert await back.tick() == [] and adapter.sent == []
 
         # 0 minutes: nothing is caught up after a restart, but a slot is still posted on time
@@ -261,14 +279,21 @@ async def run_loop_until(sched: PromptScheduler, clock: StepClock, end: datetime
             await task
 
 
-@pytest.mark.parametrize(("start", "expected"), [
-    # spring forward, 29 March 2026: 02:30 does not exist; posted once at 03:00 CEST
-    (datetime(2026, 3, 28, tzinfo=UTC), ["Sat 28 Mar 02:30 CET", "Sun 29 Mar 03:00 CEST", "Mon 30 Mar 02:30 CEST"]),
-    # fall back, 25 October 2026: 02:30 happens twice; posted once, at the first
-    (datetime(2026, 10, 24, tzinfo=UTC), ["Sat 24 Oct 02:30 CEST", "Sun 25 Oct 02:30 CEST", "Mon 26 Oct 02:30 CET"]),
-])
-async def test_dst_days_post_once_through_the_running_loop(tmp_path: Path, start: datetime,
-                                                           expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        # spring forward, 29 March 2026: 02:30 does not exist; posted once at 03:00 CEST
+        (datetime(2026, 3, 28, tzinfo=UTC), ["Sat 28 Mar 02:30 CET", "Sun 29 Mar 03:00 CEST", "Mon 30 Mar 02:30 CEST"]),
+        # fall back, 25 October 2026: 02:30 happens twice; posted once, at the first
+        (
+            datetime(2026, 10, 24, tzinfo=UTC),
+            ["Sat 24 Oct 02:30 CEST", "Sun 25 Oct 02:30 CEST", "Mon 26 Oct 02:30 CET"],
+        ),
+    ],
+)
+async def test_dst_days_post_once_through_the_running_loop(
+    tmp_path: Path, start: datetime, expected: list[str]
+) -> None:
     from bot.prompts.render import local_time
 
     async with open_database("sqlite", tmp_path) as db:
@@ -322,8 +347,9 @@ async def test_concurrent_takers_never_get_the_same_question_twice_in_a_cycle(ki
         try:
             services = [PromptService(db, load_questions()), PromptService(second_db, load_questions())]
             size = len(load_questions())
-            picks = await asyncio.gather(*(services[i % 2].take_next("discord", "42", now=MONDAY)
-                                           for i in range(size + 10)))
+            picks = await asyncio.gather(
+                *(services[i % 2].take_next("discord", "42", now=MONDAY) for i in range(size + 10))
+            )
         finally:
             await second_db.close()
         counts = Counter(q.id for q in picks)
@@ -334,8 +360,10 @@ async def test_concurrent_takers_never_get_the_same_question_twice_in_a_cycle(ki
 
 async def test_preview_lists_local_and_utc_times_and_the_questions_without_using_them(tmp_path: Path) -> None:
     async with open_database("sqlite", tmp_path) as db:
-        config = parse_config('[[schedule]]\nplatform = "slack"\nchannel = "C1"\ncron = "0 9 * * 1-5"\n'
-                              'timezone = "Europe/Berlin"\n', Path("readbot.toml"))
+        config = parse_config(
+            '[[schedule]]\nplatform = "slack"\nchannel = "C1"\ncron = "0 9 * * 1-5"\ntimezone = "Europe/Berlin"\n',
+            Path("readbot.toml"),
+        )
         clock = StepClock(datetime(2026, 3, 26, 12, tzinfo=UTC))  # a Thursday; DST starts on Sunday
         sched, adapter = scheduler(db, clock, config.channels(), bank=SMALL_BANK)
         service = sched.service
@@ -378,7 +406,8 @@ async def test_a_failed_post_is_retried_with_backoff_then_posted_once(tmp_path: 
 
 
 async def test_a_post_that_keeps_failing_is_recorded_and_never_posted_twice(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with open_database("sqlite", tmp_path) as db:
         clock = StepClock(MONDAY.replace(hour=8))
         sched, adapter = scheduler(db, clock, [plan("1 9 * * *")], RecordingAdapter(fail=10))
@@ -402,8 +431,10 @@ async def test_two_schedulers_on_one_postgresql_database_post_each_slot_exactly_
         dbs = [await Database.open(database_url(url, tmp_path)) for _ in range(2)]
         try:
             clocks = [StepClock(MONDAY.replace(hour=8)) for _ in dbs]
-            pairs = [scheduler(db, clock, [plan("* * * * *"), plan("*/2 * * * *", channel="C2")], name=f"p{i}")
-                     for i, (db, clock) in enumerate(zip(dbs, clocks, strict=True))]
+            pairs = [
+                scheduler(db, clock, [plan("* * * * *"), plan("*/2 * * * *", channel="C2")], name=f"p{i}")
+                for i, (db, clock) in enumerate(zip(dbs, clocks, strict=True))
+            ]
             await asyncio.gather(*(s.tick() for s, _ in pairs))
             for _ in range(12):
                 for clock in clocks:
@@ -418,8 +449,10 @@ async def test_two_schedulers_on_one_postgresql_database_post_each_slot_exactly_
             assert len(set(questions)) == 12  # and the bank advanced once per post
 
             # both restart at once, 30 minutes after the next slot: one catches it up, the other doesn't
-            restarted = [scheduler(db, StepClock(clocks[0].now() + timedelta(minutes=31)),
-                                   [plan("* * * * *")], name=f"r{i}") for i, db in enumerate(dbs)]
+            restarted = [
+                scheduler(db, StepClock(clocks[0].now() + timedelta(minutes=31)), [plan("* * * * *")], name=f"r{i}")
+                for i, db in enumerate(dbs)
+            ]
             results = await asyncio.gather(*(s.tick() for s, _ in restarted))
             assert sorted(len(r) for r in results) == [0, 1]
         finally:
@@ -460,10 +493,24 @@ async def test_migration_0002_upgrades_a_polls_database_and_matches_the_schema(k
         db = await Database.open(url, migrate=False)
         try:
             async with db.engine.begin() as conn:
-                await conn.execute(polls.insert().values(
-                    id="p1", platform="slack", channel_id="C1", claim="c", claim_key="c", section="", passage="",
-                    options=["a", "b"], anonymous=True, hide_results=False, created_by="m", created_at=MONDAY,
-                    closes_at=MONDAY, status="open"))
+                await conn.execute(
+                    polls.insert().values(
+                        id="p1",
+                        platform="slack",
+                        channel_id="C1",
+                        claim="c",
+                        claim_key="c",
+                        section="",
+                        passage="",
+                        options=["a", "b"],
+                        anonymous=True,
+                        hide_results=False,
+                        created_by="m",
+                        created_at=MONDAY,
+                        closes_at=MONDAY,
+                        status="open",
+                    )
+                )
             await db.migrate()
             async with db.engine.connect() as conn:
                 assert (await conn.execute(select(polls.c.id))).scalars().all() == ["p1"]

@@ -143,8 +143,10 @@ def _heartbeat(url: str) -> bool:
 
 async def _ready(base: str) -> bool:
     try:
-        async with (aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
-                    session.get(f"{base}/readyz") as resp):
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(f"{base}/readyz") as resp,
+        ):
             return resp.status == 200
     except (aiohttp.ClientError, TimeoutError):
         return False
@@ -171,13 +173,19 @@ async def chroma_server(cli_env: dict[str, str], root: Path) -> AsyncIterator[st
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(exe), "run", "--path", str(root / "chroma-db"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=cli_env, cwd=root)
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=cli_env,
+            cwd=root,
+        )
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not await asyncio.to_thread(_heartbeat, url):
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma server did not come up (exit {proc.poll()}):\n"
-                            f"{log.read_text(errors='replace')[-2000:]}")
+                pytest.fail(
+                    f"chroma server did not come up (exit {proc.poll()}):\n{log.read_text(errors='replace')[-2000:]}"
+                )
             await asyncio.sleep(0.2)
         yield url
     finally:
@@ -197,14 +205,20 @@ async def replicas(env: dict[str, str], root: Path, names: tuple[str, ...]) -> A
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "bot.cli", "run", "--platform", "slack"],
                     env={**env, "READBOT_HTTP_PORT": str(port), "READBOT_DATA_DIR": str(data_dir)},
-                    cwd=root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                    cwd=root,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
             started.append(Replica(name, port, proc, log))
         deadline = time.monotonic() + START_TIMEOUT
         for replica in started:
             while not await _ready(replica.base):
                 if replica.proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"replica {replica.name} was not ready (exit {replica.proc.poll()}):\n"
-                                f"{replica.output()[-3000:]}")
+                    pytest.fail(
+                        f"replica {replica.name} was not ready (exit {replica.proc.poll()}):\n"
+                        f"{replica.output()[-3000:]}"
+                    )
                 await asyncio.sleep(0.2)
         yield started
     finally:
@@ -220,24 +234,40 @@ def counts(call: RecordedCall) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(.+?): (\d+) \(\d+%\)", call.args["text"], re.MULTILINE)}
 
 
-async def test_two_replicas_share_one_database_and_one_chroma_server(
-        cli_env: dict[str, str], tmp_path: Path) -> None:
+async def test_two_replicas_share_one_database_and_one_chroma_server(cli_env: dict[str, str], tmp_path: Path) -> None:
     async with postgres_url() as db_url, TimedSlack() as fake, chroma_server(cli_env, tmp_path) as chroma_url:
         fake.add_user(MOD, "mona")
         for voter in VOTERS:
             fake.add_user(voter, voter.lower())
         config = tmp_path / "readbot.toml"
-        config.write_text(f'[[schedule]]\nplatform = "slack"\nchannel = "{PROMPT_CHANNEL}"\n'
-                          'cron = "* * * * *"\ntimezone = "UTC"\n', encoding="utf-8")
-        env = {**cli_env, "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": fake.api_url, "READBOT_POLL_SECRET": POLL_SECRET, "READBOT_MODERATORS": MOD,
-               "READBOT_CHROMA_URL": chroma_url, "READBOT_DATABASE_URL": db_url, "READBOT_CONFIG": str(config),
-               "READBOT_LOG_LEVEL": "INFO"}
+        config.write_text(
+            f'[[schedule]]\nplatform = "slack"\nchannel = "{PROMPT_CHANNEL}"\ncron = "* * * * *"\ntimezone = "UTC"\n',
+            encoding="utf-8",
+        )
+        env = {
+            **cli_env,
+            "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "READBOT_POLL_SECRET": POLL_SECRET,
+            "READBOT_MODERATORS": MOD,
+            "READBOT_CHROMA_URL": chroma_url,
+            "READBOT_DATABASE_URL": db_url,
+            "READBOT_CONFIG": str(config),
+            "READBOT_LOG_LEVEL": "INFO",
+        }
 
         # the index, once, in the Chroma server (not in either replica's data dir)
         ingest = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "bot.cli", "ingest"], capture_output=True, text=True,
-            env={**env, "READBOT_DATA_DIR": str(tmp_path / "data-ingest")}, cwd=tmp_path, timeout=180, check=False)
+            subprocess.run,
+            [sys.executable, "-m", "bot.cli", "ingest"],
+            capture_output=True,
+            text=True,
+            env={**env, "READBOT_DATA_DIR": str(tmp_path / "data-ingest")},
+            cwd=tmp_path,
+            timeout=180,
+            check=False,
+        )
         assert ingest.returncode == 0, ingest.stderr
         assert "1 added" in ingest.stdout, ingest.stdout
 
@@ -258,21 +288,41 @@ async def questions_are_answered_once(fake: TimedSlack, a: Replica, b: Replica) 
 
     async def ask(i: int, question: str) -> str:
         ts, event_id = new_ts(), new_event_id()
-        first = await send_app_mention(pair[i % 2].events, SECRET, question, channel=QUESTIONS_CHANNEL,
-                                       user=VOTERS[i % len(VOTERS)], ts=ts, event_id=event_id)
+        first = await send_app_mention(
+            pair[i % 2].events,
+            SECRET,
+            question,
+            channel=QUESTIONS_CHANNEL,
+            user=VOTERS[i % len(VOTERS)],
+            ts=ts,
+            event_id=event_id,
+        )
         assert first.status == 200, first
         if i in RETRIED:  # Slack did not see that ack: it delivers the same event to the other replica
-            again = await send_app_mention(pair[(i + 1) % 2].events, SECRET, question, channel=QUESTIONS_CHANNEL,
-                                           user=VOTERS[i % len(VOTERS)], ts=ts, event_id=event_id,
-                                           retry_num=1, retry_reason="http_timeout")
+            again = await send_app_mention(
+                pair[(i + 1) % 2].events,
+                SECRET,
+                question,
+                channel=QUESTIONS_CHANNEL,
+                user=VOTERS[i % len(VOTERS)],
+                ts=ts,
+                event_id=event_id,
+                retry_num=1,
+                retry_reason="http_timeout",
+            )
             assert again.status == 200, again
         return ts
 
     asked = await asyncio.gather(*(ask(i, q) for i, q in enumerate(QUESTIONS)))
 
     def replies_to(ts: str) -> list[RecordedCall]:
-        return [c for c in fake.calls if c.method in ("chat.postMessage", "chat.postEphemeral")
-                and c.args.get("channel") == QUESTIONS_CHANNEL and c.args.get("thread_ts") == ts]
+        return [
+            c
+            for c in fake.calls
+            if c.method in ("chat.postMessage", "chat.postEphemeral")
+            and c.args.get("channel") == QUESTIONS_CHANNEL
+            and c.args.get("thread_ts") == ts
+        ]
 
     await until(lambda: all(replies_to(ts) for ts in asked), "every question to be answered", 60)
     await asyncio.sleep(SETTLE)  # a second answer would come now
@@ -283,10 +333,12 @@ async def questions_are_answered_once(fake: TimedSlack, a: Replica, b: Replica) 
     assert all(handled), f"both replicas took questions: {handled}"
 
 
-async def votes_count_once_and_the_poll_closes_once(fake: TimedSlack, a: Replica, b: Replica,
-                                                    env: dict[str, str], tmp_path: Path) -> None:
-    resp = await send_slash_command(a.events, SECRET, "/poll", CLAIM, user_id=MOD, channel_id=POLL_CHANNEL,
-                                    response_url=fake.new_response_url())
+async def votes_count_once_and_the_poll_closes_once(
+    fake: TimedSlack, a: Replica, b: Replica, env: dict[str, str], tmp_path: Path
+) -> None:
+    resp = await send_slash_command(
+        a.events, SECRET, "/poll", CLAIM, user_id=MOD, channel_id=POLL_CHANNEL, response_url=fake.new_response_url()
+    )
     assert resp.status == 200
     card = await fake.wait_for_call("chat.postMessage", lambda c: c.args.get("channel") == POLL_CHANNEL, 30)
     card_ts = str(card.response["ts"])
@@ -294,8 +346,11 @@ async def votes_count_once_and_the_poll_closes_once(fake: TimedSlack, a: Replica
     poll_id = buttons["Close poll"]["value"]
 
     def private_to(user: str) -> list[str]:
-        return [c.args["text"] for c in fake.calls_to("chat.postEphemeral")
-                if c.args.get("channel") == POLL_CHANNEL and c.args.get("user") == user]
+        return [
+            c.args["text"]
+            for c in fake.calls_to("chat.postEphemeral")
+            if c.args.get("channel") == POLL_CHANNEL and c.args.get("user") == user
+        ]
 
     # each person's clicks in order (each answered before the next), people at the same time
     plan = {
@@ -309,15 +364,24 @@ async def votes_count_once_and_the_poll_closes_once(fake: TimedSlack, a: Replica
     async def vote(user: str, clicks: tuple[tuple[Replica, str], ...]) -> None:
         for n, (replica, label) in enumerate(clicks, start=1):
             button = buttons[label]
-            sent = await send_block_action(replica.events, SECRET, button["action_id"], button["value"],
-                                           user_id=user, channel_id=POLL_CHANNEL, message_ts=card_ts)
+            sent = await send_block_action(
+                replica.events,
+                SECRET,
+                button["action_id"],
+                button["value"],
+                user_id=user,
+                channel_id=POLL_CHANNEL,
+                message_ts=card_ts,
+            )
             assert sent.status == 200
             await until(lambda: len(private_to(user)) >= n, f"{user}'s vote {n} to be confirmed", 20)  # noqa: B023
 
     await asyncio.gather(*(vote(user, clicks) for user, clicks in plan.items()))
     assert private_to(VOTERS[0]) == ["Thanks, your vote “Agree” is counted.", "Vote changed: you now say “Disagree”."]
-    assert private_to(VOTERS[2]) == ["Thanks, your vote “Strongly agree” is counted.",
-                                     "You already voted “Strongly agree”; it's counted."]
+    assert private_to(VOTERS[2]) == [
+        "Thanks, your vote “Strongly agree” is counted.",
+        "You already voted “Strongly agree”; it's counted.",
+    ]
     assert private_to(VOTERS[3])[-1] == "Vote changed: you now say “Agree”."
     final = {"Strongly agree": 1, "Agree": 2, "Unsure": 1, "Disagree": 1, "Strongly disagree": 0}
 
@@ -327,9 +391,20 @@ async def votes_count_once_and_the_poll_closes_once(fake: TimedSlack, a: Replica
 
     # a moderator presses Close on both replicas at the same moment
     close = buttons["Close poll"]
-    both = await asyncio.gather(*(send_block_action(r.events, SECRET, close["action_id"], close["value"],
-                                                    user_id=MOD, channel_id=POLL_CHANNEL, message_ts=card_ts)
-                                  for r in (a, b)))
+    both = await asyncio.gather(
+        *(
+            send_block_action(
+                r.events,
+                SECRET,
+                close["action_id"],
+                close["value"],
+                user_id=MOD,
+                channel_id=POLL_CHANNEL,
+                message_ts=card_ts,
+            )
+            for r in (a, b)
+        )
+    )
     assert [r.status for r in both] == [200, 200]
     await until(lambda: len(private_to(MOD)) >= 2, "both close clicks to be answered", 30)
     await fake.wait_for_call("files.completeUploadExternal", lambda c: c.args.get("channel_id") == POLL_CHANNEL, 30)
@@ -349,9 +424,15 @@ async def votes_count_once_and_the_poll_closes_once(fake: TimedSlack, a: Replica
 
 async def export(env: dict[str, str], tmp_path: Path, poll_id: str) -> dict[str, Any]:
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot.cli", "polls", "export", "--poll", poll_id, "--format", "json"],
-        capture_output=True, text=True, env={**env, "READBOT_DATA_DIR": str(tmp_path / "data-export")},
-        cwd=tmp_path, timeout=60, check=False)
+        subprocess.run,
+        [sys.executable, "-m", "bot.cli", "polls", "export", "--poll", poll_id, "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={**env, "READBOT_DATA_DIR": str(tmp_path / "data-export")},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     (record,) = json.loads(done.stdout)
     return dict(record)
@@ -365,8 +446,11 @@ async def prompt_slot_is_posted_once(fake: TimedSlack, slot: float) -> None:
 
     left = slot - time.time()
     assert left < 70, f"the prompt slot is {left:.0f} s away: the phases before it took too long"
-    await until(lambda: any(fake.recorded_at[id(c)] >= slot for c in top_level_posts()),
-                f"the prompt for {time.strftime('%H:%M', time.gmtime(slot))} UTC", max(left, 0) + 30)
+    await until(
+        lambda: any(fake.recorded_at[id(c)] >= slot for c in top_level_posts()),
+        f"the prompt for {time.strftime('%H:%M', time.gmtime(slot))} UTC",
+        max(left, 0) + 30,
+    )
     await asyncio.sleep(SETTLE)  # the other replica's scheduler is awake for the same minute
     minutes: dict[int, int] = {}
     for call in top_level_posts():

@@ -28,19 +28,22 @@ def test_defaults(repo_root):
 
 
 def test_values_are_parsed_and_normalised(tmp_path):
-    settings = Settings.from_env({
-        "READBOT_DATA_DIR": str(tmp_path / "d"),
-        "READBOT_KNOWLEDGE_DIR": str(tmp_path / "k"),
-        "READBOT_EMBEDDINGS": "openai:text-embedding-3-small",
-        "READBOT_LLM": " ollama:llama3.2 ",
-        "READBOT_LLM_TIMEOUT": "2.5",
-        "READBOT_LOG_LEVEL": "debug",
-        "READBOT_LOG_FORMAT": "JSON",
-        "READBOT_MODERATORS": "U1, U2,,U3 ",
-        "READBOT_HTTP_PORT": "8080",
-        "SLACK_MODE": "HTTP",
-        "READBOT_HISTORY_TURNS": "0",
-    }, dotenv=None)
+    settings = Settings.from_env(
+        {
+            "READBOT_DATA_DIR": str(tmp_path / "d"),
+            "READBOT_KNOWLEDGE_DIR": str(tmp_path / "k"),
+            "READBOT_EMBEDDINGS": "openai:text-embedding-3-small",
+            "READBOT_LLM": " ollama:llama3.2 ",
+            "READBOT_LLM_TIMEOUT": "2.5",
+            "READBOT_LOG_LEVEL": "debug",
+            "READBOT_LOG_FORMAT": "JSON",
+            "READBOT_MODERATORS": "U1, U2,,U3 ",
+            "READBOT_HTTP_PORT": "8080",
+            "SLACK_MODE": "HTTP",
+            "READBOT_HISTORY_TURNS": "0",
+        },
+        dotenv=None,
+    )
     assert settings.data_dir == tmp_path / "d"
     assert settings.knowledge_dir == tmp_path / "k"
     assert settings.embeddings == "openai:text-embedding-3-small"
@@ -61,15 +64,15 @@ def test_dotenv_values_are_read_and_the_environment_overrides_them(tmp_path):
         "READBOT_LLM=openai:gpt-4o-mini\n"
         "READBOT_MODERATORS=U1,U2\n"
         "SLACK_BOT_TOKEN=xoxb-from-dotenv\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     from_file = Settings.from_env({}, dotenv=dotenv)
     assert from_file.http_port == 4000
     assert from_file.llm == "openai:gpt-4o-mini"
     assert from_file.moderators == frozenset({"U1", "U2"})
     assert from_file.slack_bot_token == "xoxb-from-dotenv"
 
-    overridden = Settings.from_env({"READBOT_HTTP_PORT": "5000", "SLACK_BOT_TOKEN": "xoxb-env"},
-                                   dotenv=dotenv)
+    overridden = Settings.from_env({"READBOT_HTTP_PORT": "5000", "SLACK_BOT_TOKEN": "xoxb-env"}, dotenv=dotenv)
     assert overridden.http_port == 5000
     assert overridden.slack_bot_token == "xoxb-env"
     assert overridden.llm == "openai:gpt-4o-mini"  # not overridden: still from the file
@@ -95,20 +98,23 @@ def test_a_bad_value_in_the_dotenv_file_is_reported_too(tmp_path):
     assert Settings.from_env({"READBOT_HTTP_PORT": "80"}, dotenv=dotenv).http_port == 80
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("READBOT_HTTP_PORT", "abc"),
-    ("READBOT_HTTP_PORT", "70000"),
-    ("READBOT_HTTP_PORT", "0"),
-    ("SLACK_MODE", "pigeon"),
-    ("READBOT_EMBEDDINGS", "bad"),
-    ("READBOT_LLM", "nocolon"),
-    ("READBOT_LLM_TIMEOUT", "-1"),
-    ("READBOT_LLM_TIMEOUT", "soon"),
-    ("READBOT_LLM_TIMEOUT", "nan"),
-    ("READBOT_LOG_LEVEL", "LOUD"),
-    ("READBOT_LOG_FORMAT", "xml"),
-    ("READBOT_HISTORY_TURNS", "50"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("READBOT_HTTP_PORT", "abc"),
+        ("READBOT_HTTP_PORT", "70000"),
+        ("READBOT_HTTP_PORT", "0"),
+        ("SLACK_MODE", "pigeon"),
+        ("READBOT_EMBEDDINGS", "bad"),
+        ("READBOT_LLM", "nocolon"),
+        ("READBOT_LLM_TIMEOUT", "-1"),
+        ("READBOT_LLM_TIMEOUT", "soon"),
+        ("READBOT_LLM_TIMEOUT", "nan"),
+        ("READBOT_LOG_LEVEL", "LOUD"),
+        ("READBOT_LOG_FORMAT", "xml"),
+        ("READBOT_HISTORY_TURNS", "50"),
+    ],
+)
 def test_each_malformed_value_raises_config_error_naming_the_setting(name, value):
     with pytest.raises(ConfigError) as info:
         Settings.from_env({name: value}, dotenv=None)
@@ -119,6 +125,8 @@ def test_each_malformed_value_raises_config_error_naming_the_setting(name, value
 
 
 def test_blank_values_mean_the_default():
-    settings = Settings.from_env({"READBOT_HTTP_PORT": " ", "READBOT_LOG_LEVEL": "",
-                                  "READBOT_EMBEDDINGS": "", "READBOT_LLM_TIMEOUT": ""}, dotenv=None)
+    settings = Settings.from_env(
+        {"READBOT_HTTP_PORT": " ", "READBOT_LOG_LEVEL": "", "READBOT_EMBEDDINGS": "", "READBOT_LLM_TIMEOUT": ""},
+        dotenv=None,
+    )
     assert settings == Settings()

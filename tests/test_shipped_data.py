@@ -23,8 +23,7 @@ def test_knowledge_folder_holds_the_episode_summary(repo_root, reading_path):
     text = reading_path.read_text(encoding="utf-8")  # valid UTF-8
     assert text.startswith("Ilya Sutskever \u2013 We're moving from the age of scaling")
     assert "Research taste and top-down belief" in text
-    indexable = sorted(p.name for p in (repo_root / "knowledge").iterdir()
-                       if p.suffix in (".txt", ".md", ".markdown"))
+    indexable = sorted(p.name for p in (repo_root / "knowledge").iterdir() if p.suffix in (".txt", ".md", ".markdown"))
     assert indexable == [READING]
 
 
@@ -67,5 +66,4 @@ def test_coverage_model_loads_and_is_calibrated():
     assert model.probability({**base, "covered_terms": 1.0}) > p
     assert model.probability({**base, "unknown_names": 2.0}) < p
     assert model.decide({**base, "dense": 0.75, "covered_terms": 1.0, "unknown_terms": 0.0})[0] is True
-    assert model.decide({"dense": 0.1, "covered_terms": 0.0, "unknown_terms": 3.0,
-                         "unknown_names": 2.0})[0] is False
+    assert model.decide({"dense": 0.1, "covered_terms": 0.0, "unknown_terms": 3.0, "unknown_names": 2.0})[0] is False

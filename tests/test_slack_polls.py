@@ -60,14 +60,19 @@ e2e = pytest.mark.asyncio
 def new_poll_like_form(claims: int = 3) -> Form:
     """The shape PollHandler opens for /poll (see bot/polls/handlers.py)."""
     choices = tuple((f"claim-{i}", f"Claim number {i} " + "x" * 100) for i in range(claims))
-    return Form(NEW_POLL_FORM, "New poll", "Start poll", (
-        FormField("claim_id", "Claim from the reading", "select", choices, default="claim-1"),
-        FormField("claim", "…or write your own claim", hint="Leave empty to use the claim above.", max_length=300),
-        FormField("options", "Options (2 to 5, one per line)", multiline=True, max_length=400),
-        FormField("duration", "Duration", default="60m", max_length=10, optional=False, hint="Minutes (30)"),
-        FormField("anonymous", "Anonymous", "toggle", default="on"),
-        FormField("hidden", "Hide results until the poll closes", "toggle", default="off"),
-    ))
+    return Form(
+        NEW_POLL_FORM,
+        "New poll",
+        "Start poll",
+        (
+            FormField("claim_id", "Claim from the reading", "select", choices, default="claim-1"),
+            FormField("claim", "…or write your own claim", hint="Leave empty to use the claim above.", max_length=300),
+            FormField("options", "Options (2 to 5, one per line)", multiline=True, max_length=400),
+            FormField("duration", "Duration", default="60m", max_length=10, optional=False, hint="Minutes (30)"),
+            FormField("anonymous", "Anonymous", "toggle", default="on"),
+            FormField("hidden", "Hide results until the poll closes", "toggle", default="off"),
+        ),
+    )
 
 
 def test_form_renders_as_a_modal_whose_blocks_are_the_fields() -> None:
@@ -87,8 +92,7 @@ def test_form_renders_as_a_modal_whose_blocks_are_the_fields() -> None:
 
     own, options, duration = (blocks[k] for k in ("claim", "options", "duration"))
     assert own["optional"] is True and own["hint"]["text"] == "Leave empty to use the claim above."
-    assert own["element"] == {"type": "plain_text_input", "action_id": "claim", "max_length": 300,
-                              "multiline": False}
+    assert own["element"] == {"type": "plain_text_input", "action_id": "claim", "max_length": 300, "multiline": False}
     assert options["element"]["multiline"] is True and options["element"]["max_length"] == 400
     assert duration["optional"] is False and duration["element"]["initial_value"] == "60m"
 
@@ -102,11 +106,16 @@ def test_form_renders_as_a_modal_whose_blocks_are_the_fields() -> None:
 def test_modal_respects_slack_limits() -> None:
     many = modal_view(new_poll_like_form(claims=130), Where(Channel("slack", "C1")))
     assert len(many["blocks"][0]["element"]["options"]) == MAX_OPTIONS
-    title = Form("x:y", "A title far longer than twenty-four characters", "Go", (
-        FormField("f", "<!channel> label", hint="@everyone hint"),
-        FormField("empty", "No choices", "select", default="d"),
-        FormField("long", "Long default", default="d" * 50, max_length=10),
-    ))
+    title = Form(
+        "x:y",
+        "A title far longer than twenty-four characters",
+        "Go",
+        (
+            FormField("f", "<!channel> label", hint="@everyone hint"),
+            FormField("empty", "No choices", "select", default="d"),
+            FormField("long", "Long default", default="d" * 50, max_length=10),
+        ),
+    )
     view = modal_view(title, Where(Channel("slack", "C1")))
     assert len(view["title"]["text"]) <= 24
     assert "<!channel>" not in json.dumps(view) and "@everyone" not in json.dumps(view)
@@ -115,16 +124,26 @@ def test_modal_respects_slack_limits() -> None:
     with pytest.raises(ValueError, match="unique"):
         modal_view(Form("x", "t", "s", (FormField("a", "A"), FormField("a", "B"))), Where(Channel("slack", "C")))
     with pytest.raises(ValueError, match="150"):
-        modal_view(Form("x", "t", "s", (FormField("a", "A", "select", (("v" * 151, "V"),)),)),
-                   Where(Channel("slack", "C")))
+        modal_view(
+            Form("x", "t", "s", (FormField("a", "A", "select", (("v" * 151, "V"),)),)), Where(Channel("slack", "C"))
+        )
 
 
 def submission(values: dict[str, Any], *, metadata: str | None = None, **extra: Any) -> dict[str, Any]:
     where = Where(Channel("slack", "C1", "general"), thread_id="5.5")
-    return {"type": "view_submission", "trigger_id": "77.88", "user": {"id": "U1", "username": "ann"},
-            "view": {"id": "V1", "hash": "h1", "callback_id": NEW_POLL_FORM,
-                     "private_metadata": form_metadata(where) if metadata is None else metadata,
-                     "state": {"values": values}}, **extra}
+    return {
+        "type": "view_submission",
+        "trigger_id": "77.88",
+        "user": {"id": "U1", "username": "ann"},
+        "view": {
+            "id": "V1",
+            "hash": "h1",
+            "callback_id": NEW_POLL_FORM,
+            "private_metadata": form_metadata(where) if metadata is None else metadata,
+            "state": {"values": values},
+        },
+        **extra,
+    }
 
 
 def test_view_submission_becomes_form_submitted() -> None:
@@ -138,10 +157,19 @@ def test_view_submission_becomes_form_submitted() -> None:
     }
     event = submission_from_payload(submission(values))
     assert event == FormSubmitted(
-        event_id="77.88", where=Where(Channel("slack", "C1", "general"), thread_id="5.5"), user=User("U1", "ann"),
+        event_id="77.88",
+        where=Where(Channel("slack", "C1", "general"), thread_id="5.5"),
+        user=User("U1", "ann"),
         form_id=NEW_POLL_FORM,
-        values={"claim_id": "claim-2", "claim": "", "options": "Yes & no\n<b>Maybe</b>", "anonymous": "off",
-                "hidden": "", "tags": "a,b"})
+        values={
+            "claim_id": "claim-2",
+            "claim": "",
+            "options": "Yes & no\n<b>Maybe</b>",
+            "anonymous": "off",
+            "hidden": "",
+            "tags": "a,b",
+        },
+    )
     no_trigger = submission({})
     del no_trigger["trigger_id"]
     assert submission_from_payload(no_trigger).event_id == "V1:h1"  # type: ignore[union-attr]
@@ -156,9 +184,24 @@ def test_view_submission_becomes_form_submitted() -> None:
 
 def a_poll(**changes: Any) -> Poll:
     fields: dict[str, Any] = dict(
-        id="abc123def456", platform="slack", channel_id="C1", thread_id=None, message_id="9.9", claim=CLAIM,
-        claim_id=None, section="", passage="", options=SCALE, anonymous=True, hide_results=False,
-        created_by=MOD, created_at=START, closes_at=START.replace(hour=10), closed_at=None, status="open")
+        id="abc123def456",
+        platform="slack",
+        channel_id="C1",
+        thread_id=None,
+        message_id="9.9",
+        claim=CLAIM,
+        claim_id=None,
+        section="",
+        passage="",
+        options=SCALE,
+        anonymous=True,
+        hide_results=False,
+        created_by=MOD,
+        created_at=START,
+        closes_at=START.replace(hour=10),
+        closed_at=None,
+        status="open",
+    )
     fields.update(changes)
     return Poll(**fields)
 
@@ -176,8 +219,15 @@ def test_poll_card_buttons_are_one_actions_block_with_unique_action_ids() -> Non
     assert [e["text"]["text"] for e in elements] == [*SCALE, "Close poll"]
     assert elements[-1]["style"] == "danger"
     # a click on the fourth button reads back as the neutral action and value
-    click = click_from_payload({"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"},
-                                "container": {"message_ts": "9.9"}, "actions": [elements[3]]})
+    click = click_from_payload(
+        {
+            "type": "block_actions",
+            "user": {"id": "U1"},
+            "channel": {"id": "C1"},
+            "container": {"message_ts": "9.9"},
+            "actions": [elements[3]],
+        }
+    )
     assert click is not None and (click.action, click.value) == ("poll:vote", f"{poll.id}:3")
     assert "Agree: 2 (67%)" in message.text and "3 voters" in message.text
     closed = render(poll_render.card(a_poll(status="closed", closed_at=START), Tally((0, 2, 0, 1, 0))))
@@ -200,8 +250,9 @@ class Bot:
         assert resp.status == 200 and resp.body == ""  # acked at once, nothing shown by the ack itself
 
     async def click(self, button: dict[str, Any], user: str, card_ts: str, channel: str = CHANNEL) -> None:
-        resp = await send_block_action(self.url, SECRET, button["action_id"], button["value"], user_id=user,
-                                       channel_id=channel, message_ts=card_ts)
+        resp = await send_block_action(
+            self.url, SECRET, button["action_id"], button["value"], user_id=user, channel_id=channel, message_ts=card_ts
+        )
         assert resp.status == 200
 
     async def settled(self) -> None:
@@ -237,12 +288,18 @@ async def bot(knowledge_service: Any, tmp_path: Path) -> AsyncIterator[Bot]:
         for user, name in ((MOD, "mona"), (MEMBER, "max"), *((v, v.lower()) for v in VOTERS)):
             fake.add_user(user, name)
         fake.add_user(ADMIN, "ada", is_admin=True)
-        settings = Settings.from_env({
-            "READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_MODERATORS": MOD,
-            "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
-            "READBOT_POLL_SECRET": "test-poll-secret",
-            "READBOT_CONFIG": str(tmp_path / "none.toml"),  # no prompt schedules from a readbot.toml in cwd
-        }, dotenv=None)
+        settings = Settings.from_env(
+            {
+                "READBOT_DATA_DIR": str(tmp_path / "data"),
+                "READBOT_MODERATORS": MOD,
+                "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake.api_url,
+                "READBOT_POLL_SECRET": "test-poll-secret",
+                "READBOT_CONFIG": str(tmp_path / "none.toml"),  # no prompt schedules from a readbot.toml in cwd
+            },
+            dotenv=None,
+        )
         settings = dataclasses.replace(settings, http_port=0)  # a free port, picked when listening
         clock = ManualClock(START)
 
@@ -251,8 +308,9 @@ async def bot(knowledge_service: Any, tmp_path: Path) -> AsyncIterator[Bot]:
 
         # leaving the block stops the adapter, drains the poll cards, closes the database; the
         # knowledge service handed in is the session's and stays open
-        async with open_app(settings, adapters=[slack], knowledge=knowledge_service, clock=clock,
-                            run_tasks=False) as app:
+        async with open_app(
+            settings, adapters=[slack], knowledge=knowledge_service, clock=clock, run_tasks=False
+        ) as app:
             assert app.polls.clock is clock and app.tasks == ()
             (adapter,) = app.adapters
             assert isinstance(adapter, SlackAdapter)
@@ -277,15 +335,24 @@ async def test_poll_lifecycle_votes_live_card_deadline_and_results(bot: Bot) -> 
     poll_id = vote["Close poll"]["value"]
 
     # three people vote; the second changes their mind; the first clicks the same again
-    for user, label in ((VOTERS[0], "Agree"), (VOTERS[1], "Unsure"), (VOTERS[2], "Strongly agree"),
-                        (VOTERS[1], "Agree"), (VOTERS[0], "Agree")):
+    for user, label in (
+        (VOTERS[0], "Agree"),
+        (VOTERS[1], "Unsure"),
+        (VOTERS[2], "Strongly agree"),
+        (VOTERS[1], "Agree"),
+        (VOTERS[0], "Agree"),
+    ):
         before = len([c for c in bot.fake.calls_to("chat.postEphemeral") if to(user)(c)])
         await bot.click(vote[label], user, card_ts)
         await bot.private_to(user, before + 1)
-    assert await bot.private_to(VOTERS[0], 2) == ["Thanks, your vote “Agree” is counted.",
-                                                  "You already voted “Agree”; it's counted."]
-    assert await bot.private_to(VOTERS[1], 2) == ["Thanks, your vote “Unsure” is counted.",
-                                                  "Vote changed: you now say “Agree”."]
+    assert await bot.private_to(VOTERS[0], 2) == [
+        "Thanks, your vote “Agree” is counted.",
+        "You already voted “Agree”; it's counted.",
+    ]
+    assert await bot.private_to(VOTERS[1], 2) == [
+        "Thanks, your vote “Unsure” is counted.",
+        "Vote changed: you now say “Agree”.",
+    ]
     await bot.settled()
 
     updates = bot.calls("chat.update")
@@ -304,13 +371,18 @@ async def test_poll_lifecycle_votes_live_card_deadline_and_results(bot: Bot) -> 
     posts = bot.calls("chat.postMessage")
     assert len(posts) == 2 and posts[1].args["text"].startswith("Results: “" + CLAIM)
     assert counts(posts[1])["Agree"] == 2 and "3 voters" in posts[1].args["text"]
-    assert len([c for c in bot.fake.calls_to("files.completeUploadExternal")
-                if c.args.get("channel_id") == CHANNEL]) == 1  # shared in the poll's channel
+    assert (
+        len([c for c in bot.fake.calls_to("files.completeUploadExternal") if c.args.get("channel_id") == CHANNEL]) == 1
+    )  # shared in the poll's channel
     (file,) = bot.fake.files.values()
     assert file.completed and file.content is not None and file.content.startswith(PNG)
     assert file.filename == f"poll-{poll_id}.png"
     assert [c.method for c in bot.fake.calls[-4:]] == [
-        "chat.postMessage", "files.getUploadURLExternal", "file_upload", "files.completeUploadExternal"]
+        "chat.postMessage",
+        "files.getUploadURLExternal",
+        "file_upload",
+        "files.completeUploadExternal",
+    ]
 
     # a late click, and one on a poll that never existed
     await bot.click(vote["Disagree"], MEMBER, card_ts)
@@ -373,8 +445,14 @@ async def test_poll_without_text_opens_a_modal_whose_submission_posts_the_card(b
     view = opened.args["view"]
     assert view["callback_id"] == NEW_POLL_FORM and view["type"] == "modal"
     assert json.loads(view["private_metadata"])["channel"] == CHANNEL
-    assert [b["block_id"] for b in view["blocks"]] == ["claim_id", "claim", "options", "duration",
-                                                       "anonymous", "hidden"]
+    assert [b["block_id"] for b in view["blocks"]] == [
+        "claim_id",
+        "claim",
+        "options",
+        "duration",
+        "anonymous",
+        "hidden",
+    ]
     claims = view["blocks"][0]["element"]
     assert claims["type"] == "static_select" and 2 <= len(claims["options"]) <= MAX_OPTIONS
     assert all(len(o["text"]["text"]) <= OPTION_TEXT_LIMIT for o in claims["options"])
@@ -383,10 +461,17 @@ async def test_poll_without_text_opens_a_modal_whose_submission_posts_the_card(b
 
     # a bank claim, 30 minutes, names visible (as Slack sends the state of the modal)
     second = claims["options"][1]["value"]
-    values = {**choose(view, "claim_id", second), **typed("claim", None), **typed("options", None),
-              **typed("duration", "30m"), **choose(view, "anonymous", "off"), **choose(view, "hidden", "off")}
-    resp = await send_view_submission(bot.url, SECRET, view["callback_id"], values, user_id=MOD,
-                                      private_metadata=view["private_metadata"])
+    values = {
+        **choose(view, "claim_id", second),
+        **typed("claim", None),
+        **typed("options", None),
+        **typed("duration", "30m"),
+        **choose(view, "anonymous", "off"),
+        **choose(view, "hidden", "off"),
+    }
+    resp = await send_view_submission(
+        bot.url, SECRET, view["callback_id"], values, user_id=MOD, private_metadata=view["private_metadata"]
+    )
     assert (resp.status, resp.body) == (200, "")  # an empty ack closes the modal
     card = await bot.fake.wait_for_call("chat.postMessage", lambda c: c.args.get("channel") == CHANNEL)
     claim = next(c for c in bot.app.polls.claims if c.id == second)
@@ -395,18 +480,25 @@ async def test_poll_without_text_opens_a_modal_whose_submission_posts_the_card(b
     assert len(buttons_of(card)) == 6
 
     # their own claim and options (one per line), submitted by a workspace admin (is_admin filled for forms)
-    values = {**choose(view, "claim_id", first), **typed("claim", "Reading groups should vote more."),
-              **typed("options", "Yes\n\nNo\nNot sure"), **typed("duration", "2h"),
-              **choose(view, "anonymous", "on"), **choose(view, "hidden", "off")}
-    await send_view_submission(bot.url, SECRET, NEW_POLL_FORM, values, user_id=ADMIN,
-                               private_metadata=view["private_metadata"])
+    values = {
+        **choose(view, "claim_id", first),
+        **typed("claim", "Reading groups should vote more."),
+        **typed("options", "Yes\n\nNo\nNot sure"),
+        **typed("duration", "2h"),
+        **choose(view, "anonymous", "on"),
+        **choose(view, "hidden", "off"),
+    }
+    await send_view_submission(
+        bot.url, SECRET, NEW_POLL_FORM, values, user_id=ADMIN, private_metadata=view["private_metadata"]
+    )
     own = (await bot.fake.wait_for_calls("chat.postMessage", 2, lambda c: c.args.get("channel") == CHANNEL))[1]
     assert "Reading groups should vote more." in own.args["text"]
     assert counts(own) == {"Yes": 0, "No": 0, "Not sure": 0} and "closes 03 Nov 11:00 UTC" in own.args["text"]
 
     # a submission by someone who isn't a moderator is refused, in the channel, privately
-    await send_view_submission(bot.url, SECRET, NEW_POLL_FORM, values, user_id=MEMBER,
-                               private_metadata=view["private_metadata"])
+    await send_view_submission(
+        bot.url, SECRET, NEW_POLL_FORM, values, user_id=MEMBER, private_metadata=view["private_metadata"]
+    )
     assert await bot.private_to(MEMBER) == ["Only moderators can start polls."]
     await bot.settled()
     assert len(bot.calls("chat.postMessage")) == 2
@@ -418,8 +510,9 @@ async def test_form_answers_reach_the_person_where_the_channel_cant_take_them(bo
     view = (await bot.fake.wait_for_call("views.open")).args["view"]
     bot.fake.fail("chat.postEphemeral", error="not_in_channel")
     values = {**typed("duration", "9d"), **typed("claim", "A claim")}
-    await send_view_submission(bot.url, SECRET, NEW_POLL_FORM, values, user_id=MOD,
-                               private_metadata=view["private_metadata"])
+    await send_view_submission(
+        bot.url, SECRET, NEW_POLL_FORM, values, user_id=MOD, private_metadata=view["private_metadata"]
+    )
     dm = await bot.fake.wait_for_call("chat.postMessage", lambda c: c.args.get("channel") == MOD)
     assert dm.args["text"] == "A poll runs from 1 minute to 7 days."
     assert bot.calls("chat.postMessage") == []
@@ -428,8 +521,9 @@ async def test_form_answers_reach_the_person_where_the_channel_cant_take_them(bo
     bot.fake.fail("chat.postMessage", error="not_in_channel")
     bot.fake.fail("chat.postEphemeral", error="not_in_channel")
     values = {**typed("duration", "30m"), **typed("claim", "A claim")}
-    await send_view_submission(bot.url, SECRET, NEW_POLL_FORM, values, user_id=MOD,
-                               private_metadata=view["private_metadata"])
+    await send_view_submission(
+        bot.url, SECRET, NEW_POLL_FORM, values, user_id=MOD, private_metadata=view["private_metadata"]
+    )
     dm = (await bot.fake.wait_for_calls("chat.postMessage", 2, lambda c: c.args.get("channel") == MOD))[1]
     assert dm.args["text"].startswith("I can't post in that channel: invite me there first")
     assert [c.response["ok"] for c in bot.calls("chat.postMessage")] == [False]  # the card's one attempt
@@ -443,11 +537,14 @@ async def test_an_expired_trigger_is_explained(bot: Bot) -> None:
 
 
 @e2e
-@pytest.mark.parametrize(("text", "says"), [
-    ("x | a | a", "Each poll option must be different."),
-    ("claim duration=9d", "A poll runs from 1 minute to 7 days."),
-    ("claim | only one", "A poll has 2 to 5 options; you gave 1."),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("x | a | a", "Each poll option must be different."),
+        ("claim duration=9d", "A poll runs from 1 minute to 7 days."),
+        ("claim | only one", "A poll has 2 to 5 options; you gave 1."),
+    ],
+)
 async def test_bad_poll_input_is_answered_privately_and_nothing_is_posted(bot: Bot, text: str, says: str) -> None:
     await bot.command(text)
     assert await bot.private_to(MOD) == [says]

@@ -156,7 +156,9 @@ def test_answer_text_from_a_reading_with_a_mention_in_a_heading_pings_nobody(tmp
     (docs / "club.md").write_text(
         "# Club\n\n## Reminders for @everyone\n\n"
         "- The club meets every Tuesday at the library to discuss the reading.\n"
-        "- Bring your own copy of the book.\n", encoding="utf-8")
+        "- Bring your own copy of the book.\n",
+        encoding="utf-8",
+    )
     service = KnowledgeService.open(tmp_settings)
     try:
         service.ingest([docs])

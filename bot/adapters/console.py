@@ -27,8 +27,9 @@ def render(reply: Reply) -> str:
     for c in reply.citations:
         lines.append(f"  [source: “{c.section}” ({c.document})]")
     if reply.buttons:
-        lines.append("  " + "  ".join(f"[{i}: {b.label}]" for i, b in enumerate(reply.buttons, 1))
-                     + "   (type `click N`)")
+        lines.append(
+            "  " + "  ".join(f"[{i}: {b.label}]" for i, b in enumerate(reply.buttons, 1)) + "   (type `click N`)"
+        )
     if reply.image is not None:
         lines.append(f"  [image: {reply.image_name}, {len(reply.image):,} bytes]")
     text = "\n".join(lines)
@@ -55,8 +56,9 @@ class ConsoleResponder:
 class ConsoleAdapter:
     platform = PLATFORM
 
-    def __init__(self, dispatcher: Dispatcher, out: TextIO, *,
-                 user: User | None = None, channel: str = "reading-group") -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, out: TextIO, *, user: User | None = None, channel: str = "reading-group"
+    ) -> None:
         self.dispatcher = dispatcher
         self.out = out
         self.user = user or User("console-user", "you")
@@ -116,7 +118,6 @@ class ConsoleAdapter:
         self.updates.append((ref, reply))
         self.cards = [(r, reply if r == ref else old) for r, old in self.cards]
         self.out.write(f"readbot (edited message {ref.message_id})> {render(reply)}\n")
-
 
 
 async def lines_from(stream: TextIO, prompt: Callable[[], None]) -> AsyncIterator[str]:

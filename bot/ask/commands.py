@@ -8,6 +8,8 @@ ASK = CommandSpec(
     name="ask",
     description="Ask a question about the reading",
     options=(OptionSpec("question", "What do you want to know?", required=True),),
-    usage="[question]",
+    usage="[your question about the reading]",
     free_text="question",
 )
+
+COMMANDS = (ASK,)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.ask.commands import ASK
+from bot.ask.commands import COMMANDS
 from bot.ask.handler import AskHandler
-from bot.core.feature import Feature
+from bot.core.feature import Feature, bind
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.knowledge.service import KnowledgeService
 from bot.store.history import ThreadHistory
@@ -12,4 +12,4 @@ from bot.store.history import ThreadHistory
 
 def build(knowledge: KnowledgeService, history: ThreadHistory | None, *, metrics: Metrics = NO_METRICS) -> Feature:
     ask = AskHandler(knowledge, history, metrics=metrics)
-    return Feature("ask", commands=((ASK, ask),), on_message=ask)
+    return Feature("ask", commands=bind(COMMANDS, {"ask": ask}), on_message=ask)

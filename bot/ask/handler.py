@@ -15,16 +15,16 @@ from bot.store.history import ThreadHistory
 
 
 def answer_reply(answer: Answer) -> Reply:
-    citations = tuple(Citation(s.section, s.document, s.reading, s.text)
-                      for s in answer.sources[:1])
+    citations = tuple(Citation(s.section, s.document, s.reading, s.text) for s in answer.sources[:1])
     return Reply(text=answer.body, citations=citations if answer.grounded else ())
 
 
 class AskHandler:
     """Answers a mention or /ask. Blocking work runs in a worker thread."""
 
-    def __init__(self, knowledge: KnowledgeService, history: ThreadHistory | None = None, *,
-                 metrics: Metrics = NO_METRICS) -> None:
+    def __init__(
+        self, knowledge: KnowledgeService, history: ThreadHistory | None = None, *, metrics: Metrics = NO_METRICS
+    ) -> None:
         self.knowledge = knowledge
         self.history = history
         self.metrics = metrics
@@ -46,8 +46,9 @@ class AskHandler:
     async def __call__(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Message | Command)
         started = time.monotonic()
-        question = clean_question(event.text if isinstance(event, Message) else (
-            event.options.get("question") or event.text))  # a bad question is answered privately at once
+        question = clean_question(
+            event.text if isinstance(event, Message) else (event.options.get("question") or event.text)
+        )  # a bad question is answered privately at once
         await responder.acknowledge()
         key = self.thread_key(event)
         threaded = isinstance(event, Message) or bool(event.where.thread_id)

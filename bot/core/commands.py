@@ -28,8 +28,13 @@ class OptionSpec:
     suggest: Suggest | None = field(default=None, compare=False)  # open text with suggestions
 
     def describe(self) -> dict[str, object]:
-        return {"name": self.name, "description": self.description, "required": self.required,
-                "choices": list(self.choices), "suggest": self.suggest is not None}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "required": self.required,
+            "choices": list(self.choices),
+            "suggest": self.suggest is not None,
+        }
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,14 @@ class CommandSpec:
     free_text: str = ""
 
     def describe(self) -> dict[str, object]:
-        return {"name": self.name, "description": self.description, "moderator_only": self.moderator_only,
-                "usage": self.usage, "free_text": self.free_text,
-                "options": [o.describe() for o in self.options]}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "moderator_only": self.moderator_only,
+            "usage": self.usage,
+            "free_text": self.free_text,
+            "options": [o.describe() for o in self.options],
+        }
 
 
 def spec_hash(specs: Iterable[CommandSpec]) -> str:

@@ -42,8 +42,9 @@ def event_key(event: Event) -> str:
 
 
 def event_kind(event: Event) -> str:
-    return {Message: "message", Command: "command", ButtonClick: "button",
-            FormSubmitted: "form"}.get(type(event), "other")
+    return {Message: "message", Command: "command", ButtonClick: "button", FormSubmitted: "form"}.get(
+        type(event), "other"
+    )
 
 
 class RecentIds:

@@ -19,6 +19,16 @@ from bot.core.events import Event
 Handler = Callable[[Event, Responder], Awaitable[None]]
 
 
+def bind(specs: Iterable[CommandSpec], handlers: Mapping[str, Handler]) -> tuple[tuple[CommandSpec, Handler], ...]:
+    """Each declared command with its handler; a declaration without a handler (or the reverse) is a
+    programming error, raised at start-up."""
+    specs = tuple(specs)
+    declared = {s.name for s in specs}
+    if declared != set(handlers):
+        raise ValueError(f"commands declared {sorted(declared)} but handled {sorted(handlers)}")
+    return tuple((spec, handlers[spec.name]) for spec in specs)
+
+
 @dataclass(frozen=True)
 class Task:
     """A background job that runs as long as readbot does (a deadline watcher, a scheduler)."""

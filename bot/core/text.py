@@ -37,16 +37,16 @@ def clean_question(raw: object) -> str:
     if not isinstance(raw, str):
         raise InputError("A question must be text.")
     if len(raw) > MAX_QUESTION_CHARS * 4:
-        raise InputError(f"That question is {len(raw):,} characters long; "
-                         f"please keep it under {MAX_QUESTION_CHARS:,}.")
+        raise InputError(f"That question is {len(raw):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}.")
     text = strip_mentions(CONTROL.sub(" ", raw))
     if not text:
-        raise InputError("Please ask a question about the reading, for example: "
-                         "“What does Ilya mean by the age of research?”")
+        raise InputError(
+            "Please ask a question about the reading, for example: “What does Ilya mean by the age of research?”"
+        )
     if len(text) > MAX_QUESTION_CHARS:
-        raise InputError(f"That question is {len(text):,} characters long; "
-                         f"please keep it under {MAX_QUESTION_CHARS:,}.")
+        raise InputError(
+            f"That question is {len(text):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."
+        )
     if not re.search(r"[^\W\d_]{2,}", text):
-        raise InputError("That doesn't look like a question. Ask something about the "
-                         "reading in a few words.")
+        raise InputError("That doesn't look like a question. Ask something about the reading in a few words.")
     return text

@@ -21,8 +21,13 @@ class Source:
     score: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"reading": self.reading, "document": self.document, "section": self.section,
-                "text": self.text, "score": round(self.score, 4)}
+        return {
+            "reading": self.reading,
+            "document": self.document,
+            "section": self.section,
+            "text": self.text,
+            "score": round(self.score, 4),
+        }
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,11 @@ class Answer:
         return "\n".join(part for part in (self.body, self.citation) if part)
 
     def to_json(self) -> dict[str, Any]:
-        return {"answer": self.text, "grounded": self.grounded,
-                "sources": [s.to_json() for s in self.sources]}
+        return {"answer": self.text, "grounded": self.grounded, "sources": [s.to_json() for s in self.sources]}
 
 
 def sources_of(retrieval: Retrieval) -> tuple[Source, ...]:
-    return tuple(Source(h.reading, h.document, h.section, h.passages[0].text, h.score)
-                 for h in retrieval.hits)
+    return tuple(Source(h.reading, h.document, h.section, h.passages[0].text, h.score) for h in retrieval.hits)
 
 
 def quoted_passages(hit: SectionHit) -> list[Passage]:
@@ -63,14 +66,10 @@ def extractive_answer(retrieval: Retrieval) -> Answer:
     """Quote the reading faithfully; never add words it does not contain."""
     sources = sources_of(retrieval)
     if not retrieval.hits:
-        return Answer(retrieval.question, f"{NOT_COVERED} No reading is indexed yet.",
-                      False, ())
+        return Answer(retrieval.question, f"{NOT_COVERED} No reading is indexed yet.", False, ())
     top = retrieval.hits[0]
     if not retrieval.covered:
-        text = (f"{NOT_COVERED} The closest section is “{top.section}”, which says: "
-                f"“{top.passages[0].text}”")
+        text = f"{NOT_COVERED} The closest section is “{top.section}”, which says: “{top.passages[0].text}”"
         return Answer(retrieval.question, text, False, sources[:1])
-    quotes = "\n".join(
-        f"> {p.text}" + "".join(f"\n>   • {d}" for d in p.details) for p in quoted_passages(top))
-    return Answer(retrieval.question, f"From “{top.section}”:\n{quotes}", True, sources,
-                  citation=citation(top))
+    quotes = "\n".join(f"> {p.text}" + "".join(f"\n>   • {d}" for d in p.details) for p in quoted_passages(top))
+    return Answer(retrieval.question, f"From “{top.section}”:\n{quotes}", True, sources, citation=citation(top))

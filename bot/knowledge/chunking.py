@@ -80,8 +80,7 @@ def split_sections(text: str) -> tuple[str, list[Section]]:
         md = MD_HEADING.match(line)
         if md:
             heading = md.group("text").strip()
-        elif (not markdown and _is_plain_heading(line) and _stands_alone(lines, i)
-              and not _continues_paragraph(current)):
+        elif not markdown and _is_plain_heading(line) and _stands_alone(lines, i) and not _continues_paragraph(current):
             heading = line.strip()
         else:
             current.lines.append(line.rstrip())
@@ -145,8 +144,9 @@ def chunk_text(text: str, document: str) -> list[Chunk]:
                     indent, body = stack[-1]
                     stack[-1] = (indent, f"{body} {line.strip()}")
                     last = chunks[-1]
-                    chunks[-1] = Chunk(last.document, last.section, last.position,
-                                       stack[-1][1], last.parent, last.title)
+                    chunks[-1] = Chunk(
+                        last.document, last.section, last.position, stack[-1][1], last.parent, last.title
+                    )
                     continue
                 stack.clear()
                 paragraph.append(line.strip())

@@ -39,8 +39,9 @@ TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
 ALWAYS_KNOWN = frozenset({"i", "ai", "ais", "agi", "ml", "llm", "llms"})
 
 
-def coverage_features(question: str, top_dense: float, top_hit: SectionHit | None,
-                      lexical: LexicalIndex, frame: frozenset[str]) -> dict[str, float]:
+def coverage_features(
+    question: str, top_dense: float, top_hit: SectionHit | None, lexical: LexicalIndex, frame: frozenset[str]
+) -> dict[str, float]:
     vocab = lexical.vocabulary.get(top_hit.document) if top_hit else None
     stems = vocab.stems if vocab else set()
     known_words = vocab.words if vocab else set()
@@ -74,8 +75,13 @@ class CoverageModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path}: fitted for features {data['features']}, code has {FEATURES}")
-        return cls(tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]),
-                   float(data["bias"]), float(data.get("threshold", 0.5)))
+        return cls(
+            tuple(data["mean"]),
+            tuple(data["scale"]),
+            tuple(data["weights"]),
+            float(data["bias"]),
+            float(data.get("threshold", 0.5)),
+        )
 
     def probability(self, features: dict[str, float]) -> float:
         z = self.bias + sum(

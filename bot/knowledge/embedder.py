@@ -85,9 +85,7 @@ def make_embedder(spec: str) -> Embedder:
     try:
         from langchain.embeddings import init_embeddings
     except ImportError as exc:
-        raise ConfigError(
-            f"READBOT_EMBEDDINGS={spec!r} needs the langchain extra: pip install 'readbot[llm]'"
-        ) from exc
+        raise ConfigError(f"READBOT_EMBEDDINGS={spec!r} needs the langchain extra: pip install 'readbot[llm]'") from exc
     try:
         embeddings = init_embeddings(spec)
     except Exception as exc:  # provider packages raise many kinds

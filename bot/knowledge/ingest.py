@@ -38,8 +38,7 @@ class IngestReport:
         return bool(self.added or self.updated or self.removed)
 
     def summary(self) -> str:
-        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated",
-                 f"{len(self.unchanged)} unchanged"]
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.unchanged)} unchanged"]
         if self.removed:
             parts.append(f"{len(self.removed)} removed")
         if self.failed:
@@ -53,9 +52,13 @@ def discover(paths: Sequence[Path]) -> tuple[list[tuple[Path, Path]], list[tuple
     missing: list[tuple[str, str]] = []
     for root in paths:
         if root.is_dir():
-            found.extend((p, root) for p in sorted(root.rglob("*"))
-                         if p.is_file() and p.suffix.lower() in SUFFIXES
-                         and not any(part.startswith(".") for part in p.relative_to(root).parts))
+            found.extend(
+                (p, root)
+                for p in sorted(root.rglob("*"))
+                if p.is_file()
+                and p.suffix.lower() in SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            )
         elif root.is_file():
             found.append((root, root.parent))
         else:
@@ -77,18 +80,16 @@ def chunk_vectors(embedder: Embedder, chunks: Sequence[Chunk]) -> np.ndarray:
     """Each chunk's vector: the normalised mean of its bare and heading-prefixed text."""
     texts = [c.text for c in chunks] + [c.search_text for c in chunks]
     vectors = embedder.embed_documents(texts)
-    mean = vectors[: len(chunks)] + vectors[len(chunks):]
+    mean = vectors[: len(chunks)] + vectors[len(chunks) :]
     return mean / np.clip(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12, None)
 
 
 class Ingester:
-    def __init__(self, index: KnowledgeIndex,
-                 progress: Callable[[int], None] | None = None) -> None:
+    def __init__(self, index: KnowledgeIndex, progress: Callable[[int], None] | None = None) -> None:
         self.index = index
         self.progress = progress
 
-    def run(self, paths: Sequence[Path], *, reading: str | None = None,
-            prune: bool = False) -> IngestReport:
+    def run(self, paths: Sequence[Path], *, reading: str | None = None, prune: bool = False) -> IngestReport:
         report = IngestReport()
         files, missing = discover(paths)
         report.failed.extend(missing)
@@ -137,7 +138,6 @@ class Ingester:
                     report.removed.append(source)
         return report
 
-
     def _drop_stale(self, source: str, known: dict[str, FileRecord], report: IngestReport) -> None:
         """A file that no longer holds indexable text must not keep answering questions."""
         if source in known:
@@ -152,4 +152,8 @@ def progress_bar(total_bytes: int) -> Callable[[int], None] | None:
     from tqdm import tqdm
 
     bar = tqdm(total=total_bytes, unit="B", unit_scale=True, desc="ingest", file=sys.stderr)
-    return bar.update
+
+    def advance(done: int) -> None:
+        bar.update(done)
+
+    return advance

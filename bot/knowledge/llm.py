@@ -50,13 +50,10 @@ class LLMAnswerer:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm")
 
     def prompt(self, retrieval: Retrieval, history: Sequence[str] = ()) -> str:
-        passages = "\n".join(
-            f"- {hit.section}: {p.text}" for hit in retrieval.hits[:2] for p in quoted_passages(hit)
-        )
+        passages = "\n".join(f"- {hit.section}: {p.text}" for hit in retrieval.hits[:2] for p in quoted_passages(hit))
         earlier = "".join(f"- {q}\n" for q in history)
         history_block = f"Earlier questions in this thread:\n{earlier}\n" if earlier else ""
-        return self.template.format(passages=passages, question=retrieval.question,
-                                    history=history_block)
+        return self.template.format(passages=passages, question=retrieval.question, history=history_block)
 
     def answer(self, retrieval: Retrieval, history: Sequence[str] = ()) -> str:
         future = self._pool.submit(self.model.invoke, self.prompt(retrieval, history))

@@ -72,8 +72,9 @@ class Retrieval:
 class Retriever:
     """Thread-safe: the lexical side is swapped atomically when the index changes."""
 
-    def __init__(self, index: KnowledgeIndex, coverage: CoverageModel | None = None, *,
-                 bm25_weight: float = BM25_WEIGHT) -> None:
+    def __init__(
+        self, index: KnowledgeIndex, coverage: CoverageModel | None = None, *, bm25_weight: float = BM25_WEIGHT
+    ) -> None:
         self.index = index
         self.bm25_weight = bm25_weight
         self.coverage = coverage or CoverageModel.load()
@@ -102,8 +103,7 @@ class Retriever:
         stripped = re.sub(r"\s+", " ", re.sub(pattern, " ", question, flags=re.IGNORECASE))
         return stripped.strip() if re.search(r"[A-Za-z]{3}", stripped) else question
 
-    def search(self, question: str, *, reading: str | None = None,
-               k: int = 3) -> Retrieval:
+    def search(self, question: str, *, reading: str | None = None, k: int = 3) -> Retrieval:
         lexical = self.lexical
         if not lexical.chunks:
             return Retrieval(question, [], False, 0.0)
@@ -128,16 +128,16 @@ class Retriever:
         if SUMMARY_INTENT.search(question):
             hits = self._prefer_summary(lexical, combined, hits, k)
         top_dense = float(np.nanmax(dense)) if dense_hits else 0.0
-        features = coverage_features(question, top_dense, hits[0] if hits else None,
-                                     lexical, frame)
+        features = coverage_features(question, top_dense, hits[0] if hits else None, lexical, frame)
         covered, confidence = self.coverage.decide(features)
         if SUMMARY_INTENT.search(question) and hits and _is_summary(hits[0].section):
             covered, confidence = True, max(confidence, 0.5)
         return Retrieval(question, hits, covered, confidence, features)
 
     @staticmethod
-    def _sections(lexical: LexicalIndex, combined: np.ndarray, k: int,
-                  only: Sequence[str] | None = None) -> list[SectionHit]:
+    def _sections(
+        lexical: LexicalIndex, combined: np.ndarray, k: int, only: Sequence[str] | None = None
+    ) -> list[SectionHit]:
         best: dict[tuple[str, str, str], list[tuple[float, int]]] = {}
         for i in np.argsort(-combined):
             if not np.isfinite(combined[i]):
@@ -153,15 +153,23 @@ class Retriever:
         out = []
         for (reading, document, section), scored in ranked:
             passages = tuple(
-                Passage(reading, document, section, lexical.chunks[i].chunk.position,
-                        lexical.chunks[i].chunk.text, score, _details(lexical, i))
+                Passage(
+                    reading,
+                    document,
+                    section,
+                    lexical.chunks[i].chunk.position,
+                    lexical.chunks[i].chunk.text,
+                    score,
+                    _details(lexical, i),
+                )
                 for score, i in scored[:PASSAGES_PER_SECTION]
             )
             out.append(SectionHit(reading, document, section, scored[0][0], passages))
         return out
 
-    def _prefer_summary(self, lexical: LexicalIndex, combined: np.ndarray,
-                        hits: list[SectionHit], k: int) -> list[SectionHit]:
+    def _prefer_summary(
+        self, lexical: LexicalIndex, combined: np.ndarray, hits: list[SectionHit], k: int
+    ) -> list[SectionHit]:
         summaries = sorted({c.chunk.section for c in lexical.chunks if _is_summary(c.chunk.section)})
         if not summaries:
             return hits
@@ -175,7 +183,7 @@ def _details(lexical: LexicalIndex, i: int) -> tuple[str, ...]:
     if not chunk.text.rstrip().endswith(":"):
         return ()
     out = []
-    for follower in lexical.chunks[i + 1:]:
+    for follower in lexical.chunks[i + 1 :]:
         if follower.chunk.document != chunk.document or follower.chunk.parent != chunk.text:
             break
         out.append(follower.chunk.text)
@@ -183,5 +191,12 @@ def _details(lexical: LexicalIndex, i: int) -> tuple[str, ...]:
 
 
 def _is_summary(section: str) -> bool:
-    return section.strip().lower() in {"summary", "overview", "tl;dr", "tldr", "abstract",
-                                       "introduction", "key takeaways"}
+    return section.strip().lower() in {
+        "summary",
+        "overview",
+        "tl;dr",
+        "tldr",
+        "abstract",
+        "introduction",
+        "key takeaways",
+    }

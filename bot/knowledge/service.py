@@ -26,20 +26,27 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 FOLLOW_UP = re.compile(
-    r"^(and|but|so|also|why|how come)\b|\b(it|that|this|those|these|they|them|he|his|him|she|her)\b",
-    re.IGNORECASE)
+    r"^(and|but|so|also|why|how come)\b|\b(it|that|this|those|these|they|them|he|his|him|she|her)\b", re.IGNORECASE
+)
 
 
 def _is_follow_up(question: str) -> bool:
     """A short question that leans on what came before ("and why?", "what does he mean by that")."""
     return len(question.split()) <= 10 and bool(FOLLOW_UP.search(question))
 
+
 LLM_FALLBACK_NOTE = "(The language model didn't answer, so this is quoted from the reading.)"
 
 
 class KnowledgeService:
-    def __init__(self, index: KnowledgeIndex, *, knowledge_dir: Path,
-                 llm: LLMAnswerer | None = None, closers: Sequence[Callable[[], object]] = ()) -> None:
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        *,
+        knowledge_dir: Path,
+        llm: LLMAnswerer | None = None,
+        closers: Sequence[Callable[[], object]] = (),
+    ) -> None:
         """``closers`` release what :meth:`open` opened for this service (its Chroma client)."""
         self.index = index
         self._closers = tuple(closers)
@@ -49,8 +56,15 @@ class KnowledgeService:
         self._ingest_lock = threading.Lock()
 
     @classmethod
-    def open(cls, settings: Settings, *, embedder: Embedder | None = None,
-             chat_model: Any = None, chroma: Any = None, rebuild: bool = False) -> KnowledgeService:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        chat_model: Any = None,
+        chroma: Any = None,
+        rebuild: bool = False,
+    ) -> KnowledgeService:
         """``rebuild`` starts from an empty index (after changing READBOT_EMBEDDINGS)."""
         embedder = embedder or make_embedder(settings.embeddings)
         if isinstance(embedder, BundledEmbedder):
@@ -63,13 +77,21 @@ class KnowledgeService:
         llm = LLMAnswerer(chat_model, timeout=settings.llm_timeout) if chat_model else None
         return cls(index, knowledge_dir=settings.knowledge_dir, llm=llm, closers=closers)
 
-    def ingest(self, paths: Sequence[Path] | None = None, *, reading: str | None = None,
-               prune: bool = False, rebuild: bool = False, progress: Any = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[Path] | None = None,
+        *,
+        reading: str | None = None,
+        prune: bool = False,
+        rebuild: bool = False,
+        progress: Any = None,
+    ) -> IngestReport:
         with self._ingest_lock:
             if rebuild:
                 self.index.reset()
             report = Ingester(self.index, progress).run(
-                list(paths) if paths else [self.knowledge_dir], reading=reading, prune=prune)
+                list(paths) if paths else [self.knowledge_dir], reading=reading, prune=prune
+            )
             if report.changed or rebuild:
                 self.retriever.refresh()
             return report
@@ -90,8 +112,7 @@ class KnowledgeService:
     def retrieve(self, question: str, *, reading: str | None = None) -> Retrieval:
         return self.retriever.search(clean_question(question), reading=reading)
 
-    def ask(self, question: object, *, reading: str | None = None,
-            history: Sequence[str] = ()) -> Answer:
+    def ask(self, question: object, *, reading: str | None = None, history: Sequence[str] = ()) -> Answer:
         """Answer one question. Raises InputError for an unusable question."""
         text = clean_question(question)
         self.ensure_ingested()
@@ -107,14 +128,12 @@ class KnowledgeService:
         answer = extractive_answer(retrieval)
         if self.llm is not None and answer.grounded:
             answer = self._llm_answer(retrieval, answer, history)
-        return replace(answer, body=neutralize_mentions(answer.body),
-                       citation=neutralize_mentions(answer.citation))
+        return replace(answer, body=neutralize_mentions(answer.body), citation=neutralize_mentions(answer.citation))
 
     def readings(self) -> list[str]:
         return sorted({c.reading for c in self.retriever.lexical.chunks})
 
-    def _llm_answer(self, retrieval: Retrieval, fallback: Answer,
-                    history: Sequence[str]) -> Answer:
+    def _llm_answer(self, retrieval: Retrieval, fallback: Answer, history: Sequence[str]) -> Answer:
         assert self.llm is not None
         try:
             prose = self.llm.answer(retrieval, history)
@@ -122,8 +141,7 @@ class KnowledgeService:
             log.warning("LLM unavailable, answering extractively: %s", exc)
             return replace(fallback, body=f"{fallback.body}\n{LLM_FALLBACK_NOTE}", note=str(exc))
         # the citation stays ours, from retrieval: drop any the model wrote itself
-        prose = "\n".join(ln for ln in prose.splitlines()
-                          if not ln.strip().lower().startswith(("source:", "sources:")))
+        prose = "\n".join(ln for ln in prose.splitlines() if not ln.strip().lower().startswith(("source:", "sources:")))
         return replace(fallback, body=prose.strip() or fallback.body)
 
     def close(self) -> None:

@@ -7,7 +7,8 @@ from functools import lru_cache
 
 WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all also am an and any are aren as at be because
 been before being below between both but by can could did didn do does doesn doing don
 down during each else even ever every few for from further get gets got had has have
@@ -18,10 +19,12 @@ really s same shall she should so some such than that the their theirs them them
 then there these they this those through to too under until up upon us ve very was
 wasn way we were weren what when where whether which while who whom whose why will
 with would yes yet you your yours yourself yourselves
-""".split())
+""".split()
+)
 
 # Words that frame a question about a reading without saying what it is about.
-QUESTION_FRAME = frozenset("""
+QUESTION_FRAME = frozenset(
+    """
 say says said saying tell tells told think thinks thought believe believes believed
 mention mentions mentioned talk talks talked discuss discusses discussed explain
 explains explained describe describes described mean means meant claim claims claimed
@@ -29,13 +32,22 @@ argue argues argued view views opinion opinions idea ideas stance take position
 according point points know knows knew want wants wanted feel feels felt make makes
 episode podcast interview reading summary text guest host conversation chat show
 anything something thing things stuff kind sort lot lots much many
-""".split())
+""".split()
+)
 
 
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match plural/verb forms, never aggressive."""
-    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""),
-                         ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):
+    for suffix, keep in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ing", ""),
+        ("edly", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+        ("ly", ""),
+    ):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 continue

@@ -21,17 +21,16 @@ from bot.settings import Settings
 class Note(str):
     """A check's result that is not a failure, printed after ``ok``."""
 
+
 DB_TIMEOUT = 10.0
 
 
 def check_tokens(settings: Settings) -> str | None:
     from bot.settings import check_platform_settings
 
-    configured = [p for p, token in (("slack", settings.slack_bot_token), ("discord", settings.discord_token))
-                  if token]
+    configured = [p for p, token in (("slack", settings.slack_bot_token), ("discord", settings.discord_token)) if token]
     if not configured:
-        return Note("no platform configured: readbot ask/chat only; readbot run needs SLACK_BOT_TOKEN "
-                    "or DISCORD_TOKEN")
+        return Note("no platform configured: readbot ask/chat only; readbot run needs SLACK_BOT_TOKEN or DISCORD_TOKEN")
     problems = []
     for platform in configured:
         try:
@@ -91,8 +90,11 @@ class ChromaCheck:
             self.client.heartbeat()
         except Exception as exc:
             self.client = None
-            fix = "start the Chroma server or fix READBOT_CHROMA_URL" if settings.chroma_url else \
-                "check READBOT_DATA_DIR (or remove its chroma/ folder and run readbot ingest)"
+            fix = (
+                "start the Chroma server or fix READBOT_CHROMA_URL"
+                if settings.chroma_url
+                else "check READBOT_DATA_DIR (or remove its chroma/ folder and run readbot ingest)"
+            )
             return f"can't open Chroma at {where} ({type(exc).__name__}: {exc}): {fix}"
         return None
 
@@ -110,8 +112,10 @@ class ChromaCheck:
         collection = self.client.get_collection(COLLECTION)
         built_with = (collection.metadata or {}).get(EMBEDDING_KEY)
         if built_with != embedder.id:
-            return (f"the index was built with embeddings {built_with!r} but READBOT_EMBEDDINGS selects "
-                    f"{embedder.id!r}: run readbot ingest --rebuild")
+            return (
+                f"the index was built with embeddings {built_with!r} but READBOT_EMBEDDINGS selects "
+                f"{embedder.id!r}: run readbot ingest --rebuild"
+            )
         if collection.count() == 0:
             return "the index is empty: run readbot ingest"
         return None
@@ -154,8 +158,10 @@ def check_database(settings: Settings) -> str | None:
         what = "READBOT_DATABASE_URL" if settings.database_url else "READBOT_DATA_DIR"
         return f"can't reach the database ({type(exc).__name__}: {exc}): check that it is running and {what}"
     if current != heads:
-        return (f"the schema is at {', '.join(current) or 'nothing'} but readbot needs {', '.join(heads)}: "
-                "start readbot once (readbot run migrates at start-up)")
+        return (
+            f"the schema is at {', '.join(current) or 'nothing'} but readbot needs {', '.join(heads)}: "
+            "start readbot once (readbot run migrates at start-up)"
+        )
     return None
 
 
@@ -168,9 +174,14 @@ def run_doctor(out: TextIO, load: Callable[[], Settings] = Settings.from_env) ->
     redact = Redactor(secrets_of(settings)).redact  # an error message must not carry a secret either
     chroma = ChromaCheck()
     checks: list[tuple[str, Callable[[Settings], str | None]]] = [
-        ("tokens", check_tokens), ("data dir", check_data_dir), ("model", check_model_file("model")),
-        ("tokenizer", check_model_file("tokenizer")), ("chroma", chroma.reachable), ("index", chroma.index),
-        ("database", check_database)]
+        ("tokens", check_tokens),
+        ("data dir", check_data_dir),
+        ("model", check_model_file("model")),
+        ("tokenizer", check_model_file("tokenizer")),
+        ("chroma", chroma.reachable),
+        ("index", chroma.index),
+        ("database", check_database),
+    ]
     out.write("ok   settings\n")
     failed = 0
     for name, check in checks:

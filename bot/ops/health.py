@@ -51,8 +51,7 @@ class Health:
 
     async def checks(self) -> dict[str, str]:
         """check name → "ok" or what is wrong."""
-        result = {"index": "ok" if self._index_loaded else "index not loaded yet",
-                  "database": await self._database()}
+        result = {"index": "ok" if self._index_loaded else "index not loaded yet", "database": await self._database()}
         for platform in self.platforms:
             adapter = self._adapters.get(platform)
             if adapter is None:
@@ -120,8 +119,7 @@ async def serve(health: Health, metrics: PrometheusMetrics, port: int, host: str
         await web.TCPSite(runner, host, port, reuse_address=True).start()
     except OSError as exc:
         await runner.cleanup()
-        raise ConfigError(f"READBOT_HTTP_PORT={port}: can't listen on {host}:{port} "
-                          f"({exc.strerror or exc})") from None
+        raise ConfigError(f"READBOT_HTTP_PORT={port}: can't listen on {host}:{port} ({exc.strerror or exc})") from None
     log.info("health and metrics on http://%s:%d (/healthz, /readyz, /metrics)", host, port_of(runner))
     return runner
 

@@ -37,12 +37,18 @@ def database_password(url: str) -> str:
         return make_url(url).password or ""
     except Exception:
         match = URL_PASSWORD.search(url)
-        return match.group(0)[len(match.group(1)):-1] if match else ""
+        return match.group(0)[len(match.group(1)) : -1] if match else ""
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    return [settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret,
-            settings.discord_token, settings.poll_secret, database_password(settings.database_url)]
+    return [
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        settings.discord_token,
+        settings.poll_secret,
+        database_password(settings.database_url),
+    ]
 
 
 class Redactor(logging.Filter):
@@ -89,9 +95,13 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         extra = {k: v for k, v in vars(record).items() if k not in STANDARD_FIELDS and not k.startswith("_")}
-        line = {**extra,
-                "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        line = {
+            **extra,
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:

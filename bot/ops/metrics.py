@@ -54,8 +54,11 @@ class Counter:
     def render(self) -> list[str]:
         with self._lock:
             items = sorted(self._values.items())
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter",
-                *(f"{self.name}{_labels(self.labels, k)} {_number(v)}" for k, v in items)]
+        return [
+            f"# HELP {self.name} {self.help}",
+            f"# TYPE {self.name} counter",
+            *(f"{self.name}{_labels(self.labels, k)} {_number(v)}" for k, v in items),
+        ]
 
 
 class Histogram:
@@ -102,24 +105,32 @@ class Registry:
         return "\n".join(line for m in self._metrics for line in m.render()) + "\n"
 
 
-
-
 class PrometheusMetrics(Metrics):
     def __init__(self) -> None:
         self.registry = r = Registry()
         self.questions = r.add(Counter("readbot_questions_answered_total", "Questions answered.", ["platform"]))
-        self.latency = r.add(Histogram("readbot_answer_latency_seconds",
-                                       "Seconds from receiving a question to its answer being sent."))
-        self.not_covered = r.add(Counter("readbot_answers_not_covered_total",
-                                         "Answers saying the reading does not cover the question.", ["platform"]))
+        self.latency = r.add(
+            Histogram("readbot_answer_latency_seconds", "Seconds from receiving a question to its answer being sent.")
+        )
+        self.not_covered = r.add(
+            Counter(
+                "readbot_answers_not_covered_total",
+                "Answers saying the reading does not cover the question.",
+                ["platform"],
+            )
+        )
         self.votes = r.add(Counter("readbot_votes_total", "Poll vote clicks counted (new, changed or repeated)."))
         self.polls_opened = r.add(Counter("readbot_polls_opened_total", "Polls opened."))
         self.polls_closed = r.add(Counter("readbot_polls_closed_total", "Polls closed (by a moderator or deadline)."))
         self.prompts = r.add(Counter("readbot_prompts_posted_total", "Discussion prompts posted."))
         self.errors = r.add(Counter("readbot_errors_total", "Errors logged, by kind.", ["kind"]))
-        self.events = r.add(Counter("readbot_events_total", "Events from people reaching the dispatcher, by "
-                                    "platform, kind and whether a handler took them.",
-                                    ["platform", "kind", "outcome"]))
+        self.events = r.add(
+            Counter(
+                "readbot_events_total",
+                "Events from people reaching the dispatcher, by platform, kind and whether a handler took them.",
+                ["platform", "kind", "outcome"],
+            )
+        )
 
     def event(self, platform: str, kind: str, handled: bool) -> None:
         self.events.inc(platform, kind, "handled" if handled else "ignored")
@@ -150,11 +161,21 @@ class PrometheusMetrics(Metrics):
 
 
 # logger name prefix → error kind (first match wins)
-ERROR_KINDS = (("bot.core", "handler"), ("bot.ask", "handler"), ("bot.adapters.slack", "slack"),
-               ("bot.adapters.discord", "discord"),
-               ("bot.polls", "polls"), ("bot.prompts", "prompts"), ("bot.knowledge", "knowledge"),
-               ("bot.store", "database"), ("slack_bolt", "slack"), ("slack_sdk", "slack"),
-               ("discord", "discord"), ("aiohttp", "http"), ("sqlalchemy", "database"))
+ERROR_KINDS = (
+    ("bot.core", "handler"),
+    ("bot.ask", "handler"),
+    ("bot.adapters.slack", "slack"),
+    ("bot.adapters.discord", "discord"),
+    ("bot.polls", "polls"),
+    ("bot.prompts", "prompts"),
+    ("bot.knowledge", "knowledge"),
+    ("bot.store", "database"),
+    ("slack_bolt", "slack"),
+    ("slack_sdk", "slack"),
+    ("discord", "discord"),
+    ("aiohttp", "http"),
+    ("sqlalchemy", "database"),
+)
 
 
 def error_kind(logger: str) -> str:

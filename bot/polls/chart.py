@@ -10,7 +10,7 @@ WIDTH, ROW, PAD, LABEL = 720, 46, 24, 210
 COLOURS = ("#1b7837", "#7fbf7b", "#bababa", "#e9a3c9", "#c51b7d")
 
 
-def _font(size: int):  # type: ignore[no-untyped-def]
+def _font(size: int):
     from PIL import ImageFont
 
     try:
@@ -36,8 +36,12 @@ def bar_chart(title: str, options: tuple[str, ...], tally: Tally) -> bytes:
         colour = COLOURS[i] if len(options) == 5 else COLOURS[(i * 2) % 5]
         if tally.counts[i]:
             draw.rectangle((LABEL, y + 6, LABEL + max(2, int(span * share)), y + ROW - 10), fill=colour)
-        draw.text((LABEL + int(span * share) + 8, y + 10), f"{tally.counts[i]} ({tally.percent(i):.0f}%)",
-                  fill="#222", font=font)
+        draw.text(
+            (LABEL + int(span * share) + 8, y + 10),
+            f"{tally.counts[i]} ({tally.percent(i):.0f}%)",
+            fill="#222",
+            font=font,
+        )
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

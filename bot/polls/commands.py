@@ -12,21 +12,33 @@ from bot.polls.claims import Claim, claim_choices
 ON_OFF = ("on", "off")
 
 
+def commands(claims: Sequence[Claim]) -> tuple[CommandSpec, ...]:
+    return (poll_command(claims),)
+
+
 def poll_command(claims: Sequence[Claim]) -> CommandSpec:
     bank = list(claims)
     return CommandSpec(
         name="poll",
         description="Start a poll on a claim (moderators), or close the latest open poll here",
         options=(
-            OptionSpec("claim", "The claim to vote on: pick one from the reading or write your own "
-                       "(default: the next one)", suggest=lambda typed: claim_choices(bank, typed)),
-            OptionSpec("options", "Answers separated by | (2 to 5), e.g. yes | no | unsure "
-                       "(default: Strongly agree … disagree)"),
+            OptionSpec(
+                "claim",
+                "The claim to vote on: pick one from the reading or write your own (default: the next one)",
+                suggest=lambda typed: claim_choices(bank, typed),
+            ),
+            OptionSpec(
+                "options",
+                "Answers separated by | (2 to 5), e.g. yes | no | unsure (default: Strongly agree … disagree)",
+            ),
             OptionSpec("duration", "How long it runs: 30m, 2h or 3d (1 minute to 7 days; default 60m)"),
             OptionSpec("anonymous", "Keep voters anonymous (default: on)", choices=ON_OFF),
             OptionSpec("hidden", "Hide the results until the poll closes (default: off)", choices=ON_OFF),
-            OptionSpec("action", "start a poll (default) or close the latest open poll in this channel",
-                       choices=("start", "close")),
+            OptionSpec(
+                "action",
+                "start a poll (default) or close the latest open poll in this channel",
+                choices=("start", "close"),
+            ),
         ),
         moderator_only=True,
         usage="[claim | option | option] [duration=60m] [anonymous=on|off] [hidden=on|off] | close",

@@ -15,8 +15,10 @@ async def list_polls(service: PollService) -> str:
     lines = []
     for poll in await service.all():
         tally = await service.tally(poll)
-        lines.append(f"{poll.id}  {poll.status:6s}  {poll.platform}:{poll.channel_id}  "
-                     f"{poll.created_at:%Y-%m-%d %H:%M}  {tally.voters:3d} voters  {poll.claim}")
+        lines.append(
+            f"{poll.id}  {poll.status:6s}  {poll.platform}:{poll.channel_id}  "
+            f"{poll.created_at:%Y-%m-%d %H:%M}  {tally.voters:3d} voters  {poll.claim}"
+        )
     return "\n".join(lines) if lines else "No polls yet."
 
 
@@ -29,17 +31,31 @@ async def export(service: PollService, poll_id: str | None, fmt: str) -> str:
     records: list[dict[str, Any]] = []
     for poll in polls:
         tally = await service.tally(poll)
-        records.append({
-            "id": poll.id, "platform": poll.platform, "channel": poll.channel_id, "claim": poll.claim,
-            "section": poll.section, "options": list(poll.options), "anonymous": poll.anonymous,
-            "status": poll.status, "created_at": poll.created_at.isoformat(),
-            "closes_at": poll.closes_at.isoformat(),
-            "closed_at": poll.closed_at.isoformat() if poll.closed_at else None,
-            "counts": dict(zip(poll.options, tally.counts, strict=True)), "voters": tally.voters,
-            "votes": [{"voter": voter if not poll.anonymous else "anonymous",
-                       "option": poll.options[option], "voted_at": at.isoformat()}
-                      for voter, option, at in await service.votes_of(poll)],
-        })
+        records.append(
+            {
+                "id": poll.id,
+                "platform": poll.platform,
+                "channel": poll.channel_id,
+                "claim": poll.claim,
+                "section": poll.section,
+                "options": list(poll.options),
+                "anonymous": poll.anonymous,
+                "status": poll.status,
+                "created_at": poll.created_at.isoformat(),
+                "closes_at": poll.closes_at.isoformat(),
+                "closed_at": poll.closed_at.isoformat() if poll.closed_at else None,
+                "counts": dict(zip(poll.options, tally.counts, strict=True)),
+                "voters": tally.voters,
+                "votes": [
+                    {
+                        "voter": voter if not poll.anonymous else "anonymous",
+                        "option": poll.options[option],
+                        "voted_at": at.isoformat(),
+                    }
+                    for voter, option, at in await service.votes_of(poll)
+                ],
+            }
+        )
     if fmt == "json":
         return json.dumps(records, ensure_ascii=False, indent=2)
     out = io.StringIO()
@@ -47,6 +63,7 @@ async def export(service: PollService, poll_id: str | None, fmt: str) -> str:
     writer.writerow(["poll_id", "claim", "status", "voter", "option", "voted_at"])
     for record in records:
         for vote in record["votes"]:
-            writer.writerow([record["id"], record["claim"], record["status"], vote["voter"], vote["option"],
-                             vote["voted_at"]])
+            writer.writerow(
+                [record["id"], record["claim"], record["status"], vote["voter"], vote["option"], vote["voted_at"]]
+            )
     return out.getvalue().rstrip("\n")

@@ -6,23 +6,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.clock import Clock
-from bot.core.feature import Feature, Task
+from bot.core.feature import Feature, Task, bind
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
 from bot.polls.claims import Claim
-from bot.polls.commands import poll_command
+from bot.polls.commands import commands
 from bot.polls.handlers import PollHandler
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import PollService
 
 
-def build(service: PollService, outbox: Outbox, clock: Clock, claims: Sequence[Claim], *,
-          moderators: frozenset[str], metrics: Metrics = NO_METRICS) -> tuple[PollRuntime, Feature]:
+def build(
+    service: PollService,
+    outbox: Outbox,
+    clock: Clock,
+    claims: Sequence[Claim],
+    *,
+    moderators: frozenset[str],
+    metrics: Metrics = NO_METRICS,
+) -> tuple[PollRuntime, Feature]:
     runtime = PollRuntime(service, outbox, clock, list(claims), metrics=metrics)
     handler = PollHandler(runtime, moderators)
     return runtime, Feature(
         "polls",
-        commands=((poll_command(claims), handler.command),),
+        commands=bind(commands(claims), {"poll": handler.command}),
         buttons={"poll": handler.button},
         forms={"poll": handler.form},
         tasks=(Task("poll-deadlines", runtime.watch_deadlines),),

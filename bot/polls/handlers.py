@@ -16,8 +16,10 @@ from bot.polls.service import UnknownPoll
 
 NEW_POLL_FORM = "poll:new"
 FLAG = re.compile(r"\b(duration|anonymous|hidden)\s*=\s*(\S+)", re.IGNORECASE)
-HELP = ("Start a poll: /poll (the next claim from the reading), or /poll <claim> | <option> | <option> "
-        "[duration=90m] [anonymous=on|off] [hidden=on|off]. End one early: /poll close.")
+HELP = (
+    "Start a poll: /poll (the next claim from the reading), or /poll <claim> | <option> | <option> "
+    "[duration=90m] [anonymous=on|off] [hidden=on|off]. End one early: /poll close."
+)
 
 
 def private(text: str) -> Reply:
@@ -73,8 +75,7 @@ def command_input(event: Command) -> tuple[str, dict[str, str]]:
 
 def is_bare(text: str, options: dict[str, str]) -> bool:
     """/poll with nothing at all: the moderator gets a form where the platform has one."""
-    return not text.strip() and not any(options.get(k) for k in ("claim", "options", "duration",
-                                                                  "anonymous", "hidden"))
+    return not text.strip() and not any(options.get(k) for k in ("claim", "options", "duration", "anonymous", "hidden"))
 
 
 class PollHandler:
@@ -125,20 +126,51 @@ class PollHandler:
     async def _new_poll_form(self, event: Command) -> Form:
         used = await self.runtime.service.polled_claim_ids(event.where.channel.platform, event.where.channel.id)
         fresh = [c for c in self.runtime.claims if c.id not in used] or self.runtime.claims
-        pick = (FormField("claim_id", "Claim from the reading", "select",
-                          tuple((c.id, c.claim[:75]) for c in fresh[:100]), default=fresh[0].id),) if fresh else ()
-        return Form(NEW_POLL_FORM, "New poll", "Start poll", (
-            *pick,
-            FormField("claim", "…or write your own claim" if fresh else "Claim",
-                      hint="Leave empty to use the claim above." if fresh else "", max_length=300,
-                      optional=bool(fresh)),
-            FormField("options", "Options (2 to 5, one per line)", multiline=True, max_length=400,
-                      hint="Leave empty for the scale Strongly agree … Strongly disagree."),
-            FormField("duration", "Duration", default="60m", max_length=10, optional=False,
-                      hint="Minutes (30), hours (2h) or days (3d): 1 minute to 7 days."),
-            FormField("anonymous", "Anonymous", "toggle", default="on"),
-            FormField("hidden", "Hide results until the poll closes", "toggle", default="off"),
-        ))
+        pick = (
+            (
+                FormField(
+                    "claim_id",
+                    "Claim from the reading",
+                    "select",
+                    tuple((c.id, c.claim[:75]) for c in fresh[:100]),
+                    default=fresh[0].id,
+                ),
+            )
+            if fresh
+            else ()
+        )
+        return Form(
+            NEW_POLL_FORM,
+            "New poll",
+            "Start poll",
+            (
+                *pick,
+                FormField(
+                    "claim",
+                    "…or write your own claim" if fresh else "Claim",
+                    hint="Leave empty to use the claim above." if fresh else "",
+                    max_length=300,
+                    optional=bool(fresh),
+                ),
+                FormField(
+                    "options",
+                    "Options (2 to 5, one per line)",
+                    multiline=True,
+                    max_length=400,
+                    hint="Leave empty for the scale Strongly agree … Strongly disagree.",
+                ),
+                FormField(
+                    "duration",
+                    "Duration",
+                    default="60m",
+                    max_length=10,
+                    optional=False,
+                    hint="Minutes (30), hours (2h) or days (3d): 1 minute to 7 days.",
+                ),
+                FormField("anonymous", "Anonymous", "toggle", default="on"),
+                FormField("hidden", "Hide results until the poll closes", "toggle", default="off"),
+            ),
+        )
 
     async def form(self, event: Event, responder: Responder) -> None:
         """The new-poll form was submitted."""
@@ -147,20 +179,27 @@ class PollHandler:
         values = event.values
         own = values.get("claim", "").strip()
         known = next((c for c in self.runtime.claims if c.id == values.get("claim_id")), None)
-        if not own and known is None:
+        if own:
+            claim_text = own
+        elif known is not None:
+            claim_text = known.claim
+        else:
             raise InputError("Pick a claim from the list or write one.")
-        claim_text = own or known.claim  # type: ignore[union-attr]
         options = [o for o in values.get("options", "").splitlines() if o.strip()]
         options_text = " | ".join(options)
         text = f"{claim_text}{' | ' + options_text if options_text else ''}"
-        spec = parse_poll(text, {k: values[k] for k in ("duration", "anonymous", "hidden") if values.get(k)},
-                          self.runtime.claims)
+        spec = parse_poll(
+            text, {k: values[k] for k in ("duration", "anonymous", "hidden") if values.get(k)}, self.runtime.claims
+        )
         await self._start(spec, event, responder)
 
     async def _close_latest(self, event: Command, poll_id: str, responder: Responder) -> None:
         service = self.runtime.service
-        poll = await service.get(poll_id) if poll_id else await service.latest_open(
-            event.where.channel.platform, event.where.channel.id)
+        poll = (
+            await service.get(poll_id)
+            if poll_id
+            else await service.latest_open(event.where.channel.platform, event.where.channel.id)
+        )
         if poll is None:
             raise InputError("There is no open poll here to close." if not poll_id else "No poll has that id.")
         if not await self.runtime.close(poll.id):

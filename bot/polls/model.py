@@ -80,8 +80,13 @@ def parse_duration(raw: str) -> timedelta:
     if not match:
         raise InputError(f"I can't read the duration “{raw}”: use minutes (30), or 2h, or 3d.")
     amount, unit = int(match.group(1)), (match.group(2) or "m").lower()
-    duration = (timedelta(days=amount) if unit.startswith("d")
-                else timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount))
+    duration = (
+        timedelta(days=amount)
+        if unit.startswith("d")
+        else timedelta(hours=amount)
+        if unit.startswith("h")
+        else timedelta(minutes=amount)
+    )
     return check_duration(duration)
 
 

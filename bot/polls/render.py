@@ -16,8 +16,10 @@ def bar(percent: float) -> str:
 
 
 def tally_lines(poll: Poll, tally: Tally) -> list[str]:
-    return [f"{option}: {tally.counts[i]} ({tally.percent(i):.0f}%) {bar(tally.percent(i))}"
-            for i, option in enumerate(poll.options)]
+    return [
+        f"{option}: {tally.counts[i]} ({tally.percent(i):.0f}%) {bar(tally.percent(i))}"
+        for i, option in enumerate(poll.options)
+    ]
 
 
 def card(poll: Poll, tally: Tally) -> Reply:
@@ -46,7 +48,7 @@ def card(poll: Poll, tally: Tally) -> Reply:
 
 
 def shift_line(poll: Poll, tally: Tally, before: Poll, before_tally: Tally) -> str:
-    """"Agree +12 points since 3 Nov" for the options both polls share."""
+    """ "Agree +12 points since 3 Nov" for the options both polls share."""
     changes = []
     for i, option in enumerate(poll.options):
         if option in before.options and tally.voters and before_tally.voters:
@@ -59,8 +61,11 @@ def shift_line(poll: Poll, tally: Tally, before: Poll, before_tally: Tally) -> s
 
 
 def results(poll: Poll, tally: Tally, chart_png: bytes, shift: str = "") -> Reply:
-    lines = [f"Results: “{poll.claim}”", *tally_lines(poll, tally),
-             f"{tally.voters} voter{'s' if tally.voters != 1 else ''}"]
+    lines = [
+        f"Results: “{poll.claim}”",
+        *tally_lines(poll, tally),
+        f"{tally.voters} voter{'s' if tally.voters != 1 else ''}",
+    ]
     if shift:
         lines.append(shift)
     return Reply("\n".join(lines), image=chart_png, image_name=f"poll-{poll.id}.png")

@@ -26,8 +26,9 @@ def where_of(poll: Poll) -> Where:
 
 
 class PollRuntime:
-    def __init__(self, service: PollService, outbox: Outbox, clock: Clock, claims: list[Claim], *,
-                 metrics: Metrics = NO_METRICS) -> None:
+    def __init__(
+        self, service: PollService, outbox: Outbox, clock: Clock, claims: list[Claim], *, metrics: Metrics = NO_METRICS
+    ) -> None:
         self.metrics = metrics
         self.service = service
         self.outbox = outbox
@@ -41,8 +42,14 @@ class PollRuntime:
         return next((c for c in self.claims if c.id not in used), None)
 
     async def start(self, spec: PollSpec, where: Where, user: User) -> tuple[Poll, Reply]:
-        poll = await self.service.create(spec, platform=where.channel.platform, channel_id=where.channel.id,
-                                         thread_id=where.thread_id, created_by=user.id, now=self.clock.now())
+        poll = await self.service.create(
+            spec,
+            platform=where.channel.platform,
+            channel_id=where.channel.id,
+            thread_id=where.thread_id,
+            created_by=user.id,
+            now=self.clock.now(),
+        )
         self._wake.set()
         self.metrics.poll_opened()
         return poll, render.card(poll, await self.service.tally(poll))

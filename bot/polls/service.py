@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.errors import InputError
 from bot.polls.model import Poll, PollSpec, Tally, claim_key
-from bot.store.db import Database
+from bot.store.db import Database, as_utc
 from bot.store.schema import polls, votes
 
 
@@ -36,21 +36,26 @@ class VoteResult(enum.Enum):
     SAME = "same"
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _poll(row: Any) -> Poll:
     m = row._mapping
     return Poll(
-        id=m["id"], platform=m["platform"], channel_id=m["channel_id"], thread_id=m["thread_id"],
-        message_id=m["message_id"], claim=m["claim"], claim_id=m["claim_id"], section=m["section"],
-        passage=m["passage"], options=tuple(m["options"]), anonymous=bool(m["anonymous"]),
-        hide_results=bool(m["hide_results"]), created_by=m["created_by"],
-        created_at=_utc(m["created_at"]), closes_at=_utc(m["closes_at"]),  # type: ignore[arg-type]
-        closed_at=_utc(m["closed_at"]), status=m["status"],
+        id=m["id"],
+        platform=m["platform"],
+        channel_id=m["channel_id"],
+        thread_id=m["thread_id"],
+        message_id=m["message_id"],
+        claim=m["claim"],
+        claim_id=m["claim_id"],
+        section=m["section"],
+        passage=m["passage"],
+        options=tuple(m["options"]),
+        anonymous=bool(m["anonymous"]),
+        hide_results=bool(m["hide_results"]),
+        created_by=m["created_by"],
+        created_at=as_utc(m["created_at"]),
+        closes_at=as_utc(m["closes_at"]),
+        closed_at=as_utc(m["closed_at"]),
+        status=m["status"],
     )
 
 
@@ -67,15 +72,28 @@ class PollService:
         message = f"{poll.platform}:{poll.id}:{user_id}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
-    async def create(self, spec: PollSpec, *, platform: str, channel_id: str, thread_id: str | None,
-                     created_by: str, now: datetime) -> Poll:
+    async def create(
+        self, spec: PollSpec, *, platform: str, channel_id: str, thread_id: str | None, created_by: str, now: datetime
+    ) -> Poll:
         row = {
-            "id": secrets.token_hex(6), "platform": platform, "channel_id": channel_id,
-            "thread_id": thread_id, "message_id": None, "claim": spec.claim,
-            "claim_key": claim_key(spec.claim), "claim_id": spec.claim_id, "section": spec.section,
-            "passage": spec.passage, "options": list(spec.options), "anonymous": spec.anonymous,
-            "hide_results": spec.hide_results, "created_by": created_by, "created_at": now,
-            "closes_at": now + spec.duration, "closed_at": None, "status": "open",
+            "id": secrets.token_hex(6),
+            "platform": platform,
+            "channel_id": channel_id,
+            "thread_id": thread_id,
+            "message_id": None,
+            "claim": spec.claim,
+            "claim_key": claim_key(spec.claim),
+            "claim_id": spec.claim_id,
+            "section": spec.section,
+            "passage": spec.passage,
+            "options": list(spec.options),
+            "anonymous": spec.anonymous,
+            "hide_results": spec.hide_results,
+            "created_by": created_by,
+            "created_at": now,
+            "closes_at": now + spec.duration,
+            "closed_at": None,
+            "status": "open",
         }
         async with self.db.engine.begin() as conn:
             await conn.execute(polls.insert().values(**row))
@@ -108,9 +126,11 @@ class PollService:
             if not 0 <= option < len(poll.options):
                 raise InputError("That isn't one of this poll's options.")
             voter = self.voter_key(poll, user_id)
-            before = (await conn.execute(
-                select(votes.c.option).where(and_(votes.c.poll_id == poll_id, votes.c.voter == voter))
-            )).scalar_one_or_none()
+            before = (
+                await conn.execute(
+                    select(votes.c.option).where(and_(votes.c.poll_id == poll_id, votes.c.voter == voter))
+                )
+            ).scalar_one_or_none()
             if before == option:
                 return poll, VoteResult.SAME
             statement = insert(votes).values(poll_id=poll_id, voter=voter, option=option, voted_at=now)
@@ -123,9 +143,11 @@ class PollService:
 
     async def tally(self, poll: Poll) -> Tally:
         async with self.db.engine.connect() as conn:
-            rows = (await conn.execute(
-                select(votes.c.option, func.count()).where(votes.c.poll_id == poll.id).group_by(votes.c.option)
-            )).all()
+            rows = (
+                await conn.execute(
+                    select(votes.c.option, func.count()).where(votes.c.poll_id == poll.id).group_by(votes.c.option)
+                )
+            ).all()
         counts = [0] * len(poll.options)
         for option, count in rows:
             if 0 <= option < len(counts):
@@ -136,48 +158,77 @@ class PollService:
         """Close an open poll; True only for the one caller that closed it."""
         async with self.db.engine.begin() as conn:
             result = await conn.execute(
-                update(polls).where(and_(polls.c.id == poll_id, polls.c.status == "open"))
-                .values(status="closed", closed_at=now))
+                update(polls)
+                .where(and_(polls.c.id == poll_id, polls.c.status == "open"))
+                .values(status="closed", closed_at=now)
+            )
         return result.rowcount == 1
 
     async def due(self, now: datetime) -> list[Poll]:
         async with self.db.engine.connect() as conn:
-            rows = (await conn.execute(
-                select(polls).where(and_(polls.c.status == "open", polls.c.closes_at <= now))
-                .order_by(polls.c.closes_at))).all()
+            rows = (
+                await conn.execute(
+                    select(polls)
+                    .where(and_(polls.c.status == "open", polls.c.closes_at <= now))
+                    .order_by(polls.c.closes_at)
+                )
+            ).all()
         return [_poll(r) for r in rows]
 
     async def next_deadline(self) -> datetime | None:
         async with self.db.engine.connect() as conn:
-            value = (await conn.execute(
-                select(func.min(polls.c.closes_at)).where(polls.c.status == "open"))).scalar()
-        return _utc(value)
+            value = (await conn.execute(select(func.min(polls.c.closes_at)).where(polls.c.status == "open"))).scalar()
+        return as_utc(value)
 
     async def latest_open(self, platform: str, channel_id: str) -> Poll | None:
         async with self.db.engine.connect() as conn:
-            row = (await conn.execute(
-                select(polls).where(and_(polls.c.platform == platform, polls.c.channel_id == channel_id,
-                                         polls.c.status == "open"))
-                .order_by(polls.c.created_at.desc()).limit(1))).first()
+            row = (
+                await conn.execute(
+                    select(polls)
+                    .where(
+                        and_(polls.c.platform == platform, polls.c.channel_id == channel_id, polls.c.status == "open")
+                    )
+                    .order_by(polls.c.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
         return _poll(row) if row else None
 
     async def previous(self, poll: Poll) -> Poll | None:
         """The last closed poll of the same claim in the same channel, before this one."""
         async with self.db.engine.connect() as conn:
-            row = (await conn.execute(
-                select(polls).where(and_(
-                    polls.c.platform == poll.platform, polls.c.channel_id == poll.channel_id,
-                    polls.c.claim_key == claim_key(poll.claim), polls.c.status == "closed",
-                    polls.c.id != poll.id, polls.c.created_at < poll.created_at))
-                .order_by(polls.c.created_at.desc()).limit(1))).first()
+            row = (
+                await conn.execute(
+                    select(polls)
+                    .where(
+                        and_(
+                            polls.c.platform == poll.platform,
+                            polls.c.channel_id == poll.channel_id,
+                            polls.c.claim_key == claim_key(poll.claim),
+                            polls.c.status == "closed",
+                            polls.c.id != poll.id,
+                            polls.c.created_at < poll.created_at,
+                        )
+                    )
+                    .order_by(polls.c.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
         return _poll(row) if row else None
 
     async def polled_claim_ids(self, platform: str, channel_id: str) -> set[str]:
         async with self.db.engine.connect() as conn:
-            rows = (await conn.execute(
-                select(polls.c.claim_id).where(and_(polls.c.platform == platform,
-                                                    polls.c.channel_id == channel_id,
-                                                    polls.c.claim_id.is_not(None))))).all()
+            rows = (
+                await conn.execute(
+                    select(polls.c.claim_id).where(
+                        and_(
+                            polls.c.platform == platform,
+                            polls.c.channel_id == channel_id,
+                            polls.c.claim_id.is_not(None),
+                        )
+                    )
+                )
+            ).all()
         return {r[0] for r in rows}
 
     async def all(self) -> list[Poll]:
@@ -187,10 +238,14 @@ class PollService:
 
     async def votes_of(self, poll: Poll) -> Sequence[tuple[str, int, datetime]]:
         async with self.db.engine.connect() as conn:
-            rows = (await conn.execute(
-                select(votes.c.voter, votes.c.option, votes.c.voted_at)
-                .where(votes.c.poll_id == poll.id).order_by(votes.c.voted_at))).all()
-        return [(r[0], int(r[1]), _utc(r[2])) for r in rows]  # type: ignore[misc]
+            rows = (
+                await conn.execute(
+                    select(votes.c.voter, votes.c.option, votes.c.voted_at)
+                    .where(votes.c.poll_id == poll.id)
+                    .order_by(votes.c.voted_at)
+                )
+            ).all()
+        return [(r[0], int(r[1]), as_utc(r[2])) for r in rows]
 
 
 class _Row:

@@ -12,3 +12,5 @@ PROMPT = CommandSpec(
     usage="now | skip | pause | resume | add <question> | schedule",
     free_text="text",
 )
+
+COMMANDS = (PROMPT,)

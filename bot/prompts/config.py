@@ -142,8 +142,9 @@ def _entry(path: Path, number: int, raw: Any) -> Schedule:
     try:
         zone = _zone(zone_name.strip())
     except ValueError:
-        raise ConfigError(f"{where}: unknown timezone {zone_name!r}: expected an IANA name "
-                          "such as Europe/Berlin") from None
+        raise ConfigError(
+            f"{where}: unknown timezone {zone_name!r}: expected an IANA name such as Europe/Berlin"
+        ) from None
     return Schedule(number, platform.strip().lower(), channel.strip(), cron, zone)
 
 
@@ -165,11 +166,14 @@ def parse_config(text: str, path: Path) -> PromptConfig:
             if (earlier.platform, earlier.channel) != (schedule.platform, schedule.channel):
                 continue
             if earlier.cron.key == schedule.cron.key:
-                raise ConfigError(f"{path} {schedule.label}: duplicate of schedule #{earlier.number} "
-                                  f"(same channel and times)")
+                raise ConfigError(
+                    f"{path} {schedule.label}: duplicate of schedule #{earlier.number} (same channel and times)"
+                )
             if earlier.timezone.key != schedule.timezone.key:
-                raise ConfigError(f"{path} {schedule.label}: timezone {schedule.timezone.key!r} differs from "
-                                  f"{earlier.timezone.key!r} in schedule #{earlier.number} for the same channel")
+                raise ConfigError(
+                    f"{path} {schedule.label}: timezone {schedule.timezone.key!r} differs from "
+                    f"{earlier.timezone.key!r} in schedule #{earlier.number} for the same channel"
+                )
         schedules.append(schedule)
     return PromptConfig(path, tuple(schedules))
 

@@ -32,8 +32,13 @@ SEARCH_YEARS = 9  # "0 0 29 2 *" needs up to 8 years (1896 → 1904); nothing va
 DST_MARGIN = timedelta(hours=3)  # larger than any UTC offset change in the tz database
 
 MACROS = {
-    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
 }
 MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
 DAY_NAMES = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
@@ -123,9 +128,16 @@ class Cron:
             raise CronError(f"expected 5 fields (minute hour day month weekday), got {len(parts) if source else 0}")
         minutes, hours, days, months, weekdays = (_parse_field(f, p) for f, p in zip(FIELDS, parts, strict=True))
         weekdays = frozenset(d % 7 for d in weekdays)  # Sunday is 0 or 7
-        cron = cls(source, minutes, hours, days, months, weekdays,
-                   days_restricted=not parts[2].startswith("*"),
-                   weekdays_restricted=not parts[4].startswith("*"))
+        cron = cls(
+            source,
+            minutes,
+            hours,
+            days,
+            months,
+            weekdays,
+            days_restricted=not parts[2].startswith("*"),
+            weekdays_restricted=not parts[4].startswith("*"),
+        )
         if not cron._some_day_matches():
             raise CronError("never matches: no month has such a day")
         return cron
@@ -133,8 +145,15 @@ class Cron:
     @property
     def key(self) -> tuple[object, ...]:
         """What the expression means (two spellings of one schedule compare equal)."""
-        return (self.minutes, self.hours, self.days, self.months, self.weekdays,
-                self.days_restricted, self.weekdays_restricted)
+        return (
+            self.minutes,
+            self.hours,
+            self.days,
+            self.months,
+            self.weekdays,
+            self.days_restricted,
+            self.weekdays_restricted,
+        )
 
     def _some_day_matches(self) -> bool:
         if self.weekdays_restricted or not self.days_restricted:

@@ -6,23 +6,30 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.core.feature import Feature, Task
+from bot.core.feature import Feature, Task, bind
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
-from bot.prompts.commands import PROMPT
+from bot.prompts.commands import COMMANDS
 from bot.prompts.config import ChannelPlan
 from bot.prompts.handlers import PromptHandler
 from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import PromptService
 
 
-def build(service: PromptService, outbox: Outbox, clock: Clock, plans: Sequence[ChannelPlan], *,
-          grace: timedelta, moderators: frozenset[str],
-          metrics: Metrics = NO_METRICS) -> tuple[PromptScheduler, Feature]:
+def build(
+    service: PromptService,
+    outbox: Outbox,
+    clock: Clock,
+    plans: Sequence[ChannelPlan],
+    *,
+    grace: timedelta,
+    moderators: frozenset[str],
+    metrics: Metrics = NO_METRICS,
+) -> tuple[PromptScheduler, Feature]:
     scheduler = PromptScheduler(service, outbox, clock, plans, grace=grace, metrics=metrics)
     return scheduler, Feature(
         "prompts",
-        commands=((PROMPT, PromptHandler(scheduler, moderators).command),),
+        commands=bind(COMMANDS, {"prompt": PromptHandler(scheduler, moderators).command}),
         tasks=(Task("prompt-scheduler", scheduler.run),),
         drain=scheduler.drain,
     )

@@ -13,9 +13,11 @@ from bot.prompts.config import ChannelPlan
 from bot.prompts.render import local_time, shorten
 from bot.prompts.scheduler import PromptScheduler
 
-HELP = ("Discussion prompts (moderators): /prompt now (post the next question here now) · /prompt skip "
-        "(skip the next scheduled one) · /prompt pause · /prompt resume · /prompt add <question> · "
-        "/prompt schedule (the next three times)")
+HELP = (
+    "Discussion prompts (moderators): /prompt now (post the next question here now) · /prompt skip "
+    "(skip the next scheduled one) · /prompt pause · /prompt resume · /prompt add <question> · "
+    "/prompt schedule (the next three times)"
+)
 NO_SCHEDULE = "There is no schedule for this channel: daily prompts are set in readbot.toml."
 UPCOMING = 3
 
@@ -81,16 +83,18 @@ class PromptHandler:
 
     async def _pause(self, event: Command, rest: str, responder: Responder) -> str:
         channel = event.where.channel
-        changed = await self.scheduler.service.set_paused(channel.platform, channel.id, True,
-                                                          now=self.scheduler.clock.now())
+        changed = await self.scheduler.service.set_paused(
+            channel.platform, channel.id, True, now=self.scheduler.clock.now()
+        )
         if not changed:
             return "Prompts are already paused here; /prompt resume starts them again."
         return "Paused: no scheduled prompts are posted here until /prompt resume."
 
     async def _resume(self, event: Command, rest: str, responder: Responder) -> str:
         channel = event.where.channel
-        changed = await self.scheduler.service.set_paused(channel.platform, channel.id, False,
-                                                          now=self.scheduler.clock.now())
+        changed = await self.scheduler.service.set_paused(
+            channel.platform, channel.id, False, now=self.scheduler.clock.now()
+        )
         plan = self._plan(event)
         if not changed:
             return f"Prompts are not paused here.{await self._next_text(plan)}"
@@ -101,8 +105,9 @@ class PromptHandler:
     async def _add(self, event: Command, rest: str, responder: Responder) -> str:
         text = rest or event.options.get("question", "")
         channel = event.where.channel
-        question = await self.scheduler.service.add_question(channel.platform, channel.id, text, by=event.user.id,
-                                                             now=self.scheduler.clock.now())
+        question = await self.scheduler.service.add_question(
+            channel.platform, channel.id, text, by=event.user.id, now=self.scheduler.clock.now()
+        )
         return f"Added to this channel's questions: “{shorten(question.question, 120)}”"
 
     async def _schedule(self, event: Command, rest: str, responder: Responder) -> str:

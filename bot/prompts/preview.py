@@ -23,7 +23,7 @@ async def preview(service: PromptService, config: PromptConfig, now: datetime, d
     out: list[str] = [f"Upcoming prompts from {utc_time(now)} to {utc_time(end)}:"]
     for plan in plans:
         out += ["", f"{plan.label} · {plan.timezone.key} · cron {' | '.join(plan.crons)}"]
-        slots = []
+        slots: list[datetime] = []
         for slot in plan.slots_after(now):
             if slot > end or len(slots) > MAX_LINES:
                 break

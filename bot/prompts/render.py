@@ -19,7 +19,7 @@ def shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
-    if " " in cut[limit // 2:]:
+    if " " in cut[limit // 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-—") + "…"
 
@@ -38,12 +38,15 @@ def prompt_post(question: Question) -> Reply:
     else:
         lines.append("Added by this channel's moderators.")
     lines += ["", HOW_TO_ASK]
-    return Reply(neutralize_mentions("\n".join(lines)), start_thread=True,
-                 thread_title=neutralize_mentions(thread_title(question)))
+    return Reply(
+        neutralize_mentions("\n".join(lines)),
+        start_thread=True,
+        thread_title=neutralize_mentions(thread_title(question)),
+    )
 
 
 def local_time(instant: datetime, tz: ZoneInfo) -> str:
-    """"Mon 2 Mar 09:00 CET" in the channel's zone."""
+    """ "Mon 2 Mar 09:00 CET" in the channel's zone."""
     local = instant.astimezone(tz)
     return f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname()}"
 

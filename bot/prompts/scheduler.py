@@ -77,9 +77,18 @@ def identity() -> str:
 
 
 class PromptScheduler:
-    def __init__(self, service: PromptService, outbox: Outbox, clock: Clock, plans: Sequence[ChannelPlan], *,
-                 grace: timedelta = DEFAULT_GRACE, retry_delays: Sequence[float] = RETRY_DELAYS,
-                 name: str | None = None, metrics: Metrics = NO_METRICS) -> None:
+    def __init__(
+        self,
+        service: PromptService,
+        outbox: Outbox,
+        clock: Clock,
+        plans: Sequence[ChannelPlan],
+        *,
+        grace: timedelta = DEFAULT_GRACE,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        name: str | None = None,
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
         self.metrics = metrics
         self.service = service
         self.outbox = outbox
@@ -136,8 +145,12 @@ class PromptScheduler:
         if start < now:
             earliest = now - max(MISS_LOOKBACK, self.grace)
             if start < earliest:
-                log.warning("prompts for %s: no scheduler ran since %s; slots before %s are not checked",
-                            plan.label, start.isoformat(), earliest.isoformat())
+                log.warning(
+                    "prompts for %s: no scheduler ran since %s; slots before %s are not checked",
+                    plan.label,
+                    start.isoformat(),
+                    earliest.isoformat(),
+                )
                 start = earliest
             job = await self._decide(plan, plan.between(start, now), now)
         self._cursor[plan.key] = max(start, now)
@@ -165,15 +178,25 @@ class PromptScheduler:
         """Record and log the last few missed slots (once, by whoever records them); summarise the rest."""
         shown = slots[-MAX_MISSES_LOGGED:]
         if len(slots) > len(shown):
-            log.warning("prompts for %s: %d earlier slots, %s to %s, were missed too: skipped", plan.label,
-                        len(slots) - len(shown), local_time(slots[0], plan.timezone),
-                        local_time(slots[-len(shown) - 1], plan.timezone))
+            log.warning(
+                "prompts for %s: %d earlier slots, %s to %s, were missed too: skipped",
+                plan.label,
+                len(slots) - len(shown),
+                local_time(slots[0], plan.timezone),
+                local_time(slots[-len(shown) - 1], plan.timezone),
+            )
         grace = f"more than {int(self.grace.total_seconds() // 60)} min late"
         for slot in shown:
             if await self.service.claim(plan.platform, plan.channel, slot, status="missed", by=self.name, now=now):
                 why = grace if self._too_late(slot, now) else "a later prompt was due too; only the latest is posted"
-                log.warning("prompt for %s at %s (%s) was missed by %s: skipped (%s)", plan.label,
-                            local_time(slot, plan.timezone), slot.isoformat(), _late(now - slot), why)
+                log.warning(
+                    "prompt for %s at %s (%s) was missed by %s: skipped (%s)",
+                    plan.label,
+                    local_time(slot, plan.timezone),
+                    slot.isoformat(),
+                    _late(now - slot),
+                    why,
+                )
 
     async def _claim(self, plan: ChannelPlan, slot: datetime, now: datetime) -> Job | None:
         if not await self.service.claim(plan.platform, plan.channel, slot, status="claimed", by=self.name, now=now):
@@ -181,8 +204,11 @@ class PromptScheduler:
         try:
             if await self.service.paused(plan.platform, plan.channel):
                 await self.service.record(plan.platform, plan.channel, slot, status="paused")
-                log.info("prompt for %s at %s not posted: prompts are paused there",
-                         plan.label, local_time(slot, plan.timezone))
+                log.info(
+                    "prompt for %s at %s not posted: prompts are paused there",
+                    plan.label,
+                    local_time(slot, plan.timezone),
+                )
                 return None
             question = await self.service.take_next(plan.platform, plan.channel, now=now)
             await self.service.record(plan.platform, plan.channel, slot, question_id=question.id)
@@ -190,8 +216,12 @@ class PromptScheduler:
             await self._record_failure(plan, slot, 0, exc)
             raise
         if now > slot + timedelta(minutes=1):
-            log.info("prompt for %s at %s is %s late: posting it now", plan.label,
-                     local_time(slot, plan.timezone), _late(now - slot))
+            log.info(
+                "prompt for %s at %s is %s late: posting it now",
+                plan.label,
+                local_time(slot, plan.timezone),
+                _late(now - slot),
+            )
         return Job(plan, slot, question)
 
     # ------------------------------------------------------------------ posting
@@ -210,17 +240,34 @@ class PromptScheduler:
                 if attempts > len(self.retry_delays):
                     return await self._give_up(job, attempts, exc)
                 delay = self.retry_delays[attempts - 1]
-                log.warning("prompt for %s at %s: posting failed (attempt %d: %s); retrying in %gs", plan.label,
-                            local_time(job.slot, plan.timezone), attempts, _describe(exc), delay)
+                log.warning(
+                    "prompt for %s at %s: posting failed (attempt %d: %s); retrying in %gs",
+                    plan.label,
+                    local_time(job.slot, plan.timezone),
+                    attempts,
+                    _describe(exc),
+                    delay,
+                )
                 await self._back_off(delay)
                 continue
             break
         try:
-            await self.service.record(plan.platform, plan.channel, job.slot, status="posted",
-                                      message_id=ref.message_id, posted_at=self.clock.now(), attempts=attempts)
+            await self.service.record(
+                plan.platform,
+                plan.channel,
+                job.slot,
+                status="posted",
+                message_id=ref.message_id,
+                posted_at=self.clock.now(),
+                attempts=attempts,
+            )
         except Exception:  # posted: never post again, even if the record could not be written
-            log.exception("prompt for %s at %s was posted (message %s) but could not be recorded",
-                          plan.label, job.slot.isoformat(), ref.message_id)
+            log.exception(
+                "prompt for %s at %s was posted (message %s) but could not be recorded",
+                plan.label,
+                job.slot.isoformat(),
+                ref.message_id,
+            )
         self.metrics.prompt_posted()
         log.info("prompt for %s at %s posted: %s", plan.label, local_time(job.slot, plan.timezone), job.question.id)
         return Outcome(job, "posted", attempts, ref.message_id)
@@ -234,16 +281,23 @@ class PromptScheduler:
             self._backing_off.discard(task)
 
     async def _give_up(self, job: Job, attempts: int, exc: BaseException) -> Outcome:
-        log.error("prompt for %s at %s (%s) could not be posted after %d attempt%s: %s", job.plan.label,
-                  local_time(job.slot, job.plan.timezone), job.question.id, attempts, "s" if attempts > 1 else "",
-                  _describe(exc))
+        log.error(
+            "prompt for %s at %s (%s) could not be posted after %d attempt%s: %s",
+            job.plan.label,
+            local_time(job.slot, job.plan.timezone),
+            job.question.id,
+            attempts,
+            "s" if attempts > 1 else "",
+            _describe(exc),
+        )
         await self._record_failure(job.plan, job.slot, attempts, exc)
         return Outcome(job, "failed", attempts)
 
     async def _record_failure(self, plan: ChannelPlan, slot: datetime, attempts: int, exc: BaseException) -> None:
         try:
-            await self.service.record(plan.platform, plan.channel, slot, status="failed", attempts=attempts,
-                                      error=_describe(exc)[:1000])
+            await self.service.record(
+                plan.platform, plan.channel, slot, status="failed", attempts=attempts, error=_describe(exc)[:1000]
+            )
         except Exception:
             log.exception("could not record the failed prompt for %s at %s", plan.label, slot.isoformat())
 
@@ -267,8 +321,13 @@ class PromptScheduler:
         if not self.active_plans():
             return
         for plan in self.active_plans():
-            log.info("prompts for %s (%s, %s): next at %s", plan.label, plan.timezone.key, "; ".join(plan.crons),
-                     _maybe_time(plan.next_after(self.clock.now()), plan))
+            log.info(
+                "prompts for %s (%s, %s): next at %s",
+                plan.label,
+                plan.timezone.key,
+                "; ".join(plan.crons),
+                _maybe_time(plan.next_after(self.clock.now()), plan),
+            )
         try:
             while True:
                 for job in await self.due():
@@ -312,8 +371,9 @@ class PromptScheduler:
         """Claim the next slot not yet decided as skipped; None if there is none."""
         now = self.clock.now()
         for slot in plan.slots_after(now):
-            if await self.service.claim(plan.platform, plan.channel, slot, status="skipped",
-                                        by=f"moderator {by}", now=now):
+            if await self.service.claim(
+                plan.platform, plan.channel, slot, status="skipped", by=f"moderator {by}", now=now
+            ):
                 log.info("prompt for %s at %s skipped by moderator %s", plan.label, local_time(slot, plan.timezone), by)
                 return slot
             if slot - now > timedelta(days=366):
@@ -335,10 +395,12 @@ class PromptScheduler:
             taken = await self.service.state(channel.platform, channel.id)
             if before is not None and taken is not None:
                 await self.service.restore(channel.platform, channel.id, before, taken, now=self.clock.now())
-            log.warning("prompt for %s %s could not be posted on request: %s", channel.platform, channel.id,
-                        _describe(exc))
-            raise InputError("I couldn't post the prompt in this channel. Is readbot invited here? "
-                             "The question stays next in line.") from exc
+            log.warning(
+                "prompt for %s %s could not be posted on request: %s", channel.platform, channel.id, _describe(exc)
+            )
+            raise InputError(
+                "I couldn't post the prompt in this channel. Is readbot invited here? The question stays next in line."
+            ) from exc
         self.metrics.prompt_posted()
         log.info("prompt for %s %s posted on request: %s", channel.platform, channel.id, question.id)
         return question, ref

@@ -18,17 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.errors import InputError
 from bot.prompts.bank import Question, channel_seed, check_question, cycle_order, question_key
-from bot.store.db import Database
+from bot.store.db import Database, as_utc
 from bot.store.schema import prompt_channels, prompt_claims, prompt_questions
 
 MAX_TRIES = 100  # optimistic-lock retries when two takers race for a channel's next question
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """A stored time as aware UTC (SQLite hands back naive UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class DuplicateQuestion(InputError):
@@ -65,7 +58,7 @@ class PromptService:
         self.shipped = shipped
         self._rng = rng or random.Random()
 
-    def _insert(self):  # type: ignore[no-untyped-def]
+    def _insert(self):
         return pg_insert if self.db.dialect == "postgresql" else sqlite_insert
 
     @staticmethod
@@ -78,13 +71,21 @@ class PromptService:
 
     # ------------------------------------------------------------------ claims
 
-    async def claim(self, platform: str, channel: str, slot: datetime, *, status: str, by: str,
-                    now: datetime) -> bool:
+    async def claim(self, platform: str, channel: str, slot: datetime, *, status: str, by: str, now: datetime) -> bool:
         """Insert the slot's claim row; True only for the one caller whose insert made it."""
-        statement = self._insert()(prompt_claims).values(
-            platform=platform, channel_id=channel, slot_utc=slot.astimezone(UTC), status=status,
-            claimed_by=by[:128], claimed_at=now, attempts=0,
-        ).on_conflict_do_nothing(index_elements=["platform", "channel_id", "slot_utc"])
+        statement = (
+            self._insert()(prompt_claims)
+            .values(
+                platform=platform,
+                channel_id=channel,
+                slot_utc=slot.astimezone(UTC),
+                status=status,
+                claimed_by=by[:128],
+                claimed_at=now,
+                attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=["platform", "channel_id", "slot_utc"])
+        )
         async with self.db.engine.begin() as conn:
             result = await conn.execute(statement)
         return result.rowcount == 1
@@ -92,26 +93,49 @@ class PromptService:
     async def record(self, platform: str, channel: str, slot: datetime, **values: Any) -> None:
         """Update a claim: status, question_id, message_id, posted_at, attempts, error."""
         async with self.db.engine.begin() as conn:
-            await conn.execute(update(prompt_claims).where(and_(
-                self._claim_of(platform, channel), prompt_claims.c.slot_utc == slot.astimezone(UTC)))
-                .values(**values))
+            await conn.execute(
+                update(prompt_claims)
+                .where(and_(self._claim_of(platform, channel), prompt_claims.c.slot_utc == slot.astimezone(UTC)))
+                .values(**values)
+            )
 
-    async def claims(self, platform: str, channel: str, start: datetime,
-                     end: datetime) -> dict[datetime, dict[str, Any]]:
+    async def claims(
+        self, platform: str, channel: str, start: datetime, end: datetime
+    ) -> dict[datetime, dict[str, Any]]:
         """Claims of slots in (start, end], by slot."""
         async with self.db.engine.connect() as conn:
-            rows = (await conn.execute(select(prompt_claims).where(and_(
-                self._claim_of(platform, channel), prompt_claims.c.slot_utc > start.astimezone(UTC),
-                prompt_claims.c.slot_utc <= end.astimezone(UTC))).order_by(prompt_claims.c.slot_utc))).all()
-        return {utc(r.slot_utc): dict(r._mapping) for r in rows}  # type: ignore[misc]
+            rows = (
+                await conn.execute(
+                    select(prompt_claims)
+                    .where(
+                        and_(
+                            self._claim_of(platform, channel),
+                            prompt_claims.c.slot_utc > start.astimezone(UTC),
+                            prompt_claims.c.slot_utc <= end.astimezone(UTC),
+                        )
+                    )
+                    .order_by(prompt_claims.c.slot_utc)
+                )
+            ).all()
+        return {as_utc(r.slot_utc): dict(r._mapping) for r in rows}
 
     # ------------------------------------------------------------------ channel state
 
     async def _ensure(self, conn: AsyncConnection, platform: str, channel: str, now: datetime) -> None:
-        await conn.execute(self._insert()(prompt_channels).values(
-            platform=platform, channel_id=channel, paused=False, cycle=0, question_order=[], position=0,
-            version=0, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["platform", "channel_id"]))
+        await conn.execute(
+            self._insert()(prompt_channels)
+            .values(
+                platform=platform,
+                channel_id=channel,
+                paused=False,
+                cycle=0,
+                question_order=[],
+                position=0,
+                version=0,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["platform", "channel_id"])
+        )
 
     async def _state_row(self, conn: AsyncConnection, platform: str, channel: str, *, lock: bool = False) -> Any:
         """The channel's row; ``lock`` holds it until the transaction ends (PostgreSQL: other
@@ -130,32 +154,44 @@ class PromptService:
         """Pause or resume; False if it already was."""
         async with self.db.engine.begin() as conn:
             await self._ensure(conn, platform, channel, now)
-            result = await conn.execute(update(prompt_channels).where(and_(
-                self._channel(platform, channel), prompt_channels.c.paused == (not paused)))
-                .values(paused=paused, updated_at=now))
+            result = await conn.execute(
+                update(prompt_channels)
+                .where(and_(self._channel(platform, channel), prompt_channels.c.paused == (not paused)))
+                .values(paused=paused, updated_at=now)
+            )
         return result.rowcount == 1
 
     async def watched_until(self, platform: str, channel: str) -> datetime | None:
         async with self.db.engine.connect() as conn:
             row = await self._state_row(conn, platform, channel)
-        return utc(row.watched_until) if row else None
+        return as_utc(row.watched_until) if row else None
 
     async def watched(self, platform: str, channel: str, now: datetime) -> None:
         """A scheduler has handled this channel's slots up to ``now``."""
         async with self.db.engine.begin() as conn:
             await self._ensure(conn, platform, channel, now)
-            await conn.execute(update(prompt_channels).where(and_(
-                self._channel(platform, channel),
-                or_(prompt_channels.c.watched_until.is_(None), prompt_channels.c.watched_until < now)))
-                .values(watched_until=now))
+            await conn.execute(
+                update(prompt_channels)
+                .where(
+                    and_(
+                        self._channel(platform, channel),
+                        or_(prompt_channels.c.watched_until.is_(None), prompt_channels.c.watched_until < now),
+                    )
+                )
+                .values(watched_until=now)
+            )
 
     # ------------------------------------------------------------------ the bank
 
     async def custom_questions(self, platform: str, channel: str) -> list[Question]:
         async with self.db.engine.connect() as conn:
-            rows = (await conn.execute(select(prompt_questions).where(and_(
-                prompt_questions.c.platform == platform, prompt_questions.c.channel_id == channel))
-                .order_by(prompt_questions.c.added_at, prompt_questions.c.id))).all()
+            rows = (
+                await conn.execute(
+                    select(prompt_questions)
+                    .where(and_(prompt_questions.c.platform == platform, prompt_questions.c.channel_id == channel))
+                    .order_by(prompt_questions.c.added_at, prompt_questions.c.id)
+                )
+            ).all()
         return [Question(r.id, r.question) for r in rows]
 
     async def bank(self, platform: str, channel: str) -> list[Question]:
@@ -170,9 +206,17 @@ class PromptService:
         question = Question(f"custom-{secrets.token_hex(6)}", text)
         try:
             async with self.db.engine.begin() as conn:
-                await conn.execute(prompt_questions.insert().values(
-                    id=question.id, platform=platform, channel_id=channel, question=text, question_key=key,
-                    added_by=by[:64], added_at=now))
+                await conn.execute(
+                    prompt_questions.insert().values(
+                        id=question.id,
+                        platform=platform,
+                        channel_id=channel,
+                        question=text,
+                        question_key=key,
+                        added_by=by[:64],
+                        added_at=now,
+                    )
+                )
         except IntegrityError:
             raise DuplicateQuestion() from None
         await self._join_cycle(platform, channel, question.id, now)
@@ -188,9 +232,11 @@ class PromptService:
                     return
                 order = list(row.question_order)
                 order.insert(self._rng.randint(row.position, len(order)), question_id)
-                result = await conn.execute(update(prompt_channels).where(and_(
-                    self._channel(platform, channel), prompt_channels.c.version == row.version))
-                    .values(question_order=order, version=row.version + 1, updated_at=now))
+                result = await conn.execute(
+                    update(prompt_channels)
+                    .where(and_(self._channel(platform, channel), prompt_channels.c.version == row.version))
+                    .values(question_order=order, version=row.version + 1, updated_at=now)
+                )
                 if result.rowcount == 1:
                     return
         raise RuntimeError(f"could not add a question to {platform} {channel}'s cycle: too much contention")
@@ -208,23 +254,41 @@ class PromptService:
                 row = await self._state_row(conn, platform, channel, lock=True)
                 state = BankState(row.cycle, tuple(row.question_order), row.position)
                 picked, after = advance(state, list(by_id), seed)
-                result = await conn.execute(update(prompt_channels).where(and_(
-                    self._channel(platform, channel), prompt_channels.c.version == row.version))
-                    .values(cycle=after.cycle, question_order=list(after.order), position=after.position,
-                            version=row.version + 1, updated_at=now))
+                result = await conn.execute(
+                    update(prompt_channels)
+                    .where(and_(self._channel(platform, channel), prompt_channels.c.version == row.version))
+                    .values(
+                        cycle=after.cycle,
+                        question_order=list(after.order),
+                        position=after.position,
+                        version=row.version + 1,
+                        updated_at=now,
+                    )
+                )
                 if result.rowcount == 1:
                     return by_id[picked]
         raise RuntimeError(f"could not take a question for {platform} {channel}: too much contention")
 
-    async def restore(self, platform: str, channel: str, before: BankState, taken: BankState,
-                      *, now: datetime) -> bool:
+    async def restore(self, platform: str, channel: str, before: BankState, taken: BankState, *, now: datetime) -> bool:
         """Give a taken question back (its post failed), unless someone has moved on since."""
         async with self.db.engine.begin() as conn:
-            result = await conn.execute(update(prompt_channels).where(and_(
-                self._channel(platform, channel), prompt_channels.c.cycle == taken.cycle,
-                prompt_channels.c.position == taken.position))
-                .values(cycle=before.cycle, question_order=list(before.order), position=before.position,
-                        version=prompt_channels.c.version + 1, updated_at=now))
+            result = await conn.execute(
+                update(prompt_channels)
+                .where(
+                    and_(
+                        self._channel(platform, channel),
+                        prompt_channels.c.cycle == taken.cycle,
+                        prompt_channels.c.position == taken.position,
+                    )
+                )
+                .values(
+                    cycle=before.cycle,
+                    question_order=list(before.order),
+                    position=before.position,
+                    version=prompt_channels.c.version + 1,
+                    updated_at=now,
+                )
+            )
         return result.rowcount == 1
 
     async def peek(self, platform: str, channel: str, count: int) -> list[tuple[int, Question]]:

@@ -8,7 +8,9 @@ existing polls.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -19,6 +21,21 @@ from bot.errors import ConfigError
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+
+
+@overload
+def as_utc(value: None) -> None: ...
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as aware UTC (SQLite hands back naive UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def database_url(url: str, data_dir: Path) -> str:
     """READBOT_DATABASE_URL, normalised to an async driver; default SQLite in the data dir."""
     if not url:
@@ -27,8 +44,9 @@ def database_url(url: str, data_dir: Path) -> str:
     try:
         parsed = make_url(url)
     except Exception:
-        raise ConfigError("READBOT_DATABASE_URL is malformed: expected e.g. "
-                          "postgresql://user@host:5432/db or sqlite:///path.db") from None
+        raise ConfigError(
+            "READBOT_DATABASE_URL is malformed: expected e.g. postgresql://user@host:5432/db or sqlite:///path.db"
+        ) from None
     driver = parsed.drivername
     if driver in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
@@ -39,7 +57,7 @@ def database_url(url: str, data_dir: Path) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -48,7 +66,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin(connection) -> None:
     """Take SQLite's write lock when a transaction starts. A deferred transaction that reads
     and then writes fails at once with "database is locked" when another writer got there
     first (SQLite can't wait without risking a deadlock); BEGIN IMMEDIATE waits its turn
@@ -85,7 +103,7 @@ class Database:
         await self.engine.dispose()
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
+def alembic_config(url: str):
     from alembic.config import Config
 
     config = Config()

@@ -33,7 +33,8 @@ class EventLog:
         insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
         async with self.db.engine.begin() as conn:
             result = await conn.execute(
-                insert(processed_events).values(event_key=key[:200], seen_at=now).on_conflict_do_nothing())
+                insert(processed_events).values(event_key=key[:200], seen_at=now).on_conflict_do_nothing()
+            )
         self._claims += 1
         if self._claims % PRUNE_EVERY == 0:
             await self.prune(now)

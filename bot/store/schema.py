@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-                        JSON,
-                        Boolean,
-                        Column,
-                        DateTime,
-                        ForeignKey,
-                        Integer,
-                        MetaData,
-                        PrimaryKeyConstraint,
-                        String,
-                        Table,
-                        Text,
-                        UniqueConstraint,
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
 
 polls = Table(
-    "polls", metadata,
+    "polls",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("platform", String(16), nullable=False),
     Column("channel_id", String(64), nullable=False),
@@ -42,7 +43,8 @@ polls = Table(
 )
 
 votes = Table(
-    "votes", metadata,
+    "votes",
+    metadata,
     Column("poll_id", String(32), ForeignKey("polls.id", ondelete="CASCADE"), nullable=False),
     Column("voter", String(128), nullable=False),  # platform user id, or HMAC of it when anonymous
     Column("option", Integer, nullable=False),
@@ -54,7 +56,8 @@ votes = Table(
 # ----- daily discussion prompts (migration 0002) ---------------------------------
 
 prompt_claims = Table(
-    "prompt_claims", metadata,
+    "prompt_claims",
+    metadata,
     Column("platform", String(16), nullable=False),
     Column("channel_id", String(64), nullable=False),
     Column("slot_utc", DateTime(timezone=True), nullable=False),  # the scheduled instant
@@ -72,7 +75,8 @@ prompt_claims = Table(
 )
 
 prompt_channels = Table(
-    "prompt_channels", metadata,
+    "prompt_channels",
+    metadata,
     Column("platform", String(16), nullable=False),
     Column("channel_id", String(64), nullable=False),
     Column("paused", Boolean, nullable=False, default=False),
@@ -86,7 +90,8 @@ prompt_channels = Table(
 )
 
 prompt_questions = Table(
-    "prompt_questions", metadata,
+    "prompt_questions",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("platform", String(16), nullable=False),
     Column("channel_id", String(64), nullable=False),
@@ -98,13 +103,15 @@ prompt_questions = Table(
 )
 
 processed_events = Table(
-    "processed_events", metadata,
+    "processed_events",
+    metadata,
     Column("event_key", String(200), primary_key=True),  # "<platform>:<event id>"
     Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 bot_state = Table(
-    "bot_state", metadata,
+    "bot_state",
+    metadata,
     Column("key", String(200), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

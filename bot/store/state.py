@@ -26,7 +26,8 @@ class BotState:
         insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
         now = datetime.now(UTC)
         statement = insert(bot_state).values(key=key, value=value, updated_at=now)
-        statement = statement.on_conflict_do_update(index_elements=[bot_state.c.key],
-                                                    set_={"value": value, "updated_at": now})
+        statement = statement.on_conflict_do_update(
+            index_elements=[bot_state.c.key], set_={"value": value, "updated_at": now}
+        )
         async with self.db.engine.begin() as conn:
             await conn.execute(statement)

@@ -9,8 +9,10 @@ from typing import Any
 from tests.fakes.discord_server import FakeDiscord
 
 MASS_MENTIONS = ("<!channel>", "<!here>", "<!everyone>", "@channel", "@here", "@everyone")
-PAYLOAD_PATHS = re.compile(r"/channels/\d+/messages(/\d+)?|/webhooks/\d+/[^/]+(/messages/[^/]+)?"
-                           r"|/interactions/\d+/[^/]+/callback")
+PAYLOAD_PATHS = re.compile(
+    r"/channels/\d+/messages(/\d+)?|/webhooks/\d+/[^/]+(/messages/[^/]+)?"
+    r"|/interactions/\d+/[^/]+/callback"
+)
 NO_MENTIONS = {"parse": []}
 NO_MENTIONS_IN_A_REPLY = {"parse": [], "replied_user": False}  # discord.py adds it to a reply
 AUTOCOMPLETE_RESULT = 8  # an interaction callback offering choices, not a message

@@ -50,9 +50,17 @@ MANAGE_MESSAGES, EMBED_LINKS, ATTACH_FILES, READ_MESSAGE_HISTORY = 1 << 13, 1 <<
 USE_APPLICATION_COMMANDS, MANAGE_THREADS, CREATE_PUBLIC_THREADS = 1 << 31, 1 << 34, 1 << 35
 CREATE_PRIVATE_THREADS, SEND_MESSAGES_IN_THREADS = 1 << 36, 1 << 38
 ALL_PERMISSIONS = (1 << 51) - 1
-DEFAULT_EVERYONE = (VIEW_CHANNEL | SEND_MESSAGES | ADD_REACTIONS | EMBED_LINKS | ATTACH_FILES
-                    | READ_MESSAGE_HISTORY
-                    | USE_APPLICATION_COMMANDS | CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS)
+DEFAULT_EVERYONE = (
+    VIEW_CHANNEL
+    | SEND_MESSAGES
+    | ADD_REACTIONS
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | READ_MESSAGE_HISTORY
+    | USE_APPLICATION_COMMANDS
+    | CREATE_PUBLIC_THREADS
+    | SEND_MESSAGES_IN_THREADS
+)
 # Gateway intents
 GUILD_MESSAGES_INTENT, MESSAGE_CONTENT_INTENT = 1 << 9, 1 << 15
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | MESSAGE_CONTENT_INTENT
@@ -146,8 +154,14 @@ class FakeDiscord:
     Extend it with ``add_role``/``add_member``/``add_text_channel`` *before* the bot connects: GUILD_CREATE
     is a snapshot taken at IDENTIFY time."""
 
-    def __init__(self, token: str = "fake-bot-token", *, heartbeat_interval_ms: int = 41250,
-                 allowed_intents: int = PRIVILEGED_INTENTS, echo_own_messages: bool = True) -> None:
+    def __init__(
+        self,
+        token: str = "fake-bot-token",
+        *,
+        heartbeat_interval_ms: int = 41250,
+        allowed_intents: int = PRIVILEGED_INTENTS,
+        echo_own_messages: bool = True,
+    ) -> None:
         """``allowed_intents``: privileged intents "enabled in the developer portal" (else IDENTIFY -> 4014).
         ``echo_own_messages``: like Discord, send MESSAGE_CREATE/UPDATE for the bot's own messages too."""
         self.token, self.heartbeat_interval_ms = token, heartbeat_interval_ms
@@ -176,9 +190,11 @@ class FakeDiscord:
         self._next_fixed = 100
         self.add_role("@everyone", DEFAULT_EVERYONE, role_id=self.guild_id)
         self.mod_role_id = self.add_role("Moderator", DEFAULT_EVERYONE | MANAGE_MESSAGES | MANAGE_THREADS)
-        self.bot_role_id = self.add_role("Readbot",
-                                         DEFAULT_EVERYONE | MANAGE_THREADS | CREATE_PRIVATE_THREADS,
-                                         tags={"bot_id": str(self.bot_user_id)})
+        self.bot_role_id = self.add_role(
+            "Readbot",
+            DEFAULT_EVERYONE | MANAGE_THREADS | CREATE_PRIVATE_THREADS,
+            tags={"bot_id": str(self.bot_user_id)},
+        )
         self._add_user(self.bot_user_id, "readbot", bot=True, roles=[self.bot_role_id])
         self.owner_id = self.add_member("owner")
         self.moderator_id = self.add_member("mod", roles=[self.mod_role_id])
@@ -186,19 +202,28 @@ class FakeDiscord:
         self.other_bot_id = self.add_member("otherbot", bot=True)
         self.general_id = self.add_text_channel("general")
         self.help_id = self.add_text_channel("help")
-        self.staff_id = self.add_text_channel("staff", overwrites=[
-            {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)},
-            {"id": str(self.mod_role_id), "type": 0, "allow": str(VIEW_CHANNEL), "deny": "0"}])
+        self.staff_id = self.add_text_channel(
+            "staff",
+            overwrites=[
+                {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)},
+                {"id": str(self.mod_role_id), "type": 0, "allow": str(VIEW_CHANNEL), "deny": "0"},
+            ],
+        )
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
-            (m, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", p) + "$"), h) for m, p, h in [
-                ("GET", "/gateway", self._r_gateway), ("GET", "/gateway/bot", self._r_gateway),
+            (m, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", p) + "$"), h)
+            for m, p, h in [
+                ("GET", "/gateway", self._r_gateway),
+                ("GET", "/gateway/bot", self._r_gateway),
                 ("GET", "/users/@me", lambda c: self.user_payload(self.bot_user_id)),
                 ("GET", "/users/{uid}", lambda c, uid: self.user_payload(int(uid))),
                 ("GET", "/oauth2/applications/@me", self._r_app_info),
                 ("GET", "/applications/{app}/commands", lambda c, app: self.commands.get(None, [])),
                 ("PUT", "/applications/{app}/commands", self._r_put_commands),
-                ("GET", "/applications/{app}/guilds/{gid}/commands",
-                 lambda c, app, gid: self.commands.get(int(gid), [])),
+                (
+                    "GET",
+                    "/applications/{app}/guilds/{gid}/commands",
+                    lambda c, app, gid: self.commands.get(int(gid), []),
+                ),
                 ("PUT", "/applications/{app}/guilds/{gid}/commands", self._r_put_commands),
                 ("GET", "/guilds/{gid}/members/{uid}", lambda c, gid, uid: self.member_payload(int(uid))),
                 ("GET", "/channels/{cid}", lambda c, cid: self._channel(cid)),
@@ -216,7 +241,9 @@ class FakeDiscord:
                 ("POST", "/webhooks/{app}/{token}", self._r_followup),
                 ("GET", "/webhooks/{app}/{token}/messages/{mid}", self._r_webhook_message),
                 ("PATCH", "/webhooks/{app}/{token}/messages/{mid}", self._r_webhook_message),
-                ("DELETE", "/webhooks/{app}/{token}/messages/{mid}", self._r_webhook_message)]]
+                ("DELETE", "/webhooks/{app}/{token}/messages/{mid}", self._r_webhook_message),
+            ]
+        ]
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -265,23 +292,46 @@ class FakeDiscord:
 
     def add_role(self, name: str, permissions: int, *, role_id: int | None = None, **extra: Any) -> int:
         rid = role_id or self._fixed()
-        self.roles[rid] = {"id": str(rid), "name": name, "permissions": str(permissions),
-                           "position": len(self.roles),
-                           "color": 0, "colors": {"primary_color": 0}, "hoist": False,
-                           "managed": "tags" in extra,
-                           "mentionable": False, "icon": None, "unicode_emoji": None, "flags": 0, **extra}
+        self.roles[rid] = {
+            "id": str(rid),
+            "name": name,
+            "permissions": str(permissions),
+            "position": len(self.roles),
+            "color": 0,
+            "colors": {"primary_color": 0},
+            "hoist": False,
+            "managed": "tags" in extra,
+            "mentionable": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "flags": 0,
+            **extra,
+        }
         return rid
 
     def _add_user(self, uid: int, username: str, *, bot: bool, roles: Sequence[int]) -> int:
-        self.users[uid] = {"id": str(uid), "username": username,
-                           "global_name": None if bot else username.title(),
-                           "discriminator": "0", "avatar": None, "bot": bot, "system": False,
-                           "public_flags": 0}
-        self.members[uid] = {"roles": [str(r) for r in roles], "nick": None, "avatar": None,
-                             "joined_at": _now(),
-                             "premium_since": None, "deaf": False, "mute": False, "flags": 0,
-                             "pending": False,
-                             "communication_disabled_until": None}
+        self.users[uid] = {
+            "id": str(uid),
+            "username": username,
+            "global_name": None if bot else username.title(),
+            "discriminator": "0",
+            "avatar": None,
+            "bot": bot,
+            "system": False,
+            "public_flags": 0,
+        }
+        self.members[uid] = {
+            "roles": [str(r) for r in roles],
+            "nick": None,
+            "avatar": None,
+            "joined_at": _now(),
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "communication_disabled_until": None,
+        }
         return uid
 
     def add_member(self, username: str, *, roles: Sequence[int] = (), bot: bool = False) -> int:
@@ -289,10 +339,20 @@ class FakeDiscord:
 
     def add_text_channel(self, name: str, *, overwrites: Sequence[dict[str, Any]] = (), type: int = 0) -> int:
         cid = self._fixed()
-        self.channels[cid] = {"id": str(cid), "type": type, "guild_id": str(self.guild_id), "name": name,
-                              "position": len(self.channels), "permission_overwrites": list(overwrites),
-                              "parent_id": None, "topic": None, "nsfw": False, "rate_limit_per_user": 0,
-                              "last_message_id": None, "flags": 0}
+        self.channels[cid] = {
+            "id": str(cid),
+            "type": type,
+            "guild_id": str(self.guild_id),
+            "name": name,
+            "position": len(self.channels),
+            "permission_overwrites": list(overwrites),
+            "parent_id": None,
+            "topic": None,
+            "nsfw": False,
+            "rate_limit_per_user": 0,
+            "last_message_id": None,
+            "flags": 0,
+        }
         return cid
 
     def user_payload(self, uid: int) -> dict[str, Any]:
@@ -300,8 +360,7 @@ class FakeDiscord:
             raise HTTPError(404, 10013, "Unknown User")
         return dict(self.users[uid])
 
-    def member_payload(self, uid: int, *, with_user: bool = True,
-                       channel_id: int | None = None) -> dict[str, Any]:
+    def member_payload(self, uid: int, *, with_user: bool = True, channel_id: int | None = None) -> dict[str, Any]:
         if uid not in self.members:
             raise HTTPError(404, 10007, "Unknown Member")
         m = dict(self.members[uid])
@@ -341,16 +400,39 @@ class FakeDiscord:
     def guild_create_payload(self) -> dict[str, Any]:
         channels = [c for c in self.channels.values() if c["type"] not in THREAD_TYPES]
         threads = [c for c in self.channels.values() if c["type"] in THREAD_TYPES]
-        return {"id": str(self.guild_id), "name": "Readbot Test Guild", "icon": None,
-                "owner_id": str(self.owner_id),
-                "unavailable": False, "large": False, "member_count": len(self.members), "joined_at": _now(),
-                "roles": list(self.roles.values()), "channels": channels, "threads": threads,
-                "members": [self.member_payload(u) for u in self.members], "emojis": [], "stickers": [],
-                "features": [], "presences": [], "voice_states": [], "stage_instances": [],
-                "guild_scheduled_events": [], "soundboard_sounds": [], "verification_level": 0,
-                "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
-                "nsfw_level": 0, "premium_tier": 0, "preferred_locale": "en-US", "system_channel_id": None,
-                "afk_timeout": 300, "afk_channel_id": None, "application_id": None}
+        return {
+            "id": str(self.guild_id),
+            "name": "Readbot Test Guild",
+            "icon": None,
+            "owner_id": str(self.owner_id),
+            "unavailable": False,
+            "large": False,
+            "member_count": len(self.members),
+            "joined_at": _now(),
+            "roles": list(self.roles.values()),
+            "channels": channels,
+            "threads": threads,
+            "members": [self.member_payload(u) for u in self.members],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "presences": [],
+            "voice_states": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "system_channel_id": None,
+            "afk_timeout": 300,
+            "afk_channel_id": None,
+            "application_id": None,
+        }
 
     def _channel(self, cid: int | str) -> dict[str, Any]:
         try:
@@ -379,26 +461,31 @@ class FakeDiscord:
                 if (found := find()) is not None:
                     return found
                 await self._changed.wait()
+
         try:
             return await asyncio.wait_for(poll(), timeout)
         except TimeoutError:
             raise AssertionError(f"nothing matched within {timeout}s; {describe()}") from None
 
-    async def wait_for_call(self, predicate: Callable[[RecordedCall], bool], timeout: float = 5.0,
-                            *, answered: bool = True) -> RecordedCall:
+    async def wait_for_call(
+        self, predicate: Callable[[RecordedCall], bool], timeout: float = 5.0, *, answered: bool = True
+    ) -> RecordedCall:
         """First recorded call (oldest first) matching ``predicate``; by default only once it has been
         answered (so ``status``/``response`` are set)."""
         return await self._wait(
-            lambda: next((c for c in self.calls
-                          if (c.status is not None or not answered) and predicate(c)), None),
+            lambda: next((c for c in self.calls if (c.status is not None or not answered) and predicate(c)), None),
             timeout,
-            lambda: "REST calls:\n  " + "\n  ".join(f"{c.method} {c.path} -> {c.status}" for c in self.calls))
+            lambda: "REST calls:\n  " + "\n  ".join(f"{c.method} {c.path} -> {c.status}" for c in self.calls),
+        )
 
-    async def wait_for_message(self, channel_id: int,
-                               predicate: Callable[[dict[str, Any]], bool] = lambda m: True,
-                               timeout: float = 5.0) -> dict[str, Any]:
-        return await self._wait(lambda: next((m for m in self.messages_in(channel_id) if predicate(m)), None),
-                                timeout, lambda: f"messages in {channel_id}: {self.messages_in(channel_id)}")
+    async def wait_for_message(
+        self, channel_id: int, predicate: Callable[[dict[str, Any]], bool] = lambda m: True, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        return await self._wait(
+            lambda: next((m for m in self.messages_in(channel_id) if predicate(m)), None),
+            timeout,
+            lambda: f"messages in {channel_id}: {self.messages_in(channel_id)}",
+        )
 
     async def wait_for_interaction_response(self, ref: InteractionRef, timeout: float = 5.0) -> RecordedCall:
         return await self.wait_for_call(lambda c: c.method == "POST" and c.path == ref.callback_path, timeout)
@@ -414,8 +501,14 @@ class FakeDiscord:
                 if part.name == "payload_json":
                     call.json = json.loads(data)
                 else:
-                    call.files.append({"field": part.name, "filename": part.filename, "data": bytes(data),
-                                       "content_type": part.headers.get("Content-Type")})
+                    call.files.append(
+                        {
+                            "field": part.name,
+                            "filename": part.filename,
+                            "data": bytes(data),
+                            "content_type": part.headers.get("Content-Type"),
+                        }
+                    )
         elif request.can_read_body:
             raw = await request.read()
             call.json = json.loads(raw) if raw else None
@@ -448,24 +541,48 @@ class FakeDiscord:
         return web.Response(body=data) if data is not None else web.Response(status=404)
 
     def _r_gateway(self, call: RecordedCall) -> dict[str, Any]:
-        return {"url": self.gateway_url, "shards": 1, "session_start_limit": {
-            "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}}
+        return {
+            "url": self.gateway_url,
+            "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1},
+        }
 
     def _r_app_info(self, call: RecordedCall) -> dict[str, Any]:
-        return {"id": str(self.application_id), "name": "readbot", "icon": None, "description": "",
-                "summary": "",
-                "bot_public": False, "bot_require_code_grant": False, "verify_key": "0" * 64, "flags": 0,
-                "owner": self.user_payload(self.owner_id), "team": None, "rpc_origins": [],
-                "interactions_endpoint_url": None, "bot": self.user_payload(self.bot_user_id)}
+        return {
+            "id": str(self.application_id),
+            "name": "readbot",
+            "icon": None,
+            "description": "",
+            "summary": "",
+            "bot_public": False,
+            "bot_require_code_grant": False,
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "owner": self.user_payload(self.owner_id),
+            "team": None,
+            "rpc_origins": [],
+            "interactions_endpoint_url": None,
+            "bot": self.user_payload(self.bot_user_id),
+        }
 
     def _r_put_commands(self, call: RecordedCall, app: str, gid: str | None = None) -> list[dict[str, Any]]:
         guild = int(gid) if gid else None
         old = {c["name"]: c["id"] for c in self.commands.get(guild, [])}
         out = []
         for cmd in call.json or []:
-            out.append({"type": 1, "options": [], "default_member_permissions": None, "nsfw": False, **cmd,
-                        "id": old.get(cmd["name"]) or str(self.snowflake()), "application_id": app,
-                        "version": str(self.snowflake()), **({"guild_id": gid} if gid else {})})
+            out.append(
+                {
+                    "type": 1,
+                    "options": [],
+                    "default_member_permissions": None,
+                    "nsfw": False,
+                    **cmd,
+                    "id": old.get(cmd["name"]) or str(self.snowflake()),
+                    "application_id": app,
+                    "version": str(self.snowflake()),
+                    **({"guild_id": gid} if gid else {}),
+                }
+            )
         self.commands[guild] = out
         return out
 
@@ -508,8 +625,9 @@ class FakeDiscord:
         if int(mid) in self.channels:
             raise HTTPError(400, 160004, "A thread has already been created for this message")
         self._require(int(cid), CREATE_PUBLIC_THREADS)
-        thread = await self.create_thread(int(cid), (call.json or {})["name"], owner=self.bot_user_id,
-                                          thread_id=int(mid), type=11)
+        thread = await self.create_thread(
+            int(cid), (call.json or {})["name"], owner=self.bot_user_id, thread_id=int(mid), type=11
+        )
         msg["thread"] = thread
         return thread
 
@@ -521,8 +639,9 @@ class FakeDiscord:
         return await self.create_thread(int(cid), body["name"], owner=self.bot_user_id, type=kind)
 
     # ------------------------------------------------------------------ messages & threads
-    def _attachments(self, cid: int, body: Mapping[str, Any], files: Sequence[Mapping[str, Any]],
-                     keep: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    def _attachments(
+        self, cid: int, body: Mapping[str, Any], files: Sequence[Mapping[str, Any]], keep: Sequence[dict[str, Any]] = ()
+    ) -> list[dict[str, Any]]:
         by_field = {f["field"]: f for f in files}
         kept = {a["id"]: a for a in keep}
         out: list[dict[str, Any]] = []
@@ -536,13 +655,20 @@ class FakeDiscord:
             aid, filename = self.snowflake(), att.get("filename") or f["filename"]
             self.blobs[f"{cid}/{aid}/{filename}"] = f["data"]
             url = f"{self.base_url}/attachments/{cid}/{aid}/{filename}"
-            out.append({"id": str(aid), "filename": filename, "size": len(f["data"]), "url": url,
-                        "proxy_url": url,
-                        "content_type": f.get("content_type"), "description": att.get("description")})
+            out.append(
+                {
+                    "id": str(aid),
+                    "filename": filename,
+                    "size": len(f["data"]),
+                    "url": url,
+                    "proxy_url": url,
+                    "content_type": f.get("content_type"),
+                    "description": att.get("description"),
+                }
+            )
         return out
 
-    def _mentions(self, content: str, allowed: Mapping[str, Any] | None,
-                  ref: dict[str, Any] | None) -> dict[str, Any]:
+    def _mentions(self, content: str, allowed: Mapping[str, Any] | None, ref: dict[str, Any] | None) -> dict[str, Any]:
         """What Discord would actually ping, honouring allowed_mentions (None = Discord's defaults)."""
         parse = set(allowed.get("parse", [])) if allowed is not None else {"users", "roles", "everyone"}
         users = {str(u) for u in (allowed or {}).get("users", [])}
@@ -552,14 +678,22 @@ class FakeDiscord:
             uids.append(ref["author"]["id"])
         mentioned = [self.user_payload(int(u)) for u in dict.fromkeys(uids) if int(u) in self.users]
         everyone = "everyone" in parse and bool(re.search(r"@(everyone|here)", content))
-        return {"mentions": mentioned, "mention_everyone": everyone,
-                "mention_roles": [r for r in re.findall(r"<@&(\d+)>", content)
-                                  if "roles" in parse or r in roles]}
+        return {
+            "mentions": mentioned,
+            "mention_everyone": everyone,
+            "mention_roles": [r for r in re.findall(r"<@&(\d+)>", content) if "roles" in parse or r in roles],
+        }
 
-    async def create_message(self, channel_id: int, author_id: int, body: Mapping[str, Any],
-                             files: Sequence[Mapping[str, Any]] = (), *,
-                             extra: Mapping[str, Any] | None = None,
-                             echo: bool = True) -> dict[str, Any]:
+    async def create_message(
+        self,
+        channel_id: int,
+        author_id: int,
+        body: Mapping[str, Any],
+        files: Sequence[Mapping[str, Any]] = (),
+        *,
+        extra: Mapping[str, Any] | None = None,
+        echo: bool = True,
+    ) -> dict[str, Any]:
         """Store a message (as Discord would build it from a create-message ``body``) and emit
         MESSAGE_CREATE."""
         ch = self._channel(channel_id)
@@ -569,19 +703,28 @@ class FakeDiscord:
         if ref_data and ref is None and ref_data.get("fail_if_not_exists", True):
             raise HTTPError(400, 50035, "Invalid Form Body: Unknown message (message_reference)")
         msg: dict[str, Any] = {
-            "id": str(mid), "channel_id": str(channel_id), "guild_id": str(self.guild_id),
-            "author": self.user_payload(author_id), "member": self.member_payload(author_id, with_user=False),
-            "content": body.get("content") or "", "timestamp": _now(), "edited_timestamp": None,
-            "tts": bool(body.get("tts")), "pinned": False, "type": 19 if ref else 0,
+            "id": str(mid),
+            "channel_id": str(channel_id),
+            "guild_id": str(self.guild_id),
+            "author": self.user_payload(author_id),
+            "member": self.member_payload(author_id, with_user=False),
+            "content": body.get("content") or "",
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "tts": bool(body.get("tts")),
+            "pinned": False,
+            "type": 19 if ref else 0,
             "flags": body.get("flags", 0),
-            "embeds": body.get("embeds", []), "components": body.get("components", []),
-            "attachments": self._attachments(channel_id, body, files), "sticker_items": [],
+            "embeds": body.get("embeds", []),
+            "components": body.get("components", []),
+            "attachments": self._attachments(channel_id, body, files),
+            "sticker_items": [],
             "nonce": body.get("nonce"),
-            **self._mentions(body.get("content") or "", body.get("allowed_mentions"), ref)}
+            **self._mentions(body.get("content") or "", body.get("allowed_mentions"), ref),
+        }
         if ref_data:
             ids = {k: str(ref_data[k]) for k in ("message_id", "channel_id", "guild_id") if ref_data.get(k)}
-            msg["message_reference"] = {"type": 0, "channel_id": str(channel_id),
-                                        "guild_id": str(self.guild_id), **ids}
+            msg["message_reference"] = {"type": 0, "channel_id": str(channel_id), "guild_id": str(self.guild_id), **ids}
             # Discord nests the referenced message only one level deep
             msg["referenced_message"] = ref and {k: v for k, v in ref.items() if k != "referenced_message"}
         msg.update(extra or {})
@@ -600,17 +743,18 @@ class FakeDiscord:
         """Discord also sends the bot its own messages; ``echo_own_messages=False`` turns that off."""
         return author_id != self.bot_user_id or self.echo_own_messages
 
-    async def _edit_message(self, msg: dict[str, Any], body: Mapping[str, Any],
-                            files: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    async def _edit_message(
+        self, msg: dict[str, Any], body: Mapping[str, Any], files: Sequence[Mapping[str, Any]] = ()
+    ) -> dict[str, Any]:
         for key in ("content", "embeds", "components", "flags"):
             if key in body and body[key] is not None:
                 msg[key] = body[key]
         if "attachments" in body or files:
-            msg["attachments"] = self._attachments(int(msg["channel_id"]), body, files,
-                                                   keep=msg["attachments"])
+            msg["attachments"] = self._attachments(int(msg["channel_id"]), body, files, keep=msg["attachments"])
         if "content" in body or "allowed_mentions" in body:
             allowed = self._allowed_mentions[int(msg["id"])] = body.get(
-                "allowed_mentions", self._allowed_mentions.get(int(msg["id"])))
+                "allowed_mentions", self._allowed_mentions.get(int(msg["id"]))
+            )
             msg.update(self._mentions(msg["content"], allowed, msg.get("referenced_message")))
         msg["edited_timestamp"] = _now()
         self._notify()
@@ -621,33 +765,56 @@ class FakeDiscord:
     async def _delete_message(self, msg: dict[str, Any]) -> None:
         del self.messages[int(msg["id"])]
         self._notify()
-        await self._dispatch("MESSAGE_DELETE", {"id": msg["id"], "channel_id": msg["channel_id"],
-                                                "guild_id": str(self.guild_id)})
+        await self._dispatch(
+            "MESSAGE_DELETE", {"id": msg["id"], "channel_id": msg["channel_id"], "guild_id": str(self.guild_id)}
+        )
 
-    async def create_thread(self, parent_id: int, name: str, *, owner: int | None = None,
-                            thread_id: int | None = None, type: int = 11) -> dict[str, Any]:
+    async def create_thread(
+        self, parent_id: int, name: str, *, owner: int | None = None, thread_id: int | None = None, type: int = 11
+    ) -> dict[str, Any]:
         """Create a thread (as a user or the bot) and emit THREAD_CREATE. Returns the thread channel
         object."""
         tid, now = thread_id or self.snowflake(), _now()
-        thread = {"id": str(tid), "guild_id": str(self.guild_id), "parent_id": str(parent_id),
-                  "owner_id": str(owner or self.member_id), "name": name, "type": type,
-                  "last_message_id": None,
-                  "message_count": 0, "member_count": 1, "total_message_sent": 0, "rate_limit_per_user": 0,
-                  "flags": 0, "permission_overwrites": [], "thread_metadata": {
-                      "archived": False, "auto_archive_duration": 1440, "archive_timestamp": now,
-                      "locked": False,
-                      "create_timestamp": now, "invitable": True}}
+        thread = {
+            "id": str(tid),
+            "guild_id": str(self.guild_id),
+            "parent_id": str(parent_id),
+            "owner_id": str(owner or self.member_id),
+            "name": name,
+            "type": type,
+            "last_message_id": None,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "permission_overwrites": [],
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now,
+                "locked": False,
+                "create_timestamp": now,
+                "invitable": True,
+            },
+        }
         self.channels[tid] = thread
         self._notify()
         await self._dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return thread
 
     # ------------------------------------------------------------------ injecting user activity
-    async def send_message(self, channel_id: int | None = None, content: str = "", *,
-                           author: int | None = None,
-                           mentions_bot: bool = False, reply_to: int | None = None,
-                           attachments: Sequence[tuple[str, bytes]] = (),
-                           embeds: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    async def send_message(
+        self,
+        channel_id: int | None = None,
+        content: str = "",
+        *,
+        author: int | None = None,
+        mentions_bot: bool = False,
+        reply_to: int | None = None,
+        attachments: Sequence[tuple[str, bytes]] = (),
+        embeds: Sequence[dict[str, Any]] = (),
+    ) -> dict[str, Any]:
         """A user (default: ``member_id``) posts in a channel or thread -> MESSAGE_CREATE.
         Returns the stored message."""
         if mentions_bot and f"<@{self.bot_user_id}>" not in content:
@@ -655,8 +822,10 @@ class FakeDiscord:
         body: dict[str, Any] = {"content": content, "embeds": list(embeds)}
         if reply_to is not None:
             body["message_reference"] = {"message_id": str(reply_to)}
-        files = [{"field": f"files[{i}]", "filename": n, "data": d, "content_type": None}
-                 for i, (n, d) in enumerate(attachments)]
+        files = [
+            {"field": f"files[{i}]", "filename": n, "data": d, "content_type": None}
+            for i, (n, d) in enumerate(attachments)
+        ]
         self._require_connected()
         return await self.create_message(channel_id or self.general_id, author or self.member_id, body, files)
 
@@ -664,34 +833,52 @@ class FakeDiscord:
         if not any(s.identified for s in self._sessions):
             raise RuntimeError("no bot is connected to the fake gateway")
 
-    async def _interaction(self, type: int, data: dict[str, Any], user: int | None, channel_id: int | None,
-                           message: dict[str, Any] | None = None) -> InteractionRef:
+    async def _interaction(
+        self,
+        type: int,
+        data: dict[str, Any],
+        user: int | None,
+        channel_id: int | None,
+        message: dict[str, Any] | None = None,
+    ) -> InteractionRef:
         """Emit INTERACTION_CREATE shaped like Discord's for a guild channel (with member.permissions
         and app_permissions)."""
         self._require_connected()
         uid, cid = user or self.member_id, channel_id or self.general_id
         iid = self.snowflake()
-        ref = InteractionRef(iid, f"fake-interaction-token-{iid}", type, cid, uid,
-                             int(message["id"]) if message else None)
+        ref = InteractionRef(
+            iid, f"fake-interaction-token-{iid}", type, cid, uid, int(message["id"]) if message else None
+        )
         self.interactions[ref.token] = ref
-        payload = {"id": str(iid), "application_id": str(self.application_id), "type": type, "data": data,
-                   "guild_id": str(self.guild_id), "guild": {"id": str(self.guild_id), "locale": "en-US",
-                                                             "features": []},
-                   "channel_id": str(cid), "channel": self._channel(cid), "token": ref.token, "version": 1,
-                   "member": self.member_payload(uid, channel_id=cid),
-                   "app_permissions": str(self.permissions_for(self.bot_user_id, cid)), "locale": "en-US",
-                   "guild_locale": "en-US", "entitlements": [], "context": 0,
-                   "authorizing_integration_owners": {"0": str(self.guild_id)},
-                   "attachment_size_limit": 10 * 1024 * 1024}
+        payload = {
+            "id": str(iid),
+            "application_id": str(self.application_id),
+            "type": type,
+            "data": data,
+            "guild_id": str(self.guild_id),
+            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+            "channel_id": str(cid),
+            "channel": self._channel(cid),
+            "token": ref.token,
+            "version": 1,
+            "member": self.member_payload(uid, channel_id=cid),
+            "app_permissions": str(self.permissions_for(self.bot_user_id, cid)),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "context": 0,
+            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
         if message is not None:
             payload["message"] = message
         await self._dispatch("INTERACTION_CREATE", payload)
         return ref
 
-    def _command_data(self, name: str, options: Mapping[str, Any] | Sequence[dict[str, Any]] | None,
-                      focused: str | None = None) -> dict[str, Any]:
-        cmd, guild = next(((c, g) for g, cmds in self.commands.items() for c in cmds if c["name"] == name),
-                          ({}, None))
+    def _command_data(
+        self, name: str, options: Mapping[str, Any] | Sequence[dict[str, Any]] | None, focused: str | None = None
+    ) -> dict[str, Any]:
+        cmd, guild = next(((c, g) for g, cmds in self.commands.items() for c in cmds if c["name"] == name), ({}, None))
         schema = {o["name"]: o for o in cmd.get("options", [])}
         resolved: dict[str, dict[str, Any]] = {}
         if isinstance(options, Mapping):
@@ -720,37 +907,67 @@ class FakeDiscord:
             data["resolved"] = resolved
         return data
 
-    async def send_slash_command(self, name: str,
-                                 options: Mapping[str, Any] | Sequence[dict[str, Any]] | None = None,
-                                 *, user: int | None = None, channel_id: int | None = None) -> InteractionRef:
+    async def send_slash_command(
+        self,
+        name: str,
+        options: Mapping[str, Any] | Sequence[dict[str, Any]] | None = None,
+        *,
+        user: int | None = None,
+        channel_id: int | None = None,
+    ) -> InteractionRef:
         """INTERACTION_CREATE type 2. ``options`` is {name: value} (types taken from the synced command, else
         inferred) or a raw option list (for subcommands)."""
         return await self._interaction(2, self._command_data(name, options), user, channel_id)
 
-    async def send_autocomplete(self, name: str, options: Mapping[str, Any], focused: str, *,
-                                user: int | None = None, channel_id: int | None = None) -> InteractionRef:
+    async def send_autocomplete(
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        focused: str,
+        *,
+        user: int | None = None,
+        channel_id: int | None = None,
+    ) -> InteractionRef:
         """INTERACTION_CREATE type 4; the bot answers with callback type 8 (``data.choices``)."""
         return await self._interaction(4, self._command_data(name, options, focused), user, channel_id)
 
-    async def click_button(self, message_id: int, custom_id: str, *,
-                           user: int | None = None) -> InteractionRef:
+    async def click_button(self, message_id: int, custom_id: str, *, user: int | None = None) -> InteractionRef:
         """INTERACTION_CREATE type 3 (component_type 2) on a stored message."""
         return await self._component(message_id, {"custom_id": custom_id, "component_type": 2}, user)
 
-    async def select_menu(self, message_id: int, custom_id: str, values: Sequence[str], *,
-                          user: int | None = None, component_type: int = 3) -> InteractionRef:
-        return await self._component(message_id, {"custom_id": custom_id, "component_type": component_type,
-                                                   "values": list(values)}, user)
+    async def select_menu(
+        self,
+        message_id: int,
+        custom_id: str,
+        values: Sequence[str],
+        *,
+        user: int | None = None,
+        component_type: int = 3,
+    ) -> InteractionRef:
+        return await self._component(
+            message_id, {"custom_id": custom_id, "component_type": component_type, "values": list(values)}, user
+        )
 
     async def _component(self, message_id: int, data: dict[str, Any], user: int | None) -> InteractionRef:
         msg = self._message(message_id)
         return await self._interaction(3, data, user, int(msg["channel_id"]), msg)
 
-    async def submit_modal(self, custom_id: str, values: Mapping[str, str], *, user: int | None = None,
-                           channel_id: int | None = None, message_id: int | None = None) -> InteractionRef:
+    async def submit_modal(
+        self,
+        custom_id: str,
+        values: Mapping[str, str],
+        *,
+        user: int | None = None,
+        channel_id: int | None = None,
+        message_id: int | None = None,
+    ) -> InteractionRef:
         """INTERACTION_CREATE type 5: ``values`` maps text-input custom_id -> submitted text."""
-        data = {"custom_id": custom_id, "components": [
-            {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()]}
+        data = {
+            "custom_id": custom_id,
+            "components": [
+                {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()
+            ],
+        }
         msg = self._message(message_id) if message_id is not None else None
         return await self._interaction(5, data, user, channel_id, msg)
 
@@ -773,12 +990,20 @@ class FakeDiscord:
         resource: dict[str, Any] = {"type": rtype}
         if rtype in (4, 5):
             flags = data.get("flags", 0) if rtype == 4 else (data.get("flags", 0) & EPHEMERAL) | LOADING
-            extra = {"webhook_id": str(self.application_id), "application_id": str(self.application_id),
-                     "type": 20 if ref.type == 2 else 0, "interaction_metadata": {
-                         "id": str(ref.id), "type": ref.type, "user": self.user_payload(ref.user_id),
-                         "authorizing_integration_owners": {"0": str(self.guild_id)}}}
-            msg = await self.create_message(ref.channel_id, self.bot_user_id, {**data, "flags": flags},
-                                            call.files, extra=extra)
+            extra = {
+                "webhook_id": str(self.application_id),
+                "application_id": str(self.application_id),
+                "type": 20 if ref.type == 2 else 0,
+                "interaction_metadata": {
+                    "id": str(ref.id),
+                    "type": ref.type,
+                    "user": self.user_payload(ref.user_id),
+                    "authorizing_integration_owners": {"0": str(self.guild_id)},
+                },
+            }
+            msg = await self.create_message(
+                ref.channel_id, self.bot_user_id, {**data, "flags": flags}, call.files, extra=extra
+            )
             ref.original_id, ref.deferral_pending = int(msg["id"]), rtype == 5
             resource["message"] = msg
         elif rtype in (6, 7) and ref.message_id is not None:
@@ -789,11 +1014,16 @@ class FakeDiscord:
         orig = self.messages.get(ref.original_id or 0)
         if call.query.get("with_response") not in ("1", "true", "True"):
             return None
-        return {"interaction": {"id": str(ref.id), "type": ref.type,
-                                "response_message_id": str(ref.original_id) if ref.original_id else None,
-                                "response_message_loading": rtype == 5,
-                                "response_message_ephemeral": bool(orig and orig["flags"] & EPHEMERAL)},
-                "resource": resource}
+        return {
+            "interaction": {
+                "id": str(ref.id),
+                "type": ref.type,
+                "response_message_id": str(ref.original_id) if ref.original_id else None,
+                "response_message_loading": rtype == 5,
+                "response_message_ephemeral": bool(orig and orig["flags"] & EPHEMERAL),
+            },
+            "resource": resource,
+        }
 
     async def _r_followup(self, call: RecordedCall, app: str, token: str) -> dict[str, Any] | None:
         ref = self._ref(token, app)
@@ -807,12 +1037,16 @@ class FakeDiscord:
             body["flags"] = orig["flags"] & ~LOADING
             msg = await self._edit_message(orig, body, call.files)
         else:
-            msg = await self.create_message(ref.channel_id, self.bot_user_id, body, call.files, extra={
-                "webhook_id": str(self.application_id), "application_id": str(self.application_id)})
+            msg = await self.create_message(
+                ref.channel_id,
+                self.bot_user_id,
+                body,
+                call.files,
+                extra={"webhook_id": str(self.application_id), "application_id": str(self.application_id)},
+            )
         return msg if call.query.get("wait", "false").lower() in ("1", "true") else None
 
-    async def _r_webhook_message(self, call: RecordedCall, app: str, token: str,
-                                 mid: str) -> dict[str, Any] | None:
+    async def _r_webhook_message(self, call: RecordedCall, app: str, token: str, mid: str) -> dict[str, Any] | None:
         ref = self._ref(token, app)
         msg_id = ref.original_id if mid == "@original" else int(mid)
         msg = self._message(msg_id or 0)
@@ -863,15 +1097,24 @@ class FakeDiscord:
             sess.intents, sess.identified = d.get("intents", 0), True
             sess.session_id = f"fake-session-{self.snowflake()}"
             self._known_sessions[sess.session_id] = sess
-            await self._send_dispatch(sess, "READY", {
-                "v": 10, "user": {**self.user_payload(self.bot_user_id), "verified": True,
-                                  "mfa_enabled": False,
-                                  "flags": 0},
-                "guilds": [{"id": str(self.guild_id), "unavailable": True}], "session_id": sess.session_id,
-                "resume_gateway_url": self.gateway_url, "shard": d.get("shard", [0, 1]),
-                "application": {"id": str(self.application_id), "flags": 0}, "private_channels": [],
-                "relationships": [], "presences": [], "guild_join_requests": [],
-                "geo_ordered_rtc_regions": []})
+            await self._send_dispatch(
+                sess,
+                "READY",
+                {
+                    "v": 10,
+                    "user": {**self.user_payload(self.bot_user_id), "verified": True, "mfa_enabled": False, "flags": 0},
+                    "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+                    "session_id": sess.session_id,
+                    "resume_gateway_url": self.gateway_url,
+                    "shard": d.get("shard", [0, 1]),
+                    "application": {"id": str(self.application_id), "flags": 0},
+                    "private_channels": [],
+                    "relationships": [],
+                    "presences": [],
+                    "guild_join_requests": [],
+                    "geo_ordered_rtc_regions": [],
+                },
+            )
             await self._send_dispatch(sess, "GUILD_CREATE", self.guild_create_payload())
         elif op == 6:  # RESUME: no replay of missed events, just carry on with the old sequence
             old = self._known_sessions.get(d.get("session_id", ""))
@@ -886,11 +1129,23 @@ class FakeDiscord:
         elif op == 8:  # REQUEST_GUILD_MEMBERS
             wanted = {str(u) for u in (d.get("user_ids") or [])}
             query = (d.get("query") or "").lower()
-            members = [self.member_payload(u) for u in self.members if (not wanted or str(u) in wanted)
-                       and self.users[u]["username"].startswith(query)]
-            await self._send_dispatch(sess, "GUILD_MEMBERS_CHUNK", {
-                "guild_id": d["guild_id"], "members": members, "chunk_index": 0, "chunk_count": 1,
-                "not_found": [], "nonce": d.get("nonce")})
+            members = [
+                self.member_payload(u)
+                for u in self.members
+                if (not wanted or str(u) in wanted) and self.users[u]["username"].startswith(query)
+            ]
+            await self._send_dispatch(
+                sess,
+                "GUILD_MEMBERS_CHUNK",
+                {
+                    "guild_id": d["guild_id"],
+                    "members": members,
+                    "chunk_index": 0,
+                    "chunk_count": 1,
+                    "not_found": [],
+                    "nonce": d.get("nonce"),
+                },
+            )
 
     async def _send(self, sess: _Session, payload: dict[str, Any]) -> None:
         data = json.dumps(payload)
@@ -919,8 +1174,11 @@ class FakeDiscord:
 
     def _sees_content(self, sess: _Session, msg: dict[str, Any]) -> bool:
         bot = str(self.bot_user_id)
-        return bool(sess.intents & MESSAGE_CONTENT_INTENT) or msg["author"]["id"] == bot or any(
-            u["id"] == bot for u in msg.get("mentions", []))
+        return (
+            bool(sess.intents & MESSAGE_CONTENT_INTENT)
+            or msg["author"]["id"] == bot
+            or any(u["id"] == bot for u in msg.get("mentions", []))
+        )
 
     async def reconnect_clients(self) -> None:
         """Send op 7 RECONNECT to every client (it should come back and RESUME)."""

@@ -56,9 +56,10 @@ class DiscordStartError(ReadbotError):
 
 
 class _ReadbotClient(discord.Client):
-    def __init__(self, adapter: DiscordAdapter, *, intents: discord.Intents,
-                 guild_ready_timeout: float | None, **sharding: Any) -> None:
-        extra = {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
+    def __init__(
+        self, adapter: DiscordAdapter, *, intents: discord.Intents, guild_ready_timeout: float | None, **sharding: Any
+    ) -> None:
+        extra: dict[str, Any] = {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # readbot has no voice
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **extra, **sharding)
         self.adapter = adapter
@@ -76,18 +77,26 @@ class _ReadbotClient(discord.Client):
         await self.adapter._on_message(message)
 
 
-
 class _ShardedReadbotClient(_ReadbotClient, discord.AutoShardedClient):
     """DISCORD_SHARDS=auto|N: discord.py's AutoShardedClient, all shards in this process."""
+
 
 class DiscordAdapter:
     platform = "discord"
     ACK_AFTER = 2.0  # seconds; Discord drops an interaction not answered within 3 s
     DRAIN_TIMEOUT = 5.0  # stop(): how long events being handled may take to finish
 
-    def __init__(self, settings: Settings, dispatcher: EventSink, *, commands: Sequence[CommandSpec] = (),
-                 state: State | None = None, guild_ready_timeout: float | None = None,
-                 message_content: bool = False, start_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        dispatcher: EventSink,
+        *,
+        commands: Sequence[CommandSpec] = (),
+        state: State | None = None,
+        guild_ready_timeout: float | None = None,
+        message_content: bool = False,
+        start_timeout: float = 30.0,
+    ) -> None:
         """``commands``: the features' declarations, registered as slash commands. ``state``: where the
         hash of the commands last synced is kept (None: sync on every start). ``guild_ready_timeout``:
         discord.py's wait for guild data after READY (None = its default, 2 s; tests pass less).
@@ -129,19 +138,24 @@ class DiscordAdapter:
         self._ready = asyncio.Event()
         self._stopping = False
         shards = self.settings.discord_shards
+        client: _ReadbotClient
         if shards:
             client = self._client = _ShardedReadbotClient(
-                self, intents=self.intents(), guild_ready_timeout=self.guild_ready_timeout,
-                **({} if shards == "auto" else {"shard_count": int(shards)}))
+                self,
+                intents=self.intents(),
+                guild_ready_timeout=self.guild_ready_timeout,
+                **({} if shards == "auto" else {"shard_count": int(shards)}),
+            )
         else:
-            client = self._client = _ReadbotClient(self, intents=self.intents(),
-                                                   guild_ready_timeout=self.guild_ready_timeout)
-        task = self._task = asyncio.create_task(client.start(self.settings.discord_token),
-                                                name="readbot-discord-client")
+            client = self._client = _ReadbotClient(
+                self, intents=self.intents(), guild_ready_timeout=self.guild_ready_timeout
+            )
+        task = self._task = asyncio.create_task(
+            client.start(self.settings.discord_token), name="readbot-discord-client"
+        )
         waiter = asyncio.create_task(self._ready.wait())
         try:
-            await asyncio.wait({task, waiter}, timeout=self.start_timeout,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({task, waiter}, timeout=self.start_timeout, return_when=asyncio.FIRST_COMPLETED)
         except BaseException:
             waiter.cancel()
             await self.stop()
@@ -157,8 +171,10 @@ class DiscordAdapter:
     def _start_error(self, task: asyncio.Task[None]) -> ReadbotError:
         exc = task.exception() if task.done() and not task.cancelled() else None
         if isinstance(exc, discord.PrivilegedIntentsRequired):
-            return ConfigError("Discord refused the message content intent: enable it for the bot in "
-                               "the developer portal, or don't ask for it")
+            return ConfigError(
+                "Discord refused the message content intent: enable it for the bot in "
+                "the developer portal, or don't ask for it"
+            )
         if isinstance(exc, discord.LoginFailure):
             return ConfigError(f"DISCORD_TOKEN was rejected by Discord: {exc}")
         if isinstance(exc, aiohttp.ClientError | OSError):
@@ -168,8 +184,9 @@ class DiscordAdapter:
             # logged in over REST but never got a gateway connection (discord.py may even crash on
             # its retry in that state, with an AttributeError that would say nothing useful)
             gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-            return DiscordStartError(f"could not connect to the Discord gateway at {gateway} "
-                                     f"within {self.start_timeout:g}s")
+            return DiscordStartError(
+                f"could not connect to the Discord gateway at {gateway} within {self.start_timeout:g}s"
+            )
         if not task.done():
             return DiscordStartError(f"Discord did not become ready within {self.start_timeout:g}s")
         if exc is None:
@@ -212,8 +229,13 @@ class DiscordAdapter:
 
     async def connected(self) -> bool:
         client = self._client
-        return (client is not None and client.is_ready() and not client.is_closed()
-                and client.ws is not None and bool(client.ws.open))
+        return (
+            client is not None
+            and client.is_ready()
+            and not client.is_closed()
+            and client.ws is not None
+            and bool(client.ws.open)
+        )
 
     # ------------------------------------------------------------------ incoming
     async def _on_ready(self, client: _ReadbotClient) -> None:
@@ -265,9 +287,11 @@ class DiscordAdapter:
         responder = InteractionResponder(interaction)
         if self._stopping:  # shutting down: say so rather than leave "This interaction failed"
             with contextlib.suppress(discord.HTTPException):
-                await interaction.response.send_message("readbot is restarting; please try again in a minute.",
-                                                        ephemeral=True,
-                                                        allowed_mentions=discord.AllowedMentions.none())
+                await interaction.response.send_message(
+                    "readbot is restarting; please try again in a minute.",
+                    ephemeral=True,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
             return
         async with self._inflight.tracking():
             handling = asyncio.ensure_future(self.dispatcher.dispatch(event, responder))
@@ -296,8 +320,10 @@ class DiscordAdapter:
     async def send(self, where: Where, reply: Reply) -> MessageRef:
         """Post in a channel, or in ``where.thread_id``; ``Reply.start_thread`` opens a thread from it."""
         if reply.visibility is Visibility.PRIVATE:
-            raise UnsupportedOperation(self.platform, "a private reply outside an interaction (Discord has "
-                                       "ephemeral messages only as interaction responses)")
+            raise UnsupportedOperation(
+                self.platform,
+                "a private reply outside an interaction (Discord has ephemeral messages only as interaction responses)",
+            )
         sent = await post(await self._messageable(where), render(reply))
         return MessageRef(where, str(sent.id))
 

@@ -12,7 +12,7 @@ the command …") instead of the interaction timing out.
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Literal, Optional, Protocol
 
 import discord
@@ -31,7 +31,7 @@ MAX_CHOICES = 25  # Discord: at most 25 autocomplete choices
 MAX_CHOICE_NAME = 100  # ... each named in 1-100 characters
 MAX_CHOICE_VALUE = 100  # ... with a string value of at most 100 characters
 
-AutocompleteCallback = Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
+AutocompleteCallback = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
 
 
 class CommandSink(Protocol):
@@ -71,12 +71,12 @@ def fit_choices(found: Iterable[tuple[str, str]]) -> list[app_commands.Choice[st
     for name, value in found:
         if not value or len(value) > MAX_CHOICE_VALUE or value in seen:
             if value and len(value) > MAX_CHOICE_VALUE:
-                log.warning("autocomplete choice dropped: its value is over %d characters: %.40r…",
-                            MAX_CHOICE_VALUE, value)
+                log.warning(
+                    "autocomplete choice dropped: its value is over %d characters: %.40r…", MAX_CHOICE_VALUE, value
+                )
             continue
         seen.add(value)
-        choices.append(app_commands.Choice(name=shorten(name, MAX_CHOICE_NAME) or value[:MAX_CHOICE_NAME],
-                                           value=value))
+        choices.append(app_commands.Choice(name=shorten(name, MAX_CHOICE_NAME) or value[:MAX_CHOICE_NAME], value=value))
         if len(choices) == MAX_CHOICES:
             break
     return choices
@@ -96,26 +96,32 @@ def autocomplete_callback(command: str, option: str, suggest: Suggest) -> Autoco
     return complete
 
 
-def spec_command(spec: CommandSpec, sink: CommandSink) -> app_commands.Command:  # type: ignore[type-arg]
+def spec_command(spec: CommandSpec, sink: CommandSink) -> app_commands.Command:
     """A Discord application command built from a neutral declaration: each option a string
     parameter (a closed set of values as choices; suggestions as autocomplete)."""
 
     async def callback(interaction: discord.Interaction, **_: Any) -> None:
         await sink.handle_command(interaction)
 
-    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                    annotation=discord.Interaction)]
+    parameters = [
+        inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
+    ]
     for option in spec.options:
         kind: Any = Literal.__getitem__(option.choices) if option.choices else str
-        parameters.append(inspect.Parameter(
-            option.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=kind if option.required else Optional[kind],  # noqa: UP045 (a runtime annotation)
-            default=inspect.Parameter.empty if option.required else None))
+        parameters.append(
+            inspect.Parameter(
+                option.name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=kind if option.required else Optional[kind],  # noqa: UP045 (a runtime annotation)
+                default=inspect.Parameter.empty if option.required else None,
+            )
+        )
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     if spec.options:
         app_commands.describe(**{o.name: shorten(o.description, MAX_DESCRIPTION) for o in spec.options})(callback)
-    command = app_commands.Command(name=spec.name, description=shorten(spec.description, MAX_DESCRIPTION),
-                                   callback=callback)
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name=spec.name, description=shorten(spec.description, MAX_DESCRIPTION), callback=callback
+    )
     for option in spec.options:
         if option.suggest is not None:
             command.autocomplete(option.name)(autocomplete_callback(spec.name, option.name, option.suggest))
@@ -126,8 +132,9 @@ def build_tree(client: discord.Client, sink: CommandSink, specs: Iterable[Comman
     tree = ReadbotTree(client, sink)
     for spec in specs:
         if not COMMAND_NAME.match(spec.name):
-            log.warning("not registering /%s on Discord: a command name is 1-32 lowercase letters, "
-                        "digits, - or _", spec.name)
+            log.warning(
+                "not registering /%s on Discord: a command name is 1-32 lowercase letters, digits, - or _", spec.name
+            )
             continue
         tree.add_command(spec_command(spec, sink))
     return tree

@@ -18,8 +18,9 @@ def encode(action: str, value: str) -> str:
         raise ValueError(f"a button action must be non-empty and free of {SEPARATOR!r}: {action!r}")
     custom_id = f"{action}{SEPARATOR}{value}"
     if len(custom_id) > MAX_CUSTOM_ID:
-        raise ValueError(f"button custom id is {len(custom_id)} characters; Discord allows "
-                         f"{MAX_CUSTOM_ID}: {custom_id[:40]!r}…")
+        raise ValueError(
+            f"button custom id is {len(custom_id)} characters; Discord allows {MAX_CUSTOM_ID}: {custom_id[:40]!r}…"
+        )
     return custom_id
 
 

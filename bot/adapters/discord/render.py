@@ -119,8 +119,12 @@ class RenderedReply:
         content = self.text
         if len(content) > MAX_CONTENT:
             content = split_text(content, MAX_CONTENT - 1)[0] + "…"
-        kwargs: dict[str, Any] = {"content": content, "embeds": list(self.embeds), "view": self.view(),
-                                  "allowed_mentions": no_mentions()}
+        kwargs: dict[str, Any] = {
+            "content": content,
+            "embeds": list(self.embeds),
+            "view": self.view(),
+            "allowed_mentions": no_mentions(),
+        }
         if files := self.files():
             kwargs["attachments"] = files
         return kwargs
@@ -135,6 +139,14 @@ def render(reply: Reply) -> RenderedReply:
         if not (embeds or reply.buttons or reply.image):
             raise ValueError("nothing to post: the reply has no text, citation, button or image")
         chunks = [""]
-    return RenderedReply(text, tuple(chunks), embeds, tuple(reply.buttons), reply.image, reply.image_name,
-                         reply.visibility is Visibility.PRIVATE, reply.start_thread,
-                         thread_title(reply.thread_title))
+    return RenderedReply(
+        text,
+        tuple(chunks),
+        embeds,
+        tuple(reply.buttons),
+        reply.image,
+        reply.image_name,
+        reply.visibility is Visibility.PRIVATE,
+        reply.start_thread,
+        thread_title(reply.thread_title),
+    )

@@ -34,8 +34,9 @@ async def start_thread(message: discord.Message, rendered: RenderedReply) -> Non
         log.warning("could not start a thread from message %s: %s", message.id, exc)
 
 
-async def post(target: discord.abc.Messageable, rendered: RenderedReply, *,
-               reference: discord.Message | None = None) -> discord.Message:
+async def post(
+    target: discord.abc.Messageable, rendered: RenderedReply, *, reference: discord.Message | None = None
+) -> discord.Message:
     """Send every chunk of ``rendered`` to ``target``; returns the last message (it holds the embed and
     buttons). ``reference``: reply (without pinging) to that message."""
     first: discord.Message | None = None
@@ -173,8 +174,7 @@ class InteractionResponder:
             with contextlib.suppress(discord.NotFound):
                 await interaction.delete_original_response()
         for index in range(start, len(rendered.chunks)):
-            message = await interaction.followup.send(**rendered.message_kwargs(index), ephemeral=private,
-                                                      wait=True)
+            message = await interaction.followup.send(**rendered.message_kwargs(index), ephemeral=private, wait=True)
             first, last = first or message, message.id
             self._thinking = False
         return first, last

@@ -24,8 +24,9 @@ def where_of(channel: object, channel_id: int | None = None) -> Where:
     """Where a message or interaction happened (a thread is reported with its parent)."""
     if isinstance(channel, discord.Thread):
         parent = channel.parent
-        return Where(Channel(PLATFORM, str(channel.parent_id), getattr(parent, "name", "") or ""),
-                     thread_id=str(channel.id))
+        return Where(
+            Channel(PLATFORM, str(channel.parent_id), getattr(parent, "name", "") or ""), thread_id=str(channel.id)
+        )
     cid = getattr(channel, "id", None) or channel_id
     return Where(Channel(PLATFORM, str(cid), getattr(channel, "name", "") or ""))
 
@@ -50,8 +51,7 @@ def can_manage_messages(message: discord.Message) -> bool:
 
 def bot_role_ids(message: discord.Message, bot_id: int) -> set[int]:
     """The bot's managed role(s) mentioned in the message (people often pick the role by mistake)."""
-    return {role.id for role in message.role_mentions
-            if role.tags is not None and role.tags.bot_id == bot_id}
+    return {role.id for role in message.role_mentions if role.tags is not None and role.tags.bot_id == bot_id}
 
 
 def mentions_bot(message: discord.Message, bot_id: int) -> bool:
@@ -68,9 +68,13 @@ def strip_bot_mention(content: str, bot_id: int, role_ids: Collection[int] = ())
 
 def message_event(message: discord.Message, bot_id: int) -> Message:
     text = to_neutral(strip_bot_mention(message.content, bot_id, bot_role_ids(message, bot_id)))
-    return Message(event_id=str(message.id), where=where_of(message.channel),
-                   user=user_of(message.author, is_admin=can_manage_messages(message)),
-                   text=text, message_id=str(message.id))
+    return Message(
+        event_id=str(message.id),
+        where=where_of(message.channel),
+        user=user_of(message.author, is_admin=can_manage_messages(message)),
+        text=text,
+        message_id=str(message.id),
+    )
 
 
 def _option_value(value: Any) -> str:
@@ -97,7 +101,7 @@ def interaction_user(interaction: discord.Interaction) -> User:
 def command_event(interaction: discord.Interaction) -> Command:
     """A slash command from the interaction's raw data (independent of the local command tree, so
     a command Discord still knows but readbot no longer does is routed too)."""
-    data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
+    data: dict[str, Any] = dict(interaction.data or {})
     options = _options(list(data.get("options") or []))
     if "text" in options:
         text = options["text"]
@@ -105,15 +109,24 @@ def command_event(interaction: discord.Interaction) -> Command:
         text = next(iter(options.values()))
     else:
         text = ""
-    return Command(event_id=str(interaction.id),
-                   where=where_of(interaction.channel, interaction.channel_id),
-                   user=interaction_user(interaction), name=str(data.get("name", "")),
-                   text=text, options=options)
+    return Command(
+        event_id=str(interaction.id),
+        where=where_of(interaction.channel, interaction.channel_id),
+        user=interaction_user(interaction),
+        name=str(data.get("name", "")),
+        text=text,
+        options=options,
+    )
 
 
 def click_event(interaction: discord.Interaction, action: str, value: str) -> ButtonClick:
     where = where_of(interaction.channel, interaction.channel_id)
     ref = MessageRef(where, str(interaction.message.id)) if interaction.message is not None else None
-    return ButtonClick(event_id=str(interaction.id), where=where, user=interaction_user(interaction),
-                       action=action, value=value, message=ref)
-
+    return ButtonClick(
+        event_id=str(interaction.id),
+        where=where,
+        user=interaction_user(interaction),
+        action=action,
+        value=value,
+        message=ref,
+    )

@@ -22,8 +22,11 @@ log = logging.getLogger(__name__)
 
 MAX_BUTTONS = 25  # 5 rows of 5
 MAX_LABEL = 80
-STYLES = {"default": discord.ButtonStyle.secondary, "primary": discord.ButtonStyle.primary,
-          "danger": discord.ButtonStyle.danger}
+STYLES = {
+    "default": discord.ButtonStyle.secondary,
+    "primary": discord.ButtonStyle.primary,
+    "danger": discord.ButtonStyle.danger,
+}
 
 
 class ClickHandler(Protocol):
@@ -31,18 +34,23 @@ class ClickHandler(Protocol):
 
 
 class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=custom_ids.TEMPLATE):
-    def __init__(self, action: str, value: str, *, label: str = "",
-                 style: discord.ButtonStyle = discord.ButtonStyle.secondary) -> None:
+    def __init__(
+        self, action: str, value: str, *, label: str = "", style: discord.ButtonStyle = discord.ButtonStyle.secondary
+    ) -> None:
         label = (label or value or action)[:MAX_LABEL]
-        super().__init__(discord.ui.Button(label=label, style=style,
-                                           custom_id=custom_ids.encode(action, value)))
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_ids.encode(action, value)))
         self.action, self.value = action, value
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: Any, /) -> ActionButton:
-        return cls(match["action"], match["value"], label=getattr(item, "label", None) or "",
-                   style=getattr(item, "style", discord.ButtonStyle.secondary))
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> ActionButton:
+        return cls(
+            match["action"],
+            match["value"],
+            label=getattr(item, "label", None) or "",
+            style=getattr(item, "style", discord.ButtonStyle.secondary),
+        )
 
     async def callback(self, interaction: discord.Interaction) -> None:
         handler: ClickHandler | None = getattr(interaction.client, "click_handler", None)
@@ -60,5 +68,11 @@ class ReplyView(discord.ui.View):
         if len(buttons) > MAX_BUTTONS:
             raise ValueError(f"a Discord message holds at most {MAX_BUTTONS} buttons, got {len(buttons)}")
         for button in buttons:
-            self.add_item(ActionButton(button.action, button.value, label=button.label,
-                                       style=STYLES.get(button.style, discord.ButtonStyle.secondary)))
+            self.add_item(
+                ActionButton(
+                    button.action,
+                    button.value,
+                    label=button.label,
+                    style=STYLES.get(button.style, discord.ButtonStyle.secondary),
+                )
+            )

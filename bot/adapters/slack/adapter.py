@@ -102,8 +102,15 @@ def reply_where(message: Message, *, direct: bool) -> Where:
 class SlackAdapter:
     platform = "slack"
 
-    def __init__(self, settings: Settings, dispatcher: EventSink, *, host: str = "0.0.0.0",
-                 drain_timeout: float = 8.0, extra_routes: AddRoutes | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        dispatcher: EventSink,
+        *,
+        host: str = "0.0.0.0",
+        drain_timeout: float = 8.0,
+        extra_routes: AddRoutes | None = None,
+    ) -> None:
         """``extra_routes`` adds routes to the HTTP server (the ops endpoints, on the same port)."""
         self.settings = settings
         self.extra_routes = extra_routes
@@ -133,8 +140,9 @@ class SlackAdapter:
         if self.mode == "socket":
             self._transport = SocketModeTransport(self.app, self.client, self.settings.slack_app_token)
         else:
-            self._transport = HttpTransport(self.app, self.host, self.settings.http_port,
-                                            extra_routes=self.extra_routes)
+            self._transport = HttpTransport(
+                self.app, self.host, self.settings.http_port, extra_routes=self.extra_routes
+            )
         await self._transport.start()
         log.info("slack adapter ready: %s, bot user %s", self._transport.describe(), self.bot_user_id)
 
@@ -182,12 +190,20 @@ class SlackAdapter:
             raise ValueError("send() posts for everyone to see; a private reply goes through post_ephemeral()")
         message = render(reply)
         response = await self.client.chat_postMessage(
-            channel=where.channel.id, thread_ts=where.thread_id,
-            unfurl_links=False, unfurl_media=False, **message.kwargs())
+            channel=where.channel.id,
+            thread_ts=where.thread_id,
+            unfurl_links=False,
+            unfurl_media=False,
+            **message.kwargs(),
+        )
         if reply.image is not None:
             await self.client.files_upload_v2(
-                channel=where.channel.id, thread_ts=where.thread_id, file=reply.image,
-                filename=reply.image_name, title=reply.image_name)
+                channel=where.channel.id,
+                thread_ts=where.thread_id,
+                file=reply.image,
+                filename=reply.image_name,
+                title=reply.image_name,
+            )
         return MessageRef(where, str(response["ts"]))
 
     async def post_ephemeral(self, where: Where, user: User, reply: Reply) -> None:
@@ -195,15 +211,17 @@ class SlackAdapter:
         if reply.image is not None:
             raise UnsupportedOperation(self.platform, "images in private (ephemeral) messages")
         await self.client.chat_postEphemeral(
-            channel=where.channel.id, user=user.id, thread_ts=where.thread_id, **render(reply).kwargs())
+            channel=where.channel.id, user=user.id, thread_ts=where.thread_id, **render(reply).kwargs()
+        )
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         if reply.image is not None:
             raise UnsupportedOperation(self.platform, "changing the image of a posted message")
         message = render(reply)
         # blocks always sent (even []) so blocks of the old version don't linger
-        await self.client.chat_update(channel=ref.where.channel.id, ts=ref.message_id,
-                                      text=message.text, blocks=message.blocks)
+        await self.client.chat_update(
+            channel=ref.where.channel.id, ts=ref.message_id, text=message.text, blocks=message.blocks
+        )
 
     async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         """Show a modal (rendered by :func:`.render.modal_view`) to whoever triggered ``trigger_id``."""
@@ -221,14 +239,12 @@ class SlackAdapter:
     def _bot_id(self, context: AsyncBoltContext) -> str | None:
         return context.bot_user_id or self.bot_user_id
 
-    async def _on_app_mention(self, body: dict[str, Any], context: AsyncBoltContext,
-                              request: AsyncBoltRequest) -> None:
+    async def _on_app_mention(self, body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest) -> None:
         event = message_from_mention(body, self._bot_id(context))
         responder = ThreadResponder(self, reply_where(event, direct=False), event.user)
         self._accept("app_mention", event, responder, request.headers)
 
-    async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext,
-                          request: AsyncBoltRequest) -> None:
+    async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest) -> None:
         event = message_from_dm(body, self._bot_id(context))
         if event is None:  # channel chatter, edits, joins: not for readbot
             return
@@ -238,8 +254,9 @@ class SlackAdapter:
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         event = command_from_payload(body)
-        responder = CommandResponder(self, event.where, event.user, body.get("response_url"),
-                                     trigger_id=body.get("trigger_id"))
+        responder = CommandResponder(
+            self, event.where, event.user, body.get("response_url"), trigger_id=body.get("trigger_id")
+        )
         self._accept(f"/{event.name}", event, responder)
 
     async def _on_block_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -258,16 +275,21 @@ class SlackAdapter:
             return
         self._accept(f"form {event.form_id}", event, FormResponder(self, event.where, event.user))
 
-    def _accept(self, kind: str, event: Event, responder: Responder,
-                headers: Mapping[str, Any] | None = None) -> None:
+    def _accept(self, kind: str, event: Event, responder: Responder, headers: Mapping[str, Any] | None = None) -> None:
         retry = retry_num(headers or {})
         note = f" retry={retry}" if retry else ""
         if headers is not None and self._retries.is_repeat(event.event_id, headers):
-            log.info("slack %s %s: retry of an event already handled, dropped%s",
-                     kind, event.event_id, note)
+            log.info("slack %s %s: retry of an event already handled, dropped%s", kind, event.event_id, note)
             return
-        log.info("slack %s %s channel=%s user=%s%s%s", kind, event.event_id or "-",
-                 event.where.channel.id, event.user.id, " (bot)" if event.user.is_bot else "", note)
+        log.info(
+            "slack %s %s channel=%s user=%s%s%s",
+            kind,
+            event.event_id or "-",
+            event.where.channel.id,
+            event.user.id,
+            " (bot)" if event.user.is_bot else "",
+            note,
+        )
         self._inflight.spawn(self._dispatch(event, responder))
 
     async def _dispatch(self, event: Event, responder: Responder) -> None:

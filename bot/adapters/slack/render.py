@@ -108,8 +108,10 @@ def citation_line(citation: Citation) -> str:
 
 
 def citation_block(citations: tuple[Citation, ...]) -> Block:
-    elements = [{"type": "mrkdwn", "text": _clip(safe_mrkdwn(citation_line(c)), CONTEXT_LIMIT)}
-                for c in citations[:MAX_CONTEXT_ELEMENTS]]
+    elements = [
+        {"type": "mrkdwn", "text": _clip(safe_mrkdwn(citation_line(c)), CONTEXT_LIMIT)}
+        for c in citations[:MAX_CONTEXT_ELEMENTS]
+    ]
     return {"type": "context", "elements": elements}
 
 
@@ -130,15 +132,19 @@ def action_ids(buttons: tuple[Button, ...]) -> list[str]:
 
 def button_element(button: Button, action_id: str) -> Block:
     if not button.action or len(action_id) > ACTION_ID_LIMIT:
-        raise ValueError(f"a Slack button needs an action of 1 to {ACTION_ID_LIMIT} characters: "
-                         f"{button.action!r}")
+        raise ValueError(f"a Slack button needs an action of 1 to {ACTION_ID_LIMIT} characters: {button.action!r}")
     if len(button.value) > BUTTON_VALUE_LIMIT:
-        raise ValueError(f"a Slack button value is at most {BUTTON_VALUE_LIMIT} characters "
-                         f"({len(button.value)} given for {button.action!r})")
+        raise ValueError(
+            f"a Slack button value is at most {BUTTON_VALUE_LIMIT} characters "
+            f"({len(button.value)} given for {button.action!r})"
+        )
     element: Block = {
         "type": "button",
-        "text": {"type": "plain_text", "text": _clip(safe_plain(button.label) or button.value or "·",
-                                                     BUTTON_LABEL_LIMIT), "emoji": True},
+        "text": {
+            "type": "plain_text",
+            "text": _clip(safe_plain(button.label) or button.value or "·", BUTTON_LABEL_LIMIT),
+            "emoji": True,
+        },
         "action_id": action_id,
     }
     if button.value:
@@ -150,8 +156,10 @@ def button_element(button: Button, action_id: str) -> Block:
 
 def action_blocks(buttons: tuple[Button, ...]) -> list[Block]:
     elements = [button_element(b, aid) for b, aid in zip(buttons, action_ids(buttons), strict=True)]
-    return [{"type": "actions", "elements": elements[i: i + BUTTONS_PER_BLOCK]}
-            for i in range(0, len(elements), BUTTONS_PER_BLOCK)]
+    return [
+        {"type": "actions", "elements": elements[i : i + BUTTONS_PER_BLOCK]}
+        for i in range(0, len(elements), BUTTONS_PER_BLOCK)
+    ]
 
 
 def fallback_text(reply: Reply) -> str:
@@ -180,8 +188,9 @@ def render(reply: Reply) -> SlackMessage:
     tail.extend(action_blocks(reply.buttons))
     room = MAX_BLOCKS - len(head) - len(tail)
     if room < 1:
-        raise ValueError(f"a Slack message holds at most {MAX_BLOCKS} blocks "
-                         f"({len(reply.buttons)} buttons is too many)")
+        raise ValueError(
+            f"a Slack message holds at most {MAX_BLOCKS} blocks ({len(reply.buttons)} buttons is too many)"
+        )
     texts = section_texts(reply.text)
     if len(texts) > room:
         texts = texts[:room]
@@ -228,8 +237,12 @@ def _static_select(field_id: str, choices: tuple[tuple[str, str], ...], default:
 
 def _text_input(form_field: FormField) -> Block:
     max_length = min(max(form_field.max_length, 1), INPUT_MAX_LENGTH)
-    element: Block = {"type": "plain_text_input", "action_id": form_field.id, "max_length": max_length,
-                      "multiline": form_field.multiline}
+    element: Block = {
+        "type": "plain_text_input",
+        "action_id": form_field.id,
+        "max_length": max_length,
+        "multiline": form_field.multiline,
+    }
     if form_field.default:
         element["initial_value"] = form_field.default[:max_length]
     return element
@@ -246,15 +259,21 @@ def field_block(form_field: FormField) -> Block:
     optional = form_field.optional
     if form_field.kind == "toggle":
         on = form_field.default.strip().lower() in TRUTHY
-        element = _static_select(form_field.id, ((TOGGLE_ON, "On"), (TOGGLE_OFF, "Off")),
-                                 TOGGLE_ON if on else TOGGLE_OFF)
+        element = _static_select(
+            form_field.id, ((TOGGLE_ON, "On"), (TOGGLE_OFF, "Off")), TOGGLE_ON if on else TOGGLE_OFF
+        )
         optional = False  # it always holds a value
     elif form_field.kind == "select" and form_field.choices:
         element = _static_select(form_field.id, form_field.choices, form_field.default)
     else:
         element = _text_input(form_field)
-    block: Block = {"type": "input", "block_id": form_field.id, "optional": optional,
-                    "label": _plain(form_field.label, LABEL_LIMIT, fallback=form_field.id), "element": element}
+    block: Block = {
+        "type": "input",
+        "block_id": form_field.id,
+        "optional": optional,
+        "label": _plain(form_field.label, LABEL_LIMIT, fallback=form_field.id),
+        "element": element,
+    }
     if form_field.hint.strip():
         block["hint"] = _plain(form_field.hint, LABEL_LIMIT)
     return block

@@ -67,8 +67,9 @@ class ThreadResponder:
 
 
 class CommandResponder(ThreadResponder):
-    def __init__(self, outbox: Outbox, where: Where, user: User, response_url: str | None,
-                 trigger_id: str | None = None) -> None:
+    def __init__(
+        self, outbox: Outbox, where: Where, user: User, response_url: str | None, trigger_id: str | None = None
+    ) -> None:
         super().__init__(outbox, where, user)
         self.response_url = response_url or None
         self.trigger_id = trigger_id or None
@@ -92,8 +93,11 @@ class CommandResponder(ThreadResponder):
             error = str(exc.response.get("error", ""))
             if self.response_url is None or not (private or error in NO_ACCESS):
                 raise
-            log.info("slack %s failed (%s); answering through the command's response_url",
-                     "chat.postEphemeral" if private else "chat.postMessage", error)
+            log.info(
+                "slack %s failed (%s); answering through the command's response_url",
+                "chat.postEphemeral" if private else "chat.postMessage",
+                error,
+            )
         await self._respond(reply, "ephemeral" if private else "in_channel")
         return None
 
@@ -101,8 +105,8 @@ class CommandResponder(ThreadResponder):
         assert self.response_url is not None
         message = render(reply)
         response = await AsyncWebhookClient(self.response_url).send(
-            text=message.text, blocks=message.blocks or None, response_type=response_type,
-            replace_original=False)
+            text=message.text, blocks=message.blocks or None, response_type=response_type, replace_original=False
+        )
         if response.status_code != 200:
             raise RuntimeError(f"Slack response_url answered HTTP {response.status_code}")
 
@@ -116,8 +120,9 @@ class FormResponder(ThreadResponder):
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if reply.visibility is Visibility.PUBLIC and error in NO_ACCESS:  # told privately by the dispatcher
-                raise InputError("I can't post in that channel: invite me there first "
-                                 "(/invite @readbot), then try again.") from None
+                raise InputError(
+                    "I can't post in that channel: invite me there first (/invite @readbot), then try again."
+                ) from None
             if reply.visibility is not Visibility.PRIVATE or error not in NO_EPHEMERAL or reply.image is not None:
                 raise
             log.info("slack chat.postEphemeral failed (%s); answering the form in a direct message", error)

@@ -50,8 +50,11 @@ def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
 
 def is_bot_event(event: JsonDict, bot_user_id: str | None = None) -> bool:
     """Written by a bot: another app (``bot_id`` / ``bot_message``) or readbot itself."""
-    return bool(event.get("bot_id")) or event.get("subtype") == "bot_message" or (
-        bot_user_id is not None and event.get("user") == bot_user_id)
+    return (
+        bool(event.get("bot_id"))
+        or event.get("subtype") == "bot_message"
+        or (bot_user_id is not None and event.get("user") == bot_user_id)
+    )
 
 
 def _user_of_event(event: JsonDict, bot_user_id: str | None) -> User:
@@ -144,8 +147,10 @@ def where_from_metadata(raw: object) -> Where | None:
         return None
     thread = data.get("thread_ts")
     name = data.get("channel_name")
-    return Where(Channel(PLATFORM, data["channel"], name if isinstance(name, str) else ""),
-                 thread_id=thread if isinstance(thread, str) and thread else None)
+    return Where(
+        Channel(PLATFORM, data["channel"], name if isinstance(name, str) else ""),
+        thread_id=thread if isinstance(thread, str) and thread else None,
+    )
 
 
 def element_value(element: JsonDict) -> str:

@@ -18,8 +18,9 @@ from bot.errors import ConfigError
 log = logging.getLogger(__name__)
 
 # Web API errors that mean a token itself is wrong (a setting to fix, not an outage).
-TOKEN_REJECTED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked",
-                            "token_expired", "not_allowed_token_type"})
+TOKEN_REJECTED = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type"}
+)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -48,8 +49,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"READBOT_HTTP_PORT={port}: can't listen on {host}:{port} "
-                          f"({exc.strerror or exc})") from None
+        raise ConfigError(f"READBOT_HTTP_PORT={port}: can't listen on {host}:{port} ({exc.strerror or exc})") from None
     sock.setblocking(False)
     return sock
 
@@ -59,8 +59,15 @@ class HttpTransport:
 
     Request signatures are checked by bolt before any listener runs (401 otherwise)."""
 
-    def __init__(self, app: AsyncApp, host: str, port: int, shutdown_timeout: float = 3.0, *,
-                 extra_routes: AddRoutes | None = None) -> None:
+    def __init__(
+        self,
+        app: AsyncApp,
+        host: str,
+        port: int,
+        shutdown_timeout: float = 3.0,
+        *,
+        extra_routes: AddRoutes | None = None,
+    ) -> None:
         self.app = app
         self.extra_routes = extra_routes
         self.host = host

@@ -13,8 +13,9 @@ log = logging.getLogger(__name__)
 
 
 class AdminDirectory:
-    def __init__(self, client: AsyncWebClient, ttl: float = 600.0, failure_ttl: float = 60.0,
-                 size: int = 5_000) -> None:
+    def __init__(
+        self, client: AsyncWebClient, ttl: float = 600.0, failure_ttl: float = 60.0, size: int = 5_000
+    ) -> None:
         self.client = client
         self.ttl = ttl
         self.failure_ttl = failure_ttl

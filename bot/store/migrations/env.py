@@ -13,9 +13,10 @@ from bot.store.schema import metadata
 MIGRATION_LOCK = 727_311_001  # any constant shared by every readbot process
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+def _run(connection) -> None:
+    context.configure(
+        connection=connection, target_metadata=metadata, render_as_batch=connection.dialect.name == "sqlite"
+    )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
             # replicas starting together: one migrates, the others wait here, then find it done
@@ -24,7 +25,10 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
 
 
 async def _main() -> None:
-    engine = create_async_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: sqlalchemy.url is not set")
+    engine = create_async_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

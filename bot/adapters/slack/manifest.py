@@ -1,0 +1,26 @@
+"""Slack's slash commands live in the app's manifest (``deploy/slack-manifest.yaml``), not in code:
+this builds that part of the manifest from the features' declarations, and a test checks the file
+against it. Slack commands are plain text: the declared options are typed after the command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot.core.commands import CommandSpec
+
+DESCRIPTION_LIMIT = 100  # what Slack shows in the command menu without cutting
+USAGE_LIMIT = 1000
+
+
+def slash_commands(specs: Iterable[CommandSpec], events_url: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "command": f"/{spec.name}",
+            "url": events_url,
+            "description": spec.description[:DESCRIPTION_LIMIT],
+            "usage_hint": spec.usage[:USAGE_LIMIT],
+            "should_escape": False,
+        }
+        for spec in specs
+    ]
