@@ -1,103 +1,35 @@
-"""A tiny Prometheus registry (text format 0.0.4) and readbot's metrics.
+"""readbot's metrics, through ``prometheus_client``.
 
 The core calls :class:`Metrics` (a no-op by default, so constructors stay backward
-compatible); ``readbot run`` injects :class:`PrometheusMetrics`, served on ``/metrics``.
+compatible); ``readbot run`` injects :class:`PrometheusMetrics`, served on ``/metrics``:
+readbot's counters and latency histogram plus the library's process, platform and GC
+collectors, in a registry of its own (not the library's global one, so several instances,
+and tests, don't share series), in the text format or OpenMetrics as the scraper asks.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import threading
-from collections.abc import Sequence
 from typing import TypeVar
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.exposition import choose_encoder
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # served when the scraper asks for nothing better
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# names this module had when it wrote the format by hand, kept for importers
 LabelValues = tuple[str, ...]
-M = TypeVar("M", "Counter", "Histogram")
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def _labels(names: Sequence[str], values: Sequence[str]) -> str:
-    if not names:
-        return ""
-    return "{" + ",".join(f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)) + "}"
-
-
-class Counter:
-    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
-        self.name, self.help, self.labels = name, help, tuple(labels)
-        self._values: dict[LabelValues, float] = {} if labels else {(): 0.0}
-        self._lock = threading.Lock()
-
-    def inc(self, *values: str, amount: float = 1.0) -> None:
-        if len(values) != len(self.labels) or amount < 0:
-            raise ValueError(f"{self.name}: expected {len(self.labels)} label value(s) and amount >= 0")
-        with self._lock:
-            self._values[values] = self._values.get(values, 0.0) + amount
-
-    def value(self, *values: str) -> float:
-        return self._values.get(values, 0.0)
-
-    def render(self) -> list[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter",
-                *(f"{self.name}{_labels(self.labels, k)} {_number(v)}" for k, v in items)]
-
-
-class Histogram:
-    def __init__(self, name: str, help: str, buckets: Sequence[float] = LATENCY_BUCKETS) -> None:
-        self.name, self.help = name, help
-        self.buckets = (*sorted(buckets), math.inf)
-        self._counts = [0] * len(self.buckets)
-        self._sum = 0.0
-        self._lock = threading.Lock()
-
-    def observe(self, value: float) -> None:
-        with self._lock:
-            self._sum += value
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    self._counts[i] += 1
-                    break
-
-    @property
-    def count(self) -> int:
-        return sum(self._counts)
-
-    def render(self) -> list[str]:
-        with self._lock:
-            counts, total = list(self._counts), self._sum
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
-        running = 0
-        for bound, n in zip(self.buckets, counts, strict=True):
-            running += n
-            lines.append(f'{self.name}_bucket{{le="{_number(bound)}"}} {running}')
-        lines += [f"{self.name}_sum {_number(total)}", f"{self.name}_count {running}"]
-        return lines
-
-
-class Registry:
-    def __init__(self) -> None:
-        self._metrics: list[Counter | Histogram] = []
-
-    def add(self, metric: M) -> M:
-        self._metrics.append(metric)
-        return metric
-
-    def render(self) -> str:
-        return "\n".join(line for m in self._metrics for line in m.render()) + "\n"
+M = TypeVar("M", Counter, Histogram)
+Registry = CollectorRegistry
 
 
 class Metrics:
@@ -120,24 +52,29 @@ NO_METRICS = Metrics()
 
 
 class PrometheusMetrics(Metrics):
-    def __init__(self) -> None:
-        self.registry = r = Registry()
-        self.questions = r.add(Counter("readbot_questions_answered_total", "Questions answered.", ["platform"]))
-        self.latency = r.add(Histogram("readbot_answer_latency_seconds",
-                                       "Seconds from receiving a question to its answer being sent."))
-        self.not_covered = r.add(Counter("readbot_answers_not_covered_total",
-                                         "Answers saying the reading does not cover the question.", ["platform"]))
-        self.votes = r.add(Counter("readbot_votes_total", "Poll vote clicks counted (new, changed or repeated)."))
-        self.polls_opened = r.add(Counter("readbot_polls_opened_total", "Polls opened."))
-        self.polls_closed = r.add(Counter("readbot_polls_closed_total", "Polls closed (by a moderator or deadline)."))
-        self.prompts = r.add(Counter("readbot_prompts_posted_total", "Discussion prompts posted."))
-        self.errors = r.add(Counter("readbot_errors_total", "Errors logged, by kind.", ["kind"]))
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = r = CollectorRegistry() if registry is None else registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
+        self.questions = Counter("readbot_questions_answered_total", "Questions answered.", ["platform"], registry=r)
+        self.latency = Histogram("readbot_answer_latency_seconds",
+                                 "Seconds from receiving a question to its answer being sent.",
+                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.not_covered = Counter("readbot_answers_not_covered_total",
+                                   "Answers saying the reading does not cover the question.", ["platform"], registry=r)
+        self.votes = Counter("readbot_votes_total", "Poll vote clicks counted (new, changed or repeated).", registry=r)
+        self.polls_opened = Counter("readbot_polls_opened_total", "Polls opened.", registry=r)
+        self.polls_closed = Counter("readbot_polls_closed_total", "Polls closed (by a moderator or deadline).",
+                                    registry=r)
+        self.prompts = Counter("readbot_prompts_posted_total", "Discussion prompts posted.", registry=r)
+        self.errors = Counter("readbot_errors_total", "Errors logged, by kind.", ["kind"], registry=r)
 
     def answered(self, platform: str, seconds: float, covered: bool) -> None:
-        self.questions.inc(platform)
+        self.questions.labels(platform).inc()
         self.latency.observe(seconds)
         if not covered:
-            self.not_covered.inc(platform)
+            self.not_covered.labels(platform).inc()
 
     def vote(self) -> None:
         self.votes.inc()
@@ -152,10 +89,23 @@ class PrometheusMetrics(Metrics):
         self.prompts.inc()
 
     def error(self, kind: str) -> None:
-        self.errors.inc(kind)
+        self.errors.labels(kind).inc()
+
+    def value(self, name: str, **labels: str) -> float:
+        """One sample's value (0 when it has none yet), e.g. ``value("readbot_errors_total", kind="slack")``."""
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """The page and its content type for a scrape with this Accept header (OpenMetrics if asked)."""
+        try:
+            encoder, content_type = choose_encoder(accept)
+        except (TypeError, ValueError):  # an unreadable version in Accept (prometheus_client can't compare it)
+            encoder, content_type = generate_latest, CONTENT_TYPE
+        return encoder(self.registry), content_type
 
     def render(self) -> str:
-        return self.registry.render()
+        """The text format (0.0.4)."""
+        return generate_latest(self.registry).decode()
 
 
 # logger name prefix → error kind (first match wins)
