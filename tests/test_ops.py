@@ -164,6 +164,29 @@ def test_log_lines_are_one_per_event_and_never_carry_a_secret(log_format: str, r
         assert "Traceback" in lines[3] and "\\nRuntimeError" in lines[3]
 
 
+def test_json_log_records_parse_with_todays_fields_and_redacted_stacks(restore_root_logging: Any) -> None:
+    settings = Settings.from_env({**SECRETS_ENV, "READBOT_LOG_FORMAT": "json"}, dotenv=None)
+    stream = io.StringIO()
+    handler = logs.configure(settings, stream)
+    assert isinstance(handler.formatter, logs.JsonFormatter)
+    log = logging.getLogger("bot.test.json")
+    log.info("Umfrage „Weiß nicht“ geschlossen", extra={"poll": 7, "voters": ["u1", "u2"], "_private": "x"})
+    log.warning("about to use %s", settings.slack_signing_secret, stack_info=True)
+    try:
+        raise ValueError(f"bad token {settings.slack_bot_token}")
+    except ValueError:
+        log.error("plain error, no secret", exc_info=True)
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first == {"time": first["time"], "level": "INFO", "logger": "bot.test.json",
+                     "message": "Umfrage „Weiß nicht“ geschlossen", "poll": 7, "voters": ["u1", "u2"]}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", first["time"]), first["time"]
+    assert "Weiß" in stream.getvalue()  # not escaped to \\u00df
+    assert second["message"] == "about to use [redacted]" and "Stack (most recent call last)" in second["stack"]
+    assert "exc" not in second and "stack" not in third
+    assert third["exc"].startswith("Traceback") and "ValueError: bad token [redacted]" in third["exc"]
+    assert settings.slack_bot_token not in stream.getvalue() and SECRET not in stream.getvalue()
+
+
 # ============================================================================ endpoints, in process
 
 
