@@ -19,6 +19,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from bot.polls import chart
@@ -81,7 +82,7 @@ def test_long_labels_and_the_claim_are_wrapped_whole_inside_the_image_in_readabl
     for t in drawn:
         box = t.get_window_extent(renderer)
         assert box.x0 >= 0 and box.x1 <= width and box.y0 >= 0 and box.y1 <= height, (t.get_text(), box)
-        assert t.get_fontsize() * chart.DPI / 72 >= 12, t.get_text()
+        assert float(t.get_fontsize()) * chart.DPI / 72 >= 12, t.get_text()
         assert max(len(line) for line in t.get_text().split("\n")) <= max(chart.TITLE_CHARS, chart.LABEL_CHARS)
 
 
@@ -108,7 +109,7 @@ def test_counts_shares_voters_and_the_close_date_are_written() -> None:
 def test_bars_use_distinct_okabe_ito_colours_and_are_as_long_as_their_share() -> None:
     fig = chart.figure("Five?", SCALE, Tally((5, 4, 3, 2, 1)))
     (ax,) = fig.axes
-    bars = [p for p in ax.patches if to_hex(p.get_facecolor()) != "#eeeeee"]
+    bars = [p for p in ax.patches if isinstance(p, Rectangle) and to_hex(p.get_facecolor()) != "#eeeeee"]
     colours = [to_hex(p.get_facecolor()).upper() for p in bars]
     assert len(set(colours)) == 5 and set(colours) <= set(chart.COLOURS)
     assert [round(p.get_width(), 3) for p in bars] == [round(n / 15, 3) for n in (5, 4, 3, 2, 1)]
