@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from bot.app import Core
 from bot.errors import ConfigError
-from bot.ops.metrics import PrometheusMetrics
+from bot.ops.metrics import CONTENT_TYPE, PrometheusMetrics
 
 log = logging.getLogger(__name__)
 CHECK_TIMEOUT = 3.0  # seconds a readiness check may take before it counts as failed
@@ -89,8 +89,8 @@ def add_routes(app: web.Application, health: Health, metrics: PrometheusMetrics,
         body = {"ready": not failed, "failed": failed, "checks": checks}
         return web.Response(status=503 if failed else 200, text=json.dumps(body), content_type="application/json")
 
-    async def metrics_page(request: web.Request) -> web.Response:
-        body, content_type = metrics.exposition(request.headers.get("Accept", ""))
+    async def metrics_page(request: web.Request) -> web.Response:  # OpenMetrics if Accept asks for it
+        body, content_type = metrics.exposition(request.headers.get("Accept", CONTENT_TYPE))
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     if healthz_too:

@@ -1,35 +1,76 @@
-"""readbot's metrics, through ``prometheus_client``.
+"""readbot's metrics, kept and exposed by ``prometheus_client``.
 
 The core calls :class:`Metrics` (a no-op by default, so constructors stay backward
 compatible); ``readbot run`` injects :class:`PrometheusMetrics`, served on ``/metrics``:
 readbot's counters and latency histogram plus the library's process, platform and GC
-collectors, in a registry of its own (not the library's global one, so several instances,
-and tests, don't share series), in the text format or OpenMetrics as the scraper asks.
+collectors, in a registry of the instance's own (not the library's global one, so several
+instances, and tests, never share series), as the text format or OpenMetrics, whichever the
+scraper's Accept header asks for. :class:`Counter`, :class:`Histogram` and :class:`Registry`
+are readbot's calling convention (label values positional) over the library's classes.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
 from typing import TypeVar
 
-from prometheus_client import (
-    CONTENT_TYPE_PLAIN_0_0_4,
-    CollectorRegistry,
-    Counter,
-    GCCollector,
-    Histogram,
-    PlatformCollector,
-    ProcessCollector,
-    generate_latest,
-)
+import prometheus_client
 from prometheus_client.exposition import choose_encoder
 
-CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # served when the scraper asks for nothing better
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_PLAIN_0_0_4  # "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-# names this module had when it wrote the format by hand, kept for importers
 LabelValues = tuple[str, ...]
-M = TypeVar("M", Counter, Histogram)
-Registry = CollectorRegistry
+M = TypeVar("M", "Counter", "Histogram")
+
+
+class Counter:
+    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
+        self.name, self.help, self.labels = name, help, tuple(labels)
+        self.metric = prometheus_client.Counter(name, help, self.labels, registry=None)
+
+    def inc(self, *values: str, amount: float = 1.0) -> None:
+        if len(values) != len(self.labels) or amount < 0:
+            raise ValueError(f"{self.name}: expected {len(self.labels)} label value(s) and amount >= 0")
+        (self.metric.labels(*values) if values else self.metric).inc(amount)
+
+    def value(self, *values: str) -> float:
+        wanted = dict(zip(self.labels, values, strict=True))
+        return next((s.value for s in self.metric.collect()[0].samples
+                     if s.name.endswith("_total") and s.labels == wanted), 0.0)
+
+
+class Histogram:
+    def __init__(self, name: str, help: str, buckets: Sequence[float] = LATENCY_BUCKETS) -> None:
+        self.name, self.help = name, help
+        self.buckets = (*sorted(buckets), math.inf)
+        self.metric = prometheus_client.Histogram(name, help, buckets=self.buckets, registry=None)
+
+    def observe(self, value: float) -> None:
+        self.metric.observe(value)
+
+    @property
+    def count(self) -> int:
+        return next(int(s.value) for s in self.metric.collect()[0].samples if s.name == f"{self.name}_count")
+
+
+class Registry(prometheus_client.CollectorRegistry):
+    def add(self, metric: M) -> M:
+        self.register(metric.metric)
+        return metric
+
+    def render(self) -> str:
+        """The text format (0.0.4)."""
+        return prometheus_client.generate_latest(self).decode()
+
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """The page and its content type for a scrape with this Accept header (OpenMetrics if asked)."""
+        try:
+            encoder, content_type = choose_encoder(accept)
+        except (TypeError, ValueError):  # a version in Accept prometheus_client can't compare: the classic format
+            encoder, content_type = prometheus_client.generate_latest, CONTENT_TYPE
+        return encoder(self), content_type
 
 
 class Metrics:
@@ -52,29 +93,27 @@ NO_METRICS = Metrics()
 
 
 class PrometheusMetrics(Metrics):
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = r = CollectorRegistry() if registry is None else registry
-        ProcessCollector(registry=r)
-        PlatformCollector(registry=r)
-        GCCollector(registry=r)
-        self.questions = Counter("readbot_questions_answered_total", "Questions answered.", ["platform"], registry=r)
-        self.latency = Histogram("readbot_answer_latency_seconds",
-                                 "Seconds from receiving a question to its answer being sent.",
-                                 buckets=LATENCY_BUCKETS, registry=r)
-        self.not_covered = Counter("readbot_answers_not_covered_total",
-                                   "Answers saying the reading does not cover the question.", ["platform"], registry=r)
-        self.votes = Counter("readbot_votes_total", "Poll vote clicks counted (new, changed or repeated).", registry=r)
-        self.polls_opened = Counter("readbot_polls_opened_total", "Polls opened.", registry=r)
-        self.polls_closed = Counter("readbot_polls_closed_total", "Polls closed (by a moderator or deadline).",
-                                    registry=r)
-        self.prompts = Counter("readbot_prompts_posted_total", "Discussion prompts posted.", registry=r)
-        self.errors = Counter("readbot_errors_total", "Errors logged, by kind.", ["kind"], registry=r)
+    def __init__(self) -> None:
+        self.registry = r = Registry()
+        for collector in (prometheus_client.ProcessCollector, prometheus_client.PlatformCollector,
+                          prometheus_client.GCCollector):
+            collector(registry=r)
+        self.questions = r.add(Counter("readbot_questions_answered_total", "Questions answered.", ["platform"]))
+        self.latency = r.add(Histogram("readbot_answer_latency_seconds",
+                                       "Seconds from receiving a question to its answer being sent."))
+        self.not_covered = r.add(Counter("readbot_answers_not_covered_total",
+                                         "Answers saying the reading does not cover the question.", ["platform"]))
+        self.votes = r.add(Counter("readbot_votes_total", "Poll vote clicks counted (new, changed or repeated)."))
+        self.polls_opened = r.add(Counter("readbot_polls_opened_total", "Polls opened."))
+        self.polls_closed = r.add(Counter("readbot_polls_closed_total", "Polls closed (by a moderator or deadline)."))
+        self.prompts = r.add(Counter("readbot_prompts_posted_total", "Discussion prompts posted."))
+        self.errors = r.add(Counter("readbot_errors_total", "Errors logged, by kind.", ["kind"]))
 
     def answered(self, platform: str, seconds: float, covered: bool) -> None:
-        self.questions.labels(platform).inc()
+        self.questions.inc(platform)
         self.latency.observe(seconds)
         if not covered:
-            self.not_covered.labels(platform).inc()
+            self.not_covered.inc(platform)
 
     def vote(self) -> None:
         self.votes.inc()
@@ -89,23 +128,13 @@ class PrometheusMetrics(Metrics):
         self.prompts.inc()
 
     def error(self, kind: str) -> None:
-        self.errors.labels(kind).inc()
-
-    def value(self, name: str, **labels: str) -> float:
-        """One sample's value (0 when it has none yet), e.g. ``value("readbot_errors_total", kind="slack")``."""
-        return self.registry.get_sample_value(name, labels) or 0.0
-
-    def exposition(self, accept: str = "") -> tuple[bytes, str]:
-        """The page and its content type for a scrape with this Accept header (OpenMetrics if asked)."""
-        try:
-            encoder, content_type = choose_encoder(accept)
-        except (TypeError, ValueError):  # an unreadable version in Accept (prometheus_client can't compare it)
-            encoder, content_type = generate_latest, CONTENT_TYPE
-        return encoder(self.registry), content_type
+        self.errors.inc(kind)
 
     def render(self) -> str:
-        """The text format (0.0.4)."""
-        return generate_latest(self.registry).decode()
+        return self.registry.render()
+
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        return self.registry.exposition(accept)
 
 
 # logger name prefix → error kind (first match wins)
