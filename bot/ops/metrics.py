@@ -19,7 +19,7 @@ from typing import TypeVar
 import prometheus_client
 from prometheus_client.exposition import choose_encoder
 
-CONTENT_TYPE = prometheus_client.CONTENT_TYPE_PLAIN_0_0_4  # "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LabelValues = tuple[str, ...]
 M = TypeVar("M", "Counter", "Histogram")
@@ -65,7 +65,8 @@ class Registry(prometheus_client.CollectorRegistry):
         return prometheus_client.generate_latest(self).decode()
 
     def exposition(self, accept: str = "") -> tuple[bytes, str]:
-        """The page and its content type for a scrape with this Accept header (OpenMetrics if asked)."""
+        """The page and its content type for a scrape with this Accept header (OpenMetrics if asked,
+        else the text format, CONTENT_TYPE)."""
         try:
             encoder, content_type = choose_encoder(accept)
         except (TypeError, ValueError):  # a version in Accept prometheus_client can't compare: the classic format
