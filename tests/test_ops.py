@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import logging
+import platform
 import re
 import signal
 import socket
@@ -23,6 +24,8 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.adapters.console import ConsoleAdapter
@@ -49,39 +52,128 @@ SHUTDOWN_BOUND = 30.0  # seconds: adapters drain up to 8 s, prompts 10 s; the ru
 
 
 def sample(metrics_text: str, name: str, labels: str = "") -> float:
-    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", metrics_text, re.MULTILINE)
-    assert match, f"{name}{labels} not in\n{metrics_text}"
-    return float(match.group(1))
+    """A sample's value, read with prometheus_client's parser; ``labels`` as written, e.g. '{kind="slack"}'."""
+    found = {
+        s.name + ("{" + ",".join(f'{k}="{v}"' for k, v in s.labels.items()) + "}" if s.labels else ""): s.value
+        for family in text_string_to_metric_families(metrics_text)
+        for s in family.samples
+    }
+    assert name + labels in found, f"{name}{labels} not in\n{metrics_text}"
+    return found[name + labels]
 
 
-async def get(url: str) -> tuple[int, str, str]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, session.get(url) as resp:
+async def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
+        session.get(url, headers=headers) as resp,
+    ):
         return resp.status, resp.headers.get("Content-Type", ""), await resp.text()
 
 
 # ============================================================================ metrics, logs (units)
 
 
-def test_registry_renders_prometheus_text() -> None:
+def test_registry_renders_prometheus_text_that_the_library_parses() -> None:
     registry = Registry()
     plain = registry.add(Counter("readbot_x_total", "Xs."))
     labelled = registry.add(Counter("readbot_y_total", "Ys.", ["kind"]))
     hist = registry.add(Histogram("readbot_z_seconds", "Zs.", buckets=[0.5, 1]))
     plain.inc()
-    labelled.inc('a"b\\c')
+    labelled.inc('a"b\\c\nd')  # quotes, backslashes and newlines in a label value survive the round trip
     labelled.inc("plain", amount=2)
     for value in (0.2, 0.7, 3.0):
         hist.observe(value)
-    assert registry.render() == (
-        "# HELP readbot_x_total Xs.\n# TYPE readbot_x_total counter\nreadbot_x_total 1.0\n"
-        "# HELP readbot_y_total Ys.\n# TYPE readbot_y_total counter\n"
-        'readbot_y_total{kind="a\\"b\\\\c"} 1.0\nreadbot_y_total{kind="plain"} 2.0\n'
-        "# HELP readbot_z_seconds Zs.\n# TYPE readbot_z_seconds histogram\n"
-        'readbot_z_seconds_bucket{le="0.5"} 1\nreadbot_z_seconds_bucket{le="1.0"} 2\n'
-        'readbot_z_seconds_bucket{le="+Inf"} 3\nreadbot_z_seconds_sum 3.9\nreadbot_z_seconds_count 3\n'
-    )
+    families = {f.name: f for f in text_string_to_metric_families(registry.render())}
+    assert {n: f.type for n, f in families.items()} == {
+        "readbot_x": "counter",
+        "readbot_x_created": "gauge",
+        "readbot_y": "counter",
+        "readbot_y_created": "gauge",
+        "readbot_z_seconds": "histogram",
+        "readbot_z_seconds_created": "gauge",
+    }
+    assert families["readbot_y"].documentation == "Ys."
+    assert [(s.name, s.labels, s.value) for s in families["readbot_y"].samples] == [
+        ("readbot_y_total", {"kind": 'a"b\\c\nd'}, 1.0),
+        ("readbot_y_total", {"kind": "plain"}, 2.0),
+    ]
+    assert [(s.name, s.labels, s.value) for s in families["readbot_z_seconds"].samples] == [
+        ("readbot_z_seconds_bucket", {"le": "0.5"}, 1.0),
+        ("readbot_z_seconds_bucket", {"le": "1.0"}, 2.0),
+        ("readbot_z_seconds_bucket", {"le": "+Inf"}, 3.0),
+        ("readbot_z_seconds_count", {}, 3.0),
+        ("readbot_z_seconds_sum", {}, 3.9),
+    ]
+    assert plain.value() == 1 and labelled.value("plain") == 2 and labelled.value("other") == 0 and hist.count == 3
     with pytest.raises(ValueError):
         labelled.inc()
+    with pytest.raises(ValueError):
+        plain.inc(amount=-1)
+
+
+READBOT_FAMILIES = {  # family name (the parser drops a counter's _total) → type
+    "readbot_questions_answered": "counter",
+    "readbot_answer_latency_seconds": "histogram",
+    "readbot_answers_not_covered": "counter",
+    "readbot_votes": "counter",
+    "readbot_polls_opened": "counter",
+    "readbot_polls_closed": "counter",
+    "readbot_prompts_posted": "counter",
+    "readbot_errors": "counter",
+}
+
+
+def test_metrics_have_readbot_series_and_the_process_and_platform_collectors() -> None:
+    metrics = PrometheusMetrics()
+    metrics.answered("slack", 0.3, covered=False)
+    metrics.answered("discord", 12.0, covered=True)
+    metrics.vote()
+    metrics.error("slack")
+    families = {f.name: f for f in text_string_to_metric_families(metrics.render())}
+    ours = {name: f.type for name, f in families.items() if name.startswith("readbot_")}
+    assert READBOT_FAMILIES.items() <= ours.items()  # each counter also has its library-made *_created gauge
+    assert {
+        "process_resident_memory_bytes",
+        "process_cpu_seconds",
+        "process_open_fds",
+        "python_info",
+        "python_gc_objects_collected",
+    } <= families.keys()
+    assert families["python_info"].samples[0].labels["version"] == platform.python_version()
+    questions = {
+        s.labels["platform"]: s.value
+        for s in families["readbot_questions_answered"].samples
+        if s.name == "readbot_questions_answered_total"
+    }
+    assert questions == {"slack": 1.0, "discord": 1.0}
+    assert [s.labels for s in families["readbot_answers_not_covered"].samples if s.name.endswith("_total")] == [
+        {"platform": "slack"}
+    ]
+    buckets = {
+        s.labels["le"]: s.value
+        for s in families["readbot_answer_latency_seconds"].samples
+        if s.name.endswith("_bucket")
+    }
+    assert list(buckets) == ["0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "30.0", "60.0", "+Inf"]
+    assert buckets["0.25"] == 0 and buckets["0.5"] == 1 and buckets["10.0"] == 1 and buckets["+Inf"] == 2
+    assert [s.value for s in families["readbot_votes"].samples if s.name == "readbot_votes_total"] == [1]
+    assert [(s.labels, s.value) for s in families["readbot_errors"].samples if s.name == "readbot_errors_total"] == [
+        ({"kind": "slack"}, 1)
+    ]
+
+
+def test_each_instance_has_its_own_registry_and_scrapers_may_ask_for_openmetrics() -> None:
+    first, second = PrometheusMetrics(), PrometheusMetrics()  # no "duplicated timeseries" from a shared registry
+    first.poll_opened()
+    assert first.polls_opened.value() == 1 and second.polls_opened.value() == 0
+    body, content_type = first.exposition("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    assert content_type.startswith("application/openmetrics-text; version=1.0.0") and body.endswith(b"# EOF\n")
+    families = {f.name: f for f in openmetrics_families(body.decode())}
+    assert READBOT_FAMILIES.keys() <= families.keys() and families["readbot_polls_opened"].type == "counter"
+    for accept in ("", "*/*", "text/plain", "application/openmetrics-text; version=banana", "text/plain; version=x"):
+        body, content_type = first.exposition(accept)  # anything else, even unreadable: the classic text format
+        assert content_type == "text/plain; version=0.0.4; charset=utf-8", accept
+        assert sample(body.decode(), "readbot_polls_opened_total") == 1
 
 
 @pytest.fixture
@@ -135,6 +227,35 @@ def test_log_lines_are_one_per_event_and_never_carry_a_secret(log_format: str, r
     else:
         assert re.match(r"^\S+ \S+ INFO bot\.test\.ops: token \[redacted\]", lines[0])
         assert "Traceback" in lines[3] and "\\nRuntimeError" in lines[3]
+
+
+def test_json_log_records_parse_with_todays_fields_and_redacted_stacks(restore_root_logging: Any) -> None:
+    settings = Settings.from_env({**SECRETS_ENV, "READBOT_LOG_FORMAT": "json"}, dotenv=None)
+    stream = io.StringIO()
+    handler = logs.configure(settings, stream)
+    assert isinstance(handler.formatter, logs.JsonFormatter)
+    log = logging.getLogger("bot.test.json")
+    log.info("Umfrage „Weiß nicht“ geschlossen", extra={"poll": 7, "voters": ["u1", "u2"], "_private": "x"})
+    log.warning("about to use %s", settings.slack_signing_secret, stack_info=True)
+    try:
+        raise ValueError(f"bad token {settings.slack_bot_token}")
+    except ValueError:
+        log.error("plain error, no secret", exc_info=True)
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first == {
+        "time": first["time"],
+        "level": "INFO",
+        "logger": "bot.test.json",
+        "message": "Umfrage „Weiß nicht“ geschlossen",
+        "poll": 7,
+        "voters": ["u1", "u2"],
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", first["time"]), first["time"]
+    assert "Weiß" in stream.getvalue()  # not escaped to \\u00df
+    assert second["message"] == "about to use [redacted]" and "Stack (most recent call last)" in second["stack"]
+    assert "exc" not in second and "stack" not in third
+    assert third["exc"].startswith("Traceback") and "ValueError: bad token [redacted]" in third["exc"]
+    assert settings.slack_bot_token not in stream.getvalue() and SECRET not in stream.getvalue()
 
 
 # ============================================================================ endpoints, in process
@@ -208,7 +329,13 @@ async def test_endpoints_report_health_readiness_and_what_the_core_did(running: 
     assert sample(text, "readbot_polls_closed_total") == 1
     assert sample(text, "readbot_prompts_posted_total") == 1
     assert sample(text, "readbot_errors_total", '{kind="handler"}') == 1
-    assert all(line.startswith(("# HELP readbot_", "# TYPE readbot_", "readbot_")) for line in text.splitlines())
+    families = {f.name: f.type for f in text_string_to_metric_families(text)}
+    assert READBOT_FAMILIES.items() <= families.items()
+    assert families["process_resident_memory_bytes"] == "gauge" and "python_info" in families
+    status, content_type, text = await get(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert status == 200 and content_type.startswith("application/openmetrics-text; version=1.0.0")
+    votes = next(f for f in openmetrics_families(text) if f.name == "readbot_votes")
+    assert [s.value for s in votes.samples if s.name == "readbot_votes_total"] == [2]
 
     health.platforms = ["discord"]  # a platform whose adapter never started
     status, _, body = await get(f"{base}/readyz")

@@ -100,8 +100,9 @@ def add_routes(app: web.Application, health: Health, metrics: PrometheusMetrics,
         body = {"ready": not failed, "failed": failed, "checks": checks}
         return web.Response(status=503 if failed else 200, text=json.dumps(body), content_type="application/json")
 
-    async def metrics_page(_: web.Request) -> web.Response:
-        return web.Response(body=metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE})
+    async def metrics_page(request: web.Request) -> web.Response:  # OpenMetrics if Accept asks for it
+        body, content_type = metrics.exposition(request.headers.get("Accept", CONTENT_TYPE))
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     if healthz_too:
         app.router.add_get("/healthz", healthz)

@@ -7,13 +7,14 @@ are replaced in the message, its arguments, the traceback and any extra fields.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
+
+import pythonjsonlogger.json
 
 from bot.settings import Settings
 
@@ -90,25 +91,36 @@ class TextFormatter(logging.Formatter):
         return super().format(record).replace("\n", "\\n")
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, any extra fields, exc."""
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object per line (python-json-logger): time, level, logger, message, any extra
+    fields, and exc / stack when the record has a traceback or stack."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "{asctime}{levelname}{name}{message}",
+            style="{",
+            json_ensure_ascii=False,
+            rename_fields={
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "exc_info": "exc",
+                "stack_info": "stack",
+            },
+        )
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
     def format(self, record: logging.LogRecord) -> str:
-        extra = {k: v for k, v in vars(record).items() if k not in STANDARD_FIELDS and not k.startswith("_")}
-        line = {
-            **extra,
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
+        # the Redactor leaves the traceback redacted in exc_text; the library would format exc_info afresh
+        exc_info = record.exc_info
         if record.exc_text:
-            line["exc"] = record.exc_text
-        if record.stack_info:
-            line["stack"] = record.stack_info
-        return json.dumps(line, ensure_ascii=False, default=str)
+            record.exc_info = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info = exc_info
 
 
 def configure(settings: Settings, stream: TextIO | None = None) -> logging.Handler:

@@ -1,16 +1,24 @@
-"""A tiny Prometheus registry (text format 0.0.4) and readbot's metrics.
+"""readbot's metrics, kept and exposed by ``prometheus_client``.
 
 The core calls :class:`Metrics` (a no-op by default, so constructors stay backward
-compatible); ``readbot run`` injects :class:`PrometheusMetrics`, served on ``/metrics``.
+compatible); ``readbot run`` injects :class:`PrometheusMetrics`, served on ``/metrics``:
+readbot's counters and latency histogram plus the library's process, platform and GC
+collectors, in a registry of the instance's own (not the library's global one, so several
+instances, and tests, never share series), as the text format or OpenMetrics, whichever the
+scraper's Accept header asks for. :class:`Counter`, :class:`Histogram` and :class:`Registry`
+are readbot's calling convention (label values positional) over the library's classes.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections.abc import Sequence
 from typing import TypeVar
+
+import prometheus_client
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.samples import Sample
 
 from bot.core.metrics import Metrics
 
@@ -20,94 +28,67 @@ LabelValues = tuple[str, ...]
 M = TypeVar("M", "Counter", "Histogram")
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def _labels(names: Sequence[str], values: Sequence[str]) -> str:
-    if not names:
-        return ""
-    return "{" + ",".join(f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)) + "}"
-
-
 class Counter:
     def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
         self.name, self.help, self.labels = name, help, tuple(labels)
-        self._values: dict[LabelValues, float] = {} if labels else {(): 0.0}
-        self._lock = threading.Lock()
+        self.metric = prometheus_client.Counter(name, help, self.labels, registry=None)
 
     def inc(self, *values: str, amount: float = 1.0) -> None:
         if len(values) != len(self.labels) or amount < 0:
             raise ValueError(f"{self.name}: expected {len(self.labels)} label value(s) and amount >= 0")
-        with self._lock:
-            self._values[values] = self._values.get(values, 0.0) + amount
+        (self.metric.labels(*values) if values else self.metric).inc(amount)
 
     def value(self, *values: str) -> float:
-        return self._values.get(values, 0.0)
+        wanted = dict(zip(self.labels, values, strict=True))
+        return next((s.value for s in _samples(self.metric) if s.name.endswith("_total") and s.labels == wanted), 0.0)
 
-    def render(self) -> list[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        return [
-            f"# HELP {self.name} {self.help}",
-            f"# TYPE {self.name} counter",
-            *(f"{self.name}{_labels(self.labels, k)} {_number(v)}" for k, v in items),
-        ]
+
+def _samples(metric: prometheus_client.metrics.MetricWrapperBase) -> list[Sample]:
+    return [sample for family in metric.collect() for sample in family.samples]
 
 
 class Histogram:
     def __init__(self, name: str, help: str, buckets: Sequence[float] = LATENCY_BUCKETS) -> None:
         self.name, self.help = name, help
         self.buckets = (*sorted(buckets), math.inf)
-        self._counts = [0] * len(self.buckets)
-        self._sum = 0.0
-        self._lock = threading.Lock()
+        self.metric = prometheus_client.Histogram(name, help, buckets=self.buckets, registry=None)
 
     def observe(self, value: float) -> None:
-        with self._lock:
-            self._sum += value
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    self._counts[i] += 1
-                    break
+        self.metric.observe(value)
 
     @property
     def count(self) -> int:
-        return sum(self._counts)
-
-    def render(self) -> list[str]:
-        with self._lock:
-            counts, total = list(self._counts), self._sum
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
-        running = 0
-        for bound, n in zip(self.buckets, counts, strict=True):
-            running += n
-            lines.append(f'{self.name}_bucket{{le="{_number(bound)}"}} {running}')
-        lines += [f"{self.name}_sum {_number(total)}", f"{self.name}_count {running}"]
-        return lines
+        return next(int(s.value) for s in _samples(self.metric) if s.name == f"{self.name}_count")
 
 
-class Registry:
-    def __init__(self) -> None:
-        self._metrics: list[Counter | Histogram] = []
-
+class Registry(prometheus_client.CollectorRegistry):
     def add(self, metric: M) -> M:
-        self._metrics.append(metric)
+        self.register(metric.metric)
         return metric
 
     def render(self) -> str:
-        return "\n".join(line for m in self._metrics for line in m.render()) + "\n"
+        """The text format (0.0.4)."""
+        return prometheus_client.generate_latest(self).decode()
+
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """The page and its content type for a scrape with this Accept header (OpenMetrics if asked,
+        else the text format, CONTENT_TYPE)."""
+        try:
+            encoder, content_type = choose_encoder(accept)
+        except (TypeError, ValueError):  # a version in Accept prometheus_client can't compare: the classic format
+            encoder, content_type = prometheus_client.generate_latest, CONTENT_TYPE
+        return encoder(self), content_type
 
 
 class PrometheusMetrics(Metrics):
     def __init__(self) -> None:
         self.registry = r = Registry()
+        for collector in (
+            prometheus_client.ProcessCollector,
+            prometheus_client.PlatformCollector,
+            prometheus_client.GCCollector,
+        ):
+            collector(registry=r)
         self.questions = r.add(Counter("readbot_questions_answered_total", "Questions answered.", ["platform"]))
         self.latency = r.add(
             Histogram("readbot_answer_latency_seconds", "Seconds from receiving a question to its answer being sent.")
@@ -158,6 +139,9 @@ class PrometheusMetrics(Metrics):
 
     def render(self) -> str:
         return self.registry.render()
+
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        return self.registry.exposition(accept)
 
 
 # logger name prefix → error kind (first match wins)

@@ -97,7 +97,7 @@ class PollRuntime:
         before = await self.service.previous(poll)
         if before is not None:
             shift = render.shift_line(poll, tally, before, await self.service.tally(before))
-        chart = await asyncio.to_thread(bar_chart, poll.claim, poll.options, tally)
+        chart = await asyncio.to_thread(bar_chart, poll.claim, poll.options, tally, closed_at=poll.closed_at)
         await self.outbox.send(where_of(poll), render.results(poll, tally, chart, shift))
         return True
 

@@ -1,34 +1,41 @@
-"""Crontab expressions and the instants they name in an IANA time zone.
+"""Crontab expressions and the instants they name in an IANA time zone, through ``cronsim``.
 
-Semantics are those of the classic (Vixie/cronie) crontab:
+cronsim (the parser and evaluator of Healthchecks.io) does the matching and the walking
+through time; its semantics are those of Debian's cron (Vixie/cronie):
 
 * five fields: minute (0-59), hour (0-23), day of month (1-31), month (1-12 or jan-dec),
-  day of week (0-7 or sun-sat; Sunday is 0 or 7);
-* each field is ``*`` or a comma-separated list of ``N``, ``A-B``, ``*/S``, ``A-B/S``, ``N/S``
-  (``N/S`` means ``N-max/S``);
+  day of week (0-7 or sun-sat; Sunday is 0 or 7), each ``*`` or a list of ``N``, ``A-B``,
+  ``*/S``, ``A-B/S``, ``N/S`` (``N/S`` means ``N-max/S``); cronsim also reads ``L`` (last
+  day of the month), ``LW``, ``5L`` (the last Friday) and ``5#2`` (the second Friday);
 * when both day of month and day of week are restricted (neither starts with ``*``), a day
-  matches if *either* matches; otherwise both must (the unrestricted one always does);
-* the macros ``@yearly``/``@annually``, ``@monthly``, ``@weekly``, ``@daily``/``@midnight``
-  and ``@hourly``.
+  matches if *either* matches; otherwise both must.
 
-Times are wall-clock times in the schedule's zone, so a 09:00 prompt stays at 09:00 local
-time across daylight-saving changes. A wall time that does not exist that day (the clocks
-spring forward over it) resolves to the next valid minute (02:30 → 03:00); several such
-times collapse into that one instant. A wall time that happens twice (the clocks fall back)
-resolves to its first occurrence only. So every wall-clock time names at most one instant,
-and each instant is named once.
+This module adds what readbot promises on top (the shim, kept small):
+
+* the macros ``@yearly``/``@annually``, ``@monthly``, ``@weekly``, ``@daily``/``@midnight``,
+  ``@hourly``, and exactly five fields (cronsim would read six as a leading seconds field);
+* error messages that say which field and why (cronsim only says ``Bad minute``);
+* a wall time that happens twice (the clocks fall back) names its first occurrence only,
+  also for ``*``-minute or ``*``-hour schedules, which cronsim runs again in the repeated
+  hour; a wall time skipped by spring-forward is cronsim's: the next valid minute
+  (02:30 → 03:00), several such times collapsing into that one instant.
+
+So every wall-clock time names at most one instant, and each instant is named once.
 """
 
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from cronsim import CronSim, CronSimError
+
 MINUTE = timedelta(minutes=1)
-SEARCH_YEARS = 9  # "0 0 29 2 *" needs up to 8 years (1896 → 1904); nothing valid needs more
+SEARCH_YEARS = 50  # cronsim stops looking after 50 years without a match
 DST_MARGIN = timedelta(hours=3)  # larger than any UTC offset change in the tz database
 
 MACROS = {
@@ -42,6 +49,7 @@ MACROS = {
 }
 MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
 DAY_NAMES = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
+Weekday = int | tuple[int, int]  # 0 = Sunday … 6; (weekday, n) for cronsim's "5#2" and (weekday, CronSim.LAST)
 
 
 class CronError(ValueError):
@@ -54,52 +62,48 @@ class _Field:
     lo: int
     hi: int
     names: dict[str, int] | None = None
+    extras: str = "$^"  # cronsim's own items this field may hold (a regular expression)
 
 
 FIELDS = (
     _Field("minute", 0, 59),
     _Field("hour", 0, 23),
-    _Field("day of month", 1, 31),
+    _Field("day of month", 1, 31, extras=r"(?i)LW?"),  # last day, last weekday
     _Field("month", 1, 12, MONTH_NAMES),
-    _Field("day of week", 0, 7, DAY_NAMES),
+    _Field("day of week", 0, 7, DAY_NAMES, r"(?i)\d+(L|#[1-5])"),  # 5L last Friday, 5#2 second Friday
 )
 
 
-def _number(spec: _Field, raw: str) -> int:
-    text = raw.strip().lower()
-    if spec.names and text in spec.names:
-        return spec.names[text]
-    if not text.isdigit():
-        raise CronError(f"{spec.name} {raw!r} is not a number")
-    value = int(text)
-    if not spec.lo <= value <= spec.hi:
-        raise CronError(f"{spec.name} {value} out of range {spec.lo}-{spec.hi}")
-    return value
+def _complaint(parts: list[str]) -> str | None:
+    """What is wrong with the fields cronsim refused, in words (None: no field is at fault)."""
+
+    def number(spec: _Field, raw: str) -> int | str:
+        text = raw.lower()
+        value = (spec.names or {}).get(text)
+        if value is None and not text.isdigit():
+            return f"{spec.name} {raw!r} is not a number"
+        value = int(text) if value is None else value
+        return value if spec.lo <= value <= spec.hi else f"{spec.name} {value} out of range {spec.lo}-{spec.hi}"
+
+    for spec, text in zip(FIELDS, parts, strict=True):
+        for item in text.split(","):
+            if not item:
+                return f"{spec.name} {text!r} has an empty list item"
+            if re.fullmatch(spec.extras, item):
+                continue
+            body, slash, step = item.partition("/")
+            if slash and (not step.isdigit() or int(step) == 0):
+                return f"{spec.name} step {step!r} must be a whole number of at least 1"
+            ends = [number(spec, end) for end in ([] if body == "*" else body.split("-", 1))]
+            if problem := next((e for e in ends if isinstance(e, str)), None):
+                return problem
+            if len(ends) == 2 and int(ends[0]) > int(ends[1]):
+                return f"{spec.name} range {body} is backwards"
+    return None
 
 
-def _parse_field(spec: _Field, text: str) -> frozenset[int]:
-    values: set[int] = set()
-    for item in text.split(","):
-        if not item:
-            raise CronError(f"{spec.name} {text!r} has an empty list item")
-        body, slash, step_text = item.partition("/")
-        step = 1
-        if slash:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(f"{spec.name} step {step_text!r} must be a whole number of at least 1")
-            step = int(step_text)
-        if body == "*":
-            lo, hi = spec.lo, spec.hi
-        elif "-" in body:
-            first, _, last = body.partition("-")
-            lo, hi = _number(spec, first), _number(spec, last)
-            if lo > hi:
-                raise CronError(f"{spec.name} range {first}-{last} is backwards")
-        else:
-            lo = _number(spec, body)
-            hi = spec.hi if slash else lo  # "N/S" means N-max/S
-        values.update(range(lo, hi + 1, step))
-    return frozenset(values)
+def _weekday(value: Weekday) -> Weekday:
+    return value % 7 if isinstance(value, int) else (value[0] % 7, value[1])
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ class Cron:
     hours: frozenset[int]
     days: frozenset[int]
     months: frozenset[int]
-    weekdays: frozenset[int]
+    weekdays: frozenset[Weekday]
     days_restricted: bool
     weekdays_restricted: bool
 
@@ -126,21 +130,26 @@ class Cron:
         parts = expanded.split(" ")
         if len(parts) != 5:
             raise CronError(f"expected 5 fields (minute hour day month weekday), got {len(parts) if source else 0}")
-        minutes, hours, days, months, weekdays = (_parse_field(f, p) for f, p in zip(FIELDS, parts, strict=True))
-        weekdays = frozenset(d % 7 for d in weekdays)  # Sunday is 0 or 7
-        cron = cls(
+        try:
+            sim = CronSim(expanded, datetime(2001, 1, 1))
+        except CronSimError as exc:  # every field may be fine alone: then the days can't be in those months
+            never = "never matches: no month has such a day" if str(exc) == "Bad day-of-month" else None
+            raise CronError(_complaint(parts) or never or f"cronsim: {exc}") from None
+        return cls(
             source,
-            minutes,
-            hours,
-            days,
-            months,
-            weekdays,
+            frozenset(sim.minutes),
+            frozenset(sim.hours),
+            frozenset(sim.days),
+            frozenset(sim.months),
+            frozenset(map(_weekday, sim.weekdays)),
             days_restricted=not parts[2].startswith("*"),
             weekdays_restricted=not parts[4].startswith("*"),
         )
-        if not cron._some_day_matches():
-            raise CronError("never matches: no month has such a day")
-        return cron
+
+    @property
+    def expression(self) -> str:
+        """The five fields cronsim reads (a macro expanded)."""
+        return MACROS.get(self.text.lower(), self.text)
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -155,20 +164,8 @@ class Cron:
             self.weekdays_restricted,
         )
 
-    def _some_day_matches(self) -> bool:
-        if self.weekdays_restricted or not self.days_restricted:
-            return True  # some weekday always falls in any month
-        longest = {m: 29 if m == 2 else calendar.monthrange(2001, m)[1] for m in self.months}
-        return any(d <= longest[m] for m in self.months for d in self.days)
-
     def matches_day(self, day: date) -> bool:
-        if day.month not in self.months:
-            return False
-        by_day = day.day in self.days
-        by_weekday = (day.isoweekday() % 7) in self.weekdays
-        if self.days_restricted and self.weekdays_restricted:
-            return by_day or by_weekday
-        return by_day and by_weekday
+        return day.month in self.months and CronSim(self.expression, datetime(2001, 1, 1)).match_day(day)
 
     def times_of_day(self) -> list[time]:
         return [time(h, m) for h in sorted(self.hours) for m in sorted(self.minutes)]
@@ -176,23 +173,15 @@ class Cron:
     def after(self, start: datetime, tz: ZoneInfo) -> Iterator[datetime]:
         """The instants (UTC, ascending, unique) this schedule names in ``tz``, strictly after ``start``."""
         start = start.astimezone(UTC)
-        local_start = start.astimezone(tz).replace(tzinfo=None)
-        floor = local_start - DST_MARGIN  # wall times before this resolve to instants before start
-        day = floor.date()
-        last_day = day + timedelta(days=366 * SEARCH_YEARS)
-        times = self.times_of_day()
         previous: datetime | None = None
-        while day <= last_day:
-            if self.matches_day(day):
-                for t in times:
-                    wall = datetime.combine(day, t)
-                    if wall < floor:
-                        continue
-                    instant = resolve(wall, tz)
-                    if instant > start and instant != previous:
-                        previous = instant
-                        yield instant
-            day += timedelta(days=1)
+        for local in CronSim(self.expression, start.astimezone(tz)):
+            instant = local.astimezone(UTC)
+            # fold=1: the second pass through a repeated hour; an instant before start: cronsim, given a
+            # start in that second pass, works in wall time and names the hour's first pass again
+            if local.fold or instant <= start or instant == previous:
+                continue
+            previous = instant
+            yield instant
 
     def next_after(self, start: datetime, tz: ZoneInfo) -> datetime | None:
         return next(self.after(start, tz), None)
