@@ -28,7 +28,7 @@ def adapter_factory(platform: str, extra_routes: ops.AddRoutes | None = None) ->
         if platform == "slack":
             from bot.adapters.slack.adapter import SlackAdapter
 
-            return SlackAdapter(kit.settings, kit.dispatcher, extra_routes=extra_routes)
+            return SlackAdapter(kit.settings, kit.dispatcher, extra_routes=extra_routes, commands=kit.commands)
         from bot.adapters.discord.adapter import DiscordAdapter
 
         return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state)
@@ -85,7 +85,9 @@ async def run_console(settings: Settings, stdin: TextIO, out: TextIO) -> None:
         out.write("readbot chat: ask about the reading, or try /ask, /poll, /prompt. Ctrl-D quits.\n")
 
     def console(kit: AdapterKit) -> ChatAdapter:
-        return ConsoleAdapter(kit.dispatcher, out, user=User("console-user", "you", is_admin=True))
+        return ConsoleAdapter(
+            kit.dispatcher, out, user=User("console-user", "you", is_admin=True), commands=kit.commands
+        )
 
     def prompt() -> None:
         if interactive:

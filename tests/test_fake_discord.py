@@ -17,6 +17,7 @@ from tests.fakes.discord_server import (
     EPHEMERAL,
     LOADING,
     ExternalNetworkBlocked,
+    FakeAttachment,
     FakeDiscord,
     RecordedCall,
     block_external_network,
@@ -70,6 +71,11 @@ class ReadBot(discord.Client):
         @self.tree.command(name="chart", description="Upload a chart")
         async def chart(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("here", file=discord.File(io.BytesIO(PNG), "chart.png"))
+
+        @self.tree.command(name="attach", description="Attach a file")
+        async def attach(interaction: discord.Interaction, file: discord.Attachment) -> None:
+            data = await file.read()  # discord.py's own download, from the fake's CDN
+            await interaction.response.send_message(f"{file.filename}: {len(data)} bytes", ephemeral=True)
 
         @self.tree.command(name="topic", description="Pick a topic")
         async def topic(interaction: discord.Interaction, name: str) -> None:
@@ -131,8 +137,8 @@ def posted(path: str, method: str = "POST") -> Callable[[RecordedCall], bool]:
 async def test_connects_syncs_and_sees_guild(fake: FakeDiscord) -> None:
     async with running(ReadBot()) as bot:
         put = await fake.wait_for_call(posted(f"/applications/{fake.application_id}/commands", "PUT"))
-        assert sorted(c["name"] for c in put.json) == ["ask", "chart", "topic"]
-        assert {c.name for c in bot.synced} == {"ask", "chart", "topic"} and all(c.id for c in bot.synced)
+        assert sorted(c["name"] for c in put.json) == ["ask", "attach", "chart", "topic"]
+        assert {c.name for c in bot.synced} == {"ask", "attach", "chart", "topic"} and all(c.id for c in bot.synced)
         assert put.headers["Authorization"] == f"Bot {TOKEN}"
         # discord.py always asks for compression: zstd-stream when `zstandard` is importable, else zlib-stream
         expected = discord.utils._ActiveDecompressionContext.COMPRESSION_TYPE
@@ -225,6 +231,31 @@ async def test_multipart_upload_is_recorded_and_served(fake: FakeDiscord) -> Non
         assert attachment["filename"] == "chart.png" and attachment["size"] == len(PNG)
         async with aiohttp.ClientSession() as session, session.get(attachment["url"]) as resp:
             assert await resp.read() == PNG
+
+
+async def test_slash_command_attachments_are_resolved_and_served(fake: FakeDiscord) -> None:
+    async with running(ReadBot()):
+        put = await fake.wait_for_call(posted(f"/applications/{fake.application_id}/commands", "PUT"))
+        (option,) = next(c for c in put.json if c["name"] == "attach")["options"]
+        assert (option["name"], option["type"]) == ("file", 11)  # discord.Attachment -> ATTACHMENT
+        ref = await fake.send_slash_command("attach", attachments={"file": FakeAttachment("a.txt", b"hello")})
+        reply = await fake.wait_for_interaction_response(ref)
+        assert reply.json["data"]["content"] == "a.txt: 5 bytes" and reply.json["data"]["flags"] == EPHEMERAL
+        download = await fake.wait_for_download()
+        assert download.status == 200 and download.response == {"sent": 5, "complete": True}
+
+        fake.fail_download("b.txt", status=500)
+        await fake.send_slash_command("attach", attachments={"file": FakeAttachment("b.txt", b"x")})
+        await fake.wait_for_download(lambda c: c.path.endswith("/b.txt"))
+        assert [c.status for c in fake.downloads if c.path.endswith("/b.txt")] == [500]
+
+    attachment = fake.attach(FakeAttachment("c.txt", b"c" * 10, content_type="text/plain", size=3))
+    assert attachment["size"] == 3 and "hm=" in attachment["url"]
+    async with aiohttp.ClientSession() as session:
+        async with session.get(attachment["url"]) as resp:  # the declared size lies: sent without a length
+            assert resp.status == 200 and resp.content_length is None and await resp.read() == b"c" * 10
+        async with session.get(attachment["url"].split("?")[0]) as resp:  # unsigned: no such content
+            assert resp.status == 404
 
 
 async def test_autocomplete_and_modal(fake: FakeDiscord) -> None:

@@ -305,6 +305,48 @@ async def test_web_api_surface(fake: FakeSlackAPI) -> None:
     assert fake.calls_to("unrouted")[0].path == "/auth.test"
 
 
+async def test_files_shared_listed_described_and_downloaded(fake: FakeSlackAPI) -> None:
+    client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+    old = fake.share_file("C1", "old.txt", b"old", created=1_700_000_000)
+    new = fake.share_file("C1", "new.epub", b"new book", mimetype="application/epub+zip")
+    fake.share_file("C2", "other.txt", b"elsewhere")
+    fake.share_file("C1", "theirs.txt", b"someone else", user="U0OTHER")
+    listed = await client.files_list(channel="C1", user="U0000USER", count=10)
+    assert [f["id"] for f in listed["files"]] == [new.id, old.id]  # newest first
+    recent = await client.files_list(channel="C1", user="U0000USER", ts_from="1700000001")
+    assert [f["name"] for f in recent["files"]] == ["new.epub"]
+    info = (await client.files_info(file=new.id))["file"]
+    assert (info["name"], info["size"], info["mimetype"]) == ("new.epub", 8, "application/epub+zip")
+    shares = [m for (channel, _), m in fake.messages.items() if channel == "C1" and m.get("subtype") == "file_share"]
+    assert len(shares) == 3 and shares[1]["files"][0]["id"] == new.id  # the history has the file_share messages
+
+    url = info["url_private_download"]
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, headers={"Authorization": f"Bearer {fake.bot_token}"}) as resp:
+            assert resp.status == 200 and resp.content_length == 8 and await resp.read() == b"new book"
+        async with session.get(url) as resp:  # no token: like Slack, a sign-in page
+            assert resp.status == 200 and resp.content_type == "text/html" and resp.url.path == "/signin"
+        fake.fail_download(new.id, status=500)
+        async with session.get(url, headers={"Authorization": f"Bearer {fake.bot_token}"}) as resp:
+            assert resp.status == 500
+        fake.delete_file(new.id)
+        async with session.get(url, headers={"Authorization": f"Bearer {fake.bot_token}"}) as resp:
+            assert resp.status == 404
+    assert [(c.status, c.args["complete"]) for c in fake.calls_to("file_download")] == [
+        (200, True),
+        (302, False),
+        (500, False),
+        (404, False),
+    ]
+    with pytest.raises(SlackApiError) as err:
+        await client.files_info(file=new.id)
+    assert err.value.response["error"] == "file_not_found"
+    fake.scopes = fake.scopes.replace("files:read,", "")
+    with pytest.raises(SlackApiError) as err:
+        await client.files_list(channel="C1")
+    assert (err.value.response["error"], err.value.response["needed"]) == ("missing_scope", "files:read")
+
+
 async def test_failure_injection_and_rate_limit_retry(fake: FakeSlackAPI) -> None:
     client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
     fake.fail("chat.postMessage", times=2, error="fatal_error")

@@ -3,23 +3,48 @@
 Type a question (as if mentioning the bot) or a command (``/ask …``, ``/poll …``,
 ``/prompt …``); readbot's replies are printed as they would be posted. The same
 scenarios as the platform adapters run against it in-process.
+
+A command that declares a file option takes a local path as its last word
+(``/reading add ~/books/kari.epub``, or quoted if it has spaces): an existing path becomes
+the command's attachment (its id the absolute path) and leaves the command's text; ``fetch``
+reads it, bounded, in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
+import mimetypes
+import os
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
 from typing import TextIO
 
 from bot.core.adapter import UnsupportedOperation
+from bot.core.commands import CommandSpec
 from bot.core.dispatcher import Dispatcher
-from bot.core.events import ButtonClick, Channel, Command, Event, Message, MessageRef, Reply, User, Visibility, Where
+from bot.core.events import (
+    Attachment,
+    ButtonClick,
+    Channel,
+    Command,
+    Event,
+    Message,
+    MessageRef,
+    Reply,
+    User,
+    Visibility,
+    Where,
+)
+from bot.core.files import FileTooLarge, FileUnavailable, check_size
 from bot.core.text import neutralize_mentions
 
 PLATFORM = "console"
+# the last word of a command's text: "quoted with spaces", 'quoted', or a bare word
+_LAST_WORD = re.compile(r"""(?:^|\s)(?:"([^"]+)"|'([^']+)'|(\S+))\s*$""")
 
 
 def render(reply: Reply) -> str:
@@ -57,9 +82,18 @@ class ConsoleAdapter:
     platform = PLATFORM
 
     def __init__(
-        self, dispatcher: Dispatcher, out: TextIO, *, user: User | None = None, channel: str = "reading-group"
+        self,
+        dispatcher: Dispatcher,
+        out: TextIO,
+        *,
+        user: User | None = None,
+        channel: str = "reading-group",
+        commands: Iterable[CommandSpec] = (),
     ) -> None:
+        """``commands``: the features' declarations (``AdapterKit.commands``): a command with a file
+        option takes a path as its last word."""
         self.dispatcher = dispatcher
+        self.commands = {spec.name: spec for spec in commands}
         self.out = out
         self.user = user or User("console-user", "you")
         self.channel = Channel(PLATFORM, channel, channel)
@@ -102,8 +136,18 @@ class ConsoleAdapter:
 
     async def handle_line(self, line: str) -> None:
         event = self.event_for(line)
+        if isinstance(event, Command) and self._takes_file(event.name):
+            event = await asyncio.to_thread(attach_path, event)  # a stat: off the event loop
         if event is not None:
             await self.dispatcher.dispatch(event, ConsoleResponder(self, event.where))
+
+    def _takes_file(self, name: str) -> bool:
+        spec = self.commands.get(name)
+        return spec is not None and spec.takes_file
+
+    async def fetch(self, attachment: Attachment, *, limit: int) -> bytes:
+        """The file at ``attachment.id`` (a path), read in a worker thread, at most ``limit + 1`` bytes."""
+        return await asyncio.to_thread(read_file, attachment, limit)
 
     async def send(self, where: Where, reply: Reply) -> MessageRef:
         self.posted.append((where, reply))
@@ -118,6 +162,42 @@ class ConsoleAdapter:
         self.updates.append((ref, reply))
         self.cards = [(r, reply if r == ref else old) for r, old in self.cards]
         self.out.write(f"readbot (edited message {ref.message_id})> {render(reply)}\n")
+
+
+def attach_path(command: Command) -> Command:
+    """The command with its text's last word as its attachment, if that word is an existing path
+    (``~`` expanded, relative to the working directory); unchanged otherwise."""
+    found = _LAST_WORD.search(command.text)
+    if found is None:
+        return command
+    word = next(group for group in found.groups() if group)
+    path = Path(word).expanduser()
+    try:
+        if not path.exists():
+            return command
+        path = path.resolve()
+        size: int | None = path.stat().st_size if path.is_file() else None
+    except (OSError, RuntimeError):  # unreadable, a symlink loop
+        return command
+    kind = mimetypes.guess_type(path.name)[0] or ""
+    attachment = Attachment(str(path), path.name, size, kind)
+    text = command.text[: found.start()].strip()
+    return dataclasses.replace(command, text=text, attachments=(*command.attachments, attachment))
+
+
+def read_file(attachment: Attachment, limit: int) -> bytes:
+    """Blocking: the file's bytes, its size checked before reading and at most ``limit + 1`` bytes read."""
+    name = attachment.name or os.path.basename(attachment.id)
+    check_size(name, attachment.size, limit)
+    try:
+        with open(attachment.id, "rb") as handle:
+            check_size(name, os.fstat(handle.fileno()).st_size, limit)
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise FileUnavailable(name, exc.strerror or type(exc).__name__) from None
+    if len(data) > limit:
+        raise FileTooLarge(name, limit)
+    return data
 
 
 async def lines_from(stream: TextIO, prompt: Callable[[], None]) -> AsyncIterator[str]:

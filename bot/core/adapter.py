@@ -4,14 +4,15 @@ An adapter translates platform events into :mod:`bot.core.events` and hands each
 the dispatcher together with a :class:`Responder` bound to that event (so a reply
 lands where the platform expects it: a Slack thread, a Discord interaction follow-up).
 Operations a platform can't do raise :class:`UnsupportedOperation` loudly instead of
-silently doing something else.
+silently doing something else. Files people attach are fetched through the adapter of their
+platform too (:meth:`ChatAdapter.fetch`), so platform auth stays at the edge.
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from bot.core.events import Form, MessageRef, Reply, Where
+from bot.core.events import Attachment, Form, MessageRef, Reply, Where
 
 
 class UnsupportedOperation(NotImplementedError):
@@ -51,6 +52,12 @@ class ChatAdapter(Protocol):
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         """Edit a message the bot posted (a poll's live tally)."""
+
+    async def fetch(self, attachment: Attachment, *, limit: int) -> bytes:
+        """The bytes of a file attached to one of this platform's events, at most ``limit`` of them.
+        Raises :class:`bot.core.files.FileTooLarge` (its declared size first, then while reading: never
+        more than ``limit + 1`` bytes are read) or :class:`bot.core.files.FileUnavailable`, each with one
+        line fit to show the person. Never blocks the event loop."""
 
 
 class State(Protocol):

@@ -4,6 +4,11 @@ A feature declares its slash commands as :class:`CommandSpec` values; adapters b
 platform's form of them (Discord application commands; Slack's manifest is checked against
 them by a test) and translate what a person typed back into ``Command.options`` keyed by the
 declared option names. No adapter hard-codes a feature's options.
+
+An option of kind ``"file"`` asks for a file instead of text: what the person attached arrives in
+``Command.attachments`` (never in ``options``), each platform getting it its own way (Discord: an
+attachment parameter; Slack: the file the person shared in the channel just before; the console: a
+path typed last).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ Suggest = Callable[[str], list[tuple[str, str]]]
 """typed text → (label shown, value sent) suggestions, best first."""
 MAX_SUGGESTIONS = 25  # what a person can scan (and what Discord shows)
 SUGGESTION_VALUE_LIMIT = 100  # a suggestion's value stays short; a long one is offered by an id
+OPTION_KINDS = ("text", "file")
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,13 @@ class OptionSpec:
     required: bool = False
     choices: tuple[str, ...] = ()  # a closed set of values ("on", "off"); empty: free text
     suggest: Suggest | None = field(default=None, compare=False)  # open text with suggestions
+    kind: str = "text"  # "text" | "file" (a file the person attaches: Command.attachments)
+
+    def __post_init__(self) -> None:
+        if self.kind not in OPTION_KINDS:
+            raise ValueError(f"option {self.name!r}: kind must be one of {', '.join(OPTION_KINDS)}, not {self.kind!r}")
+        if self.kind == "file" and (self.choices or self.suggest is not None):
+            raise ValueError(f"option {self.name!r}: a file option has no choices or suggestions")
 
     def describe(self) -> dict[str, object]:
         return {
@@ -34,6 +47,7 @@ class OptionSpec:
             "required": self.required,
             "choices": list(self.choices),
             "suggest": self.suggest is not None,
+            "kind": self.kind,
         }
 
 
@@ -62,6 +76,11 @@ class CommandSpec:
             "free_text": self.free_text,
             "options": [o.describe() for o in self.options],
         }
+
+    @property
+    def takes_file(self) -> bool:
+        """Whether one of its options asks for a file."""
+        return any(o.kind == "file" for o in self.options)
 
 
 def spec_hash(specs: Iterable[CommandSpec]) -> str:

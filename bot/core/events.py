@@ -45,6 +45,19 @@ class MessageRef:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file a person attached to a message or command. ``id`` is whatever the adapter of the
+    event's platform needs to fetch it (a Slack file id, a Discord attachment URL, a console path):
+    handlers don't read it, they pass the attachment to ``Outbox.fetch``. ``size`` is what the
+    platform declared, if anything (the download is bounded regardless)."""
+
+    id: str
+    name: str
+    size: int | None = None
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
 class Message:
     """A message that mentions the bot (or any message in a DM with it)."""
 
@@ -53,6 +66,7 @@ class Message:
     user: User
     text: str  # with the mention of the bot removed
     message_id: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class Command:
     name: str  # without the slash
     text: str = ""
     options: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()  # what the command's "file" options carried
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Posting outside a reply: scheduled posts and message edits go through the adapter
-of the event's platform, registered here when it starts."""
+of the event's platform, registered here when it starts; so does fetching a file a person
+attached (``fetch``)."""
 
 from __future__ import annotations
 
 from bot.core.adapter import ChatAdapter
-from bot.core.events import MessageRef, Reply, Where
+from bot.core.events import Attachment, MessageRef, Reply, Where
 
 
 class Outbox:
@@ -28,3 +29,8 @@ class Outbox:
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         await self.adapter(ref.where.channel.platform).update(ref, reply)
+
+    async def fetch(self, platform: str, attachment: Attachment, *, limit: int) -> bytes:
+        """The file's bytes, through the adapter of the platform it was attached on (raises
+        :class:`bot.core.files.FileTooLarge` / :class:`bot.core.files.FileUnavailable`)."""
+        return await self.adapter(platform).fetch(attachment, limit=limit)

@@ -19,18 +19,27 @@ Both are *class attributes*, i.e. process-global, and must be set before ``clien
   turn it off, but discord.py also accepts uncompressed TEXT frames. This fake compresses like Discord
   (binary frames) when it can and falls back to text otherwise.
 * Attachment URLs point back at this server (``/attachments/...``), so ``Attachment.read()`` works offline.
+* A slash command can carry files (``send_slash_command(..., attachments={"file": FakeAttachment(...)})``):
+  the option's value is the attachment id and the file is in ``data.resolved.attachments``, its URL a
+  signed CDN-like one on this server (``/ephemeral-attachments/...?ex=&is=&hm=``; a wrong signature is a
+  404, as on Discord's CDN). Downloads of those are streamed and recorded in ``downloads`` (``response``:
+  sent, complete); ``fail_download`` injects HTTP errors; a declared size that lies is sent without a
+  Content-Length.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import ipaddress
 import json
 import re
 import socket
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,6 +76,9 @@ PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | MESSAGE_CONTENT_INTENT
 EPHEMERAL, LOADING = 1 << 6, 1 << 7
 THREAD_TYPES = (10, 11, 12)
 OPTION_TYPES = {bool: 5, int: 4, float: 10, str: 3}
+ATTACHMENT_OPTION = 11
+CDN_SECRET = b"fake-discord-cdn-secret"
+DOWNLOAD_CHUNK = 64 * 1024
 
 
 def _fixed_id(n: int) -> int:
@@ -90,6 +102,21 @@ class RecordedCall:
     files: list[dict[str, Any]] = field(default_factory=list)  # {field, filename, content_type, data}
     status: int | None = None  # filled in once the fake has answered
     response: Any = None
+
+
+@dataclass
+class FakeAttachment:
+    """A file a person attaches to a slash command. ``size``: what Discord declares, if it should differ
+    from the data (a lie)."""
+
+    filename: str
+    data: bytes
+    content_type: str = "application/octet-stream"
+    size: int | None = None
+
+    @property
+    def declared_size(self) -> int:
+        return len(self.data) if self.size is None else self.size
 
 
 @dataclass
@@ -174,6 +201,9 @@ class FakeDiscord:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}  # guild id (None = global) -> commands
         self.interactions: dict[str, InteractionRef] = {}
         self.blobs: dict[str, bytes] = {}
+        self.cdn_files: dict[str, FakeAttachment] = {}  # "ephemeral-attachments/..." path -> file
+        self.downloads: list[RecordedCall] = []  # GETs of cdn_files, once answered
+        self._download_failures: deque[tuple[str | None, int]] = deque()  # (filename or any, status)
         self._allowed_mentions: dict[int, Any] = {}
         self._sessions: list[_Session] = []
         self._known_sessions: dict[str, _Session] = {}  # session_id -> latest connection, for RESUME
@@ -250,6 +280,7 @@ class FakeDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/attachments/{tail:.*}", self._cdn)
+        app.router.add_get("/ephemeral-attachments/{tail:.*}", self._cdn_download)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -539,6 +570,79 @@ class FakeDiscord:
     async def _cdn(self, request: web.Request) -> web.Response:
         data = self.blobs.get(request.match_info["tail"])
         return web.Response(body=data) if data is not None else web.Response(status=404)
+
+    # ------------------------------------------------------------------ files attached to commands
+    def fail_download(self, filename: str | None = None, *, status: int = 500, times: int = 1) -> None:
+        """The next ``times`` downloads (of ``filename``, or of any attached file) answer HTTP ``status``."""
+        self._download_failures.extend([(filename, status)] * times)
+
+    def _signature(self, path: str, issued: str, expires: str) -> str:
+        return hmac.new(CDN_SECRET, f"{path}:{issued}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def attach(self, file: FakeAttachment) -> dict[str, Any]:
+        """Store ``file`` on the fake CDN; returns its attachment object (as in ``resolved.attachments``)."""
+        aid = self.snowflake()
+        path = f"/ephemeral-attachments/{self.application_id}/{aid}/{file.filename}"
+        issued = f"{int(time.time()):x}"
+        expires = f"{int(time.time()) + 86400:x}"
+        self.cdn_files[path] = file
+        url = f"{self.base_url}{path}?ex={expires}&is={issued}&hm={self._signature(path, issued, expires)}&"
+        return {
+            "id": str(aid),
+            "filename": file.filename,
+            "size": file.declared_size,
+            "url": url,
+            "proxy_url": url.replace(self.base_url, f"{self.base_url}/media", 1),
+            "content_type": file.content_type,
+            "ephemeral": True,
+        }
+
+    async def _cdn_download(self, request: web.Request) -> web.StreamResponse:
+        path, query = request.path, request.query
+        call = RecordedCall("GET", path, dict(query), dict(request.headers), response={"sent": 0, "complete": False})
+        file = self.cdn_files.get(path)
+        signed = hmac.compare_digest(
+            query.get("hm", ""), self._signature(path, query.get("is", ""), query.get("ex", ""))
+        )
+        failure = next((f for f in self._download_failures if file is not None and f[0] in (None, file.filename)), None)
+        if failure is not None:
+            self._download_failures.remove(failure)
+            call.status = failure[1]
+        elif file is None or not signed:
+            call.status = 404  # Discord's CDN: "This content is no longer available."
+        if call.status is not None:
+            self.downloads.append(call)
+            self._notify()
+            return web.Response(status=call.status, text="This content is no longer available.")
+        assert file is not None
+        response = web.StreamResponse(headers={"Content-Type": file.content_type})
+        if file.size is None or file.size == len(file.data):
+            response.content_length = len(file.data)  # a lying declared size: no length, chunked
+        call.status = 200
+        try:
+            await response.prepare(request)
+            for start in range(0, len(file.data), DOWNLOAD_CHUNK):
+                chunk = file.data[start : start + DOWNLOAD_CHUNK]
+                await response.write(chunk)
+                call.response["sent"] += len(chunk)
+            await response.write_eof()
+            call.response["complete"] = True
+        except ConnectionError:  # the client stopped reading (aiohttp: ClientConnectionResetError)
+            pass
+        finally:
+            self.downloads.append(call)
+            self._notify()
+        return response
+
+    async def wait_for_download(
+        self, predicate: Callable[[RecordedCall], bool] = lambda c: True, timeout: float = 5.0
+    ) -> RecordedCall:
+        """First answered download of an attached file matching ``predicate``."""
+        return await self._wait(
+            lambda: next((c for c in self.downloads if predicate(c)), None),
+            timeout,
+            lambda: "downloads:\n  " + "\n  ".join(f"{c.path} -> {c.status} {c.response}" for c in self.downloads),
+        )
 
     def _r_gateway(self, call: RecordedCall) -> dict[str, Any]:
         return {
@@ -876,7 +980,11 @@ class FakeDiscord:
         return ref
 
     def _command_data(
-        self, name: str, options: Mapping[str, Any] | Sequence[dict[str, Any]] | None, focused: str | None = None
+        self,
+        name: str,
+        options: Mapping[str, Any] | Sequence[dict[str, Any]] | None,
+        focused: str | None = None,
+        attachments: Mapping[str, FakeAttachment] | None = None,
     ) -> dict[str, Any]:
         cmd, guild = next(((c, g) for g, cmds in self.commands.items() for c in cmds if c["name"] == name), ({}, None))
         schema = {o["name"]: o for o in cmd.get("options", [])}
@@ -900,6 +1008,10 @@ class FakeDiscord:
                 opts.append(opt)
         else:
             opts = list(options or [])
+        for key, file in (attachments or {}).items():  # ATTACHMENT options: the id; the file in resolved
+            attachment = self.attach(file)
+            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+            opts.append({"name": key, "type": ATTACHMENT_OPTION, "value": attachment["id"]})
         data = {"id": cmd.get("id", str(self.snowflake())), "name": name, "type": 1, "options": opts}
         if guild is not None:
             data["guild_id"] = str(guild)
@@ -914,10 +1026,12 @@ class FakeDiscord:
         *,
         user: int | None = None,
         channel_id: int | None = None,
+        attachments: Mapping[str, FakeAttachment] | None = None,
     ) -> InteractionRef:
         """INTERACTION_CREATE type 2. ``options`` is {name: value} (types taken from the synced command, else
-        inferred) or a raw option list (for subcommands)."""
-        return await self._interaction(2, self._command_data(name, options), user, channel_id)
+        inferred) or a raw option list (for subcommands); ``attachments`` is {option name: file}, each an
+        attachment option (type 11) with the file in ``data.resolved.attachments``."""
+        return await self._interaction(2, self._command_data(name, options, attachments=attachments), user, channel_id)
 
     async def send_autocomplete(
         self,

@@ -1,12 +1,13 @@
 """A recording adapter (the network edge, faked): what readbot would post and edit, in order,
 meeting the adapter contract (:class:`bot.core.adapter.ChatAdapter`). It can fail the next
-``fail`` posts, as a platform error would."""
+``fail`` posts, as a platform error would; ``files`` (attachment id → bytes) is what ``fetch`` serves."""
 
 from __future__ import annotations
 
 import time
 
-from bot.core.events import MessageRef, Reply, Where
+from bot.core.events import Attachment, MessageRef, Reply, Where
+from bot.core.files import FileUnavailable, check_size
 
 
 class RecordingAdapter:
@@ -18,6 +19,7 @@ class RecordingAdapter:
         self.fail = fail
         self.attempts = 0
         self.started = self.stopped = False
+        self.files: dict[str, bytes] = {}
 
     async def start(self) -> None:
         self.started = True
@@ -39,6 +41,14 @@ class RecordingAdapter:
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         self.updates.append((ref, reply))
         self.update_times.append(time.monotonic())
+
+    async def fetch(self, attachment: Attachment, *, limit: int) -> bytes:
+        check_size(attachment.name, attachment.size, limit)
+        if attachment.id not in self.files:
+            raise FileUnavailable(attachment.name, "no such file", source=self.platform)
+        data = self.files[attachment.id]
+        check_size(attachment.name, len(data), limit)
+        return data
 
     def questions(self) -> list[str]:
         """The discussion questions posted, in order."""

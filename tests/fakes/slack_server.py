@@ -9,6 +9,14 @@ Two halves:
   Events API / slash command / interactivity requests to the bot's HTTP endpoint,
   and can deliberately break the signature (see ``Tamper``).
 
+Files: ``fake.share_file(channel, name, content)`` plays a person sharing a file (it lands in
+``fake.files``, where the bot's own uploads go too); ``files.list`` / ``files.info`` answer from
+there (with the ``files:read`` scope, else ``missing_scope``), and each file's
+``url_private_download`` is served by the fake, streamed, to a request carrying a valid bot token
+(without one, like Slack, a redirect to an HTML sign-in page). ``fail_download`` injects HTTP
+errors; a file whose declared ``size`` differs from its content is sent without Content-Length.
+Downloads are recorded as ``file_download`` calls (``args``: file, sent, complete).
+
 ``NetworkGuard`` makes any attempt to leave loopback fail loudly (and be recorded).
 """
 
@@ -44,7 +52,12 @@ DEFAULT_BOT_ID = "BBOT"
 DEFAULT_BOT_TOKEN = "xoxb-fake-bot-token"
 DEFAULT_USER_ID = "U0000USER"
 DEFAULT_CHANNEL_ID = "C0000CHAN"
-DEFAULT_SCOPES = "app_mentions:read,channels:history,chat:write,commands,files:write,reactions:write,users:read"
+DEFAULT_SCOPES = (
+    "app_mentions:read,channels:history,chat:write,commands,files:read,files:write,reactions:write,users:read"
+)
+# Web API methods this fake checks the token's scopes for (others are answered whatever the scopes).
+REQUIRED_SCOPES = {"files.list": "files:read", "files.info": "files:read"}
+DOWNLOAD_CHUNK = 64 * 1024
 # Where response_url points when a helper is not given one: loopback port 1, so
 # respond() fails fast with "connection refused" instead of going anywhere real.
 UNSET_RESPONSE_URL = "http://127.0.0.1:1/response_url/unset"
@@ -96,12 +109,25 @@ class _Failure:
 
 @dataclass
 class FakeFile:
+    """A file on the fake Slack: uploaded by the bot (files_upload_v2) or shared by a person
+    (``share_file``). ``size``: what Slack declares, if it should differ from the content (a lie)."""
+
     id: str
     filename: str
     length: int
     content: bytes | None = None
     title: str | None = None
     completed: bool = False
+    user: str = DEFAULT_BOT_USER_ID
+    channels: list[str] = field(default_factory=list)
+    created: int = field(default_factory=lambda: int(time.time()))
+    mimetype: str = "application/octet-stream"
+    size: int | None = None
+    deleted: bool = False
+
+    @property
+    def declared_size(self) -> int:
+        return self.size if self.size is not None else len(self.content or b"")
 
 
 def _maybe_json(value: Any) -> Any:
@@ -178,6 +204,7 @@ class FakeSlackAPI:
         self.files: dict[str, FakeFile] = {}
 
         self._failures: dict[str, deque[_Failure]] = {}
+        self._download_failures: deque[tuple[str | None, int]] = deque()  # (file id or any, status)
         self._id_seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -195,6 +222,8 @@ class FakeSlackAPI:
             "conversations.replies": self._conversations_replies,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
+            "files.list": self._files_list,
+            "files.info": self._files_info,
             "reactions.add": self._reactions_add,
         }
         self.add_user(bot_user_id, "readbot", is_bot=True)
@@ -207,6 +236,9 @@ class FakeSlackAPI:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{key}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/files-pri/{team_file}/download/{filename}", self._handle_download)
+        app.router.add_get("/files-pri/{team_file}/{filename}", self._handle_download)
+        app.router.add_get("/signin", self._handle_signin)
         app.router.add_route("*", "/{tail:.*}", self._handle_unrouted)
         self._runner, self._port = await serve_on_loopback(app)
 
@@ -322,6 +354,74 @@ class FakeSlackAPI:
     def next_ts(self) -> str:
         return new_ts()
 
+    def share_file(
+        self,
+        channel: str,
+        filename: str,
+        content: bytes,
+        *,
+        user: str = DEFAULT_USER_ID,
+        mimetype: str = "application/octet-stream",
+        created: float | None = None,
+        size: int | None = None,
+        title: str | None = None,
+    ) -> FakeFile:
+        """A person shares a file in ``channel`` (``created``: epoch seconds, default now). Also seeds
+        the ``file_share`` message in history. Deliver the event with ``send_file_share`` if the bot
+        should hear of it."""
+        file = FakeFile(
+            f"F{next(self._id_seq):08d}",
+            filename,
+            len(content),
+            content,
+            title=title or filename,
+            completed=True,
+            user=user,
+            channels=[channel],
+            created=int(time.time() if created is None else created),
+            mimetype=mimetype,
+            size=size,
+        )
+        self.files[file.id] = file
+        self.add_message(channel, "", user=user, subtype="file_share", files=[self.file_json(file)])
+        return file
+
+    def delete_file(self, file_id: str) -> None:
+        """The file is deleted: files.info says file_not_found, its download 404."""
+        self.files[file_id].deleted = True
+
+    def fail_download(self, file_id: str | None = None, *, status: int = 500, times: int = 1) -> None:
+        """The next ``times`` downloads (of ``file_id``, or of any file) answer HTTP ``status``."""
+        self._download_failures.extend([(file_id, status)] * times)
+
+    def file_json(self, file: FakeFile) -> JsonDict:
+        """The file object Slack returns (files.info, files.list, a message's ``files``)."""
+        private = f"{self.base_url}/files-pri/{self.team_id}-{file.id}/{file.filename}"
+        return {
+            "id": file.id,
+            "created": file.created,
+            "timestamp": file.created,
+            "name": file.filename,
+            "title": file.title or file.filename,
+            "mimetype": file.mimetype,
+            "filetype": file.filename.rsplit(".", 1)[-1] if "." in file.filename else "binary",
+            "user": file.user,
+            "user_team": self.team_id,
+            "editable": False,
+            "size": file.declared_size,
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": True,
+            "public_url_shared": False,
+            "url_private": private,
+            "url_private_download": f"{self.base_url}/files-pri/{self.team_id}-{file.id}/download/{file.filename}",
+            "permalink": f"https://{self.team_domain}.slack.com/files/{file.user}/{file.id}/{file.filename}",
+            "channels": [c for c in file.channels if c[:1] == "C"],
+            "groups": [c for c in file.channels if c[:1] == "G"],
+            "ims": [c for c in file.channels if c[:1] == "D"],
+        }
+
     # ------------------------------------------------------------------ inspection
 
     def calls_to(self, method: str) -> list[RecordedCall]:
@@ -398,6 +498,9 @@ class FakeSlackAPI:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token not in self.valid_tokens:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
+        needed = REQUIRED_SCOPES.get(method)
+        if needed is not None and needed not in self.scopes.split(","):
+            return 200, {"ok": False, "error": "missing_scope", "needed": needed, "provided": self.scopes}, {}
         try:
             payload = handler(args)
         except SlackApiFailure as e:
@@ -429,6 +532,50 @@ class FakeSlackAPI:
         call.status = status
         await self._record(call)
         return web.Response(status=status, text=f"OK - {len(data)}" if file else "not found", content_type="text/plain")
+
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
+        """A file's ``url_private(_download)``: streamed to a request with a valid bot token."""
+        team, _, file_id = request.match_info["team_file"].partition("-")
+        file = self.files.get(file_id)
+        call = RecordedCall(
+            "file_download", {"file": file_id, "sent": 0, "complete": False}, dict(request.headers), "GET", request.path
+        )
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or auth[len("Bearer ") :] not in self.valid_tokens:
+            call.status = 302  # Slack: a sign-in page, not an error
+            await self._record(call)
+            raise web.HTTPFound(f"/signin?redir={request.path}")
+        failure = next((f for f in self._download_failures if f[0] in (None, file_id)), None)
+        if failure is not None:
+            self._download_failures.remove(failure)
+            call.status = failure[1]
+        elif file is None or file.deleted or file.content is None or team != self.team_id:
+            call.status = 404
+        if call.status != 200:
+            await self._record(call)
+            return web.Response(status=call.status, text="file not available", content_type="text/plain")
+        assert file is not None and file.content is not None
+        response = web.StreamResponse(headers={"Content-Type": file.mimetype})
+        if file.size is None or file.size == len(file.content):
+            response.content_length = len(file.content)  # a lying declared size: no length, chunked
+        try:
+            await response.prepare(request)
+            for start in range(0, len(file.content), DOWNLOAD_CHUNK):
+                chunk = file.content[start : start + DOWNLOAD_CHUNK]
+                await response.write(chunk)
+                call.args["sent"] += len(chunk)
+            await response.write_eof()
+            call.args["complete"] = True
+        except ConnectionError:  # the client stopped reading (aiohttp: ClientConnectionResetError)
+            pass
+        finally:
+            await self._record(call)
+        return response
+
+    async def _handle_signin(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text="<!DOCTYPE html><html><body>Sign in to Fake Team</body></html>", content_type="text/html"
+        )
 
     # ------------------------------------------------------------------ Web API methods
 
@@ -590,8 +737,37 @@ class FakeSlackAPI:
             if file is None or file.content is None:
                 raise SlackApiFailure("file_not_found")
             file.title, file.completed = item.get("title") or file.filename, True
+            if args.get("channel_id"):
+                file.channels = [str(args["channel_id"])]
             done.append({"id": file.id, "name": file.filename, "title": file.title, "size": len(file.content)})
         return {"files": done}
+
+    def _files_list(self, args: JsonDict) -> JsonDict:
+        """Newest first; filtered by channel, user, ts_from, ts_to; ``count`` per page (default 100)."""
+        files = [f for f in self.files.values() if not f.deleted and f.content is not None]
+        if args.get("channel"):
+            files = [f for f in files if str(args["channel"]) in f.channels]
+        if args.get("user"):
+            files = [f for f in files if f.user == str(args["user"])]
+        if args.get("ts_from"):
+            files = [f for f in files if f.created >= float(args["ts_from"])]
+        if args.get("ts_to"):
+            files = [f for f in files if f.created <= float(args["ts_to"])]
+        files.sort(key=lambda f: f.created, reverse=True)
+        count, page = int(args.get("count") or 100), int(args.get("page") or 1)
+        shown = files[(page - 1) * count : page * count]
+        pages = max(1, -(-len(files) // count))
+        return {
+            "files": [self.file_json(f) for f in shown],
+            "paging": {"count": count, "total": len(files), "page": page, "pages": pages},
+        }
+
+    def _files_info(self, args: JsonDict) -> JsonDict:
+        _require(args, "file")
+        file = self.files.get(str(args["file"]))
+        if file is None or file.deleted:
+            raise SlackApiFailure("file_not_found")
+        return {"file": self.file_json(file), "comments": [], "response_metadata": {"next_cursor": ""}}
 
     def _reactions_add(self, args: JsonDict) -> JsonDict:
         _require(args, "channel", "timestamp", "name")
@@ -743,8 +919,10 @@ async def send_app_mention(
     retry_num: int | None = None,
     retry_reason: str | None = None,
     tamper: Tamper | None = None,
+    files: list[JsonDict] | None = None,
 ) -> BotHttpResponse:
-    """``app_mention`` event; ``<@bot_user_id> `` is prepended to ``text`` unless already there."""
+    """``app_mention`` event; ``<@bot_user_id> `` is prepended to ``text`` unless already there.
+    ``files``: the message was posted with files (``fake.file_json(fake.share_file(...))``)."""
     mention = f"<@{bot_user_id}>"
     ts = ts or new_ts()
     event: JsonDict = {
@@ -758,6 +936,8 @@ async def send_app_mention(
     }
     if thread_ts:
         event["thread_ts"] = thread_ts
+    if files:
+        event.update(files=files, upload=False, display_as_bot=False)
     return await send_event(url, secret, event, event_id, retry_num, retry_reason, tamper=tamper)
 
 
@@ -777,11 +957,16 @@ async def send_message_event(
     retry_num: int | None = None,
     retry_reason: str | None = None,
     tamper: Tamper | None = None,
+    files: list[JsonDict] | None = None,
 ) -> BotHttpResponse:
-    """``message`` event (``channel_type`` "im" for DMs; ``bot_id``/``subtype`` for bot messages)."""
+    """``message`` event (``channel_type`` "im" for DMs; ``bot_id``/``subtype`` for bot messages;
+    ``files`` for a message posted with files, subtype ``file_share``)."""
     ts = ts or new_ts()
     event: JsonDict = {"type": "message", "text": text, "ts": ts, "channel": channel, "event_ts": ts}
     event["channel_type"] = channel_type
+    if files:
+        event.update(files=files, upload=False, display_as_bot=False)
+        subtype = subtype or "file_share"
     optional = {"user": user, "thread_ts": thread_ts, "bot_id": bot_id, "subtype": subtype}
     event.update({k: v for k, v in optional.items() if v is not None})
     return await send_event(url, secret, event, event_id, retry_num, retry_reason, tamper=tamper)

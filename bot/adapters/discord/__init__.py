@@ -9,6 +9,7 @@ Modules, one concern each:
 * :mod:`.responders` – the :class:`~bot.core.adapter.Responder` for a mention and for an interaction;
 * :mod:`.commands` – the slash commands (``/ask``, ``/poll`` with its options, one per other dispatcher command);
 * :mod:`.autocomplete` – ``/poll claim:`` choices from a claims bank (injected, no poll imports);
+* :mod:`.files` – fetching a file attached to a command or mention (its CDN URL, bounded);
 * :mod:`.endpoints` – pointing discord.py at another REST base / gateway (tests, proxies);
 * :mod:`.adapter` – :class:`DiscordAdapter`, the :class:`~bot.core.adapter.ChatAdapter`.
 """

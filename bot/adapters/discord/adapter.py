@@ -4,7 +4,7 @@ In: mentions of the bot (``on_message``), slash commands (built from the feature
 :mod:`.commands`; synced to Discord when the declarations changed since the last sync, whose hash is
 kept in the database) and clicks on readbot's buttons – each translated to a neutral event and
 dispatched with a responder bound to it (private replies are ephemeral interaction responses).
-Out: :meth:`send`, :meth:`update`.
+Out: :meth:`send`, :meth:`update`; :meth:`fetch` downloads a file attached to a command or mention.
 
 * Gateway intents: discord.py's defaults; the privileged message-content intent only with
   ``message_content=True`` (off by default: Discord still delivers the content of messages that
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import aiohttp
 import discord
 
-from bot.adapters.discord import translate
+from bot.adapters.discord import files, translate
 from bot.adapters.discord.commands import ReadbotTree, build_tree
 from bot.adapters.discord.endpoints import point_discord_py_at
 from bot.adapters.discord.render import render
@@ -35,7 +35,7 @@ from bot.adapters.discord.responders import InteractionResponder, MessageRespond
 from bot.adapters.discord.views import ActionButton
 from bot.core.adapter import Responder, State, UnsupportedOperation
 from bot.core.commands import CommandSpec, spec_hash
-from bot.core.events import Event, MessageRef, Reply, Visibility, Where
+from bot.core.events import Attachment, Event, MessageRef, Reply, Visibility, Where
 from bot.core.tasks import InFlight
 from bot.errors import ConfigError, ReadbotError
 from bot.settings import Settings
@@ -332,3 +332,7 @@ class DiscordAdapter:
         attachments)."""
         channel = self.client.get_partial_messageable(int(ref.where.thread_id or ref.where.channel.id))
         await channel.get_partial_message(int(ref.message_id)).edit(**render(reply).edit_kwargs())
+
+    async def fetch(self, attachment: Attachment, *, limit: int) -> bytes:
+        """A file attached to a command or mention (``attachment.id`` is its CDN URL), bounded."""
+        return await files.fetch(attachment, limit=limit)

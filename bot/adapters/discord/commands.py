@@ -1,9 +1,11 @@
 """Slash commands built from the features' neutral declarations (:mod:`bot.core.commands`).
 
 Each declared option becomes a string parameter; a closed set of values becomes choices, and an
-option with suggestions gets autocomplete. The callbacks don't use discord.py's parsed arguments: they
-hand the interaction to the adapter, which translates its raw data (:func:`.translate.command_event`):
-``Command.options`` keyed by the declared names. A command Discord still shows but readbot no longer
+option with suggestions gets autocomplete; a "file" option becomes an attachment parameter (option
+type 11: the person picks a file in Discord's command bar). The callbacks don't use discord.py's parsed
+arguments: they hand the interaction to the adapter, which translates its raw data
+(:func:`.translate.command_event`): ``Command.options`` keyed by the declared names, the files in
+``Command.attachments``. A command Discord still shows but readbot no longer
 registers (or registers differently) is routed the same way, so the dispatcher answers it ("I don't know
 the command …") instead of the interaction timing out.
 """
@@ -98,7 +100,8 @@ def autocomplete_callback(command: str, option: str, suggest: Suggest) -> Autoco
 
 def spec_command(spec: CommandSpec, sink: CommandSink) -> app_commands.Command:
     """A Discord application command built from a neutral declaration: each option a string
-    parameter (a closed set of values as choices; suggestions as autocomplete)."""
+    parameter (a closed set of values as choices; suggestions as autocomplete), a file option an
+    attachment parameter."""
 
     async def callback(interaction: discord.Interaction, **_: Any) -> None:
         await sink.handle_command(interaction)
@@ -107,7 +110,11 @@ def spec_command(spec: CommandSpec, sink: CommandSink) -> app_commands.Command:
         inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
     ]
     for option in spec.options:
-        kind: Any = Literal.__getitem__(option.choices) if option.choices else str
+        kind: Any
+        if option.kind == "file":
+            kind = discord.Attachment
+        else:
+            kind = Literal.__getitem__(option.choices) if option.choices else str
         parameters.append(
             inspect.Parameter(
                 option.name,

@@ -3,7 +3,10 @@
 * a message in a thread is ``Where(Channel(parent id), thread_id=thread id)``; elsewhere
   ``Where(Channel(channel id))``;
 * a person is an admin when they have Manage Messages in that channel;
-* ``event_id`` is the message or interaction id (Discord snowflakes are unique).
+* ``event_id`` is the message or interaction id (Discord snowflakes are unique);
+* files: a slash command's attachment options (type 11; the files themselves in the interaction's
+  ``resolved.attachments``) and a mention's attachments become ``attachments``, each with its URL as
+  the id (the adapter fetches it); they are never in ``options``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Any
 import discord
 
 from bot.adapters.discord.mentions import to_neutral
-from bot.core.events import ButtonClick, Channel, Command, Message, MessageRef, User, Where
+from bot.core.events import Attachment, ButtonClick, Channel, Command, Message, MessageRef, User, Where
 
 PLATFORM = "discord"
+ATTACHMENT_OPTION = 11  # Discord's application command option type for a file
 
 
 def where_of(channel: object, channel_id: int | None = None) -> Where:
@@ -66,6 +70,19 @@ def strip_bot_mention(content: str, bot_id: int, role_ids: Collection[int] = ())
     return re.sub(r"\s+", " ", text).strip()
 
 
+def attachment_of(data: Any) -> Attachment | None:
+    """A Discord attachment object (raw JSON) → Attachment (id = its URL); None without a URL."""
+    if not isinstance(data, dict) or not data.get("url"):
+        return None
+    size = data.get("size")
+    return Attachment(
+        id=str(data["url"]),
+        name=str(data.get("filename") or "file"),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        content_type=str(data.get("content_type") or ""),
+    )
+
+
 def message_event(message: discord.Message, bot_id: int) -> Message:
     text = to_neutral(strip_bot_mention(message.content, bot_id, bot_role_ids(message, bot_id)))
     return Message(
@@ -74,6 +91,9 @@ def message_event(message: discord.Message, bot_id: int) -> Message:
         user=user_of(message.author, is_admin=can_manage_messages(message)),
         text=text,
         message_id=str(message.id),
+        attachments=tuple(
+            Attachment(a.url, a.filename, a.size, a.content_type or "") for a in message.attachments if a.url
+        ),
     )
 
 
@@ -83,15 +103,31 @@ def _option_value(value: Any) -> str:
     return str(value)
 
 
-def _options(raw: list[dict[str, Any]]) -> dict[str, str]:
-    """Option name → value as text; sub-command options are flattened."""
-    options: dict[str, str] = {}
+def _flat(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The options that carry a value; sub-command options are flattened."""
+    flat: list[dict[str, Any]] = []
     for option in raw:
         if "value" in option:
-            options[str(option["name"])] = to_neutral(_option_value(option["value"]))
+            flat.append(option)
         elif option.get("options"):
-            options.update(_options(option["options"]))
-    return options
+            flat.extend(_flat(option["options"]))
+    return flat
+
+
+def _options(raw: list[dict[str, Any]]) -> dict[str, str]:
+    """Option name → value as text (attachment options aside)."""
+    return {
+        str(o["name"]): to_neutral(_option_value(o["value"])) for o in _flat(raw) if o.get("type") != ATTACHMENT_OPTION
+    }
+
+
+def _attachments(raw: list[dict[str, Any]], resolved: Any) -> tuple[Attachment, ...]:
+    """The files of the attachment options, in the order given, from ``resolved.attachments``."""
+    files = resolved.get("attachments") if isinstance(resolved, dict) else None
+    found = (
+        attachment_of((files or {}).get(str(o["value"]))) for o in _flat(raw) if o.get("type") == ATTACHMENT_OPTION
+    )
+    return tuple(a for a in found if a is not None)
 
 
 def interaction_user(interaction: discord.Interaction) -> User:
@@ -102,7 +138,8 @@ def command_event(interaction: discord.Interaction) -> Command:
     """A slash command from the interaction's raw data (independent of the local command tree, so
     a command Discord still knows but readbot no longer does is routed too)."""
     data: dict[str, Any] = dict(interaction.data or {})
-    options = _options(list(data.get("options") or []))
+    raw = list(data.get("options") or [])
+    options = _options(raw)
     if "text" in options:
         text = options["text"]
     elif len(options) == 1:
@@ -116,6 +153,7 @@ def command_event(interaction: discord.Interaction) -> Command:
         name=str(data.get("name", "")),
         text=text,
         options=options,
+        attachments=_attachments(raw, data.get("resolved")),
     )
 
 

@@ -11,7 +11,9 @@ Flow for every request Slack sends:
 3. the event and a :mod:`.responders` responder go to ``dispatcher.dispatch`` in a
    background task the adapter keeps, so ``stop()`` can wait for answers in flight.
    Commands, clicks and form submissions first learn whether the person is a workspace
-   admin or owner (``users.info``, cached): readbot's moderators by default.
+   admin or owner (``users.info``, cached): readbot's moderators by default. A command that
+   declares a file option first gets the file the person shared in the channel just before
+   (:mod:`.files`); a mention or DM posted with files carries them already.
 
 Nothing here blocks the event loop: handlers run their blocking work in threads.
 """
@@ -22,7 +24,7 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -33,6 +35,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.files import SlackFiles
 from bot.adapters.slack.render import render
 from bot.adapters.slack.responders import CommandResponder, FormResponder, ThreadResponder
 from bot.adapters.slack.retries import RetryFilter, retry_num
@@ -52,7 +55,9 @@ from bot.adapters.slack.transport import (
 )
 from bot.adapters.slack.users import AdminDirectory
 from bot.core.adapter import Responder, UnsupportedOperation
+from bot.core.commands import CommandSpec
 from bot.core.events import (
+    Attachment,
     ButtonClick,
     Command,
     Event,
@@ -110,9 +115,13 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         drain_timeout: float = 8.0,
         extra_routes: AddRoutes | None = None,
+        commands: Iterable[CommandSpec] = (),
     ) -> None:
-        """``extra_routes`` adds routes to the HTTP server (the ops endpoints, on the same port)."""
+        """``extra_routes`` adds routes to the HTTP server (the ops endpoints, on the same port).
+        ``commands``: the features' declarations (``AdapterKit.commands``): those with a file option get
+        the person's latest file in the channel."""
         self.settings = settings
+        self.file_commands = frozenset(spec.name for spec in commands if spec.takes_file)
         self.extra_routes = extra_routes
         self.dispatcher = dispatcher
         self.host = host
@@ -129,6 +138,7 @@ class SlackAdapter:
         self._transport: Transport | None = None
         self._retries = RetryFilter()
         self._admins = AdminDirectory(self.client)
+        self.files = SlackFiles(self.client, settings.slack_api_url)
         self._inflight = InFlight("slack events")
         self._register()
 
@@ -223,6 +233,10 @@ class SlackAdapter:
             channel=ref.where.channel.id, ts=ref.message_id, text=message.text, blocks=message.blocks
         )
 
+    async def fetch(self, attachment: Attachment, *, limit: int) -> bytes:
+        """A file's bytes (``files.info``, then its ``url_private_download`` with the bot token), bounded."""
+        return await self.files.fetch(attachment, limit=limit)
+
     async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         """Show a modal (rendered by :func:`.render.modal_view`) to whoever triggered ``trigger_id``."""
         await self.client.views_open(trigger_id=trigger_id, view=view)
@@ -297,6 +311,10 @@ class SlackAdapter:
             if isinstance(event, Command | ButtonClick | FormSubmitted) and not event.user.is_bot:
                 admin = await self._admins.is_admin(event.user.id)
                 event = dataclasses.replace(event, user=dataclasses.replace(event.user, is_admin=admin))
+            if isinstance(event, Command) and event.name in self.file_commands and not event.attachments:
+                recent = await self.files.recent(event.where.channel.id, event.user.id)
+                if recent is not None:
+                    event = dataclasses.replace(event, attachments=(recent,))
             await self.dispatcher.dispatch(event, responder)
         except asyncio.CancelledError:
             raise

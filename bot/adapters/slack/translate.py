@@ -3,6 +3,10 @@
 Every function takes the decoded JSON Slack sent (an Events API envelope, a slash
 command form, a ``block_actions`` or ``view_submission`` payload) and returns a :mod:`bot.core.events` type,
 or ``None`` when the payload is not something readbot acts on.
+
+Files: a message's ``files`` (a mention or DM posted with files) become ``Message.attachments``
+(their ids, fetched later through ``files.info``); :func:`recent_attachment` picks, out of a
+``files.list`` answer, the file a command that asks for one gets.
 """
 
 from __future__ import annotations
@@ -13,7 +17,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.adapters.slack.mentions import to_neutral
-from bot.core.events import ButtonClick, Channel, Command, FormSubmitted, Message, MessageRef, User, Where
+from bot.core.events import (
+    Attachment,
+    ButtonClick,
+    Channel,
+    Command,
+    FormSubmitted,
+    Message,
+    MessageRef,
+    User,
+    Where,
+)
 
 PLATFORM = "slack"
 JsonDict = Mapping[str, Any]
@@ -63,6 +77,39 @@ def _user_of_event(event: JsonDict, bot_user_id: str | None) -> User:
     return User(user_id, name, is_bot=is_bot_event(event, bot_user_id))
 
 
+def attachment_of(file: JsonDict) -> Attachment | None:
+    """A Slack file object → Attachment (id = the file id); None for a deleted file (a tombstone)."""
+    file_id = file.get("id")
+    if not file_id or file.get("mode") == "tombstone":
+        return None
+    size = file.get("size")
+    return Attachment(
+        id=str(file_id),
+        name=str(file.get("name") or file.get("title") or file_id),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        content_type=str(file.get("mimetype") or ""),
+    )
+
+
+def attachments_of(event: JsonDict) -> tuple[Attachment, ...]:
+    files = event.get("files") or []
+    found = (attachment_of(f) for f in files if isinstance(f, Mapping))
+    return tuple(a for a in found if a is not None)
+
+
+def recent_attachment(files: object, since: float) -> Attachment | None:
+    """The newest file of a ``files.list`` answer created at or after ``since`` (epoch seconds)."""
+    candidates: list[tuple[float, Attachment]] = []
+    for file in files if isinstance(files, list) else []:
+        if not isinstance(file, Mapping):
+            continue
+        created = file.get("created") or file.get("timestamp")
+        attachment = attachment_of(file)
+        if attachment is not None and isinstance(created, int | float) and created >= since:
+            candidates.append((float(created), attachment))
+    return max(candidates, key=lambda pair: pair[0])[1] if candidates else None
+
+
 def _message(body: JsonDict, event: JsonDict, bot_user_id: str | None) -> Message:
     """The Message of a mention or DM event: in the thread it was posted in, if any."""
     text = strip_bot_mention(str(event.get("text") or ""), bot_user_id)
@@ -73,6 +120,7 @@ def _message(body: JsonDict, event: JsonDict, bot_user_id: str | None) -> Messag
         user=_user_of_event(event, bot_user_id),
         text=to_plain(text),
         message_id=str(event.get("ts") or ""),
+        attachments=attachments_of(event),
     )
 
 
