@@ -69,6 +69,8 @@ def test_api_shapes() -> None:
         (b"<html><body><p>x</p></body></html>", "a.htm", "html"),
         (b"<p>a fragment of a page</p>", "a.html", "html"),
         (b"%PDF-1.7\n...", "a.pdf", "pdf"),
+        (b"\x00\xff junk first, then %PDF-1.4\n...", "b.pdf", "pdf"),
+        (b"# Formats\n\nA PDF file starts with %PDF-1.7 and a binary line.\n", "notes.md", "md"),
     ],
 )
 def test_sniff_by_content_and_extension(data: bytes, name: str, fmt: str) -> None:

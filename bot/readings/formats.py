@@ -11,6 +11,7 @@ file never surfaces as a library's traceback.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import re
@@ -85,8 +86,9 @@ def sniff(data: bytes, name: str) -> str:
 
 
 def _content_kind(data: bytes) -> str:
-    if b"%PDF-" in data[:1024]:
-        return "pdf"
+    pdf_at = data[:1024].find(b"%PDF-")
+    if pdf_at == 0 or (pdf_at > 0 and (not data[:pdf_at].strip(b"\xef\xbb\xbf \t\r\n") or not _text_start(data))):
+        return "pdf"  # readers accept a header after some junk; a text that quotes "%PDF-" is not a PDF
     if data.startswith(b"PK\x03\x04"):
         return "epub" if _epub_mimetype(data) else "zip"
     if _HTML_START.match(data[:4096]):
@@ -96,6 +98,14 @@ def _content_kind(data: bytes) -> str:
     except UnicodeDecodeError:
         return "binary"
     return "binary" if looks_binary(text) else "text"
+
+
+def _text_start(data: bytes) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data[:65536], final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _epub_mimetype(data: bytes) -> bool:
