@@ -5,6 +5,7 @@ every file that can't be used."""
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from pathlib import Path
 
@@ -427,3 +428,30 @@ def test_an_epub_that_unpacks_too_big() -> None:
 def test_load_path_names_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ReadingFormatError, match=r"gone\.md can't be read: No such file or directory"):
         load_path(tmp_path / "gone.md")
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "epub", "html"])
+def test_damaged_files_give_one_line_never_a_traceback(fmt: str) -> None:
+    """Truncated files, flipped bytes and overwritten runs (seeded): each loads or raises
+    ReadingFormatError, never another exception."""
+    good = {
+        "pdf": lambda: make_pdf([["# Chapter 1", PROSE[0]], ["# Chapter 2", PROSE[1]]], outline=[("Chapter 2", 1, [])]),
+        "epub": lambda: make_epub(CHAPTERS, TOC, title="B"),
+        "html": lambda: PAGE.encode(),
+    }[fmt]()
+    rng = random.Random(12)
+    for _ in range(40):
+        data = bytearray(good)
+        how = rng.choice(["truncate", "flip", "overwrite"])
+        if how == "truncate":
+            data = data[: rng.randrange(len(data))]
+        elif how == "flip":
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        else:
+            at = rng.randrange(len(data))
+            data[at : at + rng.randint(1, 200)] = rng.randbytes(rng.randint(0, 200))
+        try:
+            load_reading(bytes(data), f"damaged.{fmt}")
+        except ReadingFormatError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith("damaged."), str(exc)
