@@ -12,6 +12,7 @@ dropped whole headed sections of short chapters, and a reading must not lose a p
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -19,7 +20,15 @@ from typing import Literal
 from lxml import etree
 from lxml import html as lxml_html
 
-from bot.readings.formats_base import ReadingFormatError, Section, display_name, make_sections, one_line, stem
+from bot.readings.formats_base import (
+    ReadingFormatError,
+    Section,
+    display_name,
+    make_sections,
+    one_line,
+    short_reason,
+    stem,
+)
 from bot.readings.formats_text import not_utf8
 
 Mode = Literal["through", "emit", "headings", "silent"]
@@ -101,7 +110,7 @@ def parse_html(data: bytes, name: str) -> etree._Element:
     try:
         return lxml_html.document_fromstring(text)
     except (etree.ParserError, ValueError) as exc:
-        raise ReadingFormatError(f"{display_name(name)} is not a readable HTML page: {exc}") from exc
+        raise ReadingFormatError(f"{display_name(name)} is not a readable HTML page: {short_reason(exc)}") from exc
 
 
 def _tag(el: etree._Element) -> str:
@@ -125,16 +134,9 @@ def _inline_text(el: etree._Element) -> str:
 
 def html_title(root: etree._Element) -> str:
     """``<title>``, else the first ``<h1>``, else ""."""
-    for path in ("//title", "//h1"):
-        for el in root.xpath(path):
-            text = _inline_text_any(el)
-            if text:
-                return text
-    return ""
-
-
-def _inline_text_any(el: etree._Element) -> str:
-    return one_line("".join(el.itertext())) if _tag(el) == "title" else _inline_text(el)
+    titles = (one_line("".join(el.itertext())) for el in root.xpath("//title"))
+    headings = (_inline_text(el) for el in root.xpath("//h1"))
+    return next((text for text in itertools.chain(titles, headings) if text), "")
 
 
 # --------------------------------------------------------------------------- main content
