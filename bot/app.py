@@ -51,6 +51,11 @@ from bot.prompts.bank import load_questions
 from bot.prompts.config import load_config
 from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import PromptService
+from bot.readings import commands as readings_commands
+from bot.readings import feature as readings_feature
+from bot.readings.feature import Watcher
+from bot.readings.service import ReadingService
+from bot.readings.store import ReadingStore
 from bot.settings import Settings
 from bot.store.db import Database, database_url
 from bot.store.events import EventLog
@@ -90,13 +95,40 @@ class App:
     dispatcher: Dispatcher
     polls: PollRuntime
     prompts: PromptScheduler
+    readings: ReadingService
+    readings_watcher: Watcher
     adapters: tuple[ChatAdapter, ...]
     tasks: tuple[asyncio.Task[None], ...]
 
 
 def command_specs() -> tuple[CommandSpec, ...]:
     """Every slash command the features declare, in order (what Slack's manifest must list)."""
-    return (*ask_commands.COMMANDS, *polls_commands.commands(load_claims()), *prompts_commands.COMMANDS)
+    return (
+        *ask_commands.COMMANDS,
+        *polls_commands.commands(load_claims()),
+        *prompts_commands.COMMANDS,
+        *readings_commands.commands(lambda typed: []),
+    )
+
+
+def reading_service(
+    settings: Settings, store: ReadingStore, knowledge: KnowledgeService, clock: Clock
+) -> ReadingService:
+    return ReadingService(
+        store, knowledge, clock, folder=settings.data_dir / "readings", max_bytes=settings.max_reading_mb * 1024 * 1024
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_readings(settings: Settings) -> AsyncIterator[ReadingService]:
+    """The readings alone (the CLI): the database and the knowledge service, no features, no adapters."""
+    async with contextlib.AsyncExitStack() as stack:
+        knowledge = await asyncio.to_thread(KnowledgeService.open, settings)
+        stack.callback(knowledge.close)
+        await asyncio.to_thread(knowledge.ensure_ingested)
+        db = await Database.open(database_url(settings.database_url, settings.data_dir))
+        stack.push_async_callback(db.close)
+        yield reading_service(settings, ReadingStore(db), knowledge, SystemClock())
 
 
 @contextlib.asynccontextmanager
@@ -131,6 +163,9 @@ async def open_app(
         stack.callback(history.close)
 
         outbox = Outbox()
+        reading_store = ReadingStore(db)
+        readings = reading_service(settings, reading_store, knowledge, clock)
+        watcher, readings_part = readings_feature.build(readings, outbox, clock, moderators=settings.moderators)
         polls, polls_part = polls_feature.build(
             PollService(db, poll_secret(settings)),
             outbox,
@@ -148,7 +183,13 @@ async def open_app(
             moderators=settings.moderators,
             metrics=metrics,
         )
-        features = (ask_feature.build(knowledge, history, metrics=metrics), polls_part, prompts_part, *extra_features)
+        features = (
+            ask_feature.build(knowledge, history, metrics=metrics, current_reading=reading_store.current),
+            polls_part,
+            prompts_part,
+            readings_part,
+            *extra_features,
+        )
         for part in features:
             if part.drain is not None:
                 stack.push_async_callback(part.drain)
@@ -184,6 +225,8 @@ async def open_app(
             dispatcher,
             polls,
             prompts,
+            readings,
+            watcher,
             tuple(started),
             tasks,
         )

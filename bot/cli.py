@@ -60,6 +60,17 @@ def _parser() -> ArgumentParser:
     export.add_argument("--poll", help="only this poll id")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
 
+    readings = sub.add_parser("readings", help="add, list or remove readings")
+    readings_sub = readings.add_subparsers(dest="readings_command", required=True, parser_class=ArgumentParser)
+    add = readings_sub.add_parser("add", help="index one file (.txt .md .html .pdf .epub) as a reading")
+    add.add_argument("path", type=Path)
+    add.add_argument("--id", required=True, help="the reading's id (adding an existing id replaces it)")
+    add.add_argument("--title", help="default: the file's own title")
+    listing = readings_sub.add_parser("list", help="every reading with its sections")
+    listing.add_argument("--json", action="store_true")
+    remove = readings_sub.add_parser("remove", help="remove a reading from the index and every channel")
+    remove.add_argument("id")
+
     prompts = sub.add_parser("prompts", help="daily discussion prompts (schedules in readbot.toml)")
     prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True, parser_class=ArgumentParser)
     preview = prompts_sub.add_parser(
@@ -182,6 +193,36 @@ def cmd_polls(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.app import open_readings
+    from bot.readings.formats import load_path
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    if args.readings_command == "add":  # a bad file is refused before anything is opened
+        load_path(args.path, max_bytes=settings.max_reading_mb * 1024 * 1024)
+
+    async def go() -> str:
+        async with open_readings(settings) as readings:
+            if args.readings_command == "add":
+                data = await asyncio.to_thread(args.path.read_bytes)
+                reading = await readings.add(data, args.path.name, reading_id=args.id, title=args.title, by="cli")
+                return f"added {reading.id}: “{reading.title}”, {len(reading.sections)} sections"
+            if args.readings_command == "remove":
+                channels = await readings.remove(args.id)
+                note = f" (it was the current reading of {len(channels)} channel(s))" if channels else ""
+                return f"removed {args.id}{note}"
+            listed = await readings.listed()
+            if args.json:
+                return json.dumps(
+                    [{"id": r.id, "title": r.title, "sections": list(r.sections)} for r in listed], ensure_ascii=False
+                )
+            return "\n".join(f"{r.id}\t{r.title}\t{len(r.sections)} sections" for r in listed) or "no readings"
+
+    out.write(asyncio.run(go()) + "\n")
+    return 0
+
+
 def cmd_prompts(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.clock import SystemClock
     from bot.prompts.bank import load_questions
@@ -214,6 +255,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "doctor": cmd_doctor,
     "polls": cmd_polls,
     "prompts": cmd_prompts,
+    "readings": cmd_readings,
 }
 
 

@@ -96,6 +96,7 @@ class Settings:
     poll_secret: str = ""
     config_path: Path = Path("readbot.toml")
     prompt_grace_minutes: int = 120
+    max_reading_mb: int = 50
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
@@ -151,6 +152,7 @@ class Settings:
             poll_secret=env.get("READBOT_POLL_SECRET", "").strip(),
             config_path=_path(env, "READBOT_CONFIG", Path("readbot.toml")),
             prompt_grace_minutes=_int(env, "READBOT_PROMPT_GRACE_MINUTES", 120, 0, 7 * 24 * 60),
+            max_reading_mb=_int(env, "READBOT_MAX_READING_MB", 50, 1, 1024),
         )
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from bot.ask.commands import COMMANDS
-from bot.ask.handler import AskHandler
+from bot.ask.handler import AskHandler, CurrentReading
 from bot.core.feature import Feature, bind
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.knowledge.service import KnowledgeService
 from bot.store.history import ThreadHistory
 
 
-def build(knowledge: KnowledgeService, history: ThreadHistory | None, *, metrics: Metrics = NO_METRICS) -> Feature:
-    ask = AskHandler(knowledge, history, metrics=metrics)
+def build(
+    knowledge: KnowledgeService,
+    history: ThreadHistory | None,
+    *,
+    metrics: Metrics = NO_METRICS,
+    current_reading: CurrentReading | None = None,
+) -> Feature:
+    ask = AskHandler(knowledge, history, metrics=metrics, current_reading=current_reading)
     return Feature("ask", commands=bind(COMMANDS, {"ask": ask}), on_message=ask)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot.core.adapter import Responder
 from bot.core.events import Citation, Command, Event, Message, Reply
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.text import clean_question
+from bot.errors import InputError
 from bot.knowledge.answer import Answer
 from bot.knowledge.service import KnowledgeService
 from bot.store.history import ThreadHistory
@@ -19,15 +22,25 @@ def answer_reply(answer: Answer) -> Reply:
     return Reply(text=answer.body, citations=citations if answer.grounded else ())
 
 
+CurrentReading = Callable[[str, str], Awaitable[str | None]]
+
+
 class AskHandler:
     """Answers a mention or /ask. Blocking work runs in a worker thread."""
 
     def __init__(
-        self, knowledge: KnowledgeService, history: ThreadHistory | None = None, *, metrics: Metrics = NO_METRICS
+        self,
+        knowledge: KnowledgeService,
+        history: ThreadHistory | None = None,
+        *,
+        metrics: Metrics = NO_METRICS,
+        current_reading: CurrentReading | None = None,
     ) -> None:
+        """``current_reading(platform, channel)``: the channel's reading, searched first."""
         self.knowledge = knowledge
         self.history = history
         self.metrics = metrics
+        self.current_reading = current_reading
 
     @staticmethod
     def thread_key(event: Message | Command) -> str:
@@ -35,13 +48,30 @@ class AskHandler:
         thread = where.thread_id or (event.message_id if isinstance(event, Message) else "")
         return f"{where.channel.platform}:{where.channel.id}:{thread}"
 
-    def _answer(self, question: str, thread_key: str | None) -> Answer:
-        """Blocking (history, embedding, Chroma, LLM): one trip to a worker thread."""
+    def _answer(self, question: str, thread_key: str | None, reading: str | None = None) -> Answer:
+        """Blocking (history, embedding, Chroma, LLM): one trip to a worker thread. With a channel
+        reading, that reading is searched first; when only another reading covers the question, the
+        answer says which one it comes from."""
         history = self.history.recent(thread_key) if self.history and thread_key else []
-        answer = self.knowledge.ask(question, history=history)
+        answer = self._ask(question, history, reading)
         if self.history and thread_key:
             self.history.add(thread_key, answer.question)
         return answer
+
+    def _ask(self, question: str, history: list[str], reading: str | None) -> Answer:
+        if reading is None:
+            return self.knowledge.ask(question, history=history)
+        try:
+            own = self.knowledge.ask(question, history=history, reading=reading)
+        except InputError:  # the channel's reading was removed a moment ago: search them all
+            return self.knowledge.ask(question, history=history)
+        if own.grounded:
+            return own
+        anywhere = self.knowledge.ask(question, history=history)
+        if not anywhere.grounded or not anywhere.sources or anywhere.sources[0].reading == reading:
+            return own
+        note = f"This comes from the reading “{anywhere.sources[0].reading}”, not this channel's current one."
+        return replace(anywhere, body=f"{note}\n{anywhere.body}")
 
     async def __call__(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Message | Command)
@@ -52,6 +82,8 @@ class AskHandler:
         await responder.acknowledge()
         key = self.thread_key(event)
         threaded = isinstance(event, Message) or bool(event.where.thread_id)
-        answer = await asyncio.to_thread(self._answer, question, key if threaded else None)
+        channel = event.where.channel
+        reading = await self.current_reading(channel.platform, channel.id) if self.current_reading else None
+        answer = await asyncio.to_thread(self._answer, question, key if threaded else None, reading)
         await responder.reply(answer_reply(answer))
         self.metrics.answered(event.where.channel.platform, time.monotonic() - started, answer.grounded)

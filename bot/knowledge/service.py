@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from readerwriterlock import rwlock
+
 from bot.core.text import clean_question, neutralize_mentions
 from bot.errors import InputError
 from bot.knowledge.answer import Answer, extractive_answer
@@ -46,10 +48,14 @@ class KnowledgeService:
         knowledge_dir: Path,
         llm: LLMAnswerer | None = None,
         closers: Sequence[Callable[[], object]] = (),
+        reopen: Callable[[], Any] | None = None,
     ) -> None:
-        """``closers`` release what :meth:`open` opened for this service (its Chroma client)."""
+        """``closers`` release what :meth:`open` opened for this service (its Chroma client);
+        ``reopen`` makes a fresh embedded Chroma client (:meth:`reload`)."""
         self.index = index
         self._closers = tuple(closers)
+        self._reopen = reopen
+        self._rw = rwlock.RWLockWrite()  # questions share it; a reload takes it alone
         self.retriever = Retriever(index)
         self.knowledge_dir = knowledge_dir
         self.llm = llm
@@ -71,11 +77,18 @@ class KnowledgeService:
             embedder.preload()  # overlaps loading the model with opening Chroma
         client = chroma if chroma is not None else chroma_client(settings.data_dir, settings.chroma_url or None)
         closers = () if chroma is not None or not hasattr(client, "close") else (client.close,)
+        embedded = chroma is None and not settings.chroma_url
+
+        def reopen() -> Any:
+            return chroma_client(settings.data_dir)
+
         index = KnowledgeIndex(client, embedder, rebuild=rebuild)
         if chat_model is None and settings.llm:
             chat_model = make_chat_model(settings.llm)
         llm = LLMAnswerer(chat_model, timeout=settings.llm_timeout) if chat_model else None
-        return cls(index, knowledge_dir=settings.knowledge_dir, llm=llm, closers=closers)
+        return cls(
+            index, knowledge_dir=settings.knowledge_dir, llm=llm, closers=closers, reopen=reopen if embedded else None
+        )
 
     def ingest(
         self,
@@ -86,7 +99,7 @@ class KnowledgeService:
         rebuild: bool = False,
         progress: Any = None,
     ) -> IngestReport:
-        with self._ingest_lock:
+        with self._rw.gen_rlock(), self._ingest_lock:
             if rebuild:
                 self.index.reset()
             report = Ingester(self.index, progress).run(
@@ -110,9 +123,14 @@ class KnowledgeService:
         self.retriever.search("warm up")
 
     def retrieve(self, question: str, *, reading: str | None = None) -> Retrieval:
-        return self.retriever.search(clean_question(question), reading=reading)
+        with self._rw.gen_rlock():
+            return self.retriever.search(clean_question(question), reading=reading)
 
     def ask(self, question: object, *, reading: str | None = None, history: Sequence[str] = ()) -> Answer:
+        with self._rw.gen_rlock():
+            return self._ask(question, reading=reading, history=history)
+
+    def _ask(self, question: object, *, reading: str | None = None, history: Sequence[str] = ()) -> Answer:
         """Answer one question. Raises InputError for an unusable question."""
         text = clean_question(question)
         self.ensure_ingested()
@@ -143,6 +161,40 @@ class KnowledgeService:
         # the citation stays ours, from retrieval: drop any the model wrote itself
         prose = "\n".join(ln for ln in prose.splitlines() if not ln.strip().lower().startswith(("source:", "sources:")))
         return replace(fallback, body=prose.strip() or fallback.body)
+
+    def remove_reading(self, reading: str) -> None:
+        """Forget every chunk of ``reading`` (all its files)."""
+        with self._rw.gen_rlock(), self._ingest_lock:
+            for record in self.index.files().values():
+                if record.reading == reading:
+                    self.index.delete_file(record.source)
+            self.retriever.refresh()
+
+    def reading_sections(self) -> dict[str, tuple[str, ...]]:
+        """Each indexed reading's sections (headings with text under them), in reading order."""
+        sections: dict[str, list[str]] = {}
+        with self._rw.gen_rlock():
+            chunks = self.index.all_chunks()
+        for indexed in chunks:  # sorted by reading, document, position
+            found = sections.setdefault(indexed.reading, [])
+            if indexed.chunk.section and indexed.chunk.section not in found:
+                found.append(indexed.chunk.section)
+        return {reading: tuple(found) for reading, found in sections.items()}
+
+    def reload(self) -> None:
+        """Another process changed the index (a reading added or removed): search what it holds now.
+
+        Embedded Chroma keeps its vector index in memory, and another process's writes reach it only
+        through a fresh client; questions in flight finish first (a readers–writer lock)."""
+        with self._rw.gen_wlock():
+            if self._reopen is not None:
+                for close in self._closers:
+                    close()
+                client = self._reopen()
+                self._closers = (client.close,)
+                self.index = KnowledgeIndex(client, self.index.embedder)
+                self.retriever = Retriever(self.index)
+            self.retriever.refresh()
 
     def close(self) -> None:
         """Release the LLM client and the Chroma client this service opened (its native threads must

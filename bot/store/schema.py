@@ -116,3 +116,30 @@ bot_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# ----- readings (migration 0005) -------------------------------------------------
+
+readings = Table(
+    "readings",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("source", Text, nullable=False),  # the file it came from (a name; a path for the CLI)
+    Column("format", String(8), nullable=False),  # txt | md | html | pdf | epub
+    Column("sections", JSON, nullable=False),  # headings with text under them, in reading order
+    Column("status", String(16), nullable=False),  # indexing | ready
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),  # every change bumps it: replicas refresh
+)
+
+channel_readings = Table(
+    "channel_readings",
+    metadata,
+    Column("platform", String(16), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("reading_id", String(64), ForeignKey("readings.id", ondelete="CASCADE"), nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("platform", "channel_id", name="one_reading_per_channel"),
+)

@@ -1,0 +1,169 @@
+"""Adding, listing, removing and choosing readings: the file → its text and sections
+(:mod:`.formats`) → a normalised markdown copy under the data dir → the knowledge index (one
+reading id), with the record in the database.
+
+Blocking work (parsing, embedding) runs in a worker thread. A reading being added is stored as
+``indexing`` first and ``ready`` at the end; a failure removes what was half-added, so a reading
+is there whole or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.clock import Clock
+from bot.errors import InputError
+from bot.knowledge.service import KnowledgeService
+from bot.readings.formats import ReadingDoc, load_reading
+from bot.readings.store import Reading, ReadingStore, check_id
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_MB = 50
+
+
+class UnknownReading(InputError):
+    def __init__(self, reading_id: str, known: Sequence[str]) -> None:
+        listed = ", ".join(known) or "none yet"
+        super().__init__(f"There is no reading called “{reading_id}”. Readings: {listed}.")
+
+
+@dataclass(frozen=True)
+class Listed:
+    id: str
+    title: str
+    sections: tuple[str, ...]
+    source: str
+
+
+def as_markdown(doc: ReadingDoc, title: str) -> str:
+    """The reading as the index ingests it: the title, then each section under its heading."""
+    parts = [f"# {_one_line(title)}", ""]
+    for section in doc.sections:
+        parts += [f"## {_one_line(section.heading)}", "", section.text.strip(), ""]
+    return "\n".join(parts)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class ReadingService:
+    def __init__(
+        self,
+        store: ReadingStore,
+        knowledge: KnowledgeService,
+        clock: Clock,
+        *,
+        folder: Path,
+        max_bytes: int = DEFAULT_MAX_MB * 1024 * 1024,
+    ) -> None:
+        self.store = store
+        self.knowledge = knowledge
+        self.clock = clock
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self._lock = asyncio.Lock()  # one add or remove at a time in this process
+
+    def path_of(self, reading_id: str) -> Path:
+        return self.folder / f"{reading_id}.md"
+
+    async def add(self, data: bytes, name: str, *, reading_id: str, title: str | None = None, by: str) -> Reading:
+        """Index one file as the reading ``reading_id`` (replacing one with that id)."""
+        reading_id = check_id(reading_id)
+        doc = await asyncio.to_thread(load_reading, data, name, max_bytes=self.max_bytes)
+        chosen = _one_line(title) if title and title.strip() else doc.title
+        async with self._lock:
+            path = self.path_of(reading_id)
+            await self.store.save(
+                reading_id,
+                title=chosen,
+                source=name,
+                format=doc.format,
+                sections=[s.heading for s in doc.sections],
+                status="indexing",
+                by=by,
+                now=self.clock.now(),
+            )
+            try:
+                await asyncio.to_thread(self._index, path, as_markdown(doc, chosen), reading_id)
+            except BaseException:
+                log.exception("adding reading %s from %s failed; removing what was added", reading_id, name)
+                await asyncio.shield(self._forget(reading_id))
+                raise
+            await self.store.set_status(reading_id, "ready", now=self.clock.now())
+        reading = await self.store.get(reading_id)
+        assert reading is not None
+        return reading
+
+    def _index(self, path: Path, text: str, reading_id: str) -> None:
+        self.knowledge.remove_reading(reading_id)  # a replaced reading's old files go
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".md.partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+        report = self.knowledge.ingest([path], reading=reading_id)
+        if report.failed:
+            raise InputError(f"The reading could not be indexed: {report.failed[0][1]}")
+
+    async def _forget(self, reading_id: str) -> None:
+        await asyncio.to_thread(self._unindex, reading_id)
+        await self.store.remove(reading_id)
+
+    def _unindex(self, reading_id: str) -> None:
+        self.knowledge.remove_reading(reading_id)
+        self.path_of(reading_id).unlink(missing_ok=True)
+
+    async def remove(self, reading_id: str) -> list[tuple[str, str]]:
+        """Remove the reading from the index, the database and every channel that used it; returns
+        those channels. Unknown id: UnknownReading."""
+        async with self._lock:
+            known = await self.ids()
+            if reading_id not in known:
+                raise UnknownReading(reading_id, known)
+            channels = await self.store.channels_using(reading_id)
+            await self._forget(reading_id)
+        return channels
+
+    async def ids(self) -> list[str]:
+        return [r.id for r in await self.listed()]
+
+    async def listed(self) -> list[Listed]:
+        """Every reading: those added as readings, and those indexed by `readbot ingest` (the shipped one)."""
+        stored = {r.id: r for r in await self.store.all() if r.status == "ready"}
+        indexed = await asyncio.to_thread(self.knowledge.reading_sections)
+        out = [Listed(r.id, r.title, indexed.get(r.id, r.sections), r.source) for r in stored.values()]
+        for reading_id, sections in indexed.items():
+            if reading_id not in stored:
+                out.append(Listed(reading_id, reading_id, sections, "readbot ingest"))
+        return out
+
+    async def get(self, reading_id: str) -> Listed:
+        listed = await self.listed()
+        found = next((r for r in listed if r.id == reading_id), None)
+        if found is None:
+            raise UnknownReading(reading_id, [r.id for r in listed])
+        return found
+
+    async def use(self, platform: str, channel_id: str, reading_id: str, *, by: str) -> Listed:
+        reading = await self.get(reading_id)
+        if await self.store.get(reading_id) is None:  # an ingested reading: record it, so channels can point at it
+            await self.store.save(
+                reading_id,
+                title=reading.title,
+                source=reading.source,
+                format="md",
+                sections=reading.sections,
+                status="ready",
+                by=by,
+                now=self.clock.now(),
+            )
+        await self.store.use(platform, channel_id, reading_id, by=by, now=self.clock.now())
+        return reading
+
+    async def current(self, platform: str, channel_id: str) -> str | None:
+        return await self.store.current(platform, channel_id)
