@@ -334,3 +334,41 @@ def test_cli_rejects_a_bad_setting_with_one_line_naming_it(run_readbot, tmp_path
     line = _one_line(result.stderr)
     assert line.startswith("readbot: ") and name in line and value in line
     assert result.stdout == ""
+
+
+def _run_bytes(readbot_exe, cli_env, data_dir, args: list[bytes], stdin: bytes | None = None):
+    import subprocess
+
+    env = {**cli_env, "READBOT_DATA_DIR": str(data_dir)}
+    return subprocess.run([str(readbot_exe).encode(), *args], input=stdin, capture_output=True,
+                          env=env, timeout=180, check=False)
+
+
+@pytest.mark.parametrize("raw", [b"caf\xe9 au lait?", b"\xff\xfe\x00\x01junk\x9c", b"\x89PNG\r\n\x1a\n\x00\x00"],
+                         ids=["latin-1", "binary", "png-header"])
+def test_cli_rejects_bytes_that_are_not_a_question_with_one_line(readbot_exe, cli_env, cli_data_dir, raw):
+    if b"\x00" in raw:
+        raw = raw.replace(b"\x00", b"")  # argv cannot hold NUL; the rest is still junk
+    result = _run_bytes(readbot_exe, cli_env, cli_data_dir, [b"ask", raw])
+    assert result.returncode == 2
+    line = _one_line(result.stderr.decode("utf-8"))
+    assert line.startswith("readbot: ")
+    assert result.stdout == b""
+
+
+def test_cli_json_stdin_answers_every_valid_line_and_flags_the_invalid_one(readbot_exe, cli_env, cli_data_dir):
+    stdin = (b"What is SSI's straight-shot plan?\n"
+             b"caf\xe9 \xff\xfe what?\n"
+             b"thanks!\n"
+             b"Should humans merge with AI?\n")
+    result = _run_bytes(readbot_exe, cli_env, cli_data_dir, [b"ask", b"--json", b"-"], stdin)
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    assert len(objects) == 4
+    first, bad, thanks, last = objects
+    assert first["grounded"] is True and first["sources"][0]["section"] == SSI
+    assert set(bad) == {"error"} and "UTF-8" in bad["error"]
+    assert thanks == {"answer": thanks["answer"], "grounded": False, "coverage": None, "sources": []}
+    assert "/help" in thanks["answer"]
+    assert last["grounded"] is True
+    assert b"Traceback" not in result.stderr

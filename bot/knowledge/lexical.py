@@ -69,6 +69,7 @@ def is_overview(heading: str) -> bool:
 def _bm25(corpus: list[list[str]]):  # type: ignore[no-untyped-def]
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
     model = bm25s.BM25()
     model.index([doc or ["_"] for doc in corpus], show_progress=False)
     return model
@@ -76,7 +77,6 @@ def _bm25(corpus: list[list[str]]):  # type: ignore[no-untyped-def]
 
 class LexicalIndex:
     def __init__(self, chunks: Sequence[IndexedChunk]) -> None:
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
         self.chunks = list(chunks)
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
         self.at = {(c.reading, c.chunk.document, c.chunk.position): i for i, c in enumerate(self.chunks)}
