@@ -136,7 +136,7 @@ class Ingester:
                 self._drop_stale(source, known, report)
                 continue
             self.index.finish_file(record, total)
-            (report.updated if previous else report.added).append(str(path))
+            (report.updated if previous and previous.complete else report.added).append(str(path))
             report.chunks += embedded
         if prune:
             roots = [p for p in paths if p.exists()]
