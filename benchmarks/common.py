@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmark scripts: question sets and a throwaway index."""
+"""Shared helpers for the benchmark scripts: question sets and throwaway indexes."""
 
 from __future__ import annotations
 
@@ -11,20 +11,45 @@ from bot.knowledge.service import KnowledgeService
 from bot.paths import shipped
 from bot.settings import Settings
 
-DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_qa.jsonl"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DEV_SET = SHARED / "eval" / "dev_qa.jsonl"
+FAIRYTALES = SHARED / "eval" / "fairytaleqa-val"
 CALIBRATION_SET = Path(__file__).with_name("data") / "calibration_qa.jsonl"
+SHIPPED_READING = "dwarkesh-107-ilya-sutskever"
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def fresh_service(data_dir: Path | None = None) -> KnowledgeService:
-    """A service over a new index of the shipped reading in a temporary folder."""
-    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="readbot-bench-"))
+def open_service(data_dir: Path) -> KnowledgeService:
     settings = Settings.from_env(
         {"READBOT_DATA_DIR": str(data_dir), "READBOT_KNOWLEDGE_DIR": str(shipped("knowledge"))}, dotenv=None
     )
-    service = KnowledgeService.open(settings)
+    return KnowledgeService.open(settings)
+
+
+def fresh_service(data_dir: Path | None = None) -> KnowledgeService:
+    """A service over a new index of the shipped reading in a temporary folder."""
+    service = open_service(data_dir or Path(tempfile.mkdtemp(prefix="readbot-bench-")))
     service.ensure_ingested()
     return service
+
+
+def story_files(folder: Path = FAIRYTALES) -> list[Path]:
+    return sorted(p for p in folder.glob("*.md") if p.stem.upper() not in {"README", "ATTRIBUTION", "LICENSE"})
+
+
+def both_kinds_service(data_dir: Path | None = None) -> KnowledgeService:
+    """One index holding the shipped reading and every FairytaleQA story, each story its
+    own reading (named after its file), as a reading group would add them. An existing
+    ``data_dir`` is reused (ingest skips what is unchanged)."""
+    service = open_service(data_dir or Path(tempfile.mkdtemp(prefix="readbot-both-")))
+    service.ingest()
+    for path in story_files():
+        service.ingest([path], reading=path.stem)
+    return service
+
+
+def fairytale_questions() -> list[dict[str, Any]]:
+    return load_questions(FAIRYTALES / "questions.jsonl")

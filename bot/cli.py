@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -105,11 +105,25 @@ def _print_answer(answer, as_json: bool, out: TextIO) -> None:
             out.write(f"  - {s.section} ({s.reading}, score {s.score:.2f})\n")
 
 
-def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
-    if args.question != "-":
-        from bot.core.text import clean_question
+def _stdin_lines(stdin: TextIO) -> Iterator[str | None]:
+    """Lines of stdin, None for a line that is not valid UTF-8 (read as bytes, so one bad
+    line never stops the others)."""
+    raw = getattr(stdin, "buffer", None)
+    if raw is None:  # a text stream without bytes underneath (tests, StringIO)
+        yield from (line.rstrip("\r\n") for line in stdin)
+        return
+    for line in raw:
+        try:
+            yield line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield None
 
-        clean_question(args.question)  # reject bad input before loading anything
+
+def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.knowledge.service import readable_question
+
+    if args.question != "-":
+        readable_question(args.question)  # reject bad input (junk, not UTF-8) before loading anything
         with contextlib.closing(_open_service()) as service:
             _print_answer(service.ask(args.question, reading=args.reading), args.json, out)
         return 0
@@ -119,9 +133,10 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 def _ask_lines(service, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     service.ensure_ingested()
-    for line in stdin:
-        line = line.rstrip("\n")
+    for line in _stdin_lines(stdin):
         try:
+            if line is None:
+                raise InputError("That line is not valid UTF-8 text.")
             answer = service.ask(line, reading=args.reading)
         except InputError as exc:
             out.write(json.dumps({"error": str(exc)}, ensure_ascii=False) + "\n" if args.json else f"error: {exc}\n")

@@ -91,6 +91,7 @@ class Settings:
     discord_gateway_url: str = ""
     discord_shards: str = ""  # "" (no sharding), "auto", or a shard count
     history_turns: int = 4
+    history_hours: float = 24.0  # a thread's history expires this long after its last message
     database_url: str = ""
     chroma_url: str = ""
     poll_secret: str = ""
@@ -147,6 +148,7 @@ class Settings:
             discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip(),
             discord_shards=_shards(env),
             history_turns=_int(env, "READBOT_HISTORY_TURNS", 4, 0, 20),
+            history_hours=_float(env, "READBOT_HISTORY_HOURS", 24.0, 0.01, 24.0 * 365),
             database_url=env.get("READBOT_DATABASE_URL", "").strip(),
             chroma_url=_url(env, "READBOT_CHROMA_URL", ("http://", "https://")),
             poll_secret=env.get("READBOT_POLL_SECRET", "").strip(),

@@ -70,7 +70,9 @@ def test_out_of_scope_dev_questions_say_the_reading_does_not_cover_them(knowledg
         assert answer.grounded is False, (row, answer.text)
         assert answer.text.startswith(NOT_COVERED), answer.text
         assert "doesn't cover" in answer.text
-        assert len(answer.sources) <= 1
+        sections = [src.section for src in answer.sources]
+        assert 1 <= len(sections) <= 3 and len(set(sections)) == len(sections)  # closest, even when declined
+        assert answer.coverage is not None and answer.coverage[0] < answer.coverage[1]
 
 
 def test_adversarial_dev_questions_are_refused_or_answered_safely(knowledge_service, dev_questions):
@@ -92,27 +94,65 @@ def test_junk_input_is_an_input_error(knowledge_service):
             knowledge_service.ask(junk)
 
 
-def test_a_named_guest_does_not_make_an_off_topic_question_covered(knowledge_service):
-    answer = knowledge_service.ask("What did Ilya say about the stock market?")
-    assert answer.grounded is False
-    assert answer.text.startswith(NOT_COVERED)
+def test_naming_the_reading_s_subject_does_not_make_an_off_topic_question_covered(knowledge_service):
+    # "Ilya" is what the reading is about (derived from its title and text), so naming him
+    # adds nothing to what a question asks: the coverage score is the same without him
+    for named, unnamed in (
+        ("What did Ilya say about baking sourdough bread?", "What did he say about baking sourdough bread?"),
+        ("What is Ilya's favourite movie?", "What is his favourite movie?"),
+    ):
+        answer = knowledge_service.ask(named)
+        assert answer.grounded is False, answer.text
+        assert answer.text.startswith(NOT_COVERED)
+        features = knowledge_service.retrieve(named).features
+        assert features["covered_terms"] == knowledge_service.retrieve(unnamed).features["covered_terms"] < 0.5
 
 
-def test_covered_answer_quotes_the_reading_verbatim_and_cites_the_section(knowledge_service, reading_text):
+def test_covered_answer_quotes_a_sentence_or_two_verbatim_and_cites_the_section(knowledge_service, reading_text):
     answer = knowledge_service.ask("What is SSI's straight-shot plan?")
     assert answer.grounded is True
     assert answer.sources[0].section == SSI
     lines = answer.text.splitlines()
-    assert lines[0] == f"From \u201c{SSI}\u201d:"
     quotes = _quote_lines(answer.text)
-    assert quotes
+    assert 1 <= len(quotes) <= 2
     for quote in quotes:
         assert quote in reading_text
-        # a whole bullet, not a fragment
-        assert f"\u2022 {quote}\n" in reading_text + "\n"
+        assert f"\u2022 {quote}\n" in reading_text + "\n"  # a whole bullet, not a fragment
     assert lines[-1] == f"Source: \u201c{SSI}\u201d ({DOCUMENT})"
-    # only the quoted lines, the heading line and the citation: no invented prose
-    assert len(lines) == len(quotes) + 2
+    assert len(lines) == len(quotes) + 1  # only the quoted lines and the citation: no invented prose
+    assert len(answer.text.split()) <= 60
+
+
+def test_a_short_question_gets_the_line_that_answers_it(knowledge_service):
+    answer = knowledge_service.ask("SSI disadvantages?")
+    assert answer.grounded
+    assert answer.body.startswith("> Disadvantages: lack of public interaction"), answer.body
+    assert "SSI aims to build" not in answer.body
+
+
+def test_does_the_reading_say_leads_with_the_passage_that_bears_on_it(knowledge_service):
+    answer = knowledge_service.ask("Will SSI keep everything secret until a finished release?")
+    assert answer.grounded
+    assert answer.body.splitlines()[0] == "> Even in a \u201cstraight-shot\u201d plan, release would be gradual."
+
+
+def test_a_question_of_two_parts_quotes_both_sections(knowledge_service):
+    answer = knowledge_service.ask("How do emotions work as value functions, and why does SSI want gradual release?")
+    assert answer.grounded
+    sections = [s.section for s in answer.sources[:2]]
+    assert sections == ["The role of emotions and value functions", SSI]
+    assert len(_quote_lines(answer.text)) == 2
+    assert answer.text.splitlines()[-1] == (
+        f"Source: \u201c{sections[0]}\u201d, \u201c{sections[1]}\u201d ({DOCUMENT})"
+    )
+
+
+def test_the_coverage_decision_is_explained_by_its_score_and_threshold(knowledge_service):
+    for question in ("Why do humans generalize better than models?", "How do I bake a chocolate cake?"):
+        answer = knowledge_service.ask(question)
+        score, threshold = answer.coverage
+        assert 0.0 <= score <= 1.0 and 0.0 < threshold < 1.0
+        assert answer.grounded == (score >= threshold)
 
 
 def test_sources_are_ranked_best_first_with_their_best_passage(knowledge_service, reading_text):
@@ -133,10 +173,55 @@ def test_summary_questions_get_the_summary(knowledge_service):
 
 def test_a_follow_up_is_searched_with_the_thread_s_last_question(knowledge_service):
     alone = knowledge_service.ask("and why?")
+    assert alone.grounded is False  # it cannot stand alone ...
     followup = knowledge_service.ask("and why?", history=["Why does Ilya want AI to care about sentient life?"])
-    assert followup.grounded
+    assert followup.grounded  # ... so it leans on the thread
     assert followup.sources[0].section == "Alignment and long-term safety"
-    assert alone.text != followup.text
+    assert followup.question == "and why?"
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("What does he say about vibe coding?", "The disconnect between model capability and real-world performance"),
+        ("wat does he say abot pre-trainng runing out of data", None),
+    ],
+)
+def test_a_question_that_stands_alone_is_not_hijacked_by_the_thread(knowledge_service, question, section):
+    alone = knowledge_service.ask(question)
+    assert alone.grounded, alone.text
+    for history in (["How do I bake a chocolate cake?"], ["Why does Ilya want AI to care about sentient life?"]):
+        threaded = knowledge_service.ask(question, history=history)
+        assert threaded.text == alone.text
+    if section:
+        assert alone.sources[0].section == section
+    else:
+        assert "pre-training" in alone.body.lower()
+
+
+@pytest.mark.parametrize(
+    "message", ["thanks!", "Thank you so much", "hi readbot", "help", "What can you do?", "who are you?"]
+)
+def test_small_talk_gets_a_friendly_pointer_not_retrieval(knowledge_service, message):
+    answer = knowledge_service.ask(message)
+    assert answer.small_talk is True
+    assert answer.grounded is False and answer.sources == () and answer.coverage is None
+    assert "/help" in answer.text and NOT_COVERED not in answer.text
+    assert "reading" in answer.text
+    assert answer.to_json() == {"answer": answer.text, "grounded": False, "coverage": None, "sources": []}
+
+
+def test_a_question_that_starts_with_thanks_is_still_answered(knowledge_service):
+    answer = knowledge_service.ask("thanks, and what is a value function?")
+    assert not answer.small_talk and answer.grounded
+    assert answer.sources[0].section == "The role of emotions and value functions"
+
+
+def test_invalid_utf8_is_one_clear_input_error(knowledge_service):
+    for bad in ("caf\udce9 au lait?", b"caf\xe9 au lait?"):
+        with pytest.raises(InputError) as caught:
+            knowledge_service.ask(bad)
+        assert "UTF-8" in str(caught.value)
 
 
 def test_unknown_reading_is_a_clear_input_error_naming_the_readings(knowledge_service):
@@ -181,9 +266,11 @@ def test_cli_ask_json_prints_one_object(run_readbot, cli_data_dir, reading_text)
     assert len(lines) == 1, result.stdout
     payload = json.loads(lines[0])
     assert isinstance(payload, dict)
-    assert set(payload) == {"answer", "grounded", "sources"}
+    assert set(payload) == {"answer", "grounded", "coverage", "sources"}
     assert isinstance(payload["answer"], str) and payload["answer"]
     assert payload["grounded"] is True
+    assert set(payload["coverage"]) == {"score", "threshold"}
+    assert payload["coverage"]["score"] >= payload["coverage"]["threshold"]
     assert isinstance(payload["sources"], list) and payload["sources"]
     for source in payload["sources"]:
         _check_source(source)
@@ -212,11 +299,11 @@ def test_cli_ask_json_from_stdin_answers_line_by_line(run_readbot, cli_data_dir)
     objects = [json.loads(line) for line in lines]
     assert all(isinstance(o, dict) for o in objects)
     first, empty, junk, last = objects
-    assert set(first) == {"answer", "grounded", "sources"}
+    assert set(first) == {"answer", "grounded", "coverage", "sources"}
     assert first["grounded"] is True and first["sources"][0]["section"] == SSI
     assert set(empty) == {"error"} and isinstance(empty["error"], str) and empty["error"]
     assert set(junk) == {"error"} and isinstance(junk["error"], str) and junk["error"]
-    assert set(last) == {"answer", "grounded", "sources"}
+    assert set(last) == {"answer", "grounded", "coverage", "sources"}
     assert last["grounded"] is True
     assert last["sources"][0]["section"] == "Alignment and long-term safety"
     for obj in (first, last):
@@ -243,3 +330,42 @@ def test_cli_rejects_a_bad_setting_with_one_line_naming_it(run_readbot, tmp_path
     line = _one_line(result.stderr)
     assert line.startswith("readbot: ") and name in line and value in line
     assert result.stdout == ""
+
+
+def _run_bytes(readbot_exe, cli_env, data_dir, args: list[bytes], stdin: bytes | None = None):
+    import subprocess
+
+    env = {**cli_env, "READBOT_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [str(readbot_exe).encode(), *args], input=stdin, capture_output=True, env=env, timeout=180, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"caf\xe9 au lait?", b"\xff\xfe\x00\x01junk\x9c", b"\x89PNG\r\n\x1a\n\x00\x00"],
+    ids=["latin-1", "binary", "png-header"],
+)
+def test_cli_rejects_bytes_that_are_not_a_question_with_one_line(readbot_exe, cli_env, cli_data_dir, raw):
+    if b"\x00" in raw:
+        raw = raw.replace(b"\x00", b"")  # argv cannot hold NUL; the rest is still junk
+    result = _run_bytes(readbot_exe, cli_env, cli_data_dir, [b"ask", raw])
+    assert result.returncode == 2
+    line = _one_line(result.stderr.decode("utf-8"))
+    assert line.startswith("readbot: ")
+    assert result.stdout == b""
+
+
+def test_cli_json_stdin_answers_every_valid_line_and_flags_the_invalid_one(readbot_exe, cli_env, cli_data_dir):
+    stdin = b"What is SSI's straight-shot plan?\ncaf\xe9 \xff\xfe what?\nthanks!\nShould humans merge with AI?\n"
+    result = _run_bytes(readbot_exe, cli_env, cli_data_dir, [b"ask", b"--json", b"-"], stdin)
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    assert len(objects) == 4
+    first, bad, thanks, last = objects
+    assert first["grounded"] is True and first["sources"][0]["section"] == SSI
+    assert set(bad) == {"error"} and "UTF-8" in bad["error"]
+    assert thanks == {"answer": thanks["answer"], "grounded": False, "coverage": None, "sources": []}
+    assert "/help" in thanks["answer"]
+    assert last["grounded"] is True
+    assert b"Traceback" not in result.stderr

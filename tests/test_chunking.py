@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from bot.knowledge.chunking import MAX_PARAGRAPH_CHARS, chunk_text, document_name, split_sections
+from bot.knowledge.chunking import chunk_file, chunk_text, document_name, split_sections
+from bot.knowledge.sentences import MAX_CHUNK_WORDS
 
 SECTIONS = [
     "Summary",
@@ -141,9 +142,10 @@ def test_markdown_headings_and_dash_bullets():
         ("First part", "alpha point about owls", ""),
         ("First part", "nested detail under alpha", "alpha point about owls"),
         ("First part", "beta point about herons", ""),
-        ("Second part", "Owls hunt at night. Herons wade in shallow water.", ""),
+        ("Second part", "Owls hunt at night.", ""),
+        ("Second part", "Herons wade in shallow water.", ""),
     ]
-    assert [c.position for c in chunks] == [0, 1, 2, 3]
+    assert [c.position for c in chunks] == [0, 1, 2, 3, 4]
     assert all(c.document == "notes" for c in chunks)
 
 
@@ -166,26 +168,59 @@ def _long_paragraph() -> str:
     return " ".join(sentences)
 
 
-def test_prose_paragraphs_split_at_sentence_ends_under_the_cap():
+def test_prose_paragraphs_split_into_one_chunk_per_sentence():
     paragraph = _long_paragraph()
-    assert len(paragraph) > 3 * MAX_PARAGRAPH_CHARS
     text = f"Prose section\n\n{paragraph}\n"
     chunks = chunk_text(text, "d")
-    assert len(chunks) >= 4
-    for chunk in chunks:
-        assert len(chunk.text) <= MAX_PARAGRAPH_CHARS
-        assert chunk.text.startswith("Sentence number ")
-        assert chunk.text.endswith("taste.")
-        assert chunk.text in text
+    assert len(chunks) == 40
+    for i, chunk in enumerate(chunks):
+        assert chunk.text == f"Sentence number {i} says something about scaling, research and taste."
         assert chunk.section == "Prose section"
     assert " ".join(c.text for c in chunks) == paragraph  # nothing lost, nothing added
     assert [c.position for c in chunks] == list(range(len(chunks)))
 
 
-def test_one_sentence_longer_than_the_cap_stays_whole():
-    sentence = "This one sentence " + "goes on and on " * 60 + "until it ends."
+def test_abbreviations_do_not_end_a_sentence():
+    text = "Notes\n\nDr. Smith met Mr. Jones at 3 p.m. on the quay. They talked, e.g. about herons.\n"
+    assert [c.text for c in chunk_text(text, "d")] == [
+        "Dr. Smith met Mr. Jones at 3 p.m. on the quay.",
+        "They talked, e.g. about herons.",
+    ]
+
+
+def test_a_sentence_longer_than_the_model_reads_is_cut_without_losing_words():
+    sentence = "This one sentence " + "goes on and on, " * 60 + "until it ends."
     chunks = chunk_text(f"Heading\n\n{sentence} A short one follows.\n", "d")
-    assert [c.text for c in chunks] == [sentence, "A short one follows."]
+    assert len(chunks) >= 3
+    assert chunks[-1].text == "A short one follows."
+    assert all(len(c.text.split()) <= MAX_CHUNK_WORDS for c in chunks)
+    assert " ".join(c.text for c in chunks[:-1]).split() == sentence.split()
+
+
+def test_a_bullet_longer_than_the_model_reads_is_cut_and_keeps_its_parent():
+    long_item = "word " * (2 * MAX_CHUNK_WORDS + 10)
+    text = f"Heading\n\n- lead in:\n  - {long_item.strip()}\n- after\n"
+    chunks = chunk_text(text, "d")
+    middle = [c for c in chunks if c.text.startswith("word")]
+    assert len(middle) == 3 and all(c.parent == "lead in:" for c in middle)
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+    assert chunks[-1].text == "after" and chunks[-1].parent == ""
+
+
+def test_a_file_streams_to_the_same_chunks_as_its_text(tmp_path, reading_text):
+    path = tmp_path / "r.txt"
+    path.write_text(reading_text.replace("\n", "\r\n"), encoding="utf-8", newline="")
+    assert list(chunk_file(path, "d")) == chunk_text(reading_text, "d")
+
+
+def test_one_huge_paragraph_streams_in_bounded_pieces(tmp_path):
+    sentence = "The heron waited by the water for a long time. "
+    path = tmp_path / "big.txt"
+    path.write_text("Heading\n\n" + "\n".join(sentence * 20 for _ in range(2000)) + "\n", encoding="utf-8")
+    chunks = chunk_file(path, "d")
+    first = next(chunks)  # produced long before the paragraph (about 1 MB) has been read
+    assert first.text == sentence.strip()
+    assert sum(1 for _ in chunks) == 40_000 - 1
 
 
 def test_sentence_split_keeps_closing_quotes_verbatim():

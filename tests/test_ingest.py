@@ -303,3 +303,99 @@ def test_cli_ingest_of_only_bad_files_exits_1(run_readbot, tmp_path):
     result = run_readbot(["ingest", str(folder)], data_dir=tmp_path / "d")
     assert result.returncode == 1
     assert result.stderr.strip() == f"skipped {folder / 'broken.md'}: not UTF-8 text"
+
+
+# --------------------------------------------------------------------------- streaming, resumable
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _story(paragraphs: int) -> str:
+    lines = ["# A long story", ""]
+    for p in range(paragraphs):
+        lines += [
+            f"## Part {p + 1}",
+            "",
+            f"The heron number {p} waited by the river. It caught fish number {p} at dawn. "
+            f"Then heron {p} flew home over the hill.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def test_an_interrupted_ingest_keeps_what_it_stored_and_resumes_where_it_stopped(service, tmp_path):
+    from bot.knowledge.ingest import Ingester
+
+    path = tmp_path / "story.md"
+    path.write_text(_story(20), encoding="utf-8")  # 60 sentence chunks
+    batches = []
+
+    def stop_after_three(_bytes: int) -> None:
+        batches.append(_bytes)
+        if len(batches) == 3:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        Ingester(service.index, stop_after_three, batch=8).run([path])
+    source = str(path.resolve())
+    record = service.index.files()[source]
+    assert record.complete is False
+    assert service.index.stored_positions(source) == 24  # three batches of 8 landed
+
+    report = Ingester(service.index, batch=8).run([path])
+    assert report.added == [str(path)] and report.chunks == 60 - 24  # only the rest was embedded
+    record = service.index.files()[source]
+    assert record.complete is True and record.chunks == 60
+    assert _by_source(service, path) == list(range(60))
+    again = Ingester(service.index, batch=8).run([path])
+    assert again.unchanged == [str(path)] and again.chunks == 0
+    service.retriever.invalidate()
+    answer = service.ask("What did heron 17 catch at dawn?")
+    assert answer.grounded and answer.sources[0].section == "Part 18"
+
+
+def test_an_interrupted_file_changed_before_the_rerun_is_ingested_from_scratch(service, tmp_path):
+    from bot.knowledge.ingest import Ingester
+
+    path = tmp_path / "story.md"
+    path.write_text(_story(10), encoding="utf-8")
+
+    def stop(_bytes: int) -> None:
+        raise Interrupt
+
+    with pytest.raises(Interrupt):
+        Ingester(service.index, stop, batch=4).run([path])
+    path.write_text(_story(5), encoding="utf-8")
+    report = Ingester(service.index, batch=4).run([path])
+    assert report.chunks == 15
+    assert _by_source(service, path) == list(range(15))
+
+
+def test_a_file_that_turns_out_not_utf8_midway_leaves_nothing_behind(service, tmp_path):
+    path = tmp_path / "broken.md"
+    path.write_bytes(_story(200).encode("utf-8") + b"\n\xff\xfe broken tail\n")
+    report = service.ingest([path])
+    assert report.failed == [(str(path), "not UTF-8 text")]
+    assert str(path.resolve()) not in service.index.files()
+    assert service.index.count() == 0
+
+
+def test_one_embedding_per_chunk(service, tmp_path):
+    calls: list[int] = []
+    embedder = service.index.embedder
+    original = embedder.embed_documents
+
+    def counting(texts):
+        calls.append(len(texts))
+        return original(texts)
+
+    embedder.embed_documents = counting
+    try:
+        path = tmp_path / "story.md"
+        path.write_text(_story(4), encoding="utf-8")
+        report = service.ingest([path])
+    finally:
+        embedder.embed_documents = original
+    assert sum(calls) == report.chunks == 12

@@ -10,7 +10,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import Field
 
-from bot.knowledge.answer import NOT_COVERED, quoted_passages
+from bot.knowledge.answer import NOT_COVERED
 from bot.knowledge.llm import TEMPLATE_PATH, LLMAnswerer, load_template
 from bot.knowledge.service import LLM_FALLBACK_NOTE, KnowledgeService
 from bot.settings import Settings
@@ -68,18 +68,21 @@ def test_llm_prose_is_used_and_the_citation_comes_from_retrieval(open_with):
     assert len(model.prompts) == 1
 
 
-def test_the_prompt_holds_the_retrieved_passages_and_the_question(open_with, knowledge_service):
+def test_the_prompt_holds_the_selected_evidence_and_the_question(open_with, knowledge_service):
     model = RecordingChatModel(responses=["An answer."])
     service = open_with(model)
     question = "Why does Ilya want AI to care about sentient life?"
     service.ask(question)
     assert len(model.prompts) == 1
     prompt = model.prompts[0]
-    retrieval = knowledge_service.retrieve(question)
-    top = retrieval.hits[0]
-    assert top.section == "Alignment and long-term safety"
-    for passage in quoted_passages(top):
-        assert f"- {top.section}: {passage.text}" in prompt
+    extractive = knowledge_service.ask(question)  # no LLM: the evidence it quotes
+    assert extractive.sources[0].section == "Alignment and long-term safety"
+    assert extractive.evidence
+    for passage in extractive.evidence:
+        assert f"- {passage.section}: {passage.text}" in prompt
+        assert f"> {passage.text}" in extractive.text  # the same passages the reply quotes
+        for detail in passage.details:
+            assert f"  - {detail}" in prompt
     assert f"Question: {question}" in prompt
     assert "Use ONLY the passages below." in prompt
     assert "Earlier questions" not in prompt
@@ -104,7 +107,7 @@ def test_a_failing_model_falls_back_to_the_extractive_answer(open_with, reading_
     assert model.prompts == ["called"]
     assert answer.grounded is True
     lines = answer.text.splitlines()
-    assert lines[0] == f"From \u201c{SSI}\u201d:"  # the extractive answer ...
+    assert lines[0].startswith("> ")  # the extractive answer ...
     quotes = [ln[2:] for ln in lines if ln.startswith("> ")]
     assert quotes and all(q.strip(" \u2022") in reading_text for q in quotes)
     assert LLM_FALLBACK_NOTE in lines  # ... with the one-line note
@@ -124,7 +127,7 @@ def test_a_model_slower_than_the_timeout_falls_back(open_with):
     assert elapsed < 1.5, f"waited {elapsed:.2f}s for a 0.2s timeout"
     assert "too late" not in answer.text
     assert LLM_FALLBACK_NOTE in answer.text.splitlines()
-    assert answer.text.startswith(f"From \u201c{SSI}\u201d:\n> ")
+    assert answer.text.startswith("> ")
     assert answer.grounded is True
     assert "no answer within 0.2 s" in answer.note
 
@@ -142,7 +145,7 @@ def test_questions_the_reading_does_not_cover_never_reach_the_model(open_with):
     for question in (
         "What is Ilya's favourite movie?",
         "How do I bake a chocolate cake?",
-        "What did Ilya say about the stock market?",
+        "What did Ilya say about baking sourdough bread?",
     ):
         answer = service.ask(question)
         assert answer.grounded is False

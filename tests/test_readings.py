@@ -112,7 +112,7 @@ async def test_in_chat_a_moderator_adds_and_uses_a_reading_which_survives_a_rest
         assert "There is no reading called “nope”" in await chat.say(MOD, "/reading use nope")
         assert "No reading is set" in await chat.say(MEMBER, "/reading")  # a failed use changes nothing
         assert "This channel now reads “Kari Woodencoat” (kari)" in await chat.say(MOD, "/reading use kari")
-        await chat.say(MEMBER, "What job was Kari given?")
+        await chat.say(MEMBER, "Why did the king remarry?")
         _, answer = chat.adapter.posted[-1]
         assert answer.citations and answer.citations[0].reading == "kari"
     async with open_app(settings, adapters=[console], run_tasks=False) as app:  # a restart
@@ -151,7 +151,7 @@ async def test_a_running_app_sees_a_reading_another_process_added(run_readbot, t
         assert await app.readings_watcher.check()  # the watcher saw it and reloaded the index
         assert "• ants:" in await chat.say(MEMBER, "/reading list")
         await chat.say(MOD, "/reading use ants")
-        await chat.say(MEMBER, "Why did the king of the ants help the young man?")
+        await chat.say(MEMBER, "Who wandered away from his home and went to Emmet village?")
         _, answer = chat.adapter.posted[-1]
         assert answer.citations and answer.citations[0].reading == "ants"
         removed = run_readbot(["readings", "remove", "ants"], data_dir=settings.data_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 
 from bot.knowledge.coverage import FEATURES, MODEL_PATH, CoverageModel
@@ -54,16 +55,55 @@ def test_installed_model_matches_its_pinned_sha256():
 def test_coverage_model_loads_and_is_calibrated():
     assert MODEL_PATH.is_file()
     model = CoverageModel.load()
-    assert len(model.mean) == len(model.scale) == len(model.weights) == len(FEATURES) == 4
+    assert len(model.mean) == len(model.scale) == len(model.weights) == len(FEATURES) == 6
     assert all(s > 0 and math.isfinite(s) for s in model.scale)
     assert 0 < model.threshold < 1
     # more similarity and more of the question's words found mean "covered" is likelier;
     # names the reading never uses make it less likely
-    base = {"dense": 0.4, "covered_terms": 0.5, "unknown_terms": 1.0, "unknown_names": 0.0}
+    base = {
+        "dense": 0.4,
+        "covered_terms": 0.5,
+        "unknown_terms": 1.0,
+        "unknown_names": 0.0,
+        "window_terms": 0.5,
+        "section_terms": 0.5,
+    }
     p = model.probability(base)
     assert 0 < p < 1
     assert model.probability({**base, "dense": 0.7}) > p
     assert model.probability({**base, "covered_terms": 1.0}) > p
+    assert model.probability({**base, "section_terms": 1.0}) > p
     assert model.probability({**base, "unknown_names": 2.0}) < p
-    assert model.decide({**base, "dense": 0.75, "covered_terms": 1.0, "unknown_terms": 0.0})[0] is True
-    assert model.decide({"dense": 0.1, "covered_terms": 0.0, "unknown_terms": 3.0, "unknown_names": 2.0})[0] is False
+    assert (
+        model.decide(
+            {
+                **base,
+                "dense": 0.75,
+                "covered_terms": 1.0,
+                "unknown_terms": 0.0,
+                "window_terms": 1.0,
+                "section_terms": 1.0,
+            }
+        )[0]
+        is True
+    )
+    assert (
+        model.decide(
+            {
+                "dense": 0.1,
+                "covered_terms": 0.0,
+                "unknown_terms": 3.0,
+                "unknown_names": 2.0,
+                "window_terms": 0.0,
+                "section_terms": 0.0,
+            }
+        )[0]
+        is False
+    )
+
+
+def test_coverage_model_was_fitted_across_two_kinds_of_reading():
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    assert set(data["fitted"]) == {"summary", "fairytale"}
+    for kind in data["fitted"].values():
+        assert kind["in_scope_wrongly_declined"] < 0.2 and kind["out_of_scope_declined"] > 0.7

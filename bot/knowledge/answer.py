@@ -1,15 +1,24 @@
-"""Answers: the neutral result of a question, and the extractive (no-LLM) composer."""
+"""Answers: the neutral result of a question, and the extractive (no-LLM) composer.
+
+An extractive answer quotes the sentence (or bullet) that best answers the question,
+and the next one of the same section when both stay short; a question whose two best
+sections score alike quotes the best sentence of each. The surrounding passage is one
+step away: the cited section.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.knowledge.retrieval import Passage, Retrieval, SectionHit
 
-MAX_QUOTES = 3
-QUOTE_MARGIN = 0.12  # passages this close to the best one are quoted too
 NOT_COVERED = "The reading doesn't cover that."
+QUOTE_BUDGET = 36  # words: a second sentence joins the first only within this (replies stay ≤ ~40)
+SPAN_MARGIN = 0.02  # a second section this close to the first is quoted too
+OVERVIEW_SECTIONS = 12
+OVERVIEW_WORDS = 14
 
 
 @dataclass(frozen=True)
@@ -38,38 +47,108 @@ class Answer:
     sources: tuple[Source, ...]
     citation: str = ""  # "Source: “section” (document)", set when grounded
     note: str = ""  # e.g. why the LLM was not used
+    coverage: tuple[float, float] | None = None  # (score, threshold) of the coverage decision
+    small_talk: bool = False  # a greeting, thanks or "what can you do": no retrieval
+    evidence: tuple[Passage, ...] = ()  # the passages quoted (what an LLM is given)
 
     @property
     def text(self) -> str:
         return "\n".join(part for part in (self.body, self.citation) if part)
 
     def to_json(self) -> dict[str, Any]:
-        return {"answer": self.text, "grounded": self.grounded, "sources": [s.to_json() for s in self.sources]}
+        coverage = (
+            {"score": round(self.coverage[0], 4), "threshold": round(self.coverage[1], 4)} if self.coverage else None
+        )
+        return {
+            "answer": self.text,
+            "grounded": self.grounded,
+            "coverage": coverage,
+            "sources": [s.to_json() for s in self.sources],
+        }
 
 
 def sources_of(retrieval: Retrieval) -> tuple[Source, ...]:
     return tuple(Source(h.reading, h.document, h.section, h.passages[0].text, h.score) for h in retrieval.hits)
 
 
-def quoted_passages(hit: SectionHit) -> list[Passage]:
-    """The best passages of a section, close in score to its best, in reading order."""
-    best = hit.passages[0].score
-    chosen = [p for p in hit.passages[:MAX_QUOTES] if p.score >= best - QUOTE_MARGIN]
-    return sorted(chosen, key=lambda p: p.position)
+def _words(passage: Passage) -> int:
+    return len(passage.text.split()) + sum(len(d.split()) for d in passage.details)
 
 
-def citation(hit: SectionHit) -> str:
-    return f"Source: “{hit.section}” ({hit.document})"
+def select_evidence(retrieval: Retrieval, following: Callable[[Passage], Passage | None]) -> list[Passage]:
+    """The sentence or two that answer, best first."""
+    top = retrieval.hits[0]
+    best = top.passages[0]
+    chosen = [best]
+    if retrieval.gist:
+        return chosen  # the overview section's best passage says it
+    if retrieval.spans:
+        return [h.passages[0] for h in retrieval.hits[:2]]  # each part from its own section
+    second = retrieval.hits[1] if len(retrieval.hits) > 1 else None
+    if (
+        second is not None
+        and second.score >= top.score - SPAN_MARGIN
+        and second.passages[0].score >= best.score - SPAN_MARGIN
+    ):
+        chosen.append(second.passages[0])  # the question spans two sections
+        return chosen
+    after = following(best)
+    if after is not None and not best.details and _words(best) + _words(after) <= QUOTE_BUDGET:
+        chosen.append(after)
+    return chosen
 
 
-def extractive_answer(retrieval: Retrieval) -> Answer:
+def _quote(passage: Passage) -> str:
+    return f"> {passage.text}" + "".join(f"\n>   • {d}" for d in passage.details)
+
+
+def citation(sections: list[str], document: str) -> str:
+    return "Source: " + ", ".join(f"“{s}”" for s in sections) + f" ({document})"
+
+
+def _overview(retrieval: Retrieval) -> Answer:
+    hits = list(retrieval.overview)
+    lines = []
+    for h in hits[:OVERVIEW_SECTIONS]:
+        words = h.passages[0].text.split()
+        gist = " ".join(words[:OVERVIEW_WORDS]) + ("…" if len(words) > OVERVIEW_WORDS else "")
+        lines.append(f"• {h.section}: {gist}")
+    more = f"\n(and {len(hits) - OVERVIEW_SECTIONS} more sections)" if len(hits) > OVERVIEW_SECTIONS else ""
+    body = "The reading has no summary; its sections:\n" + "\n".join(lines) + more
+    sources = tuple(Source(h.reading, h.document, h.section, h.passages[0].text, h.score) for h in hits[:3])
+    return Answer(
+        retrieval.question,
+        body,
+        True,
+        sources,
+        citation=f"Source: the sections of {hits[0].document}",
+        coverage=(retrieval.confidence, retrieval.threshold),
+        evidence=tuple(h.passages[0] for h in hits[:OVERVIEW_SECTIONS]),
+    )
+
+
+def extractive_answer(retrieval: Retrieval, following: Callable[[Passage], Passage | None] = lambda p: None) -> Answer:
     """Quote the reading faithfully; never add words it does not contain."""
     sources = sources_of(retrieval)
+    coverage = (retrieval.confidence, retrieval.threshold)
     if not retrieval.hits:
         return Answer(retrieval.question, f"{NOT_COVERED} No reading is indexed yet.", False, ())
-    top = retrieval.hits[0]
+    if retrieval.overview:
+        return _overview(retrieval)
+    top: SectionHit = retrieval.hits[0]
     if not retrieval.covered:
         text = f"{NOT_COVERED} The closest section is “{top.section}”, which says: “{top.passages[0].text}”"
-        return Answer(retrieval.question, text, False, sources[:1])
-    quotes = "\n".join(f"> {p.text}" + "".join(f"\n>   • {d}" for d in p.details) for p in quoted_passages(top))
-    return Answer(retrieval.question, f"From “{top.section}”:\n{quotes}", True, sources, citation=citation(top))
+        return Answer(retrieval.question, text, False, sources, coverage=coverage)
+    evidence = select_evidence(retrieval, following)
+    sections = list(dict.fromkeys(p.section for p in evidence))
+    ordered = sorted(evidence, key=lambda p: (sections.index(p.section), p.position))
+    body = "\n".join(_quote(p) for p in ordered)
+    return Answer(
+        retrieval.question,
+        body,
+        True,
+        sources,
+        citation=citation(sections, top.document),
+        coverage=coverage,
+        evidence=tuple(ordered),
+    )

@@ -1,4 +1,4 @@
-"""Structure-aware chunking: documents → sections → bullet/paragraph chunks.
+"""Structure-aware chunking: documents → sections → bullet/sentence chunks, streamed.
 
 A reading is split along its own structure, so every chunk knows its document, the
 exact heading line of its section and its position:
@@ -7,25 +7,28 @@ exact heading line of its section and its position:
   that introduce a block of bullets or paragraphs; a heading with nothing under it
   (a title repeated in a page header, "Back to …" navigation) makes no section;
 * each bullet (``•``, ``-``, ``*``, ``◦``, ``1.``…) is one chunk, nested bullets
-  remember their parent bullet; prose paragraphs are chunks of whole sentences.
+  remember their parent bullet; prose is split into sentences, one chunk each
+  (:mod:`bot.knowledge.sentences`); no chunk is longer than the embedding model reads.
 
-A chunk's vector is the normalised mean of the embeddings of its bare text and of
-its text prefixed with its heading; BM25 indexes the heading-prefixed text. Measured
-in ``benchmarks/bench_retrieval.py``, this beats bare bullets, heading-prefixed
-bullets alone and the textbook 1000/200 splitter.
+Chunks are small on purpose: one embedding each, a sentence is what an answer quotes,
+and section scores aggregate their sentences (see :mod:`bot.knowledge.retrieval`).
+Chunking streams: :func:`iter_chunks` reads lines one at a time and holds at most one
+paragraph (capped) in memory, whatever the file size.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.knowledge.sentences import capped, sentences
+
 BULLET = re.compile(r"^(?P<indent>[ \t\u00a0]*)(?:[•◦▪‣●○\-*+–]|\d{1,3}[.)])[ \t\u00a0]+(?P<text>\S.*)$")
 MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
-SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"”’)]))\s+(?=[A-Z“\"(])")
 MAX_HEADING_CHARS = 120
-MAX_PARAGRAPH_CHARS = 700
+MAX_PARAGRAPH_BUFFER = 20_000  # chars of one paragraph held before its first sentences are emitted
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,7 @@ class Chunk:
 
     @property
     def search_text(self) -> str:
-        """The chunk prefixed with its heading: what BM25 indexes and one of the two
-        texts whose embeddings are averaged into the chunk's vector."""
+        """The chunk prefixed with its heading (what Chroma stores as the document)."""
         return f"{self.section}: {self.text}" if self.section else self.text
 
 
@@ -60,107 +62,198 @@ def _is_plain_heading(line: str) -> bool:
     )
 
 
-def split_sections(text: str) -> tuple[str, list[Section]]:
-    """The document's title and its non-empty sections, in order.
+def _clean(line: str) -> str:
+    return line.rstrip("\r\n").replace("\r", "")
 
-    In a markdown document (any ``#`` heading) only ``#`` lines are headings. In plain
-    text a heading is a short line without final punctuation that stands on its own:
-    the next line is blank, a bullet, or another such line (so the first line of a
+
+def scan(lines: Iterable[str]) -> tuple[str, bool]:
+    """The document's title (its first line) and whether it is markdown (any ``#`` heading)."""
+    title = ""
+    markdown = False
+    for raw in lines:
+        line = _clean(raw)
+        if not title and line.strip():
+            md = MD_HEADING.match(line)
+            title = md.group("text").strip() if md else line.strip()
+        if MD_HEADING.match(line):
+            markdown = True
+            if title:
+                break
+    return title, markdown
+
+
+def _events(lines: Iterable[str], markdown: bool) -> Iterator[tuple[str, str]]:
+    """("heading", text), ("line", text) and ("blank", "") events, with the plain-text
+    heading rule applied (it looks one line ahead).
+
+    In plain text a heading is a short line without final punctuation that stands on its
+    own: the next line is blank, a bullet, or another such line (so the first line of a
     hard-wrapped paragraph is not taken for one)."""
+    last_content = ""  # the section's last content line, "" right after a heading
+    iterator = iter(lines)
+    current = next(iterator, None)
+    while current is not None:
+        following = next(iterator, None)
+        line = _clean(current)
+        if not line.strip():
+            yield "blank", ""
+        else:
+            md = MD_HEADING.match(line)
+            if md:
+                yield "heading", md.group("text").strip()
+                last_content = ""
+            elif (
+                not markdown
+                and _is_plain_heading(line)
+                and _stands_alone(_clean(following) if following is not None else "")
+                and not _continues_paragraph(last_content)
+            ):
+                yield "heading", line.strip()
+                last_content = ""
+            else:
+                yield "line", line.rstrip()
+                last_content = line
+        current = following
+
+
+def _stands_alone(following: str) -> bool:
+    return not following.strip() or bool(BULLET.match(following)) or _is_plain_heading(following)
+
+
+def _continues_paragraph(last: str) -> bool:
+    """A short line right after unfinished prose is that prose's last line, not a heading."""
+    if not last:
+        return False
+    return not BULLET.match(last) and not last.rstrip().endswith((".", "!", "?", ":", "…"))
+
+
+def split_sections(text: str) -> tuple[str, list[Section]]:
+    """The document's title and its non-empty sections, in order."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    markdown = any(MD_HEADING.match(ln) for ln in lines)
-    first = next((ln for ln in lines if ln.strip()), "")
-    md_first = MD_HEADING.match(first)
-    title = md_first.group("text").strip() if md_first else first.strip()
+    title, markdown = scan(lines)
     sections: list[Section] = []
     current = Section(heading="")
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        md = MD_HEADING.match(line)
-        if md:
-            heading = md.group("text").strip()
-        elif not markdown and _is_plain_heading(line) and _stands_alone(lines, i) and not _continues_paragraph(current):
-            heading = line.strip()
-        else:
-            current.lines.append(line.rstrip())
-            continue
-        if current.lines:
-            sections.append(current)
-        current = Section(heading=heading)
+    for kind, value in _events(lines, markdown):
+        if kind == "heading":
+            if current.lines:
+                sections.append(current)
+            current = Section(heading=value)
+        elif kind == "line":
+            current.lines.append(value)
     if current.lines:
         sections.append(current)
     return title, sections
 
 
-def _stands_alone(lines: list[str], i: int) -> bool:
-    following = lines[i + 1] if i + 1 < len(lines) else ""
-    return not following.strip() or bool(BULLET.match(following)) or _is_plain_heading(following)
+class _Builder:
+    """Turns the event stream into chunks, holding one paragraph and the open bullets."""
+
+    def __init__(self, document: str, title: str) -> None:
+        self.document = document
+        self.title = title
+        self.heading = ""
+        self.position = 0
+        self.paragraph: list[str] = []
+        self.size = 0
+        self.stack: list[tuple[int, str]] = []  # (indent, text) of open bullets
+        self.pending: Chunk | None = None  # the last bullet: wrapped lines may still join it
+
+    def _make(self, text: str, parent: str = "") -> Chunk:
+        chunk = Chunk(self.document, self.heading, self.position, text, parent, self.title)
+        self.position += 1
+        return chunk
+
+    def flush_bullet(self) -> Iterator[Chunk]:
+        if self.pending is None:
+            return
+        pending, self.pending = self.pending, None
+        pieces = list(capped(pending.text))
+        if len(pieces) == 1:
+            yield pending
+            return
+        # a bullet too long for the model: its pieces keep its parent and position order
+        self.position = pending.position
+        for piece in pieces:
+            yield self._make(piece, pending.parent)
+
+    def flush_paragraph(self, *, keep_tail: bool = False) -> Iterator[Chunk]:
+        if not self.paragraph:
+            return
+        found = sentences(" ".join(self.paragraph))
+        self.paragraph.clear()
+        self.size = 0
+        if keep_tail and found:  # the last sentence may go on in the next line
+            tail = found.pop()
+            self.paragraph.append(tail)
+            self.size = len(tail)
+        for sentence in found:
+            yield self._make(sentence)
+
+    def feed(self, kind: str, value: str) -> Iterator[Chunk]:
+        if kind == "heading":
+            yield from self.flush_bullet()
+            yield from self.flush_paragraph()
+            self.stack.clear()
+            self.heading = value
+            return
+        if kind == "blank":
+            yield from self.flush_paragraph()
+            return
+        bullet = BULLET.match(value)
+        if not bullet:
+            if self.stack and value[:1].isspace() and self.pending is not None:
+                indent, body = self.stack[-1]  # wrapped continuation of a bullet
+                self.stack[-1] = (indent, f"{body} {value.strip()}")
+                p = self.pending
+                self.pending = Chunk(p.document, p.section, p.position, self.stack[-1][1], p.parent, p.title)
+                return
+            yield from self.flush_bullet()
+            self.stack.clear()
+            self.paragraph.append(value.strip())
+            self.size += len(value)
+            if self.size > MAX_PARAGRAPH_BUFFER:
+                yield from self.flush_paragraph(keep_tail=True)
+            return
+        yield from self.flush_bullet()
+        yield from self.flush_paragraph()
+        indent = len(bullet.group("indent").expandtabs(4))
+        body = bullet.group("text").strip()
+        while self.stack and self.stack[-1][0] >= indent:
+            self.stack.pop()
+        parent = self.stack[-1][1] if self.stack else ""
+        self.pending = self._make(body, parent)
+        self.stack.append((indent, body))
+
+    def close(self) -> Iterator[Chunk]:
+        yield from self.flush_bullet()
+        yield from self.flush_paragraph()
 
 
-def _continues_paragraph(section: Section) -> bool:
-    """A short line right after unfinished prose is that prose's last line, not a heading."""
-    if not section.lines:
-        return False
-    last = section.lines[-1]
-    return not BULLET.match(last) and not last.rstrip().endswith((".", "!", "?", ":", "…"))
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
-
-
-def _paragraph_chunks(paragraph: str) -> list[str]:
-    """Whole sentences grouped into pieces of at most ~MAX_PARAGRAPH_CHARS."""
-    pieces: list[str] = []
-    current = ""
-    for sentence in _sentences(paragraph):
-        if current and len(current) + 1 + len(sentence) > MAX_PARAGRAPH_CHARS:
-            pieces.append(current)
-            current = sentence
-        else:
-            current = f"{current} {sentence}".strip()
-    if current:
-        pieces.append(current)
-    return pieces
+def iter_chunks(lines: Callable[[], Iterable[str]], document: str) -> Iterator[Chunk]:
+    """Chunks of a document whose lines ``lines()`` yields (called twice: a first pass
+    finds the title and whether the file is markdown), streamed in order."""
+    title, markdown = scan(lines())
+    builder = _Builder(document, title)
+    for kind, value in _events(lines(), markdown):
+        yield from builder.feed(kind, value)
+    yield from builder.close()
 
 
 def chunk_text(text: str, document: str) -> list[Chunk]:
-    title, sections = split_sections(text)
-    chunks: list[Chunk] = []
-    for section in sections:
-        stack: list[tuple[int, str]] = []  # (indent, text) of open bullets
-        paragraph: list[str] = []
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return list(iter_chunks(lambda: lines, document))
 
-        def flush_paragraph(heading: str = section.heading, lines: list[str] = paragraph) -> None:
-            for piece in _paragraph_chunks(" ".join(lines)):
-                chunks.append(Chunk(document, heading, len(chunks), piece, title=title))
-            lines.clear()
 
-        for line in section.lines:
-            bullet = BULLET.match(line)
-            if not bullet:
-                if stack and line[:1].isspace():  # wrapped continuation of a bullet
-                    indent, body = stack[-1]
-                    stack[-1] = (indent, f"{body} {line.strip()}")
-                    last = chunks[-1]
-                    chunks[-1] = Chunk(
-                        last.document, last.section, last.position, stack[-1][1], last.parent, last.title
-                    )
-                    continue
-                stack.clear()
-                paragraph.append(line.strip())
-                continue
-            flush_paragraph()
-            indent = len(bullet.group("indent").expandtabs(4))
-            body = bullet.group("text").strip()
-            while stack and stack[-1][0] >= indent:
-                stack.pop()
-            parent = stack[-1][1] if stack else ""
-            chunks.append(Chunk(document, section.heading, len(chunks), body, parent, title))
-            stack.append((indent, body))
-        flush_paragraph()
-    return chunks
+def chunk_file(path: Path, document: str, encoding: str = "utf-8-sig") -> Iterator[Chunk]:
+    """Stream a file's chunks (UnicodeDecodeError surfaces while iterating)."""
+
+    def lines() -> Iterator[str]:
+        with path.open("r", encoding=encoding, newline="") as handle:
+            for line in handle:
+                # universal newlines off: a lone "\r" is a line end too
+                yield from line.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n").split("\n")
+
+    return iter_chunks(lines, document)
 
 
 def document_name(path: Path) -> str:

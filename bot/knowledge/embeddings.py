@@ -88,6 +88,9 @@ class MiniLMEncoder:
         self._tokenizer.no_padding()
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # no arena: it keeps the largest batch's buffers for the life of the process (+150 MB
+        # after one batch of long chunks) for ~15% speed; bounded memory matters more here
+        options.enable_cpu_mem_arena = False
         if threads:
             options.intra_op_num_threads = threads
         self._session = ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])

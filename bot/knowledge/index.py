@@ -36,7 +36,8 @@ class FileRecord:
     reading: str
     document: str
     file_hash: str
-    chunks: int
+    chunks: int  # -1 while the file is being ingested
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,8 @@ class KnowledgeIndex:
         return int(self._collection.count())
 
     def files(self) -> dict[str, FileRecord]:
-        """Every indexed file, read from the first chunk of each (which carries its hash)."""
+        """Every indexed file, read from the first chunk of each (which carries its hash
+        and, once the whole file is stored, its chunk count)."""
         got = self._collection.get(where={"position": 0}, include=["metadatas"])
         records = {}
         for meta in got["metadatas"] or []:
@@ -130,14 +132,25 @@ class KnowledgeIndex:
                 meta["document"],
                 meta["file_hash"],
                 int(meta["file_chunks"]),
+                bool(meta.get("complete", True)),
             )
         return records
 
     def delete_file(self, source: str) -> None:
         self._collection.delete(where={"source": source})
 
-    def replace_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        self.delete_file(record.source)
+    def stored_positions(self, source: str) -> int:
+        """How many leading chunks of a file are stored (0, 1, ... without a gap): where an
+        interrupted ingest of it resumes."""
+        got = self._collection.get(where={"source": source}, include=[])
+        positions = {int(cid.rsplit(":", 1)[1]) for cid in got["ids"]}
+        n = 0
+        while n in positions:
+            n += 1
+        return n
+
+    def add_chunks(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Store one batch of a file's chunks (the first batch marks the file incomplete)."""
         ids = [_chunk_id(record.source, c.position) for c in chunks]
         metadatas = [
             {
@@ -150,19 +163,34 @@ class KnowledgeIndex:
                 "title": c.title,
                 "text": c.text,
                 "file_hash": record.file_hash,
-                "file_chunks": record.chunks,
+                "file_chunks": -1,
+                "complete": False,
             }
             for c in chunks
         ]
         documents = [c.search_text for c in chunks]
         for start in range(0, len(ids), ADD_BATCH):
             end = start + ADD_BATCH
-            self._collection.add(
+            self._collection.upsert(
                 ids=ids[start:end],
                 embeddings=vectors[start:end],
                 metadatas=metadatas[start:end],
                 documents=documents[start:end],
             )
+
+    def finish_file(self, record: FileRecord, chunks: int) -> None:
+        """Mark a file complete: its first chunk records the chunk count."""
+        first = _chunk_id(record.source, 0)
+        got = self._collection.get(ids=[first], include=["metadatas"])
+        meta = dict(got["metadatas"][0])
+        meta.update(file_chunks=chunks, complete=True)
+        self._collection.update(ids=[first], metadatas=[meta])
+
+    def replace_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """A whole file at once (its old chunks dropped first)."""
+        self.delete_file(record.source)
+        self.add_chunks(record, chunks, vectors)
+        self.finish_file(record, len(chunks))
 
     def all_chunks(self) -> list[IndexedChunk]:
         got = self._collection.get(include=["metadatas"])

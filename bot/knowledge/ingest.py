@@ -1,9 +1,15 @@
-"""Ingest .txt/.md files into the index: incremental by content hash, per-file safe.
+"""Ingest .txt/.md files into the index: incremental by content hash, per-file safe,
+streamed in batches and resumable.
 
 Unchanged files are skipped (the hash covers the file's bytes and the chunker
 version), changed ones replaced, and with ``prune`` files under the given roots that
 are gone from disk are dropped. A file that can't be read or decoded is reported by
 name and skipped; the rest still lands.
+
+A file is read line by line and chunked as it streams; every :data:`BATCH` chunks are
+embedded (one embedding per chunk) and stored, so memory stays bounded whatever the
+file size and an interrupted ingest keeps what it stored: the file is marked complete
+only at its end, and a rerun on the same bytes resumes at the first missing chunk.
 """
 
 from __future__ import annotations
@@ -16,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.knowledge.chunking import Chunk, chunk_text, document_name
+from bot.knowledge.chunking import Chunk, chunk_file, document_name
 from bot.knowledge.embedder import Embedder
 from bot.knowledge.index import FileRecord, KnowledgeIndex, sources_under
 
 SUFFIXES = (".txt", ".md", ".markdown")
-CHUNKER_VERSION = "2"  # bump when chunking or chunk vectors change: forces re-embedding
+CHUNKER_VERSION = "3"  # bump when chunking or chunk vectors change: forces re-embedding
+BATCH = 256  # chunks embedded and stored together
 
 
 @dataclass
@@ -72,22 +79,27 @@ def reading_name(path: Path, root: Path) -> str:
     return relative.parts[0] if len(relative.parts) > 1 else path.stem
 
 
-def file_hash(data: bytes) -> str:
-    return hashlib.sha256(CHUNKER_VERSION.encode() + b"\0" + data).hexdigest()
+def file_hash(path: Path) -> str:
+    """sha256 of the chunker version and the file's bytes, read in blocks."""
+    digest = hashlib.sha256(CHUNKER_VERSION.encode() + b"\0")
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def chunk_vectors(embedder: Embedder, chunks: Sequence[Chunk]) -> np.ndarray:
-    """Each chunk's vector: the normalised mean of its bare and heading-prefixed text."""
-    texts = [c.text for c in chunks] + [c.search_text for c in chunks]
-    vectors = embedder.embed_documents(texts)
-    mean = vectors[: len(chunks)] + vectors[len(chunks) :]
-    return mean / np.clip(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12, None)
+    """Each chunk's vector: the embedding of its text (one pass per chunk)."""
+    return embedder.embed_documents([c.text for c in chunks])
 
 
 class Ingester:
-    def __init__(self, index: KnowledgeIndex, progress: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, index: KnowledgeIndex, progress: Callable[[int], None] | None = None, *, batch: int = BATCH
+    ) -> None:
         self.index = index
         self.progress = progress
+        self.batch = batch
 
     def run(self, paths: Sequence[Path], *, reading: str | None = None, prune: bool = False) -> IngestReport:
         report = IngestReport()
@@ -99,33 +111,36 @@ class Ingester:
             source = str(path.resolve())
             seen.add(source)
             try:
-                data = path.read_bytes()
-                text = data.decode("utf-8-sig")
+                digest = file_hash(path)
             except OSError as exc:
                 report.failed.append((str(path), exc.strerror or str(exc)))
                 continue
+            name = reading or reading_name(path, root)
+            previous = known.get(source)
+            same = previous is not None and previous.file_hash == digest and previous.reading == name
+            if same and previous is not None and previous.complete:
+                report.unchanged.append(str(path))
+                continue
+            resume = self.index.stored_positions(source) if same else 0
+            if not same and previous is not None:
+                self.index.delete_file(source)
+            record = FileRecord(source, name, document_name(path), digest, -1, False)
+            try:
+                total, embedded = self._store(path, record, resume)
             except UnicodeDecodeError:
                 report.failed.append((str(path), "not UTF-8 text"))
                 self._drop_stale(source, known, report)
                 continue
-            digest = file_hash(data)
-            name = reading or reading_name(path, root)
-            previous = known.get(source)
-            if previous and previous.file_hash == digest and previous.reading == name:
-                report.unchanged.append(str(path))
+            except OSError as exc:
+                report.failed.append((str(path), exc.strerror or str(exc)))
                 continue
-            chunks = chunk_text(text, document_name(path))
-            if not chunks:
+            if total == 0:
                 report.failed.append((str(path), "no text to index"))
                 self._drop_stale(source, known, report)
                 continue
-            vectors = chunk_vectors(self.index.embedder, chunks)
-            record = FileRecord(source, name, document_name(path), digest, len(chunks))
-            self.index.replace_file(record, chunks, vectors)
-            (report.updated if previous else report.added).append(str(path))
-            report.chunks += len(chunks)
-            if self.progress:
-                self.progress(len(data))
+            self.index.finish_file(record, total)
+            (report.updated if previous and previous.complete else report.added).append(str(path))
+            report.chunks += embedded
         if prune:
             roots = [p for p in paths if p.exists()]
             for source in sources_under(known.values(), roots):
@@ -138,10 +153,35 @@ class Ingester:
                     report.removed.append(source)
         return report
 
+    def _store(self, path: Path, record: FileRecord, resume: int) -> tuple[int, int]:
+        """Stream the file's chunks into the index from position ``resume`` on; returns
+        (chunks in the file, chunks embedded now)."""
+        total = embedded = 0
+        batch: list[Chunk] = []
+        for chunk in chunk_file(path, record.document):
+            total += 1
+            if chunk.position < resume:
+                continue
+            batch.append(chunk)
+            if len(batch) >= self.batch:
+                embedded += self._flush(record, batch)
+        if batch:
+            embedded += self._flush(record, batch)
+        return total, embedded
+
+    def _flush(self, record: FileRecord, batch: list[Chunk]) -> int:
+        self.index.add_chunks(record, batch, chunk_vectors(self.index.embedder, batch))
+        if self.progress:
+            self.progress(sum(len(c.text.encode()) + 1 for c in batch))
+        n = len(batch)
+        batch.clear()
+        return n
+
     def _drop_stale(self, source: str, known: dict[str, FileRecord], report: IngestReport) -> None:
-        """A file that no longer holds indexable text must not keep answering questions."""
+        """A file that no longer holds indexable text must not keep answering questions
+        (nor keep the part of it stored before the bad bytes)."""
+        self.index.delete_file(source)
         if source in known:
-            self.index.delete_file(source)
             report.removed.append(source)
 
 

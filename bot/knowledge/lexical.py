@@ -1,83 +1,190 @@
-"""In-memory lexical side of retrieval: BM25 over chunks and each document's vocabulary.
+"""In-memory lexical side of retrieval: BM25 at three grains, and each reading's vocabulary.
 
 Built from what the Chroma index holds (so it always matches it) and rebuilt when the
-index changes. BM25 is ``bm25s`` over readbot's own light stemming (``terms``).
+index changes. BM25 is ``bm25s`` over readbot's light stemming (``terms``), at three
+grains, each a signal the fusion in :mod:`bot.knowledge.retrieval` weighs:
+
+* a chunk alone (one sentence or bullet): what to quote;
+* a chunk with its neighbours in the same section: a question's words are often spread
+  over two adjacent sentences;
+* a whole section, heading included: which part of the reading it is about.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
+from typing import Any, cast
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bot.knowledge.index import IndexedChunk
+from bot.knowledge.spelling import Speller
 from bot.knowledge.terms import STOPWORDS, terms, words
 
+ANY_CASE_WORD = re.compile(r"[A-Za-z0-9]+")
 CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9\-]+\b")
+OVERVIEW_HEADINGS = frozenset(
+    {
+        "summary",
+        "overview",
+        "tl;dr",
+        "tldr",
+        "abstract",
+        "synopsis",
+        "key takeaways",
+        "in brief",
+        "at a glance",
+        "executive summary",
+    }
+)
 
 
 @dataclass
-class DocumentVocabulary:
+class ReadingVocabulary:
     stems: set[str] = field(default_factory=set)
     words: set[str] = field(default_factory=set)
-    frame: frozenset[str] = frozenset()  # title words that name, not say (the guest's name)
+    subjects: frozenset[str] = frozenset()  # the names the reading is about (see subject_names)
 
 
-def frame_terms(title: str, body: str) -> frozenset[str]:
-    """Proper names from a document's title (e.g. the guest's name): capitalised in the
-    title and never written lowercase in the body. A question names them without asking
-    about them, so they are left out when judging what a question is about."""
+def subject_names(title: str, body: str) -> frozenset[str]:
+    """Names a reading makes its subject: capitalised words of its title that its text
+    uses at least twice and always capitalised ("Ilya" in an interview with Ilya, "Kari"
+    in *Kari Woodencoat*). Asking about the reading's subject says nothing about what a
+    question asks, so the coverage decision leaves these out of the question's terms;
+    retrieval still uses every word."""
     names = set()
     for token in CAPITALISED.findall(title):
         low = token.lower()
         if low in STOPWORDS:
             continue
-        occurrences = re.findall(rf"(?<![\w-]){re.escape(low)}(?![\w-])", body, re.IGNORECASE)
-        if all(o[0].isupper() for o in occurrences):
+        found = re.findall(rf"(?<![\w-]){re.escape(low)}(?![\w-])", body, re.IGNORECASE)
+        if len(found) >= 2 and all(o[0].isupper() for o in found):
             names.add(low)
     return frozenset(names)
 
 
+@dataclass(frozen=True)
+class SectionRef:
+    reading: str
+    document: str
+    heading: str
+    chunks: tuple[int, ...]  # positions in LexicalIndex.chunks, in reading order
+
+
+def is_overview(heading: str) -> bool:
+    return heading.strip().lower().rstrip(":") in OVERVIEW_HEADINGS
+
+
+def _bm25(corpus: list[list[str]]) -> Any:
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
+    model = bm25s.BM25()
+    model.index([doc or ["_"] for doc in corpus], show_progress=False)
+    return model
+
+
 class LexicalIndex:
     def __init__(self, chunks: Sequence[IndexedChunk]) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
         self.chunks = list(chunks)
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
-        self._bm25 = None
-        if self.chunks:
-            self._bm25 = bm25s.BM25()
-            corpus = [terms(c.chunk.search_text) or ["_"] for c in self.chunks]
-            self._bm25.index(corpus, show_progress=False)
-        self.vocabulary: dict[str, DocumentVocabulary] = {}
-        bodies: dict[str, list[str]] = defaultdict(list)
-        titles: dict[str, str] = {}
-        for c in self.chunks:
-            key = c.chunk.document
-            vocab = self.vocabulary.setdefault(key, DocumentVocabulary())
+        self.at = {(c.reading, c.chunk.document, c.chunk.position): i for i, c in enumerate(self.chunks)}
+        self.vocabulary: dict[str, ReadingVocabulary] = {}
+        sections: dict[tuple[str, str, str], list[int]] = {}
+        counts: Counter[str] = Counter()
+        bodies: dict[tuple[str, str], list[str]] = {}
+        for i, c in enumerate(self.chunks):
+            sections.setdefault((c.reading, c.chunk.document, c.chunk.section), []).append(i)
+            vocab = self.vocabulary.setdefault(c.reading, ReadingVocabulary())
             text = f"{c.chunk.section} {c.chunk.text}"
             vocab.stems.update(terms(text))
-            vocab.words.update(words(text))
-            bodies[key].append(text)
-            titles[key] = c.chunk.title
-        for key, vocab in self.vocabulary.items():
-            body = "\n".join(bodies[key])
-            vocab.frame = frame_terms(titles[key], body)
-            vocab.words.update(words(titles[key]))
-            vocab.stems.update(terms(titles[key]))
+            bodies.setdefault((c.reading, c.chunk.document), []).append(c.chunk.text)
+            chunk_words = words(text)
+            vocab.words.update(chunk_words)
+            counts.update(chunk_words)
+        self.speller = Speller(counts)
+        titles = {(c.reading, c.chunk.document): c.chunk.title for c in self.chunks}
+        for (reading, document), title in titles.items():
+            vocab = self.vocabulary[reading]
+            vocab.stems.update(terms(title))
+            vocab.words.update(words(title))
+            body = " ".join(bodies[(reading, document)])
+            vocab.subjects = vocab.subjects | subject_names(title, body)
+        self.sections = [SectionRef(r, d, h, tuple(ix)) for (r, d, h), ix in sections.items()]
+        self.section_of = np.zeros(len(self.chunks), dtype=np.int64)
+        for s, ref in enumerate(self.sections):
+            self.section_of[list(ref.chunks)] = s
+        self.reading_of = np.array([c.reading for c in self.chunks], dtype=object)
+        self.section_reading = np.array([s.reading for s in self.sections], dtype=object)
+        # one set of BM25 models per reading: a reading's scores never depend on the others
+        self._models: dict[str, tuple[np.ndarray, np.ndarray, object, object, object]] = {}
+        chunk_terms = [terms(c.chunk.text) for c in self.chunks]
+        for reading in self.vocabulary:
+            chunk_ids = np.flatnonzero(self.reading_of == reading)
+            section_ids = np.flatnonzero(self.section_reading == reading)
+            windows = []
+            for i in map(int, chunk_ids):
+                window = list(chunk_terms[i])
+                for j in (i - 1, i + 1):
+                    if 0 <= j < len(self.chunks) and self.section_of[j] == self.section_of[i]:
+                        window.extend(chunk_terms[j])
+                windows.append(window)
+            sections_terms = [
+                terms(self.sections[s].heading) + [t for i in self.sections[s].chunks for t in chunk_terms[i]]
+                for s in section_ids
+            ]
+            self._models[reading] = (
+                chunk_ids,
+                section_ids,
+                _bm25([chunk_terms[i] for i in chunk_ids]),
+                _bm25(windows),
+                _bm25(sections_terms),
+            )
 
-    def scores(self, query_terms: list[str]) -> np.ndarray:
-        if self._bm25 is None or not query_terms:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(query_terms), dtype=np.float32)
+    def _scores(self, grain: int, query_terms: list[str], reading: str | None, n: int) -> np.ndarray:
+        out = np.zeros(n, dtype=np.float32)
+        if not query_terms:
+            return out
+        for name in [reading] if reading else list(self._models):
+            if name not in self._models:
+                continue
+            entry = self._models[name]
+            ids, model = cast(np.ndarray, entry[1 if grain == 4 else 0]), cast(Any, entry[grain])
+            out[ids] = np.asarray(model.get_scores(query_terms), dtype=np.float32)
+        return out
 
-    def all_frame_terms(self) -> frozenset[str]:
-        out: set[str] = set()
-        for vocab in self.vocabulary.values():
-            out |= vocab.frame
-        return frozenset(out)
+    def scores(self, query_terms: list[str], reading: str | None = None) -> np.ndarray:
+        """BM25 of each chunk alone (zero outside ``reading``)."""
+        return self._scores(2, query_terms, reading, len(self.chunks))
+
+    def window_scores(self, query_terms: list[str], reading: str | None = None) -> np.ndarray:
+        """BM25 of each chunk together with its neighbours in the same section."""
+        return self._scores(3, query_terms, reading, len(self.chunks))
+
+    def section_scores(self, query_terms: list[str], reading: str | None = None) -> np.ndarray:
+        """BM25 of each section (heading and text), indexed like ``sections``."""
+        return self._scores(4, query_terms, reading, len(self.sections))
+
+    def corrected(self, question: str) -> str:
+        """The question with words the readings never use replaced by the reading word
+        they misspell ("abot pre-trainng" → "about pre-training"), case kept lower."""
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            low = word.lower()
+            if low in STOPWORDS:
+                return word
+            better = self.speller.correct(low)
+            return better if better else word
+
+        return ANY_CASE_WORD.sub(fix, question) if self.speller.counts else question
+
+    def readings(self) -> list[str]:
+        return sorted(self.vocabulary)
+
+    def overview_sections(self, reading: str) -> list[int]:
+        return [s for s, ref in enumerate(self.sections) if ref.reading == reading and is_overview(ref.heading)]

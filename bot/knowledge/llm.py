@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
-from bot.knowledge.answer import quoted_passages
-from bot.knowledge.retrieval import Retrieval
+from bot.knowledge.retrieval import Passage, Retrieval
 from bot.paths import shipped
 
 TEMPLATE_PATH = shipped("prompts") / "answer.md"
@@ -49,14 +48,17 @@ class LLMAnswerer:
         self.template = template if template is not None else load_template()
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm")
 
-    def prompt(self, retrieval: Retrieval, history: Sequence[str] = ()) -> str:
-        passages = "\n".join(f"- {hit.section}: {p.text}" for hit in retrieval.hits[:2] for p in quoted_passages(hit))
+    def prompt(self, retrieval: Retrieval, history: Sequence[str] = (), evidence: Sequence[Passage] = ()) -> str:
+        """The selected evidence (the passages the extractive answer quotes), else each of
+        the two best sections' best passage."""
+        chosen = list(evidence) or [hit.passages[0] for hit in retrieval.hits[:2]]
+        passages = "\n".join(f"- {p.section}: {p.text}" + "".join(f"\n  - {d}" for d in p.details) for p in chosen)
         earlier = "".join(f"- {q}\n" for q in history)
         history_block = f"Earlier questions in this thread:\n{earlier}\n" if earlier else ""
         return self.template.format(passages=passages, question=retrieval.question, history=history_block)
 
-    def answer(self, retrieval: Retrieval, history: Sequence[str] = ()) -> str:
-        future = self._pool.submit(self.model.invoke, self.prompt(retrieval, history))
+    def answer(self, retrieval: Retrieval, history: Sequence[str] = (), evidence: Sequence[Passage] = ()) -> str:
+        future = self._pool.submit(self.model.invoke, self.prompt(retrieval, history, evidence))
         try:
             message = future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError as exc:

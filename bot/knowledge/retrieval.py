@@ -1,41 +1,46 @@
-"""Hybrid retrieval: dense (Chroma) + BM25, aggregated to sections, with a coverage call.
+"""Hybrid retrieval over sentence-sized chunks: dense (Chroma) + BM25, fused per section.
 
 For a question readbot:
 
-1. removes the reading's frame names (the guest's name) from the text it embeds, so
-   "What did Ilya say about X?" is searched as "What did say about X?"; a question that
-   is *only* a name keeps it;
-2. asks Chroma for the nearest chunks and scores every chunk with BM25 over the same
-   stripped terms;
-3. scores each section by its best chunk, ``dense + BM25_WEIGHT * bm25`` (weighted sum,
-   not reciprocal-rank fusion: the fusion measured worse than dense alone);
+1. embeds it once and asks Chroma for the nearest chunks (one sentence or bullet each);
+2. scores every chunk with BM25 over the chunk and its neighbours, and every section
+   with BM25 over the whole section;
+3. scores a chunk ``dense + WINDOW_WEIGHT * window_bm25 / max``, a section by its best
+   chunk plus ``SECTION_WEIGHT * section_bm25 / max`` (BM25 divided by the best score
+   for this question, so the weights mean the same on any reading);
 4. decides whether the reading covers the question with the calibrated model in
-   :mod:`bot.knowledge.coverage`.
+   :mod:`bot.knowledge.coverage`;
+5. ranks each section's chunks for quoting (``passage`` scores add BM25 of the chunk
+   alone, so the sentence that holds the question's words comes first).
 
-All figures behind these choices come from ``benchmarks/bench_retrieval.py``.
+The weights were chosen on both kinds of reading together (the shipped summary and
+FairytaleQA stories); the figures are printed by ``benchmarks/bench_retrieval.py``.
+Nothing here knows a reading's names or headings, except that a gist question
+("tl;dr?") goes to a section the reading itself calls Summary/Overview/Abstract.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex
-from bot.knowledge.terms import content_terms
+from bot.knowledge.terms import content_terms, terms
 
-BM25_WEIGHT = 0.06
-DENSE_CANDIDATES = 40
-PASSAGES_PER_SECTION = 3
-SUMMARY_INTENT = re.compile(
-    r"\b(gist|tl;?dr|summar(y|ize|ise)|overview|in a nutshell|main (point|idea|argument|"
+WINDOW_WEIGHT = 0.3
+SECTION_WEIGHT = 0.5
+PASSAGE_WEIGHT = 0.7
+DENSE_CANDIDATES = 100
+PASSAGES_PER_SECTION = 4
+GIST_INTENT = re.compile(
+    r"\b(gist|tl;?\s?dr|summar(y|ize|ise)|overview|in a nutshell|main (point|idea|argument|"
     r"thesis|takeaways?)|central (argument|idea|point|claim)|key (points|takeaways?)|"
-    r"what('s| is) (this|the) (episode|reading|podcast|summary) about)\b",
+    r"what('s| is) (this|the|it) (\w+ )?about)\b",
     re.IGNORECASE,
 )
 
@@ -57,7 +62,7 @@ class SectionHit:
     document: str
     section: str
     score: float
-    passages: tuple[Passage, ...]
+    passages: tuple[Passage, ...]  # best first
 
 
 @dataclass(frozen=True)
@@ -66,115 +71,205 @@ class Retrieval:
     hits: list[SectionHit]
     covered: bool
     confidence: float
+    threshold: float = 0.5
     features: dict[str, float] = field(default_factory=dict)
+    gist: bool = False  # a "what is it about?" question
+    overview: tuple[SectionHit, ...] = ()  # for a gist question on a reading without a summary
+    spans: bool = False  # a two-part question whose parts are answered in two sections
+
+
+PART_BREAK = re.compile(
+    r"\?\s+(?=\S)|;\s+|,?\s+(?:and|but|also)\s+(?=(?:what|why|how|when|where|who|which|whose|does|do|did|is|"
+    r"are|was|were|can|could|will|would|should)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """A question's separately asked parts ("What is X, and why does Y?"), when each
+    says something on its own (a content word at least); else the question alone."""
+    parts = [p.strip(" ,?") for p in PART_BREAK.split(question) if p.strip(" ,?")]
+    if len(parts) < 2 or any(not content_terms(p) for p in parts):
+        return [question]
+    return parts
+
+
+def _normalised(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    top = float(x[mask].max()) if mask is not None and mask.any() else float(x.max(initial=0.0))
+    return x / top if top > 0 else np.zeros_like(x)
 
 
 class Retriever:
     """Thread-safe: the lexical side is swapped atomically when the index changes."""
 
     def __init__(
-        self, index: KnowledgeIndex, coverage: CoverageModel | None = None, *, bm25_weight: float = BM25_WEIGHT
+        self,
+        index: KnowledgeIndex,
+        coverage: CoverageModel | None = None,
+        *,
+        window_weight: float = WINDOW_WEIGHT,
+        section_weight: float = SECTION_WEIGHT,
+        dense_weight: float = 1.0,
     ) -> None:
         self.index = index
-        self.bm25_weight = bm25_weight
+        self.window_weight = window_weight
+        self.section_weight = section_weight
+        self.dense_weight = dense_weight
         self.coverage = coverage or CoverageModel.load()
         self._lock = threading.Lock()
         self._lexical: LexicalIndex | None = None
+        self._stale = True
 
     def refresh(self) -> None:
-        """Rebuild the lexical side from the index (after an ingest)."""
+        """Rebuild the lexical side from the index now."""
         lexical = LexicalIndex(self.index.all_chunks())
         with self._lock:
             self._lexical = lexical
+            self._stale = False
+
+    def invalidate(self) -> None:
+        """The index changed: rebuild the lexical side before the next search."""
+        self._stale = True
 
     @property
     def lexical(self) -> LexicalIndex:
-        if self._lexical is None:
+        if self._stale or self._lexical is None:
             self.refresh()
         assert self._lexical is not None
         return self._lexical
 
-    def search_text(self, question: str) -> str:
-        """The question without the reading's frame names (unless that leaves nothing)."""
-        frame = self.lexical.all_frame_terms()
-        if not frame:
-            return question
-        pattern = r"\b(" + "|".join(map(re.escape, sorted(frame))) + r")(['’]s)?\b"
-        stripped = re.sub(r"\s+", " ", re.sub(pattern, " ", question, flags=re.IGNORECASE))
-        return stripped.strip() if re.search(r"[A-Za-z]{3}", stripped) else question
-
     def search(self, question: str, *, reading: str | None = None, k: int = 3) -> Retrieval:
         lexical = self.lexical
         if not lexical.chunks:
-            return Retrieval(question, [], False, 0.0)
-        frame = lexical.all_frame_terms()
-        vector = self.index.embedder.embed_query(self.search_text(question))
+            return Retrieval(question, [], False, 0.0, self.coverage.threshold)
+        question_text = question
+        question = lexical.corrected(question_text)
+        vector = self.index.embedder.embed_query(question)
         dense_hits = self.index.query(vector, DENSE_CANDIDATES, reading=reading)
-        query_terms = content_terms(question, frame)
-        bm25 = lexical.scores(query_terms)
-
         dense = np.full(len(lexical.chunks), np.nan, dtype=np.float32)
         for hit in dense_hits:
             i = lexical.position.get(hit.id)
             if i is not None:
                 dense[i] = hit.score
-        floor = np.nanmin(dense) if dense_hits else 0.0
-        combined = np.where(np.isnan(dense), floor, dense) + self.bm25_weight * bm25
-        if reading:
-            mask = np.array([c.reading == reading for c in lexical.chunks])
-            combined = np.where(mask, combined, -np.inf)
+        known = ~np.isnan(dense)
+        floor = float(np.nanmin(dense)) if known.any() else 0.0
+        dense_filled = np.where(known, dense, floor)
 
-        hits = self._sections(lexical, combined, k)
-        if SUMMARY_INTENT.search(question):
-            hits = self._prefer_summary(lexical, combined, hits, k)
-        top_dense = float(np.nanmax(dense)) if dense_hits else 0.0
-        features = coverage_features(question, top_dense, hits[0] if hits else None, lexical, frame)
+        query_terms = content_terms(question)
+        in_reading = (lexical.reading_of == reading) if reading else np.ones(len(lexical.chunks), bool)
+        sections_in = (lexical.section_reading == reading) if reading else np.ones(len(lexical.sections), bool)
+        window = _normalised(lexical.window_scores(query_terms, reading), in_reading)
+        alone = _normalised(lexical.scores(query_terms, reading), in_reading)
+        chunk_score = self.dense_weight * dense_filled + self.window_weight * window
+        chunk_score = np.where(in_reading, chunk_score, -np.inf)
+        section_best = np.full(len(lexical.sections), -np.inf, dtype=np.float32)
+        np.maximum.at(section_best, lexical.section_of, chunk_score)
+        section_score = section_best + self.section_weight * _normalised(
+            lexical.section_scores(query_terms, reading), sections_in
+        )
+        section_score = np.where(sections_in, section_score, -np.inf)
+        passage_score = chunk_score + PASSAGE_WEIGHT * alone
+
+        order = [int(s) for s in np.argsort(-section_score) if np.isfinite(section_score[s])]
+        hits = [self._hit(lexical, s, float(section_score[s]), passage_score) for s in order[:k]]
+        if not hits:
+            return Retrieval(question_text, [], False, 0.0, self.coverage.threshold)
+        top_reading = hits[0].reading
+        mine = known & (lexical.reading_of == top_reading)
+        features = coverage_features(question, dense[mine], lexical.vocabulary.get(top_reading))
+        vocab = lexical.vocabulary.get(top_reading)
+        asked = content_terms(question, vocab.subjects) if vocab else query_terms
+        features.update(self._local_terms(lexical, hits[0], asked))
         covered, confidence = self.coverage.decide(features)
-        if SUMMARY_INTENT.search(question) and hits and _is_summary(hits[0].section):
-            covered, confidence = True, max(confidence, 0.5)
-        return Retrieval(question, hits, covered, confidence, features)
+        gist = bool(GIST_INTENT.search(question))
+        overview: tuple[SectionHit, ...] = ()
+        if gist:
+            summaries = lexical.overview_sections(top_reading)
+            if summaries:
+                best = max(summaries, key=lambda s: section_score[s])
+                rest = [h for h in hits if h.section != lexical.sections[best].heading]
+                hits = [self._hit(lexical, best, float(section_score[best]), passage_score), *rest[: k - 1]]
+            else:
+                first = np.zeros(len(lexical.chunks), dtype=np.float32)
+                for ref in lexical.sections:
+                    first[ref.chunks[0]] = 1.0  # each section is listed with its opening line
+                overview = tuple(
+                    self._hit(lexical, s, float(section_score[s]), first)
+                    for s in range(len(lexical.sections))
+                    if lexical.sections[s].reading == top_reading
+                )
+            covered = True
+        return Retrieval(question_text, hits, covered, confidence, self.coverage.threshold, features, gist, overview)
+
+    def search_parts(self, question: str, *, reading: str | None = None, k: int = 3) -> Retrieval:
+        """``search``, and for a question of two parts answered in two different sections,
+        a retrieval that leads with both sections."""
+        whole = self.search(question, reading=reading, k=k)
+        parts = question_parts(question)
+        if len(parts) < 2 or whole.gist:
+            return whole
+        found = [self.search(p, reading=reading, k=1) for p in parts]
+        if not all(r.covered and r.hits for r in found):
+            return whole
+        leads = list({(h.reading, h.section): h for r in found for h in r.hits[:1]}.values())
+        if len(leads) < 2:
+            return whole
+        rest = [h for h in whole.hits if (h.reading, h.section) not in {(x.reading, x.section) for x in leads}]
+        return replace(
+            whole,
+            hits=[*leads, *rest][: max(k, len(leads))],
+            covered=True,
+            confidence=max(whole.confidence, min(r.confidence for r in found)),
+            spans=True,
+        )
 
     @staticmethod
-    def _sections(
-        lexical: LexicalIndex, combined: np.ndarray, k: int, only: Sequence[str] | None = None
-    ) -> list[SectionHit]:
-        best: dict[tuple[str, str, str], list[tuple[float, int]]] = {}
-        for i in np.argsort(-combined):
-            if not np.isfinite(combined[i]):
-                break
-            c = lexical.chunks[i]
-            key = (c.reading, c.chunk.document, c.chunk.section)
-            if only is not None and c.chunk.section not in only:
-                continue
-            best.setdefault(key, []).append((float(combined[i]), int(i)))
-            if len(best) >= k and all(len(v) >= PASSAGES_PER_SECTION for v in best.values()):
-                break
-        ranked = sorted(best.items(), key=lambda kv: -kv[1][0][0])[:k]
-        out = []
-        for (reading, document, section), scored in ranked:
-            passages = tuple(
-                Passage(
-                    reading,
-                    document,
-                    section,
-                    lexical.chunks[i].chunk.position,
-                    lexical.chunks[i].chunk.text,
-                    score,
-                    _details(lexical, i),
-                )
-                for score, i in scored[:PASSAGES_PER_SECTION]
-            )
-            out.append(SectionHit(reading, document, section, scored[0][0], passages))
-        return out
+    def _local_terms(lexical: LexicalIndex, hit: SectionHit, query_terms: list[str]) -> dict[str, float]:
+        """Shares of the question's content terms found near the best passage and in its section."""
+        if not query_terms:
+            return {"window_terms": 0.0, "section_terms": 0.0}
+        best = lexical.at[(hit.reading, hit.document, hit.passages[0].position)]
+        s = lexical.section_of[best]
+        near = set()
+        for j in (best - 1, best, best + 1):
+            if 0 <= j < len(lexical.chunks) and lexical.section_of[j] == s:
+                near.update(terms(lexical.chunks[j].chunk.text))
+        section = set(terms(hit.section))
+        for j in lexical.sections[s].chunks:
+            section.update(terms(lexical.chunks[j].chunk.text))
+        return {
+            "window_terms": sum(t in near for t in query_terms) / len(query_terms),
+            "section_terms": sum(t in section for t in query_terms) / len(query_terms),
+        }
 
-    def _prefer_summary(
-        self, lexical: LexicalIndex, combined: np.ndarray, hits: list[SectionHit], k: int
-    ) -> list[SectionHit]:
-        summaries = sorted({c.chunk.section for c in lexical.chunks if _is_summary(c.chunk.section)})
-        if not summaries:
-            return hits
-        top = self._sections(lexical, combined, 1, only=summaries)
-        return top + [h for h in hits if not _is_summary(h.section)][: k - len(top)]
+    @staticmethod
+    def _hit(lexical: LexicalIndex, s: int, score: float, passage_score: np.ndarray) -> SectionHit:
+        ref = lexical.sections[s]
+        ranked = sorted(ref.chunks, key=lambda i: -passage_score[i])[:PASSAGES_PER_SECTION]
+        passages = tuple(
+            Passage(
+                ref.reading,
+                ref.document,
+                ref.heading,
+                lexical.chunks[i].chunk.position,
+                lexical.chunks[i].chunk.text,
+                float(passage_score[i]),
+                _details(lexical, i),
+            )
+            for i in ranked
+        )
+        return SectionHit(ref.reading, ref.document, ref.heading, score, passages)
+
+    def following(self, passage: Passage) -> Passage | None:
+        """The chunk right after ``passage`` in the same section, if any."""
+        lexical = self.lexical
+        i = lexical.at.get((passage.reading, passage.document, passage.position + 1))
+        if i is None or lexical.chunks[i].chunk.section != passage.section:
+            return None
+        c = lexical.chunks[i]
+        return Passage(
+            c.reading, c.chunk.document, c.chunk.section, c.chunk.position, c.chunk.text, 0.0, _details(lexical, i)
+        )
 
 
 def _details(lexical: LexicalIndex, i: int) -> tuple[str, ...]:
@@ -188,15 +283,3 @@ def _details(lexical: LexicalIndex, i: int) -> tuple[str, ...]:
             break
         out.append(follower.chunk.text)
     return tuple(out)
-
-
-def _is_summary(section: str) -> bool:
-    return section.strip().lower() in {
-        "summary",
-        "overview",
-        "tl;dr",
-        "tldr",
-        "abstract",
-        "introduction",
-        "key takeaways",
-    }

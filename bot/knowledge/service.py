@@ -24,17 +24,24 @@ from bot.knowledge.index import KnowledgeIndex, chroma_client
 from bot.knowledge.ingest import Ingester, IngestReport
 from bot.knowledge.llm import LLMAnswerer, LLMUnavailable, make_chat_model
 from bot.knowledge.retrieval import Retrieval, Retriever
+from bot.knowledge.smalltalk import small_talk_kind, small_talk_reply
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-FOLLOW_UP = re.compile(
-    r"^(and|but|so|also|why|how come)\b|\b(it|that|this|those|these|they|them|he|his|him|she|her)\b", re.IGNORECASE
-)
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _is_follow_up(question: str) -> bool:
-    """A short question that leans on what came before ("and why?", "what does he mean by that")."""
-    return len(question.split()) <= 10 and bool(FOLLOW_UP.search(question))
+def readable_question(question: object) -> str:
+    """``clean_question`` plus a check that the text is real Unicode: bytes that were not
+    UTF-8 reach Python as lone surrogates (command-line arguments, surrogateescape)."""
+    if isinstance(question, bytes | bytearray):
+        try:
+            question = bytes(question).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("That question is not valid UTF-8 text.") from None
+    if isinstance(question, str) and SURROGATE.search(question):
+        raise InputError("That question is not valid UTF-8 text.")
+    return clean_question(question)
 
 
 LLM_FALLBACK_NOTE = "(The language model didn't answer, so this is quoted from the reading.)"
@@ -106,7 +113,7 @@ class KnowledgeService:
                 list(paths) if paths else [self.knowledge_dir], reading=reading, prune=prune
             )
             if report.changed or rebuild:
-                self.retriever.refresh()
+                self.retriever.invalidate()  # rebuilt on the next question, not by every ingest
             return report
 
     def ensure_ingested(self) -> IngestReport | None:
@@ -124,37 +131,43 @@ class KnowledgeService:
 
     def retrieve(self, question: str, *, reading: str | None = None) -> Retrieval:
         with self._rw.gen_rlock():
-            return self.retriever.search(clean_question(question), reading=reading)
+            return self.retriever.search(readable_question(question), reading=reading)
 
     def ask(self, question: object, *, reading: str | None = None, history: Sequence[str] = ()) -> Answer:
         with self._rw.gen_rlock():
             return self._ask(question, reading=reading, history=history)
 
     def _ask(self, question: object, *, reading: str | None = None, history: Sequence[str] = ()) -> Answer:
-        """Answer one question. Raises InputError for an unusable question."""
-        text = clean_question(question)
+        """Answer one question. Raises InputError for an unusable question.
+
+        Small talk ("thanks!", "what can you do?") gets a short reply, no retrieval. A
+        question leans on its thread only when it cannot stand alone: not covered by
+        itself, yet covered together with the thread's last question."""
+        text = readable_question(question)
+        kind = small_talk_kind(text)
+        if kind is not None:
+            return Answer(text, small_talk_reply(kind), False, (), small_talk=True)
         self.ensure_ingested()
         if reading is not None and reading not in self.readings():
             known = ", ".join(self.readings()) or "none"
             raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
-        if history and _is_follow_up(text):
-            # "and why does that happen?": search it together with the thread's last question
+        retrieval = self.retriever.search_parts(text, reading=reading)
+        if history and not retrieval.covered and retrieval.hits:
             contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading)
-            retrieval = replace(contextual, question=text)
-        else:
-            retrieval = self.retriever.search(text, reading=reading)
-        answer = extractive_answer(retrieval)
+            if contextual.covered:
+                retrieval = replace(contextual, question=text)
+        answer = extractive_answer(retrieval, self.retriever.following)
         if self.llm is not None and answer.grounded:
             answer = self._llm_answer(retrieval, answer, history)
         return replace(answer, body=neutralize_mentions(answer.body), citation=neutralize_mentions(answer.citation))
 
     def readings(self) -> list[str]:
-        return sorted({c.reading for c in self.retriever.lexical.chunks})
+        return self.retriever.lexical.readings()
 
     def _llm_answer(self, retrieval: Retrieval, fallback: Answer, history: Sequence[str]) -> Answer:
         assert self.llm is not None
         try:
-            prose = self.llm.answer(retrieval, history)
+            prose = self.llm.answer(retrieval, history, fallback.evidence)
         except LLMUnavailable as exc:
             log.warning("LLM unavailable, answering extractively: %s", exc)
             return replace(fallback, body=f"{fallback.body}\n{LLM_FALLBACK_NOTE}", note=str(exc))
@@ -168,7 +181,7 @@ class KnowledgeService:
             for record in self.index.files().values():
                 if record.reading == reading:
                     self.index.delete_file(record.source)
-            self.retriever.refresh()
+            self.retriever.invalidate()
 
     def reading_sections(self) -> dict[str, tuple[str, ...]]:
         """Each indexed reading's sections (headings with text under them), in reading order."""

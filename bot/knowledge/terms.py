@@ -32,6 +32,10 @@ argue argues argued view views opinion opinions idea ideas stance take position
 according point points know knows knew want wants wanted feel feels felt make makes
 episode podcast interview reading summary text guest host conversation chat show
 anything something thing things stuff kind sort lot lots much many
+story book chapter article author paper passage essay talk reader readers
+q question questions random dumb silly quick wondering wonder wondered curious bit
+basically actually literally understand understood right correct exactly someone
+anyone somebody anybody pls plz please ok okay hey hi guys folks lol tbh imo idk
 """.split()
 )
 

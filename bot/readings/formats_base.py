@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from bot.errors import ReadbotError
+from bot.errors import InputError
 
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 50 * MB
@@ -34,7 +34,7 @@ class ReadingDoc:
     format: str  # "txt" | "md" | "html" | "pdf" | "epub"
 
 
-class ReadingFormatError(ReadbotError):
+class ReadingFormatError(InputError):
     """A reading file can't be used. The message is one line naming the file and the fix."""
 
     def __init__(self, message: str) -> None:

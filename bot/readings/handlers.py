@@ -9,6 +9,7 @@ from bot.core.outbox import Outbox
 from bot.errors import InputError
 from bot.readings.commands import ACTIONS
 from bot.readings.service import Listed, ReadingService
+from bot.readings.store import check_id
 
 HELP = (
     "Readings: /reading (this channel's reading) · /reading list · moderators: /reading use ID · "
@@ -117,9 +118,16 @@ class ReadingHandler:
         attachment = event.attachments[0]
         title = " ".join(w for w in title.split() if w != attachment.id)  # the console's path is not a title
         data = await self.outbox.fetch(event.where.channel.platform, attachment, limit=self.service.max_bytes)
-        await responder.reply(private(f"Adding {attachment.name} as {reading_id}… I'll say here when it's ready."))
-        reading = await self.service.add(
-            data, attachment.name, reading_id=reading_id, title=title or None, by=event.user.id
+        check_id(reading_id)
+        doc = await self.service.load(data, attachment.name)  # a bad file is refused before any news
+        await responder.reply(
+            private(
+                f"Adding {attachment.name} as {reading_id} ({len(doc.sections)} sections)… "
+                "I'll say here when it's ready."
+            )
+        )
+        reading = await self.service.add_doc(
+            doc, attachment.name, reading_id=reading_id, title=title or None, by=event.user.id
         )
         await responder.reply(
             private(

@@ -72,10 +72,19 @@ class ReadingService:
     def path_of(self, reading_id: str) -> Path:
         return self.folder / f"{reading_id}.md"
 
+    async def load(self, data: bytes, name: str) -> ReadingDoc:
+        """The file's title and sections (a bad file: ReadingFormatError, one line)."""
+        return await asyncio.to_thread(load_reading, data, name, max_bytes=self.max_bytes)
+
     async def add(self, data: bytes, name: str, *, reading_id: str, title: str | None = None, by: str) -> Reading:
         """Index one file as the reading ``reading_id`` (replacing one with that id)."""
         reading_id = check_id(reading_id)
-        doc = await asyncio.to_thread(load_reading, data, name, max_bytes=self.max_bytes)
+        return await self.add_doc(await self.load(data, name), name, reading_id=reading_id, title=title, by=by)
+
+    async def add_doc(
+        self, doc: ReadingDoc, name: str, *, reading_id: str, title: str | None = None, by: str
+    ) -> Reading:
+        reading_id = check_id(reading_id)
         chosen = _one_line(title) if title and title.strip() else doc.title
         async with self._lock:
             path = self.path_of(reading_id)

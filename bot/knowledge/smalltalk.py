@@ -1,0 +1,50 @@
+"""Greetings, thanks and "what can you do?": a short friendly reply, never retrieval.
+
+Only a message that is *nothing but* small talk counts ("thanks!", "hi readbot",
+"what can you do?", "help"); "thanks, and what is a value function?" is a question.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FILLER = r"(?:\s+(?:readbot|bot|there|so much|a lot|again|everyone|all|folks|friend))*"
+GREETING = re.compile(rf"^(?:hi|hello|hey|hiya|howdy|yo|good (?:morning|afternoon|evening)){_FILLER}$")
+THANKS = re.compile(rf"^(?:thanks?|thank you|thx|ty|cheers|much appreciated|great,? thanks?){_FILLER}$")
+BYE = re.compile(rf"^(?:bye|goodbye|see you|see ya|later|good night){_FILLER}$")
+ACK = re.compile(r"^(?:ok|okay|cool|nice|great|got it|awesome|perfect|lol|haha)$")
+META = re.compile(
+    r"^(?:help|/help|\?|commands|menu|"
+    r"(?:what|how) (?:can|do|could|should) (?:you|i) (?:do|help(?: me)?(?: with)?|use you|ask(?: you)?)|"
+    r"what (?:are|is) (?:you|readbot|this bot)|who are you|how do(?:es)? (?:you|this|readbot) work|"
+    r"what do you do)"
+    rf"{_FILLER}$"
+)
+
+ABOUT = (
+    "I answer questions about the group's reading: I quote the passage that answers "
+    "and cite its section, or say so when the reading doesn't cover it. "
+    "Ask me anything about it, or see /help for polls and daily prompts."
+)
+REPLIES = {
+    "greeting": f"Hi! {ABOUT}",
+    "thanks": f"You're welcome! {ABOUT}",
+    "bye": "Bye, and happy reading! Ask me about the reading any time (/help lists what I can do).",
+    "ack": f"Glad to help. {ABOUT}",
+    "meta": ABOUT,
+}
+
+
+def small_talk_kind(question: str) -> str | None:
+    """Which kind of small talk the whole message is, or None for a real question."""
+    text = re.sub(r"[\s!.,;:)(*~👋🙏😊🙂]+$", "", question.strip().lower())
+    text = re.sub(r"^[\s,.!]+", "", re.sub(r"\s+", " ", text)).replace("’", "'")
+    text = re.sub(r"\?+$", "", text).strip() or ("?" if "?" in question else "")
+    for kind, pattern in (("greeting", GREETING), ("thanks", THANKS), ("bye", BYE), ("ack", ACK), ("meta", META)):
+        if pattern.match(text):
+            return kind
+    return None
+
+
+def small_talk_reply(kind: str) -> str:
+    return REPLIES[kind]

@@ -1,0 +1,59 @@
+"""Typo tolerance against a reading's own vocabulary ("pre-trainng" → "pre-training").
+
+A term the reading never uses is matched to a reading word one edit away (a letter
+dropped, added, swapped or changed), found through a deletion index (the SymSpell
+idea: two words are one edit apart when they share a one-letter deletion). Only terms
+of six letters or more are corrected, to the reading's most frequent candidate, so
+short words never turn into other words ("stock" stays "stock", not "stick").
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+MIN_LENGTH = 6
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+class Speller:
+    def __init__(self, counts: Counter[str]) -> None:
+        self.counts = counts
+        self._index: dict[str, set[str]] = defaultdict(set)
+        for word in counts:
+            if len(word) >= MIN_LENGTH - 1:
+                self._index[word].add(word)
+                for d in _deletions(word):
+                    self._index[d].add(word)
+
+    def correct(self, term: str) -> str | None:
+        """The reading word ``term`` most likely misspells, or None."""
+        if len(term) < MIN_LENGTH or term in self.counts:
+            return None
+        candidates: set[str] = set(self._index.get(term, ()))
+        for d in _deletions(term):
+            candidates |= self._index.get(d, set())
+        candidates = {c for c in candidates if _one_edit(term, c)}
+        if not candidates:
+            return None
+        return max(sorted(candidates), key=lambda c: self.counts[c])
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Levenshtein distance 1, or one transposition of neighbours."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def speller(terms: Iterable[str]) -> Speller:
+    return Speller(Counter(terms))

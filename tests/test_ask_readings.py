@@ -1,0 +1,91 @@
+"""Two kinds of reading in one index: the shipped summary and a FairytaleQA story.
+
+Nothing readbot does is fitted to the shipped reading: a story with ``## Part N``
+sections, no summary and character names is answered, declined and summarised by the
+same rules.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.knowledge.answer import NOT_COVERED
+from bot.knowledge.service import KnowledgeService
+
+STORY = "kari-woodencoat"
+SHIPPED = "dwarkesh-107-ilya-sutskever"
+
+
+@pytest.fixture(scope="module")
+def two_readings(shared_dir, tmp_path_factory):
+    from bot.settings import Settings
+
+    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path_factory.mktemp("two"))}, dotenv=None)
+    service = KnowledgeService.open(settings)
+    service.ensure_ingested()
+    report = service.ingest([shared_dir / "eval" / "fairytaleqa-val" / f"{STORY}.md"], reading=STORY)
+    assert report.added and not report.failed
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def story_questions(shared_dir):
+    path = shared_dir / "eval" / "fairytaleqa-val" / "questions.jsonl"
+    return [q for q in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if q["story"] == STORY]
+
+
+def test_a_character_named_in_the_title_is_searched_not_stripped(two_readings):
+    # the name is what points to the story: "What did do?" would point nowhere
+    for question in ("What did Kari do?", "Where did Kari Woodencoat go?"):
+        answer = two_readings.ask(question)
+        assert answer.sources[0].reading == STORY, question
+
+
+def test_most_of_the_story_s_questions_find_their_part(two_readings, story_questions):
+    assert len(story_questions) >= 30
+    top3 = answered = 0
+    for q in story_questions:
+        answer = two_readings.ask(q["question"], reading=STORY)
+        sections = [s.section for s in answer.sources]
+        assert all(s.startswith("Part ") for s in sections)
+        top3 += bool(set(sections[:3]) & set(q["gold"]))
+        answered += answer.grounded
+    assert top3 >= 0.75 * len(story_questions), top3
+    assert answered >= 0.95 * len(story_questions), answered
+
+
+def test_without_reading_the_story_s_questions_go_to_the_story(two_readings, story_questions):
+    right = sum(
+        bool(a.sources) and a.sources[0].reading == STORY
+        for a in (two_readings.ask(q["question"]) for q in story_questions)
+    )
+    assert right >= 0.9 * len(story_questions), right
+
+
+def test_reading_is_strict_a_question_about_the_other_reading_is_declined(two_readings):
+    for question in ("What is SSI's straight-shot plan?", "Why do humans generalize better than models?"):
+        answer = two_readings.ask(question, reading=STORY)
+        assert answer.grounded is False, answer.text
+        assert answer.text.startswith(NOT_COVERED)
+        assert answer.sources and all(s.reading == STORY for s in answer.sources)
+        assert len({s.section for s in answer.sources}) == len(answer.sources) <= 3
+        assert two_readings.ask(question).sources[0].reading == SHIPPED
+
+
+def test_a_story_question_asked_of_the_summary_is_declined(two_readings):
+    answer = two_readings.ask("Why did the queen let the king's daughter starve?", reading=SHIPPED)
+    assert answer.grounded is False
+
+
+def test_gist_of_a_reading_without_a_summary_lists_its_sections(two_readings):
+    answer = two_readings.ask("tl;dr?", reading=STORY)
+    assert answer.grounded
+    lines = answer.body.splitlines()
+    assert lines[0] == "The reading has no summary; its sections:"
+    assert lines[1].startswith("• Part 1: ONCE upon a time there was a king")
+    assert [s.section for s in answer.sources] == ["Part 1", "Part 2", "Part 3"]
+    gist = two_readings.ask("What is the gist of this episode?", reading=SHIPPED)
+    assert gist.sources[0].section == "Summary"
