@@ -168,3 +168,20 @@ def test_reading_id_rules() -> None:
     for bad in ("", "Kari", "-x", "a b", "x" * 65, "ünï"):
         with pytest.raises(InputError):
             check_id(bad)
+
+
+def test_removing_every_reading_does_not_bring_the_shipped_one_back(run_readbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    listed = json.loads(run_readbot(["readings", "list", "--json"], data_dir=data).stdout)  # an empty data dir
+    assert [r["id"] for r in listed] == ["dwarkesh-107-ilya-sutskever"]  # the shipped reading, indexed by itself
+    assert listed[0]["title"].startswith("Ilya Sutskever")
+    assert run_readbot(["readings", "remove", "dwarkesh-107-ilya-sutskever"], data_dir=data).returncode == 0
+    assert json.loads(run_readbot(["readings", "list", "--json"], data_dir=data).stdout) == []
+    gone = run_readbot(["ask", "--reading", "dwarkesh-107-ilya-sutskever", "What is SSI?"], data_dir=data)
+    assert gone.returncode == 2 and len(gone.stderr.strip().splitlines()) == 1
+    anything = run_readbot(["ask", "--json", "What is SSI?"], data_dir=data)
+    assert anything.returncode == 0 and json.loads(anything.stdout)["grounded"] is False
+    assert run_readbot(["ingest"], data_dir=data).returncode == 0  # `readbot ingest` brings it back, asked to
+    assert [r["id"] for r in json.loads(run_readbot(["readings", "list", "--json"], data_dir=data).stdout)] == [
+        "dwarkesh-107-ilya-sutskever"
+    ]

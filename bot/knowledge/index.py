@@ -23,6 +23,7 @@ from bot.knowledge.embedder import Embedder
 
 COLLECTION = "readbot"
 EMBEDDING_KEY = "readbot:embedding"
+SEEDED_KEY = "readbot_seeded"  # the shipped reading was indexed here once
 ADD_BATCH = 2000
 
 
@@ -107,6 +108,15 @@ class KnowledgeIndex:
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=function,
         )
+
+    @property
+    def seeded(self) -> bool:
+        """Whether the shipped reading was indexed here once (so an index emptied by removing
+        readings is not filled with it again)."""
+        return bool((self._collection.metadata or {}).get(SEEDED_KEY))
+
+    def mark_seeded(self) -> None:
+        self._collection.modify(metadata={**(self._collection.metadata or {}), SEEDED_KEY: True})
 
     def _drop(self) -> None:
         with contextlib.suppress(Exception):  # it may not exist; create below is what matters

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, cast
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 

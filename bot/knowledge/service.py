@@ -117,10 +117,16 @@ class KnowledgeService:
             return report
 
     def ensure_ingested(self) -> IngestReport | None:
-        """Index the shipped reading on first use (an empty index)."""
+        """Index the shipped reading on first use (an empty data dir); not again once readings were
+        removed down to none."""
         if self.index.count() > 0:
+            if not self.index.seeded:  # an index from before the flag, or one filled by `readbot ingest`
+                self.index.mark_seeded()
+            return None
+        if self.index.seeded:
             return None
         report = self.ingest()
+        self.index.mark_seeded()
         log.info("indexed %s: %s", self.knowledge_dir, report.summary())
         return report
 
@@ -183,16 +189,18 @@ class KnowledgeService:
                     self.index.delete_file(record.source)
             self.retriever.invalidate()
 
-    def reading_sections(self) -> dict[str, tuple[str, ...]]:
-        """Each indexed reading's sections (headings with text under them), in reading order."""
+    def reading_sections(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Each indexed reading's title and sections (headings with text under them), in reading order."""
         sections: dict[str, list[str]] = {}
+        titles: dict[str, str] = {}
         with self._rw.gen_rlock():
             chunks = self.index.all_chunks()
         for indexed in chunks:  # sorted by reading, document, position
             found = sections.setdefault(indexed.reading, [])
+            titles.setdefault(indexed.reading, indexed.chunk.title or indexed.reading)
             if indexed.chunk.section and indexed.chunk.section not in found:
                 found.append(indexed.chunk.section)
-        return {reading: tuple(found) for reading, found in sections.items()}
+        return {reading: (titles[reading], tuple(found)) for reading, found in sections.items()}
 
     def reload(self) -> None:
         """Another process changed the index (a reading added or removed): search what it holds now.

@@ -145,10 +145,10 @@ class ReadingService:
         """Every reading: those added as readings, and those indexed by `readbot ingest` (the shipped one)."""
         stored = {r.id: r for r in await self.store.all() if r.status == "ready"}
         indexed = await asyncio.to_thread(self.knowledge.reading_sections)
-        out = [Listed(r.id, r.title, indexed.get(r.id, r.sections), r.source) for r in stored.values()]
-        for reading_id, sections in indexed.items():
+        out = [Listed(r.id, r.title, indexed.get(r.id, ("", r.sections))[1], r.source) for r in stored.values()]
+        for reading_id, (title, sections) in indexed.items():
             if reading_id not in stored:
-                out.append(Listed(reading_id, reading_id, sections, "readbot ingest"))
+                out.append(Listed(reading_id, title, sections, "readbot ingest"))
         return out
 
     async def get(self, reading_id: str) -> Listed:
