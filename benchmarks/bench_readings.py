@@ -15,6 +15,22 @@ peak RSS (ru_maxrss) from os.wait4, so the peak covers the whole process. Report
 load_path time, the child's wall time (interpreter and imports included), its peak RSS
 and the peak before loading (the interpreter and the loader imports), so the difference
 is what loading the book costs.
+
+Then the whole add, as a person runs it: ``readbot readings add FILE --id ID`` as a
+subprocess (the installed console script, in an empty working directory, no READBOT_,
+SLACK_ or DISCORD_ settings inherited), for the PDF and for the EPUB, each on a data dir
+of its own:
+
+* warm index: the data dir first gets a plain ``readbot ingest`` (the shipped reading
+  indexed, timed and reported on its own), so the add is loading the file, embedding its
+  chunks and storing them (plus the interpreter, the imports, the model and Chroma opening);
+* cold: an empty data dir, so the add also indexes the shipped reading first (what the
+  first command on a new install does).
+
+Each add's wall time and its peak RSS (the child's ru_maxrss from os.wait4) are reported
+beside the targets (<= 3 minutes, <= 600 MB), with the chunks the reading got (counted
+afterwards, in a process of its own, not timed). ``--add-runs 0`` skips the adds,
+``--no-cold`` the cold ones.
 """
 
 from __future__ import annotations
@@ -30,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,6 +239,23 @@ def make_files(folder: Path) -> None:
     print(json.dumps(summary))
 
 
+CHUNKS = r"""
+import json, sys
+from collections import Counter
+from bot.knowledge.service import KnowledgeService
+from bot.settings import Settings
+service = KnowledgeService.open(Settings.from_env({"READBOT_DATA_DIR": sys.argv[1]}, dotenv=None))
+try:
+    chunks = Counter()
+    for record in service.index.files().values():
+        chunks[record.reading] += max(record.chunks, 0)
+    print(json.dumps(chunks))
+finally:
+    service.close()
+"""
+ADD_TARGET_S = 180.0
+ADD_TARGET_MB = 600.0
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -249,18 +283,76 @@ def measure(path: Path) -> Run:
     return Run(report["seconds"], wall, usage.ru_maxrss / 1024, report["rss_before_kb"] / 1024, report)
 
 
+@dataclass
+class Child:
+    wall: float
+    peak_mb: float
+    stdout: str
+
+
+def readbot_exe() -> Path:
+    exe = Path(sys.executable).parent / "readbot"
+    if not exe.exists():
+        raise SystemExit(f"{exe} is missing: install readbot first (make run, or pip install -e .)")
+    return exe
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    """The environment a person's shell would give readbot: none of this machine's readbot or chat
+    settings, offline, the data dir given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("READBOT_", "SLACK_", "DISCORD_"))}
+    env.update(READBOT_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    return env
+
+
+def run_child(args: list[str], data_dir: Path, cwd: Path) -> Child:
+    """Run a command to its end; its wall time, its peak RSS (ru_maxrss from os.wait4) and stdout."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errors:  # a file: a chatty stderr can't block it
+        started = time.perf_counter()
+        child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, cwd=cwd, env=cli_env(data_dir))
+        assert child.stdout is not None
+        stdout = child.stdout.read().decode("utf-8", "replace")
+        _, status, usage = os.wait4(child.pid, 0)  # reaped here, with its rusage
+        wall = time.perf_counter() - started
+        child.returncode = code = os.waitstatus_to_exitcode(status)
+        child.stdout.close()
+        if code != 0:
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(args[1:])} failed (exit {code}): {errors.read().strip()[-500:]}")
+    return Child(wall, usage.ru_maxrss / 1024, stdout.strip())
+
+
+def reading_chunks(data_dir: Path, cwd: Path) -> dict[str, int]:
+    child = subprocess.run(
+        [sys.executable, "-c", CHUNKS, str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env={**cli_env(data_dir), "PYTHONPATH": str(ROOT)},
+    )
+    return {str(k): int(v) for k, v in json.loads(child.stdout).items()}
+
+
 def git_state() -> str:
     def run(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout
 
-    changed = [line[3:] for line in run("status", "--porcelain", "--untracked-files=no").splitlines()]
-    return run("rev-parse", "--short", "HEAD") + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+    # porcelain lines are "XY path": not stripped first, or " M path" would lose a letter of its path
+    changed = [line[3:] for line in run("status", "--porcelain", "--untracked-files=no").splitlines() if line]
+    return run("rev-parse", "--short", "HEAD").strip() + (
+        f" + uncommitted changes in {', '.join(changed)}" if changed else ""
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_readings.txt")
+    parser.add_argument("--add-runs", type=int, default=2, help="runs of each whole `readbot readings add` (0: none)")
+    parser.add_argument(
+        "--cold", action=argparse.BooleanOptionalAction, default=True, help="also add on empty data dirs"
+    )
     parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)  # internal: write the two files there
     args = parser.parse_args()
     if args.make:
@@ -324,10 +416,68 @@ def main() -> None:
     out("load_path: median of the runs, in a fresh process each; process: the child's wall time (interpreter,")
     out("imports, loading); peak RSS: the child's ru_maxrss (os.wait4); before load: its peak after importing the")
     out("loaders; load adds: the difference. Targets for the whole add (loading + embedding): <= 3 min, <= 600 MB.")
+    if args.add_runs > 0:
+        out()
+        whole_add(out, folder, {"PDF": pdf_path, "EPUB": epub_path}, args.add_runs, cold=args.cold)
     out(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     shutil.rmtree(folder, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def whole_add(out: Callable[[str], None], folder: Path, files: dict[str, Path], runs: int, *, cold: bool) -> None:
+    """``readbot readings add FILE --id ID`` in a subprocess, on a warm index and (``cold``) on an empty
+    data dir, ``runs`` times each, every run on a fresh data dir."""
+    exe, cwd = readbot_exe(), folder / "cwd"
+    cwd.mkdir(exist_ok=True)  # no .env nor readbot.toml of this checkout is picked up
+    out("the whole add: `readbot readings add FILE --id ID` in a subprocess, each run on a fresh data dir")
+    header = (
+        f"{'file':<6} {'index':<6} {'runs':>4} {'wall':>8} {'(min-max)':>15} {'peak RSS':>9} {'chunks':>7} "
+        f"{'chunks/s':>9}  within 3 min / 600 MB"
+    )
+    out(header)
+    out("-" * len(header))
+    ingests: list[Child] = []
+    worst = (0.0, 0.0)
+    added = ""
+    for label, path in files.items():
+        reading_id = f"lantern-{label.lower()}"
+        kinds = [("warm", True), ("cold", False)] if cold else [("warm", True)]
+        for kind, warm in kinds:
+            children, chunks = [], 0
+            for n in range(runs):
+                data_dir = folder / f"data-{reading_id}-{kind}-{n}"
+                if warm:
+                    ingests.append(run_child([str(exe), "ingest"], data_dir, cwd))
+                children.append(run_child([str(exe), "readings", "add", str(path), "--id", reading_id], data_dir, cwd))
+                added = children[-1].stdout
+                if n == 0:
+                    chunks = reading_chunks(data_dir, cwd).get(reading_id, 0)
+                shutil.rmtree(data_dir, ignore_errors=True)
+            walls = [c.wall for c in children]
+            wall, peak = statistics.median(walls), max(c.peak_mb for c in children)
+            worst = (max(worst[0], max(walls)), max(worst[1], peak))
+            within = "yes" if max(walls) <= ADD_TARGET_S and peak <= ADD_TARGET_MB else "NO"
+            out(
+                f"{label:<6} {kind:<6} {len(children):>4} {wall:>7.1f}s {min(walls):>7.1f}-{max(walls):.1f} s "
+                f"{peak:>6.0f} MB {chunks:>7,} {chunks / wall:>9.0f}  {within}"
+            )
+        out(f"       {added}")
+    if ingests:
+        out(
+            f"`readbot ingest` before each warm add (the shipped reading): median "
+            f"{statistics.median(c.wall for c in ingests):.1f} s, peak RSS {max(c.peak_mb for c in ingests):.0f} MB"
+        )
+    met = "met" if worst[0] <= ADD_TARGET_S and worst[1] <= ADD_TARGET_MB else "NOT met"
+    out(
+        f"slowest add {worst[0]:.1f} s (target <= {ADD_TARGET_S:.0f} s), largest peak RSS {worst[1]:.0f} MB "
+        f"(target <= {ADD_TARGET_MB:.0f} MB): targets {met}"
+    )
+    out()
+    out("wall: the child's, from start to exit (interpreter, imports, the model, Chroma, loading the file: once to")
+    out("refuse a bad file before anything is opened, once to add it; embedding and storing its chunks); warm: the")
+    out("data dir already indexed by `readbot ingest`; cold: an empty data dir (the add indexes the shipped reading")
+    out("first); peak RSS: the child's ru_maxrss (os.wait4); chunks: what the reading holds in the index after.")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ class Watcher:
         """Look once; True if the readings changed since the last look (the index was reloaded)."""
         version = await self.service.store.version()
         changed = self._seen is not None and version != self._seen
+        if changed and version == self.service.own_version:  # this process's own change: already searched
+            changed = False
+            self.choices = [(f"{r.title} ({r.id})", r.id) for r in await self.service.listed()]
         if changed:
             await asyncio.to_thread(self.service.knowledge.reload)
             log.info("readings changed (%d now): index reloaded", version[0])

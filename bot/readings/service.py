@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from bot.clock import Clock
@@ -68,6 +69,7 @@ class ReadingService:
         self.folder = folder
         self.max_bytes = max_bytes
         self._lock = asyncio.Lock()  # one add or remove at a time in this process
+        self.own_version: tuple[int, datetime | None] | None = None  # the version after this process's last change
 
     def path_of(self, reading_id: str) -> Path:
         return self.folder / f"{reading_id}.md"
@@ -105,6 +107,7 @@ class ReadingService:
                 await asyncio.shield(self._forget(reading_id))
                 raise
             await self.store.set_status(reading_id, "ready", now=self.clock.now())
+            self.own_version = await self.store.version()
         reading = await self.store.get(reading_id)
         assert reading is not None
         return reading
@@ -136,6 +139,7 @@ class ReadingService:
                 raise UnknownReading(reading_id, known)
             channels = await self.store.channels_using(reading_id)
             await self._forget(reading_id)
+            self.own_version = await self.store.version()
         return channels
 
     async def ids(self) -> list[str]:
@@ -171,6 +175,7 @@ class ReadingService:
                 by=by,
                 now=self.clock.now(),
             )
+            self.own_version = await self.store.version()
         await self.store.use(platform, channel_id, reading_id, by=by, now=self.clock.now())
         return reading
 
