@@ -67,7 +67,7 @@ async def test_ask_command_and_bad_input(chat) -> None:  # type: ignore[no-untyp
 
 async def test_not_covered_is_said_plainly(chat) -> None:  # type: ignore[no-untyped-def]
     _, adapter, _ = chat
-    await adapter.handle_line("What did Ilya say about the stock market?")
+    await adapter.handle_line("What did Ilya say about baking sourdough bread?")
     reply = adapter.posted[-1][1]
     assert reply.text.startswith("The reading doesn't cover that.") and not reply.citations
 

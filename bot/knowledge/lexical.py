@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any, cast
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
 
 import numpy as np
 
@@ -120,12 +120,22 @@ class LexicalIndex:
             self.section_of[list(ref.chunks)] = s
         self.reading_of = np.array([c.reading for c in self.chunks], dtype=object)
         self.section_reading = np.array([s.reading for s in self.sections], dtype=object)
-        # one set of BM25 models per reading: a reading's scores never depend on the others
-        self._models: dict[str, tuple[np.ndarray, np.ndarray, object, object, object]] = {}
+        # one set of BM25 models per reading, so a reading's scores never depend on the
+        # others (--reading is strict), and one over everything for a search of all readings
         chunk_terms = [terms(c.chunk.text) for c in self.chunks]
-        for reading in self.vocabulary:
-            chunk_ids = np.flatnonzero(self.reading_of == reading)
-            section_ids = np.flatnonzero(self.section_reading == reading)
+        self._models: dict[str | None, tuple[np.ndarray, np.ndarray, object, object, object]] = {}
+        groups: list[str | None] = [*self.vocabulary]
+        if len(self.vocabulary) > 1:
+            groups.append(None)
+        for group in groups:
+            chunk_ids = (
+                np.flatnonzero(self.reading_of == group) if group is not None else np.arange(len(self.chunks))
+            )
+            section_ids = (
+                np.flatnonzero(self.section_reading == group)
+                if group is not None
+                else np.arange(len(self.sections))
+            )
             windows = []
             for i in map(int, chunk_ids):
                 window = list(chunk_terms[i])
@@ -137,7 +147,7 @@ class LexicalIndex:
                 terms(self.sections[s].heading) + [t for i in self.sections[s].chunks for t in chunk_terms[i]]
                 for s in section_ids
             ]
-            self._models[reading] = (
+            self._models[group] = (
                 chunk_ids,
                 section_ids,
                 _bm25([chunk_terms[i] for i in chunk_ids]),
@@ -149,9 +159,8 @@ class LexicalIndex:
         out = np.zeros(n, dtype=np.float32)
         if not query_terms:
             return out
-        for name in [reading] if reading else list(self._models):
-            if name not in self._models:
-                continue
+        name = reading if reading is not None or None in self._models else next(iter(self._models), None)
+        if name in self._models:
             entry = self._models[name]
             ids, model = cast(np.ndarray, entry[1 if grain == 4 else 0]), cast(Any, entry[grain])
             out[ids] = np.asarray(model.get_scores(query_terms), dtype=np.float32)

@@ -223,6 +223,19 @@ class Retriever:
             spans=True,
         )
 
+    def own_terms_share(self, question: str, retrieval: Retrieval) -> float:
+        """Share of ``question``'s own content words (the reading's subject names left out)
+        found in ``retrieval``'s best section; 1.0 for a question with none ("and why?")."""
+        if not retrieval.hits:
+            return 0.0
+        lexical = self.lexical
+        top = retrieval.hits[0]
+        vocab = lexical.vocabulary.get(top.reading)
+        own = content_terms(lexical.corrected(question), vocab.subjects if vocab else frozenset())
+        if not own:
+            return 1.0
+        return self._local_terms(lexical, top, own)["section_terms"]
+
     @staticmethod
     def _local_terms(lexical: LexicalIndex, hit: SectionHit, query_terms: list[str]) -> dict[str, float]:
         """Shares of the question's content terms found near the best passage and in its section."""

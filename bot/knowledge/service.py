@@ -29,6 +29,18 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 SURROGATE = re.compile("[\ud800-\udfff]")
+UNRESOLVED = re.compile(
+    r"^(and|but|so|also|then|or)\b|^(what|how) about (it|that|this|them|those)\b|"
+    r"\b(it|this|that|these|those)\s+(is|was|are|were|does|did|do|means?|work|works|matters?|happens?|"
+    r"more|less|still|really)\b|\b(about|of|by|with|mean|means|explain|is|does) (it|this|that|these|those|them)"
+    r"\W*$", re.IGNORECASE)
+
+
+def unresolved_reference(question: str) -> bool:
+    """A message that points back without saying to what ("and why?", "why does that
+    matter?", "what does he mean by that?"). Personal pronouns are not counted: in a
+    reading "he" is usually its subject."""
+    return bool(UNRESOLVED.search(question.strip()))
 
 
 def readable_question(question: object) -> str:
@@ -147,8 +159,11 @@ class KnowledgeService:
         """Answer one question. Raises InputError for an unusable question.
 
         Small talk ("thanks!", "what can you do?") gets a short reply, no retrieval. A
-        question leans on its thread only when it cannot stand alone: not covered by
-        itself, yet covered together with the thread's last question."""
+        question leans on its thread only when it cannot stand alone (not covered by
+        itself, or an unresolved "and ...?"/"that"), and only if, searched together with
+        the thread's last question, it is covered and at least half of its own words are
+        in the section found (so "What is his favourite pizza?" after a covered question
+        is not answered from that question's section)."""
         text = readable_question(question)
         kind = small_talk_kind(text)
         if kind is not None:
@@ -158,9 +173,9 @@ class KnowledgeService:
             known = ", ".join(self.readings()) or "none"
             raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
         retrieval = self.retriever.search_parts(text, reading=reading)
-        if history and not retrieval.covered and retrieval.hits:
+        if history and retrieval.hits and (not retrieval.covered or unresolved_reference(text)):
             contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading)
-            if contextual.covered:
+            if contextual.covered and self.retriever.own_terms_share(text, contextual) >= 0.5:
                 retrieval = replace(contextual, question=text)
         answer = extractive_answer(retrieval, self.retriever.following)
         if self.llm is not None and answer.grounded:
