@@ -159,7 +159,9 @@ async def open_app(
         db = await Database.open(database_url(settings.database_url, settings.data_dir))
         stack.push_async_callback(db.close)
         health.watch_database(db)
-        history = ThreadHistory(settings.data_dir / "readbot.db", keep=settings.history_turns)
+        history = ThreadHistory(
+            settings.data_dir / "readbot.db", keep=settings.history_turns, ttl_hours=settings.history_hours
+        )
         stack.callback(history.close)
 
         outbox = Outbox()

@@ -115,7 +115,7 @@ class ConsoleAdapter:
     def event_for(self, line: str) -> Event | None:
         line = line.strip("\n")
         event_id = f"{self._session}-{next(self._ids)}"  # unique across chat sessions on one database
-        where = Where(self.channel, thread_id="console-thread")
+        where = Where(self.channel, thread_id=f"console-{self._session}")  # each chat session is a new thread
         click = re.fullmatch(r"\s*click\s+(\d+)\s*", line, re.IGNORECASE)
         if click:
             return self._click(event_id, where, int(click.group(1)))

@@ -18,8 +18,16 @@ from bot.store.history import ThreadHistory
 
 
 def answer_reply(answer: Answer) -> Reply:
-    citations = tuple(Citation(s.section, s.document, s.reading, s.text) for s in answer.sources[:1])
-    return Reply(text=answer.body, citations=citations if answer.grounded else ())
+    """The neutral reply: the answer and one citation per section it quotes (two for a question
+    that spans two sections), each with the passage it drew from."""
+    if not answer.grounded:
+        return Reply(text=answer.body)
+    quoted: dict[str, Citation] = {}
+    for passage in answer.evidence:
+        quoted.setdefault(passage.section, Citation(passage.section, passage.document, passage.reading, passage.text))
+    if not quoted:
+        quoted = {s.section: Citation(s.section, s.document, s.reading, s.text) for s in answer.sources[:1]}
+    return Reply(text=answer.body, citations=tuple(quoted.values())[:2])
 
 
 CurrentReading = Callable[[str, str], Awaitable[str | None]]
@@ -54,7 +62,7 @@ class AskHandler:
         answer says which one it comes from."""
         history = self.history.recent(thread_key) if self.history and thread_key else []
         answer = self._ask(question, history, reading)
-        if self.history and thread_key:
+        if self.history and thread_key and not answer.small_talk:  # "thanks!" is not a question to lean on
             self.history.add(thread_key, answer.question)
         return answer
 

@@ -40,9 +40,7 @@ def clean_question(raw: object) -> str:
         raise InputError(f"That question is {len(raw):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}.")
     text = strip_mentions(CONTROL.sub(" ", raw))
     if not text:
-        raise InputError(
-            "Please ask a question about the reading, for example: “What does Ilya mean by the age of research?”"
-        )
+        raise InputError("Please ask a question about the reading, for example: “What is the main argument?”")
     if len(text) > MAX_QUESTION_CHARS:
         raise InputError(
             f"That question is {len(text):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."

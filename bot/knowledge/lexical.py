@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, cast
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
@@ -128,13 +128,9 @@ class LexicalIndex:
         if len(self.vocabulary) > 1:
             groups.append(None)
         for group in groups:
-            chunk_ids = (
-                np.flatnonzero(self.reading_of == group) if group is not None else np.arange(len(self.chunks))
-            )
+            chunk_ids = np.flatnonzero(self.reading_of == group) if group is not None else np.arange(len(self.chunks))
             section_ids = (
-                np.flatnonzero(self.section_reading == group)
-                if group is not None
-                else np.arange(len(self.sections))
+                np.flatnonzero(self.section_reading == group) if group is not None else np.arange(len(self.sections))
             )
             windows = []
             for i in map(int, chunk_ids):

@@ -33,7 +33,9 @@ UNRESOLVED = re.compile(
     r"^(and|but|so|also|then|or)\b|^(what|how) about (it|that|this|them|those)\b|"
     r"\b(it|this|that|these|those)\s+(is|was|are|were|does|did|do|means?|work|works|matters?|happens?|"
     r"more|less|still|really)\b|\b(about|of|by|with|mean|means|explain|is|does) (it|this|that|these|those|them)"
-    r"\W*$", re.IGNORECASE)
+    r"\W*$",
+    re.IGNORECASE,
+)
 
 
 def unresolved_reference(question: str) -> bool:

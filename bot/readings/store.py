@@ -96,7 +96,8 @@ class ReadingStore:
         }
         statement = self._insert()(readings).values(**values)
         statement = statement.on_conflict_do_update(
-            index_elements=[readings.c.id], set_={k: v for k, v in values.items() if k != "id"}
+            index_elements=[readings.c.id],  # a replaced reading keeps when and by whom it was first added
+            set_={k: v for k, v in values.items() if k not in ("id", "added_at", "added_by")},
         )
         async with self.db.engine.begin() as conn:
             await conn.execute(statement)
