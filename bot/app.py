@@ -150,7 +150,6 @@ async def open_app(
     health = health or Health()
     config = load_config(settings.config_path)  # a bad readbot.toml stops start-up here
     async with contextlib.AsyncExitStack() as stack:
-        stack.callback(health.stop)  # /readyz says 503 from the moment shutdown starts
         if knowledge is None:
             knowledge = await asyncio.to_thread(KnowledgeService.open, settings)
             stack.callback(knowledge.close)
@@ -215,6 +214,7 @@ async def open_app(
             else ()
         )
         stack.push_async_callback(_cancel, tasks)
+        stack.callback(health.stop)  # last in, first out: /readyz says 503 from the moment shutdown starts
         yield App(
             settings,
             clock,

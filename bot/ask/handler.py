@@ -22,11 +22,14 @@ def answer_reply(answer: Answer) -> Reply:
     that spans two sections), each with the passage it drew from."""
     if not answer.grounded:
         return Reply(text=answer.body)
-    quoted: dict[str, Citation] = {}
-    for passage in answer.evidence:
-        quoted.setdefault(passage.section, Citation(passage.section, passage.document, passage.reading, passage.text))
+    quoted: dict[tuple[str, str, str], Citation] = {}
+    for p in answer.evidence:
+        quoted.setdefault((p.reading, p.document, p.section), Citation(p.section, p.document, p.reading, p.text))
     if not quoted:
-        quoted = {s.section: Citation(s.section, s.document, s.reading, s.text) for s in answer.sources[:1]}
+        quoted = {
+            (s.reading, s.document, s.section): Citation(s.section, s.document, s.reading, s.text)
+            for s in answer.sources[:1]
+        }
     return Reply(text=answer.body, citations=tuple(quoted.values())[:2])
 
 

@@ -133,14 +133,16 @@ class KnowledgeService:
     def ensure_ingested(self) -> IngestReport | None:
         """Index the shipped reading on first use (an empty data dir); not again once readings were
         removed down to none."""
-        if self.index.count() > 0:
-            if not self.index.seeded:  # an index from before the flag, or one filled by `readbot ingest`
-                self.index.mark_seeded()
-            return None
-        if self.index.seeded:
-            return None
+        with self._rw.gen_rlock():  # a reload may be swapping the index
+            if self.index.count() > 0:
+                if not self.index.seeded:  # an index from before the flag, or one filled by `readbot ingest`
+                    self.index.mark_seeded()
+                return None
+            if self.index.seeded:
+                return None
         report = self.ingest()
-        self.index.mark_seeded()
+        with self._rw.gen_rlock():
+            self.index.mark_seeded()
         log.info("indexed %s: %s", self.knowledge_dir, report.summary())
         return report
 
@@ -154,6 +156,7 @@ class KnowledgeService:
             return self.retriever.search(readable_question(question), reading=reading)
 
     def ask(self, question: object, *, reading: str | None = None, history: Sequence[str] = ()) -> Answer:
+        self.ensure_ingested()  # outside the read lock: ingesting takes it itself (no nested acquire)
         with self._rw.gen_rlock():
             return self._ask(question, reading=reading, history=history)
 
@@ -170,7 +173,6 @@ class KnowledgeService:
         kind = small_talk_kind(text)
         if kind is not None:
             return Answer(text, small_talk_reply(kind), False, (), small_talk=True)
-        self.ensure_ingested()
         if reading is not None and reading not in self.readings():
             known = ", ".join(self.readings()) or "none"
             raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
@@ -197,6 +199,11 @@ class KnowledgeService:
         # the citation stays ours, from retrieval: drop any the model wrote itself
         prose = "\n".join(ln for ln in prose.splitlines() if not ln.strip().lower().startswith(("source:", "sources:")))
         return replace(fallback, body=prose.strip() or fallback.body)
+
+    def reading_sources(self, reading: str) -> list[str]:
+        """The files ``reading`` is indexed from."""
+        with self._rw.gen_rlock():
+            return sorted(r.source for r in self.index.files().values() if r.reading == reading)
 
     def remove_reading(self, reading: str) -> None:
         """Forget every chunk of ``reading`` (all its files)."""
@@ -228,9 +235,16 @@ class KnowledgeService:
             if self._reopen is not None:
                 for close in self._closers:
                     close()
-                client = self._reopen()
+                self._closers = ()
+                try:
+                    client = self._reopen()
+                    index = KnowledgeIndex(client, self.index.embedder)
+                except Exception:  # once more (a busy file); if that fails too, the watcher tries again later
+                    log.warning("reopening the index failed; trying once more", exc_info=True)
+                    client = self._reopen()
+                    index = KnowledgeIndex(client, self.index.embedder)
                 self._closers = (client.close,)
-                self.index = KnowledgeIndex(client, self.index.embedder)
+                self.index = index
                 self.retriever = Retriever(self.index)
             self.retriever.refresh()
 

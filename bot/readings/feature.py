@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 
 from bot.clock import Clock
 from bot.core.feature import Feature, Task, bind
@@ -27,23 +26,27 @@ class Watcher:
         self.clock = clock
         self.every = every
         self.choices: list[tuple[str, str]] = []
-        self._seen: tuple[int, datetime | None] | None = None
+        self._seen: str | None = None
 
     def suggest(self, typed: str) -> list[tuple[str, str]]:
         wanted = typed.strip().lower()
         return [(label, rid) for label, rid in self.choices if wanted in label.lower() or wanted in rid][:25]
 
     async def check(self) -> bool:
-        """Look once; True if the readings changed since the last look (the index was reloaded)."""
+        """Look once; True if another process added, replaced or removed a reading since the last
+        look (the index was reloaded). A change of this process's own needs no reload; while this
+        process is adding or removing one, the look waits for the next tick."""
+        if self.service.busy:
+            return False
         version = await self.service.store.version()
-        changed = self._seen is not None and version != self._seen
-        if changed and version == self.service.own_version:  # this process's own change: already searched
+        first, changed = self._seen is None, self._seen is not None and version != self._seen
+        own = self.service.own_change
+        if changed and own is not None and own == (self._seen, version):
             changed = False
-            self.choices = [(f"{r.title} ({r.id})", r.id) for r in await self.service.listed()]
         if changed:
             await asyncio.to_thread(self.service.knowledge.reload)
-            log.info("readings changed (%d now): index reloaded", version[0])
-        if changed or self._seen is None:
+            log.info("readings changed in another process: index reloaded")
+        if first or version != self._seen:
             self.choices = [(f"{r.title} ({r.id})", r.id) for r in await self.service.listed()]
         self._seen = version
         return changed

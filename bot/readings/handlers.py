@@ -115,10 +115,10 @@ class ReadingHandler:
                 "Attach the reading's file (.txt, .md, .html, .pdf or .epub) to /reading add "
                 "(on Slack: share the file in this channel first, then use the command)."
             )
+        check_id(reading_id)  # before anything is downloaded
         attachment = event.attachments[0]
         title = " ".join(w for w in title.split() if w != attachment.id)  # the console's path is not a title
         data = await self.outbox.fetch(event.where.channel.platform, attachment, limit=self.service.max_bytes)
-        check_id(reading_id)
         doc = await self.service.load(data, attachment.name)  # a bad file is refused before any news
         await responder.reply(
             private(

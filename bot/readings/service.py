@@ -10,11 +10,11 @@ is there whole or not at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from bot.clock import Clock
@@ -69,7 +69,13 @@ class ReadingService:
         self.folder = folder
         self.max_bytes = max_bytes
         self._lock = asyncio.Lock()  # one add or remove at a time in this process
-        self.own_version: tuple[int, datetime | None] | None = None  # the version after this process's last change
+        # (version before, version after) this process's last change: its watcher needs no reload for it
+        self.own_change: tuple[str, str] | None = None
+
+    @property
+    def busy(self) -> bool:
+        """An add or remove is under way in this process."""
+        return self._lock.locked()
 
     def path_of(self, reading_id: str) -> Path:
         return self.folder / f"{reading_id}.md"
@@ -86,33 +92,66 @@ class ReadingService:
     async def add_doc(
         self, doc: ReadingDoc, name: str, *, reading_id: str, title: str | None = None, by: str
     ) -> Reading:
+        """Index ``doc`` as ``reading_id``. A new reading is stored as ``indexing`` first; a replaced one
+        keeps its record, its channels and (restored) its old text until the new one is whole."""
         reading_id = check_id(reading_id)
         chosen = _one_line(title) if title and title.strip() else doc.title
+        sections = [s.heading for s in doc.sections]
         async with self._lock:
-            path = self.path_of(reading_id)
-            await self.store.save(
-                reading_id,
-                title=chosen,
-                source=name,
-                format=doc.format,
-                sections=[s.heading for s in doc.sections],
-                status="indexing",
-                by=by,
-                now=self.clock.now(),
+            previous = await self.store.get(reading_id)
+            old_sources = await asyncio.to_thread(self.knowledge.reading_sources, reading_id)
+            if previous is None:
+                await self._changed(
+                    self.store.save(
+                        reading_id,
+                        title=chosen,
+                        source=name,
+                        format=doc.format,
+                        sections=sections,
+                        status="indexing",
+                        by=by,
+                        now=self.clock.now(),
+                    )
+                )
+            work = asyncio.ensure_future(
+                asyncio.to_thread(self._index, self.path_of(reading_id), as_markdown(doc, chosen), reading_id)
             )
             try:
-                await asyncio.to_thread(self._index, path, as_markdown(doc, chosen), reading_id)
+                await asyncio.shield(work)  # cancelled or not, the thread finishes before anything is undone
             except BaseException:
-                log.exception("adding reading %s from %s failed; removing what was added", reading_id, name)
-                await asyncio.shield(self._forget(reading_id))
+                with contextlib.suppress(BaseException):
+                    await work
+                log.exception("adding reading %s from %s failed; undoing it", reading_id, name)
+                await asyncio.shield(self._undo(reading_id, restore=old_sources, keep_record=previous is not None))
                 raise
-            await self.store.set_status(reading_id, "ready", now=self.clock.now())
-            self.own_version = await self.store.version()
+            await self._changed(
+                self.store.save(
+                    reading_id,
+                    title=chosen,
+                    source=name,
+                    format=doc.format,
+                    sections=sections,
+                    status="ready",
+                    by=by,
+                    now=self.clock.now(),
+                )
+            )
         reading = await self.store.get(reading_id)
         assert reading is not None
         return reading
 
+    async def _changed(self, change: Awaitable[object]) -> None:
+        """Make a change to the readings and note the version it made, so this process's watcher
+        doesn't reload for it (another process's change in between still shows)."""
+        before = await self.store.version()
+        await change
+        await self.store.bump_version()
+        self.own_change = (before, await self.store.version())
+
     def _index(self, path: Path, text: str, reading_id: str) -> None:
+        backup = path.with_suffix(".md.previous")
+        if path.exists():
+            path.replace(backup)  # the old text, in case the new one can't be indexed
         self.knowledge.remove_reading(reading_id)  # a replaced reading's old files go
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".md.partial")
@@ -121,14 +160,25 @@ class ReadingService:
         report = self.knowledge.ingest([path], reading=reading_id)
         if report.failed:
             raise InputError(f"The reading could not be indexed: {report.failed[0][1]}")
+        backup.unlink(missing_ok=True)
 
-    async def _forget(self, reading_id: str) -> None:
-        await asyncio.to_thread(self._unindex, reading_id)
-        await self.store.remove(reading_id)
+    async def _undo(self, reading_id: str, *, restore: Sequence[str], keep_record: bool) -> None:
+        await asyncio.to_thread(self._unindex, reading_id, restore)
+        if not keep_record:
+            await self._changed(self.store.remove(reading_id))
 
-    def _unindex(self, reading_id: str) -> None:
+    def _unindex(self, reading_id: str, restore: Sequence[str] = ()) -> None:
+        """Forget what the reading has in the index; then index again the files it had before (a
+        failed replace), the data dir's copy from its backup."""
         self.knowledge.remove_reading(reading_id)
-        self.path_of(reading_id).unlink(missing_ok=True)
+        path = self.path_of(reading_id)
+        path.unlink(missing_ok=True)
+        backup = path.with_suffix(".md.previous")
+        if backup.exists():
+            backup.replace(path)
+        old = [Path(source) for source in restore if Path(source).is_file()]
+        if old:
+            self.knowledge.ingest(old, reading=reading_id)
 
     async def remove(self, reading_id: str) -> list[tuple[str, str]]:
         """Remove the reading from the index, the database and every channel that used it; returns
@@ -138,8 +188,8 @@ class ReadingService:
             if reading_id not in known:
                 raise UnknownReading(reading_id, known)
             channels = await self.store.channels_using(reading_id)
-            await self._forget(reading_id)
-            self.own_version = await self.store.version()
+            await asyncio.to_thread(self._unindex, reading_id)
+            await self._changed(self.store.remove(reading_id))
         return channels
 
     async def ids(self) -> list[str]:
@@ -165,17 +215,18 @@ class ReadingService:
     async def use(self, platform: str, channel_id: str, reading_id: str, *, by: str) -> Listed:
         reading = await self.get(reading_id)
         if await self.store.get(reading_id) is None:  # an ingested reading: record it, so channels can point at it
-            await self.store.save(
-                reading_id,
-                title=reading.title,
-                source=reading.source,
-                format="md",
-                sections=reading.sections,
-                status="ready",
-                by=by,
-                now=self.clock.now(),
+            await self._changed(
+                self.store.save(
+                    reading_id,
+                    title=reading.title,
+                    source=reading.source,
+                    format="md",
+                    sections=reading.sections,
+                    status="ready",
+                    by=by,
+                    now=self.clock.now(),
+                )
             )
-            self.own_version = await self.store.version()
         await self.store.use(platform, channel_id, reading_id, by=by, now=self.clock.now())
         return reading
 

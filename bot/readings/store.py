@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.errors import InputError
 from bot.store.db import Database, as_utc
-from bot.store.schema import channel_readings, readings
+from bot.store.schema import bot_state, channel_readings, readings
 
+VERSION_KEY = "readings:version"
 READING_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
@@ -128,11 +130,22 @@ class ReadingStore:
             result = await conn.execute(delete(readings).where(readings.c.id == reading_id))
         return bool(result.rowcount)
 
-    async def version(self) -> tuple[int, datetime | None]:
-        """Changes whenever a reading is added, replaced or removed (what replicas poll)."""
+    async def version(self) -> str:
+        """Changes whenever a reading is added, replaced or removed, by any process (what watchers
+        poll): a token written by :meth:`bump_version` after each change."""
         async with self.db.engine.connect() as conn:
-            count, latest = (await conn.execute(select(func.count(), func.max(readings.c.updated_at)))).one()
-        return int(count), as_utc(latest)
+            row = (await conn.execute(select(bot_state.c.value).where(bot_state.c.key == VERSION_KEY))).first()
+        return "" if row is None else str(row[0])
+
+    async def bump_version(self) -> None:
+        token = secrets.token_hex(8)
+        now = datetime.now(UTC)
+        statement = self._insert()(bot_state).values(key=VERSION_KEY, value=token, updated_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=[bot_state.c.key], set_={"value": token, "updated_at": now}
+        )
+        async with self.db.engine.begin() as conn:
+            await conn.execute(statement)
 
     async def use(self, platform: str, channel_id: str, reading_id: str, *, by: str, now: datetime) -> None:
         values = {"platform": platform, "channel_id": channel_id, "reading_id": reading_id, "set_by": by, "set_at": now}
