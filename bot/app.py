@@ -4,8 +4,9 @@ reverse.
 ``open_app(settings, adapters=[...])`` opens, each once and passed down at construction:
 
 1. the prompt schedules (a bad ``readbot.toml`` stops start-up here, before anything is opened);
-2. the knowledge service (model and index warmed in a worker thread, unless one is handed in);
-3. the database (migrated), the thread history;
+2. the database (migrated), and the readings' version as it is before the index is read;
+3. the knowledge service (model and index warmed in a worker thread, unless one is handed in), the
+   thread history;
 4. the features, each built by its package's ``feature.build`` from those services;
 5. the dispatcher, its routes and middleware fixed from the features;
 6. the adapters, built from an :class:`AdapterKit` (dispatcher, command declarations, state), registered
@@ -150,23 +151,26 @@ async def open_app(
     health = health or Health()
     config = load_config(settings.config_path)  # a bad readbot.toml stops start-up here
     async with contextlib.AsyncExitStack() as stack:
+        db = await Database.open(database_url(settings.database_url, settings.data_dir))
+        stack.push_async_callback(db.close)
+        health.watch_database(db)
+        reading_store = ReadingStore(db)
+        readings_seen = await reading_store.version()  # before the index is read: a change after it shows
         if knowledge is None:
             knowledge = await asyncio.to_thread(KnowledgeService.open, settings)
             stack.callback(knowledge.close)
         await asyncio.to_thread(knowledge.warm)  # model and index ready before traffic
         health.index_ready()
-        db = await Database.open(database_url(settings.database_url, settings.data_dir))
-        stack.push_async_callback(db.close)
-        health.watch_database(db)
         history = ThreadHistory(
             settings.data_dir / "readbot.db", keep=settings.history_turns, ttl_hours=settings.history_hours
         )
         stack.callback(history.close)
 
         outbox = Outbox()
-        reading_store = ReadingStore(db)
         readings = reading_service(settings, reading_store, knowledge, clock)
-        watcher, readings_part = readings_feature.build(readings, outbox, clock, moderators=settings.moderators)
+        watcher, readings_part = readings_feature.build(
+            readings, outbox, clock, moderators=settings.moderators, seen=readings_seen
+        )
         polls, polls_part = polls_feature.build(
             PollService(db, poll_secret(settings)),
             outbox,

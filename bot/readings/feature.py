@@ -21,12 +21,15 @@ class Watcher:
     """Keeps this process's view of the readings current: the index reloaded when any process
     added or removed a reading, and the ids offered as suggestions."""
 
-    def __init__(self, service: ReadingService, clock: Clock, every: float = WATCH_EVERY) -> None:
+    def __init__(
+        self, service: ReadingService, clock: Clock, every: float = WATCH_EVERY, *, seen: str | None = None
+    ) -> None:
+        """``seen``: the readings' version when this process read its index (a later change is reloaded)."""
         self.service = service
         self.clock = clock
         self.every = every
         self.choices: list[tuple[str, str]] = []
-        self._seen: str | None = None
+        self._seen: str | None = seen
 
     def suggest(self, typed: str) -> list[tuple[str, str]]:
         wanted = typed.strip().lower()
@@ -39,7 +42,7 @@ class Watcher:
         if self.service.busy:
             return False
         version = await self.service.store.version()
-        first, changed = self._seen is None, self._seen is not None and version != self._seen
+        first, changed = not self.choices, self._seen is not None and version != self._seen
         own = self.service.own_change
         if changed and own is not None and own == (self._seen, version):
             changed = False
@@ -61,9 +64,9 @@ class Watcher:
 
 
 def build(
-    service: ReadingService, outbox: Outbox, clock: Clock, *, moderators: frozenset[str]
+    service: ReadingService, outbox: Outbox, clock: Clock, *, moderators: frozenset[str], seen: str | None = None
 ) -> tuple[Watcher, Feature]:
-    watcher = Watcher(service, clock)
+    watcher = Watcher(service, clock, seen=seen)
     handler = ReadingHandler(service, outbox, moderators)
     return watcher, Feature(
         "readings",
