@@ -100,19 +100,21 @@ class ReadingService:
         async with self._lock:
             previous = await self.store.get(reading_id)
             old_sources = await asyncio.to_thread(self.knowledge.reading_sources, reading_id)
-            if previous is None:
-                await self._changed(
-                    self.store.save(
-                        reading_id,
-                        title=chosen,
-                        source=name,
-                        format=doc.format,
-                        sections=sections,
-                        status="indexing",
-                        by=by,
-                        now=self.clock.now(),
-                    )
+
+            def record(status: str) -> Awaitable[Reading]:
+                return self.store.save(
+                    reading_id,
+                    title=chosen,
+                    source=name,
+                    format=doc.format,
+                    sections=sections,
+                    status=status,
+                    by=by,
+                    now=self.clock.now(),
                 )
+
+            if previous is None:
+                await self._changed(record("indexing"))
             work = asyncio.ensure_future(
                 asyncio.to_thread(self._index, self.path_of(reading_id), as_markdown(doc, chosen), reading_id)
             )
@@ -124,18 +126,7 @@ class ReadingService:
                 log.exception("adding reading %s from %s failed; undoing it", reading_id, name)
                 await asyncio.shield(self._undo(reading_id, restore=old_sources, keep_record=previous is not None))
                 raise
-            await self._changed(
-                self.store.save(
-                    reading_id,
-                    title=chosen,
-                    source=name,
-                    format=doc.format,
-                    sections=sections,
-                    status="ready",
-                    by=by,
-                    now=self.clock.now(),
-                )
-            )
+            await self._changed(record("ready"))
         reading = await self.store.get(reading_id)
         assert reading is not None
         return reading
