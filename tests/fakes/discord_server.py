@@ -47,6 +47,8 @@ from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.downloads import stream_file
+
 try:  # discord.py asks for zstd-stream when zstandard is importable, zlib-stream otherwise
     import zstandard
 except ImportError:  # pragma: no cover
@@ -78,7 +80,6 @@ THREAD_TYPES = (10, 11, 12)
 OPTION_TYPES = {bool: 5, int: 4, float: 10, str: 3}
 ATTACHMENT_OPTION = 11
 CDN_SECRET = b"fake-discord-cdn-secret"
-DOWNLOAD_CHUNK = 64 * 1024
 
 
 def _fixed_id(n: int) -> int:
@@ -615,24 +616,12 @@ class FakeDiscord:
             self._notify()
             return web.Response(status=call.status, text="This content is no longer available.")
         assert file is not None
-        response = web.StreamResponse(headers={"Content-Type": file.content_type})
-        if file.size is None or file.size == len(file.data):
-            response.content_length = len(file.data)  # a lying declared size: no length, chunked
         call.status = 200
         try:
-            await response.prepare(request)
-            for start in range(0, len(file.data), DOWNLOAD_CHUNK):
-                chunk = file.data[start : start + DOWNLOAD_CHUNK]
-                await response.write(chunk)
-                call.response["sent"] += len(chunk)
-            await response.write_eof()
-            call.response["complete"] = True
-        except ConnectionError:  # the client stopped reading (aiohttp: ClientConnectionResetError)
-            pass
+            return await stream_file(request, file.data, file.content_type, file.size, call.response)
         finally:
             self.downloads.append(call)
             self._notify()
-        return response
 
     async def wait_for_download(
         self, predicate: Callable[[RecordedCall], bool] = lambda c: True, timeout: float = 5.0

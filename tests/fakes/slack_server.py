@@ -41,6 +41,8 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.downloads import stream_file
+
 JsonDict = dict[str, Any]
 ApiHandler = Callable[[JsonDict], JsonDict]
 
@@ -57,7 +59,6 @@ DEFAULT_SCOPES = (
 )
 # Web API methods this fake checks the token's scopes for (others are answered whatever the scopes).
 REQUIRED_SCOPES = {"files.list": "files:read", "files.info": "files:read"}
-DOWNLOAD_CHUNK = 64 * 1024
 # Where response_url points when a helper is not given one: loopback port 1, so
 # respond() fails fast with "connection refused" instead of going anywhere real.
 UNSET_RESPONSE_URL = "http://127.0.0.1:1/response_url/unset"
@@ -555,22 +556,10 @@ class FakeSlackAPI:
             await self._record(call)
             return web.Response(status=call.status, text="file not available", content_type="text/plain")
         assert file is not None and file.content is not None
-        response = web.StreamResponse(headers={"Content-Type": file.mimetype})
-        if file.size is None or file.size == len(file.content):
-            response.content_length = len(file.content)  # a lying declared size: no length, chunked
         try:
-            await response.prepare(request)
-            for start in range(0, len(file.content), DOWNLOAD_CHUNK):
-                chunk = file.content[start : start + DOWNLOAD_CHUNK]
-                await response.write(chunk)
-                call.args["sent"] += len(chunk)
-            await response.write_eof()
-            call.args["complete"] = True
-        except ConnectionError:  # the client stopped reading (aiohttp: ClientConnectionResetError)
-            pass
+            return await stream_file(request, file.content, file.mimetype, file.size, call.args)
         finally:
             await self._record(call)
-        return response
 
     async def _handle_signin(self, request: web.Request) -> web.Response:
         return web.Response(
