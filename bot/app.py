@@ -29,6 +29,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.ask import commands as ask_commands
 from bot.ask import feature as ask_feature
@@ -36,7 +37,8 @@ from bot.clock import Clock, SystemClock
 from bot.core.adapter import ChatAdapter, State
 from bot.core.commands import CommandSpec
 from bot.core.dispatcher import Dispatcher, default_middleware
-from bot.core.feature import Feature, Routes
+from bot.core.feature import Feature, Routes, bind
+from bot.core.help import HELP, HelpHandler
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
 from bot.knowledge.service import KnowledgeService
@@ -49,7 +51,7 @@ from bot.polls.service import PollService
 from bot.prompts import commands as prompts_commands
 from bot.prompts import feature as prompts_feature
 from bot.prompts.bank import load_questions
-from bot.prompts.config import load_config
+from bot.prompts.config import ChannelPlan, load_config
 from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import PromptService
 from bot.readings import commands as readings_commands
@@ -109,7 +111,14 @@ def command_specs() -> tuple[CommandSpec, ...]:
         *polls_commands.commands(load_claims()),
         *prompts_commands.COMMANDS,
         *readings_commands.commands(lambda typed: []),
+        HELP,
     )
+
+
+def help_feature(specs: Callable[[], Sequence[CommandSpec]], moderators: frozenset[str]) -> Feature:
+    """/help (and the answer to an unknown command or a message "help"), from every declaration."""
+    helper = HelpHandler(specs, moderators)
+    return Feature("help", commands=bind((HELP,), {HELP.name: helper}), help=helper)
 
 
 def reading_service(
@@ -178,6 +187,7 @@ async def open_app(
             load_claims(),
             moderators=settings.moderators,
             metrics=metrics,
+            zone_of=channel_zones(config.channels(), settings.timezone),
         )
         prompts, prompts_part = prompts_feature.build(
             PromptService(db, load_questions()),
@@ -194,6 +204,7 @@ async def open_app(
             prompts_part,
             readings_part,
             *extra_features,
+            help_feature(lambda: routes.specs, settings.moderators),
         )
         for part in features:
             if part.drain is not None:
@@ -251,6 +262,13 @@ async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
     for task, outcome in zip(tasks, await asyncio.gather(*tasks, return_exceptions=True), strict=True):
         if isinstance(outcome, Exception):
             log.error("background task %s had failed: %r", task.get_name(), outcome)
+
+
+def channel_zones(plans: Sequence[ChannelPlan], default: str) -> Callable[[str, str], ZoneInfo]:
+    """The time zone each channel reads times in: its schedule's in readbot.toml, else READBOT_TIMEZONE."""
+    zones = {plan.key: plan.timezone for plan in plans}
+    fallback = ZoneInfo(default)
+    return lambda platform, channel: zones.get((platform, channel), fallback)
 
 
 def poll_secret(settings: Settings) -> bytes:

@@ -98,6 +98,7 @@ class Settings:
     config_path: Path = Path("readbot.toml")
     prompt_grace_minutes: int = 120
     max_reading_mb: int = 50
+    timezone: str = "UTC"  # READBOT_TIMEZONE: times shown in a channel without a schedule in readbot.toml
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
@@ -155,7 +156,21 @@ class Settings:
             config_path=_path(env, "READBOT_CONFIG", Path("readbot.toml")),
             prompt_grace_minutes=_int(env, "READBOT_PROMPT_GRACE_MINUTES", 120, 0, 7 * 24 * 60),
             max_reading_mb=_int(env, "READBOT_MAX_READING_MB", 50, 1, 1024),
+            timezone=_timezone(env),
         )
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = env.get("READBOT_TIMEZONE", "").strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(
+            f"READBOT_TIMEZONE={name!r}: expected an IANA time zone name such as Europe/Berlin"
+        ) from None
+    return name
 
 
 def slack_mode(settings: Settings) -> str:

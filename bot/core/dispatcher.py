@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from bot.core.adapter import Responder
 from bot.core.events import ButtonClick, Command, Event, FormSubmitted, Message, Reply, Visibility
 from bot.core.feature import Handler, Routes
+from bot.core.help import asks_for_help
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.errors import InputError
 
@@ -132,6 +133,8 @@ class Dispatcher:
     def handler_for(self, event: Event) -> Handler | None:
         routes = self.routes
         if isinstance(event, Message):
+            if routes.help is not None and asks_for_help(event.text) and not event.attachments:
+                return routes.help
             return routes.on_message
         if isinstance(event, Command):
             return routes.commands.get(event.name)
@@ -153,6 +156,8 @@ class Dispatcher:
 
     async def _route(self, event: Event, responder: Responder) -> bool:
         handler = self.handler_for(event)
+        if handler is None and isinstance(event, Command) and self.routes.help is not None:
+            handler = self.routes.help  # an unknown command: the list of those there are
         if handler is None:
             if isinstance(event, Command):
                 await responder.reply(private(f"I don't know the command /{event.name}."))

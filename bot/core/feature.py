@@ -46,6 +46,7 @@ class Feature:
     forms: Mapping[str, Handler] = field(default_factory=dict)  # form prefix → handler
     tasks: tuple[Task, ...] = ()
     drain: Callable[[], Awaitable[None]] | None = None  # at shutdown: finish work in flight
+    help: Handler | None = None  # answers an unknown command and a message that is only "help"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Routes:
     buttons: Mapping[str, Handler] = field(default_factory=dict)
     forms: Mapping[str, Handler] = field(default_factory=dict)
     specs: tuple[CommandSpec, ...] = ()
+    help: Handler | None = None
 
     @classmethod
     def of(cls, features: Iterable[Feature]) -> Routes:
@@ -66,12 +68,16 @@ class Routes:
         talkers = [f.name for f in features if f.on_message is not None]
         if len(talkers) > 1:
             raise ValueError(f"more than one feature answers messages: {', '.join(talkers)}")
+        helpers = [f.name for f in features if f.help is not None]
+        if len(helpers) > 1:
+            raise ValueError(f"more than one feature answers help: {', '.join(helpers)}")
         return cls(
             on_message=next((f.on_message for f in features if f.on_message is not None), None),
             commands={spec.name: handler for f in features for spec, handler in f.commands},
             buttons=_merged("button", (f.buttons for f in features)),
             forms=_merged("form", (f.forms for f in features)),
             specs=specs,
+            help=next((f.help for f in features if f.help is not None), None),
         )
 
     @property

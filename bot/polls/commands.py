@@ -1,6 +1,6 @@
 """``/poll``, declared once for every platform: Discord shows these options (with suggestions from
 the claims bank); Slack and the console take the same settings as text
-(``/poll <claim> | <option> | <option> duration=90m``)."""
+(``/poll <claim> | <option> | <option> duration=90m``, ``/poll close``, ``/poll cancel [ID]``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def poll_command(claims: Sequence[Claim]) -> CommandSpec:
     bank = list(claims)
     return CommandSpec(
         name="poll",
-        description="Start a poll on a claim (moderators), or close the latest open poll here",
+        description="Start a poll on a claim (moderators), or close or cancel the latest open poll here",
         options=(
             OptionSpec(
                 "claim",
@@ -36,10 +36,11 @@ def poll_command(claims: Sequence[Claim]) -> CommandSpec:
             OptionSpec("hidden", "Hide the results until the poll closes (default: off)", choices=ON_OFF),
             OptionSpec(
                 "action",
-                "start a poll (default) or close the latest open poll in this channel",
-                choices=("start", "close"),
+                "start a poll (default), close the latest open poll here, or cancel it (no results)",
+                choices=("start", "close", "cancel"),
             ),
+            OptionSpec("poll", "close or cancel: the poll's id (default: the newest open poll here)"),
         ),
         moderator_only=True,
-        usage="[claim | option | option] [duration=60m] [anonymous=on|off] [hidden=on|off] | close",
+        usage="[claim | option | option] [duration=60m] [anonymous=on|off] [hidden=on|off] | close | cancel [ID]",
     )

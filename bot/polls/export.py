@@ -15,9 +15,10 @@ async def list_polls(service: PollService) -> str:
     lines = []
     for poll in await service.all():
         tally = await service.tally(poll)
+        voters = f"{tally.voters:3d} voter{'s' if tally.voters != 1 else ' '}"
         lines.append(
-            f"{poll.id}  {poll.status:6s}  {poll.platform}:{poll.channel_id}  "
-            f"{poll.created_at:%Y-%m-%d %H:%M}  {tally.voters:3d} voters  {poll.claim}"
+            f"{poll.id}  {poll.status:9s}  {poll.platform}:{poll.channel_id}  "
+            f"{poll.created_at:%Y-%m-%d %H:%M}  {voters}  {poll.claim}"
         )
     return "\n".join(lines) if lines else "No polls yet."
 
@@ -60,10 +61,11 @@ async def export(service: PollService, poll_id: str | None, fmt: str) -> str:
         return json.dumps(records, ensure_ascii=False, indent=2)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["poll_id", "claim", "status", "voter", "option", "voted_at"])
+    writer.writerow(["poll_id", "platform", "channel", "claim", "status", "voter", "option", "voted_at"])
     for record in records:
+        poll_cells = [record["id"], record["platform"], record["channel"], record["claim"], record["status"]]
         for vote in record["votes"]:
-            writer.writerow(
-                [record["id"], record["claim"], record["status"], vote["voter"], vote["option"], vote["voted_at"]]
-            )
+            writer.writerow([*poll_cells, vote["voter"], vote["option"], vote["voted_at"]])
+        if not record["votes"]:  # a poll nobody voted in is still a poll that ran
+            writer.writerow([*poll_cells, "", "", ""])
     return out.getvalue().rstrip("\n")

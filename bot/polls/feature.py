@@ -12,7 +12,7 @@ from bot.core.outbox import Outbox
 from bot.polls.claims import Claim
 from bot.polls.commands import commands
 from bot.polls.handlers import PollHandler
-from bot.polls.runtime import PollRuntime
+from bot.polls.runtime import PollRuntime, ZoneOf
 from bot.polls.service import PollService
 
 
@@ -24,8 +24,9 @@ def build(
     *,
     moderators: frozenset[str],
     metrics: Metrics = NO_METRICS,
+    zone_of: ZoneOf | None = None,
 ) -> tuple[PollRuntime, Feature]:
-    runtime = PollRuntime(service, outbox, clock, list(claims), metrics=metrics)
+    runtime = PollRuntime(service, outbox, clock, list(claims), metrics=metrics, zone_of=zone_of)
     handler = PollHandler(runtime, moderators)
     return runtime, Feature(
         "polls",

@@ -18,7 +18,8 @@ NEW_POLL_FORM = "poll:new"
 FLAG = re.compile(r"\b(duration|anonymous|hidden)\s*=\s*(\S+)", re.IGNORECASE)
 HELP = (
     "Start a poll: /poll (the next claim from the reading), or /poll <claim> | <option> | <option> "
-    "[duration=90m] [anonymous=on|off] [hidden=on|off]. End one early: /poll close."
+    "[duration=90m] [anonymous=on|off] [hidden=on|off]. End one early: /poll close (results are posted), "
+    "or /poll cancel [ID] (a mistake: no results)."
 )
 
 
@@ -26,16 +27,21 @@ def private(text: str) -> Reply:
     return Reply(text, visibility=Visibility.PRIVATE)
 
 
-def parse_poll(text: str, options: dict[str, str], claims: list[bank.Claim]) -> PollSpec:
+def parse_poll(
+    text: str, options: dict[str, str], claims: list[bank.Claim], *, choices: list[str] | None = None
+) -> PollSpec:
     """A PollSpec from the command's text or its options (Discord's slash options).
 
     An empty ``claim`` means "the next claim from the bank"; the other settings given
-    (options, duration, anonymity, hidden results) still apply to it."""
+    (options, duration, anonymity, hidden results) still apply to it. ``choices`` given as a list
+    (a form's lines) are taken as they are, "|" and all."""
     flags = {k.lower(): v for k, v in FLAG.findall(text)}
     flags.update({k: v for k, v in options.items() if k in ("duration", "anonymous", "hidden") and v})
     if options.get("claim") or options.get("options"):  # structured: a claim may contain "|"
         claim_text = options.get("claim", "").strip()
         parts = [p for p in options.get("options", "").split("|")] if options.get("options") else []
+        if choices is not None:
+            parts = list(choices)
     else:
         body = [p.strip() for p in FLAG.sub("", text).split("|")]
         claim_text, parts = body[0], body[1:]
@@ -65,8 +71,9 @@ def command_input(event: Command) -> tuple[str, dict[str, str]]:
     raw = event.options
     if "text" in raw:
         return raw["text"].strip(), {}
-    if raw.get("action", "").strip().lower() == "close":
-        return "close", {}
+    action = raw.get("action", "").strip().lower()
+    if action in ("close", "cancel"):
+        return f"{action} {raw.get('poll', '').strip()}".strip(), {}
     fields = {key: value for key in STRUCTURED if (value := raw.get(key, "").strip())}
     if fields or "action" in raw:
         return "", fields
@@ -89,10 +96,17 @@ class PollHandler:
         if text.lower() in ("help", "?"):
             await responder.reply(private(HELP))
             return
-        if text.lower().startswith("close"):
+        word, _, rest = text.partition(" ")
+        sub = word.lower() if "|" not in rest else ""  # "cancel culture | yes | no" is a claim
+        if sub == "close":
             require_moderator(event.user, self.moderators, "close polls")
             await responder.acknowledge()
-            await self._close_latest(event, text[5:].strip(), responder)
+            await self._close_latest(event, rest.strip(), responder)
+            return
+        if sub == "cancel":
+            require_moderator(event.user, self.moderators, "cancel polls")
+            await responder.acknowledge()
+            await self._cancel(event, rest.strip(), responder)
             return
         # cheap checks first: a refusal or a typo is answered privately, with no public "thinking…"
         require_moderator(event.user, self.moderators, "start polls")
@@ -185,12 +199,10 @@ class PollHandler:
             claim_text = known.claim
         else:
             raise InputError("Pick a claim from the list or write one.")
+        # the form's fields are separate: a "|" in the claim is part of the claim, and each line an option
         options = [o for o in values.get("options", "").splitlines() if o.strip()]
-        options_text = " | ".join(options)
-        text = f"{claim_text}{' | ' + options_text if options_text else ''}"
-        spec = parse_poll(
-            text, {k: values[k] for k in ("duration", "anonymous", "hidden") if values.get(k)}, self.runtime.claims
-        )
+        structured = {k: values[k] for k in ("duration", "anonymous", "hidden") if values.get(k)}
+        spec = parse_poll("", {**structured, "claim": claim_text}, self.runtime.claims, choices=options)
         await self._start(spec, event, responder)
 
     async def _close_latest(self, event: Command, poll_id: str, responder: Responder) -> None:
@@ -205,6 +217,24 @@ class PollHandler:
         if not await self.runtime.close(poll.id):
             raise InputError("That poll is already closed.")
         await responder.reply(private("Poll closed; results are posted."))
+
+    async def _cancel(self, event: Command, poll_id: str, responder: Responder) -> None:
+        """/poll cancel [ID]: the channel's newest open poll (or the one named) ends without results."""
+        service = self.runtime.service
+        channel = event.where.channel
+        if poll_id and (len(poll_id.split()) > 1 or len(poll_id) > 32):
+            raise InputError("/poll cancel takes at most a poll's id: /poll cancel, or /poll cancel <id>.")
+        poll = await service.get(poll_id) if poll_id else await service.latest_open(channel.platform, channel.id)
+        if poll is not None and (poll.platform, poll.channel_id) != (channel.platform, channel.id):
+            poll = None  # another channel's poll is cancelled there, not from here
+        if poll is None:
+            raise InputError(
+                "There is no open poll here to cancel." if not poll_id else "No poll in this channel has that id."
+            )
+        if not await self.runtime.cancel(poll.id):
+            state = "cancelled" if poll.status == "cancelled" else "closed"
+            raise InputError(f"That poll is already {state}; only an open poll can be cancelled.")
+        await responder.reply(private(f"Poll cancelled: “{poll.claim[:80]}”. No results are posted."))
 
     async def button(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, ButtonClick)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from bot.core.events import Button, Reply
 from bot.polls.model import Poll, Tally
 
 BAR_WIDTH = 10
 VOTE = "poll:vote"
 CLOSE = "poll:close"
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def bar(percent: float) -> str:
@@ -22,7 +26,15 @@ def tally_lines(poll: Poll, tally: Tally) -> list[str]:
     ]
 
 
-def card(poll: Poll, tally: Tally) -> Reply:
+def at(moment: datetime, zone: ZoneInfo) -> str:
+    """``03 Nov 11:00 CET``: a time as the channel reads it (its zone's abbreviation, or offset)."""
+    local = moment.astimezone(zone)
+    return f"{local:%d %b %H:%M} {local.tzname() or zone.key}"
+
+
+def card(poll: Poll, tally: Tally, zone: ZoneInfo = UTC_ZONE) -> Reply:
+    if poll.status == "cancelled":
+        return cancelled_card(poll, zone)
     lines = [f"Poll: “{poll.claim}”"]
     if poll.section:
         source = f"From “{poll.section}”"
@@ -37,14 +49,20 @@ def card(poll: Poll, tally: Tally) -> Reply:
         lines += ["", voters]
     kind = "anonymous" if poll.anonymous else "names visible to moderators"
     if poll.is_open:
-        lines.append(f"{kind} · closes {poll.closes_at:%d %b %H:%M} UTC")
+        lines.append(f"{kind} · closes {at(poll.closes_at, zone)}")
         buttons = tuple(Button(o, VOTE, f"{poll.id}:{i}") for i, o in enumerate(poll.options))
         buttons += (Button("Close poll", CLOSE, poll.id, style="danger"),)
     else:
         closed = poll.closed_at or poll.closes_at
-        lines.append(f"{kind} · closed {closed:%d %b %H:%M} UTC")
+        lines.append(f"{kind} · closed {at(closed, zone)}")
         buttons = ()
     return Reply("\n".join(lines), buttons=buttons)
+
+
+def cancelled_card(poll: Poll, zone: ZoneInfo = UTC_ZONE) -> Reply:
+    """The card of a cancelled poll: the claim, and that it was cancelled; no tally, no buttons."""
+    when = at(poll.closed_at or poll.closes_at, zone)
+    return Reply(f"Poll: “{poll.claim}”\n\nThis poll was cancelled by a moderator ({when}); no results are posted.")
 
 
 def shift_line(poll: Poll, tally: Tally, before: Poll, before_tally: Tally) -> str:

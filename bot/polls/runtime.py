@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.core.events import Channel, MessageRef, Reply, User, Where
@@ -14,10 +16,11 @@ from bot.polls import render
 from bot.polls.chart import bar_chart
 from bot.polls.claims import Claim
 from bot.polls.live import LiveUpdates
-from bot.polls.model import Poll, PollSpec
+from bot.polls.model import Poll, PollSpec, Tally
 from bot.polls.service import PollService, VoteResult
 
 log = logging.getLogger(__name__)
+ZoneOf = Callable[[str, str], ZoneInfo]
 MAX_WAIT = 30.0  # the deadline loop looks again at least this often (new polls, other replicas)
 
 
@@ -27,8 +30,17 @@ def where_of(poll: Poll) -> Where:
 
 class PollRuntime:
     def __init__(
-        self, service: PollService, outbox: Outbox, clock: Clock, claims: list[Claim], *, metrics: Metrics = NO_METRICS
+        self,
+        service: PollService,
+        outbox: Outbox,
+        clock: Clock,
+        claims: list[Claim],
+        *,
+        metrics: Metrics = NO_METRICS,
+        zone_of: ZoneOf | None = None,
     ) -> None:
+        """``zone_of(platform, channel)``: the time zone a channel reads times in (cards' close times)."""
+        self.zone_of: ZoneOf = zone_of or (lambda platform, channel: render.UTC_ZONE)
         self.metrics = metrics
         self.service = service
         self.outbox = outbox
@@ -52,7 +64,10 @@ class PollRuntime:
         )
         self._wake.set()
         self.metrics.poll_opened()
-        return poll, render.card(poll, await self.service.tally(poll))
+        return poll, self.card(poll, await self.service.tally(poll))
+
+    def card(self, poll: Poll, tally: Tally) -> Reply:
+        return render.card(poll, tally, self.zone_of(poll.platform, poll.channel_id))
 
     async def discard(self, poll: Poll) -> None:
         """The card could not be posted: the poll must not linger open without one."""
@@ -79,7 +94,7 @@ class PollRuntime:
         poll = await self.service.get(poll_id)
         if poll is None or poll.message_id is None or not self.outbox.runs(poll.platform):
             return
-        card = render.card(poll, await self.service.tally(poll))
+        card = self.card(poll, await self.service.tally(poll))
         await self.outbox.update(MessageRef(where_of(poll), poll.message_id), card)
 
     async def close(self, poll_id: str) -> bool:
@@ -92,13 +107,26 @@ class PollRuntime:
         tally = await self.service.tally(poll)
         if poll.message_id:
             async with self.live.lock(poll_id):  # after any live edit in flight, never before
-                await self.outbox.update(MessageRef(where_of(poll), poll.message_id), render.card(poll, tally))
+                await self.outbox.update(MessageRef(where_of(poll), poll.message_id), self.card(poll, tally))
         shift = ""
         before = await self.service.previous(poll)
         if before is not None:
             shift = render.shift_line(poll, tally, before, await self.service.tally(before))
         chart = await asyncio.to_thread(bar_chart, poll.claim, poll.options, tally, closed_at=poll.closed_at)
         await self.outbox.send(where_of(poll), render.results(poll, tally, chart, shift))
+        return True
+
+    async def cancel(self, poll_id: str) -> bool:
+        """Cancel an open poll: its card says so (buttons gone); no results, no chart. Only the
+        canceller edits the card."""
+        if not await self.service.cancel(poll_id, now=self.clock.now()):
+            return False
+        poll = await self.service.get(poll_id)
+        assert poll is not None
+        if poll.message_id:
+            async with self.live.lock(poll_id):  # after any live edit in flight, never before
+                card = render.cancelled_card(poll, self.zone_of(poll.platform, poll.channel_id))
+                await self.outbox.update(MessageRef(where_of(poll), poll.message_id), card)
         return True
 
     async def close_due(self) -> int:

@@ -121,6 +121,8 @@ class PollService:
             if row is None:
                 raise UnknownPoll()
             poll = _poll(row)
+            if poll.status == "cancelled":
+                raise InputError("This poll was cancelled; votes are no longer counted.")
             if not poll.is_open or now >= poll.closes_at:
                 raise PollClosed()
             if not 0 <= option < len(poll.options):
@@ -161,6 +163,16 @@ class PollService:
                 update(polls)
                 .where(and_(polls.c.id == poll_id, polls.c.status == "open"))
                 .values(status="closed", closed_at=now)
+            )
+        return result.rowcount == 1
+
+    async def cancel(self, poll_id: str, *, now: datetime) -> bool:
+        """Cancel an open poll (no results); True only for the one caller that cancelled it."""
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                update(polls)
+                .where(and_(polls.c.id == poll_id, polls.c.status == "open"))
+                .values(status="cancelled", closed_at=now)
             )
         return result.rowcount == 1
 
@@ -225,6 +237,7 @@ class PollService:
                             polls.c.platform == platform,
                             polls.c.channel_id == channel_id,
                             polls.c.claim_id.is_not(None),
+                            polls.c.status != "cancelled",  # a cancelled poll's claim can be polled again
                         )
                     )
                 )

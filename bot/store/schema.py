@@ -39,7 +39,7 @@ polls = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("closes_at", DateTime(timezone=True), nullable=False, index=True),
     Column("closed_at", DateTime(timezone=True)),
-    Column("status", String(8), nullable=False, index=True),  # open | closed
+    Column("status", String(16), nullable=False, index=True),  # open | closed | cancelled
 )
 
 votes = Table(

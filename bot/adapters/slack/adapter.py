@@ -69,6 +69,7 @@ from bot.core.events import (
     Visibility,
     Where,
 )
+from bot.core.help import asks_for_help
 from bot.core.tasks import InFlight
 from bot.errors import ConfigError
 from bot.settings import Settings, slack_mode
@@ -308,7 +309,8 @@ class SlackAdapter:
 
     async def _dispatch(self, event: Event, responder: Responder) -> None:
         try:
-            if isinstance(event, Command | ButtonClick | FormSubmitted) and not event.user.is_bot:
+            asks_help = isinstance(event, Message) and asks_for_help(event.text)  # the list depends on who asks
+            if (isinstance(event, Command | ButtonClick | FormSubmitted) or asks_help) and not event.user.is_bot:
                 admin = await self._admins.is_admin(event.user.id)
                 event = dataclasses.replace(event, user=dataclasses.replace(event.user, is_admin=admin))
             if isinstance(event, Command) and event.name in self.file_commands and not event.attachments:

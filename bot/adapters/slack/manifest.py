@@ -1,6 +1,9 @@
 """Slack's slash commands live in the app's manifest (``deploy/slack-manifest.yaml``), not in code:
 this builds that part of the manifest from the features' declarations, and a test checks the file
-against it. Slack commands are plain text: the declared options are typed after the command."""
+against it. Slack commands are plain text: the declared options are typed after the command.
+
+``/help`` is registered as ``/readbot`` (``/readbot help``): a workspace shares one namespace of
+slash commands among all its apps, and a generic ``/help`` would clash with another app's."""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.core.commands import CommandSpec
+from bot.core.help import NAME as HELP
+
+UMBRELLA = "readbot"  # /readbot help, /readbot <any command> …
 
 DESCRIPTION_LIMIT = 100  # what Slack shows in the command menu without cutting
 USAGE_LIMIT = 1000
@@ -16,10 +22,10 @@ USAGE_LIMIT = 1000
 def slash_commands(specs: Iterable[CommandSpec], events_url: str) -> list[dict[str, Any]]:
     return [
         {
-            "command": f"/{spec.name}",
+            "command": f"/{UMBRELLA if spec.name == HELP else spec.name}",
             "url": events_url,
             "description": spec.description[:DESCRIPTION_LIMIT],
-            "usage_hint": spec.usage[:USAGE_LIMIT],
+            "usage_hint": ("help" if spec.name == HELP else spec.usage)[:USAGE_LIMIT],
             "should_escape": False,
         }
         for spec in specs

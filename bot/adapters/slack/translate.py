@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.adapters.slack.manifest import UMBRELLA
 from bot.adapters.slack.mentions import to_neutral
 from bot.core.events import (
     Attachment,
@@ -28,6 +29,7 @@ from bot.core.events import (
     User,
     Where,
 )
+from bot.core.help import NAME as HELP
 
 PLATFORM = "slack"
 JsonDict = Mapping[str, Any]
@@ -146,12 +148,17 @@ def command_from_payload(payload: JsonDict) -> Command:
 
     Slash commands carry no event id; the per-invocation ``trigger_id`` stands in."""
     channel = Channel(PLATFORM, str(payload.get("channel_id") or ""), str(payload.get("channel_name") or ""))
+    name = str(payload.get("command") or "").lstrip("/").strip().lower()
+    text = to_plain(str(payload.get("text") or "")).strip()
+    if name == UMBRELLA:  # /readbot help, /readbot poll …: the first word is the command
+        word, _, text = text.partition(" ")
+        name, text = word.lstrip("/").lower() or HELP, text.strip()
     return Command(
         event_id=str(payload.get("trigger_id") or ""),
         where=Where(channel),
         user=User(str(payload.get("user_id") or ""), str(payload.get("user_name") or "")),
-        name=str(payload.get("command") or "").lstrip("/").strip().lower(),
-        text=to_plain(str(payload.get("text") or "")).strip(),
+        name=name,
+        text=text,
     )
 
 

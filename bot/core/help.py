@@ -1,0 +1,86 @@
+"""``/help``: the commands this person may use here, built from the features' declarations.
+
+One line per command: how it is typed (its ``usage``, the example of its text form) and what it
+does. Moderator-only commands are listed only for moderators (:mod:`bot.core.moderation`). The
+same list answers an unknown command and a message whose whole text is "help", so a person who
+mistypes learns what there is instead of being told only what there isn't.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from bot.core.adapter import Responder
+from bot.core.commands import CommandSpec
+from bot.core.events import Command, Event, Message, Reply, User, Visibility
+from bot.core.moderation import is_moderator
+from bot.core.text import neutralize_mentions
+
+NAME = "help"
+HELP = CommandSpec(
+    name=NAME,
+    description="List the commands you can use here, with an example of each",
+    usage="",
+)
+NAME_SHOWN = 40  # an unknown command's name, as echoed back
+
+
+def asks_for_help(text: str) -> bool:
+    """A message whose whole text is "help" (any case, with or without a trailing "?" or "!")."""
+    words = text.strip().lower()
+    return words == "?" or words.rstrip("?!. ") in ("help", "/help")
+
+
+def example(spec: CommandSpec) -> str:
+    return f"/{spec.name} {spec.usage}".rstrip()
+
+
+def visible(specs: Sequence[CommandSpec], user: User, moderators: frozenset[str]) -> list[CommandSpec]:
+    """The commands this person may use, in declaration order, /help last."""
+    allowed = is_moderator(user, moderators)
+    shown = [s for s in specs if s.name != NAME and (allowed or not s.moderator_only)]
+    return shown + [s for s in specs if s.name == NAME]
+
+
+def command_list(specs: Sequence[CommandSpec], user: User, moderators: frozenset[str]) -> str:
+    lines = ["Commands you can use here:"]
+    lines += [f"• {example(s)}: {s.description}" for s in visible(specs, user, moderators)]
+    lines.append("Or mention me with a question about the reading.")
+    if not is_moderator(user, moderators) and any(s.moderator_only for s in specs):
+        lines.append("Moderators have more commands (polls, prompts).")
+    return "\n".join(lines)
+
+
+def one_command(spec: CommandSpec) -> str:
+    lines = [f"{example(spec)}: {spec.description}"]
+    lines += [f"  {o.name}: {o.description}" for o in spec.options if o.name != spec.free_text]
+    return "\n".join(lines)
+
+
+class HelpHandler:
+    """``/help``, ``/help <command>``, a message "help", and any command nobody declared."""
+
+    def __init__(self, specs: Callable[[], Sequence[CommandSpec]], moderators: frozenset[str]) -> None:
+        self._specs = specs
+        self.moderators = moderators
+
+    def text_for(self, event: Event) -> str:
+        specs = list(self._specs())
+        listing = command_list(specs, event.user, self.moderators)
+        if isinstance(event, Message):
+            return listing
+        assert isinstance(event, Command)
+        if event.name != NAME:
+            name = neutralize_mentions(event.name[:NAME_SHOWN])
+            return f"I don't know the command /{name}.\n{listing}"
+        words = event.text.split()
+        if not words:
+            return listing
+        allowed = {s.name: s for s in visible(specs, event.user, self.moderators)}
+        wanted = words[0].lstrip("/").lower()
+        if len(words) == 1 and wanted in allowed:
+            return one_command(allowed[wanted])
+        return "Help takes nothing after it (or one command's name, e.g. help ask): send help alone for the list."
+
+    async def __call__(self, event: Event, responder: Responder) -> None:
+        await responder.reply(Reply(self.text_for(event), visibility=Visibility.PRIVATE))
