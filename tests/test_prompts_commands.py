@@ -282,7 +282,7 @@ async def test_added_questions_join_this_channels_bank_and_duplicates_are_refuse
         chat = Chat(core)
         first = await service.take_next("slack", "C1", now=clock.now())  # the channel is mid-cycle
         reply = await chat("add Which idea from this week's reading would you test first, and how?")
-        assert reply.text.startswith("Added to this channel's questions")
+        assert reply.text.startswith("Added: ") and "it is the next question posted here" in reply.text
         assert (
             "already in this channel's bank"
             in (await chat("add   which idea from THIS week's reading would you test first, and how?")).text
@@ -346,4 +346,72 @@ async def test_console_chat_prompts(tmp_path: Path) -> None:
         assert len(adapter.posted) == 4 and adapter.posted[-1][1].start_thread  # 2 private answers, 2 prompts
     finally:
         await stop(loop)
+        await close(core)
+
+
+# ------------------------------------------------------------------ the queue: /prompt list, /prompt add next
+
+
+async def test_prompt_list_shows_the_next_five_and_added_questions_come_first_in_the_order_added(
+    tmp_path: Path,
+) -> None:
+    adapter = RecordingAdapter("slack")
+    core = await opened(tmp_path, StepClock(MONDAY), BERLIN_WEEKDAYS, adapter)
+    assert core.prompts is not None
+    service = core.prompts.service
+    try:
+        chat = Chat(core)
+        before = [q for _, q in await service.peek("slack", "C1", 5)]
+        listing = (await chat("list")).text
+        assert listing.startswith("The next 5 questions here")
+        numbered = [line for line in listing.splitlines() if line[:2] in {f"{i}." for i in range(1, 6)}]
+        assert len(numbered) == 5
+        assert "Mon 2 Mar 09:00 CET" in numbered[0] and "Fri 6 Mar 09:00 CET" in numbered[4]  # weekdays, Berlin
+        for line, question in zip(numbered, before, strict=True):
+            assert question.question[:60] in line
+
+        plain = "Which claim of the reading would you defend against its author?"
+        reply = (await chat(f"add {plain}")).text
+        assert "it is the next question posted here, on Mon 2 Mar 09:00 CET" in reply
+        second = "What would you ask the speaker if you had one minute?"
+        assert "it is posted after 1 other question, on Tue 3 Mar 09:00 CET" in (await chat(f"add {second}")).text
+        urgent = "Which part of the reading surprised you the most, and why?"
+        assert "it is the next question posted here" in (await chat(f"add next {urgent}")).text
+
+        queue = [q.question for _, q in await service.peek("slack", "C1", 5)]
+        assert queue[:3] == [urgent, plain, second]  # "next" first, then the others in the order added
+        assert queue[3:] == [q.question for q in before[:2]]  # the bank's own order goes on after them
+        listing = (await chat("list")).text
+        assert urgent in listing.splitlines()[1] and "[added by a moderator]" in listing.splitlines()[1]
+
+        posted, _ = await core.prompts.post_now(Channel("slack", "C1"))  # what /prompt now and the schedule take
+        assert posted.question == urgent
+        assert [q.question for _, q in await service.peek("slack", "C1", 2)] == [plain, second]
+    finally:
+        await close(core)
+
+
+async def test_prompt_add_next_refuses_a_mention_a_long_question_and_a_member_changing_nothing(tmp_path: Path) -> None:
+    core = await opened(tmp_path, StepClock(MONDAY), BERLIN_WEEKDAYS, RecordingAdapter("slack"))
+    assert core.prompts is not None
+    service = core.prompts.service
+    try:
+        chat = Chat(core)
+        before = await service.peek("slack", "C1", 5)
+        cases = [
+            ("add next <@U123> what do you think of the ending?", MOD, "can't mention people"),
+            ("add next @everyone what do you think of the ending?", MOD, "can't mention people"),
+            ("add next " + "Why " * 80 + "?", MOD, "keep it to 280"),
+            ("add next", MOD, "Give the question to post first"),
+            ("add next Which part of the reading surprised you the most?", MEMBER, "Only moderators"),
+            ("list", MEMBER, "Only moderators"),
+            ("list extra", MOD, "takes nothing after it"),
+        ]
+        for text, user, error in cases:
+            reply = await chat(text, user)
+            assert reply.visibility is Visibility.PRIVATE and error in reply.text, (text, reply.text)
+            assert "\n" not in reply.text  # one clear line
+        assert await service.custom_questions("slack", "C1") == []
+        assert await service.peek("slack", "C1", 5) == before  # nothing changed
+    finally:
         await close(core)

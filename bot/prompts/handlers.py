@@ -15,9 +15,11 @@ from bot.prompts.scheduler import PromptScheduler
 
 HELP = (
     "Discussion prompts (moderators): /prompt now (post the next question here now) · /prompt skip "
-    "(skip the next scheduled one) · /prompt pause · /prompt resume · /prompt add <question> · "
-    "/prompt schedule (the next three times)"
+    "(skip the next scheduled one) · /prompt pause · /prompt resume · /prompt list (the next five "
+    "questions) · /prompt add <question> (after the questions added before) · /prompt add next <question> "
+    "(posted first) · /prompt schedule (the next three times)"
 )
+QUEUE = 5  # /prompt list
 NO_SCHEDULE = "There is no schedule for this channel: daily prompts are set in readbot.toml."
 UPCOMING = 3
 
@@ -38,6 +40,7 @@ class PromptHandler:
             "pause": ("pause discussion prompts", self._pause),
             "resume": ("resume discussion prompts", self._resume),
             "add": ("add discussion questions", self._add),
+            "list": ("see the queued questions", self._list),
             "schedule": ("see the prompt schedule", self._schedule),
         }
 
@@ -104,11 +107,51 @@ class PromptHandler:
 
     async def _add(self, event: Command, rest: str, responder: Responder) -> str:
         text = rest or event.options.get("question", "")
+        word, _, after = text.partition(" ")
+        first = word.lower() == "next"
+        if first:
+            text = after.strip()
+            if not text:
+                raise InputError("Give the question to post first: /prompt add next <question>")
         channel = event.where.channel
-        question = await self.scheduler.service.add_question(
-            channel.platform, channel.id, text, by=event.user.id, now=self.scheduler.clock.now()
+        service = self.scheduler.service
+        question = await service.add_question(
+            channel.platform, channel.id, text, by=event.user.id, now=self.scheduler.clock.now(), first=first
         )
-        return f"Added to this channel's questions: “{shorten(question.question, 120)}”"
+        queue = [q for _, q in await service.peek(channel.platform, channel.id, QUEUE * 4)]
+        place = next((i for i, q in enumerate(queue) if q.id == question.id), None)
+        when = ""
+        plan = self._plan(event)
+        if place is not None and plan is not None:
+            times = await self.scheduler.upcoming(plan, place + 1)
+            if len(times) > place:
+                when = f", on {local_time(times[place], plan.timezone)}"
+        if place == 0:
+            where = f"it is the next question posted here{when}"
+        elif place is not None:
+            where = f"it is posted after {place} other question{'s' if place != 1 else ''}{when}"
+        else:
+            where = "it is posted later in this cycle"
+        return f"Added: “{shorten(question.question, 120)}”; {where}. /prompt list shows the queue."
+
+    async def _list(self, event: Command, rest: str, responder: Responder) -> str:
+        if rest:
+            raise InputError("/prompt list takes nothing after it.")
+        channel = event.where.channel
+        queue = [q for _, q in await self.scheduler.service.peek(channel.platform, channel.id, QUEUE)]
+        plan = self._plan(event)
+        times = await self.scheduler.upcoming(plan, QUEUE) if plan is not None else []
+        paused = await self.scheduler.service.paused(channel.platform, channel.id)
+        lines = [f"The next {len(queue)} questions here (/prompt now posts the first):"]
+        for i, question in enumerate(queue):
+            when = f" ({local_time(times[i], plan.timezone)})" if plan is not None and i < len(times) else ""
+            mark = " [added by a moderator]" if question.custom else ""
+            lines.append(f"{i + 1}. {shorten(question.question, 160)}{when}{mark}")
+        if paused:
+            lines.append("Prompts are paused here: nothing is posted until /prompt resume.")
+        elif plan is None:
+            lines.append(NO_SCHEDULE)
+        return "\n".join(lines)
 
     async def _schedule(self, event: Command, rest: str, responder: Responder) -> str:
         plan = self._plan(event)

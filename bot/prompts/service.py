@@ -21,6 +21,7 @@ from bot.prompts.bank import Question, channel_seed, check_question, cycle_order
 from bot.store.db import Database, as_utc
 from bot.store.schema import prompt_channels, prompt_claims, prompt_questions
 
+CUSTOM = "custom-"  # the id prefix of a question a moderator added
 MAX_TRIES = 100  # optimistic-lock retries when two takers race for a channel's next question
 
 
@@ -198,12 +199,16 @@ class PromptService:
         """The channel's bank: the shipped questions and the ones its moderators added."""
         return [*self.shipped, *await self.custom_questions(platform, channel)]
 
-    async def add_question(self, platform: str, channel: str, text: str, *, by: str, now: datetime) -> Question:
+    async def add_question(
+        self, platform: str, channel: str, text: str, *, by: str, now: datetime, first: bool = False
+    ) -> Question:
+        """Add a moderator's question: it is posted after the questions moderators added before it
+        that are still to come (``first``: before them), ahead of the rest of the bank."""
         text = check_question(text)
         key = question_key(text)
         if any(question_key(q.question) == key for q in await self.bank(platform, channel)):
             raise DuplicateQuestion()
-        question = Question(f"custom-{secrets.token_hex(6)}", text)
+        question = Question(f"{CUSTOM}{secrets.token_hex(6)}", text)
         try:
             async with self.db.engine.begin() as conn:
                 await conn.execute(
@@ -219,23 +224,36 @@ class PromptService:
                 )
         except IntegrityError:
             raise DuplicateQuestion() from None
-        await self._join_cycle(platform, channel, question.id, now)
+        await self._join_cycle(platform, channel, question.id, now, first=first)
         return question
 
-    async def _join_cycle(self, platform: str, channel: str, question_id: str, now: datetime) -> None:
-        """A new question joins the current cycle at a random place among those still to come
-        (a channel that has not started its first cycle will shuffle it in anyway)."""
+    async def _join_cycle(
+        self, platform: str, channel: str, question_id: str, now: datetime, *, first: bool = False
+    ) -> None:
+        """A new question joins the questions still to come: first of all (``first``), or after
+        the moderators' questions queued at their head. A channel that has not started its first
+        cycle starts it now (the order a preview shows), so the question has a place in it."""
         for _ in range(MAX_TRIES):
+            bank_ids = [q.id for q in await self.bank(platform, channel) if q.id != question_id]
             async with self.db.engine.begin() as conn:
+                await self._ensure(conn, platform, channel, now)
                 row = await self._state_row(conn, platform, channel, lock=True)
-                if row is None or row.cycle == 0:
-                    return
-                order = list(row.question_order)
-                order.insert(self._rng.randint(row.position, len(order)), question_id)
+                cycle, position = row.cycle, row.position
+                if cycle == 0:
+                    cycle, position = 1, 0
+                    order = cycle_order(bank_ids, channel_seed(platform, channel), 1)
+                else:
+                    order = [i for i in row.question_order if i != question_id]
+                at = position
+                while not first and at < len(order) and order[at].startswith(CUSTOM):
+                    at += 1
+                order.insert(at, question_id)
                 result = await conn.execute(
                     update(prompt_channels)
                     .where(and_(self._channel(platform, channel), prompt_channels.c.version == row.version))
-                    .values(question_order=order, version=row.version + 1, updated_at=now)
+                    .values(
+                        cycle=cycle, position=position, question_order=order, version=row.version + 1, updated_at=now
+                    )
                 )
                 if result.rowcount == 1:
                     return
