@@ -167,9 +167,7 @@ def _timezone(env: Mapping[str, str]) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ConfigError(
-            f"READBOT_TIMEZONE={name!r}: expected an IANA time zone name such as Europe/Berlin"
-        ) from None
+        raise ConfigError(f"READBOT_TIMEZONE={name!r}: expected an IANA time zone name such as Europe/Berlin") from None
     return name
 
 

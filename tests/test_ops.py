@@ -512,9 +512,13 @@ def test_doctor_on_a_fresh_data_dir_says_to_ingest(cli_env: dict[str, str], tmp_
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert all(LINE.match(line) for line in lines), lines
-    assert [line[5:].split(":")[0] for line in lines] == [
+    assert [re.split(r": | \(", line[5:])[0] for line in lines] == [
         "settings",
         "tokens",
+        "config",
+        "prompt bank",
+        "claim bank",
+        "readings",
         "data dir",
         "model",
         "tokenizer",
@@ -522,9 +526,12 @@ def test_doctor_on_a_fresh_data_dir_says_to_ingest(cli_env: dict[str, str], tmp_
         "index",
         "database",
     ]
-    assert lines[:6] == ["ok   settings", "ok   tokens", "ok   data dir", "ok   model", "ok   tokenizer", "ok   chroma"]
-    assert lines[6].startswith("fail index:") and "run readbot ingest" in lines[6]
-    assert lines[7].startswith("fail database:")
+    assert lines[:2] == ["ok   settings", "ok   tokens"]
+    assert lines[2] == "ok   config (no readbot.toml: no scheduled prompts (readbot.example.toml shows how))"
+    assert all(line.startswith("ok   ") for line in lines[3:6]), lines  # the shipped banks and reading
+    assert lines[6:10] == ["ok   data dir", "ok   model", "ok   tokenizer", "ok   chroma"]
+    assert lines[10].startswith("fail index:") and "run readbot ingest" in lines[10]
+    assert lines[11].startswith("fail database:")
     assert DEFAULT_BOT_TOKEN not in done.stdout + done.stderr and SECRET not in done.stdout + done.stderr
     assert not done.stderr
 
@@ -578,3 +585,112 @@ def test_errors_are_counted_by_kind_warnings_are_not() -> None:
     finally:
         root.removeHandler(counter)
     assert [metrics.errors.value(k) for k in ("prompts", "discord", "handler", "other")] == [1, 1, 0, 1]
+
+
+# ---------------------------------------------------------------- doctor reads every file start-up loads
+
+
+def failed_line(lines: list[str], check: str) -> str:
+    found = [line for line in lines if line.startswith(f"fail {check}: ")]
+    assert len(found) == 1, lines
+    return found[0][len(f"fail {check}: ") :]
+
+
+def test_doctor_fails_on_a_bad_cron_with_the_line_start_up_stops_with(cli_env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "readbot.toml"
+    config.write_text('[[schedule]]\nplatform = "slack"\nchannel = "C1"\ncron = "0 25 * * *"\n', encoding="utf-8")
+    env = {**cli_env, "READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_CONFIG": str(config)}
+
+    def readbot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    checked = readbot("doctor")
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr
+    line = failed_line(checked.stdout.splitlines(), "config")
+    assert "schedule #1 (slack C1)" in line and "0 25 * * *" in line
+    started = readbot("prompts", "preview")  # start-up stops with the same line
+    assert started.returncode == 2 and started.stderr.strip() == f"readbot: {line}"
+
+
+@pytest.mark.parametrize(
+    ("bank", "text", "expected"),
+    [
+        (
+            "prompt",
+            "questions:\n  - id: q1\n    question: Why?\n    section: Summary\n",
+            "question #1 (q1): missing 'passage'",
+        ),
+        ("prompt", "questions:\n  - id: q1\n    question: [unclosed\n", "not valid YAML at line"),
+        ("prompt", "questions: []\n", "the question bank is empty"),
+        (
+            "claim",
+            "claims:\n  - id: c1\n    claim: ''\n    section: S\n    passage: P\n",
+            "claim #1 (c1): 'claim' must be",
+        ),
+        ("claim", "claims: {not: a list}\n", "expected a list of claims under 'claims:'"),
+        (
+            "claim",
+            "claims:\n  - id: c1\n    claim: A\n    section: S\n    passage: P\n" * 1 + "  - id: c1\n    claim: B\n"
+            "    section: S\n    passage: P\n",
+            "claim #2 (c1): the id 'c1' is used twice",
+        ),
+    ],
+)
+@pytest.mark.asyncio
+async def test_doctor_fails_on_a_broken_bank_with_the_line_start_up_stops_with(
+    bank: str, text: str, expected: str, tmp_path: Path, knowledge_service: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.errors import ConfigError
+    from bot.polls import claims
+    from bot.prompts import bank as prompts_bank
+
+    broken = tmp_path / f"{bank}s.yaml"
+    broken.write_text(text, encoding="utf-8")
+    if bank == "prompt":
+        monkeypatch.setattr(prompts_bank, "DISCUSSION_PATH", broken)
+    else:
+        monkeypatch.setattr(claims, "CLAIMS_PATH", broken)
+    env = {"READBOT_DATA_DIR": str(tmp_path / "data"), "READBOT_CONFIG": str(tmp_path / "none.toml")}
+    code, lines = await asyncio.to_thread(doctor, env)
+    assert code == 1
+    line = failed_line(lines, f"{bank} bank")
+    assert line.startswith(str(broken)) and expected in line, line
+    other = "claim bank" if bank == "prompt" else "prompt bank"
+    assert any(found.startswith(f"ok   {other} (") for found in lines), lines  # only the broken one fails
+    with pytest.raises(ConfigError) as stopped:  # start-up: the same line, nothing opened for traffic
+        async with open_app(Settings.from_env(env, dotenv=None), knowledge=knowledge_service, run_tasks=False):
+            pass
+    assert str(stopped.value) == line
+
+
+def test_doctor_names_each_reading_file_that_cannot_be_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Part 1\n\nA reading with some text in it.\n", encoding="utf-8")
+    (folder / "latin1.txt").write_bytes("Caf\xe9 au lait, a reading in Latin-1.\n".encode("latin-1"))
+    (folder / "empty.txt").write_text("   \n\n", encoding="utf-8")
+    env = {
+        "READBOT_DATA_DIR": str(tmp_path / "data"),
+        "READBOT_CONFIG": str(tmp_path / "none.toml"),
+        "READBOT_KNOWLEDGE_DIR": str(folder),
+    }
+    code, lines = doctor(env)
+    assert code == 1
+    line = failed_line(lines, "readings")
+    assert f"{folder / 'latin1.txt'}: not UTF-8 text" in line and f"{folder / 'empty.txt'}: no text to index" in line
+    assert "good.md" not in line
+    (folder / "latin1.txt").unlink()
+    (folder / "empty.txt").unlink()
+    code, lines = doctor(env)
+    assert "ok   readings (1 file in " in "\n".join(lines), lines
+    code, lines = doctor({**env, "READBOT_KNOWLEDGE_DIR": str(tmp_path / "nowhere")})
+    assert "READBOT_KNOWLEDGE_DIR" in failed_line(lines, "readings")

@@ -1,6 +1,8 @@
 """``readbot doctor``: is this installation ready to run? One line per check, no secrets.
 
-``ok   <check>`` or ``fail <check>: <what to do>``; exit status 0 when every check passed.
+``ok   <check>`` or ``fail <check>: <what to do>``; exit status 0 when every check passed. Every
+file start-up loads is read as start-up reads it (readbot.toml, the prompt and claim banks, the
+reading files to index), and a bad one fails with the line start-up would stop with.
 Nothing is changed: the index is opened read-only (never ingested), the database is not
 migrated, the default SQLite file is not created.
 """
@@ -121,6 +123,60 @@ class ChromaCheck:
         return None
 
 
+def check_config(settings: Settings) -> str | None:
+    """readbot.toml as start-up reads it: the same line start-up would stop with."""
+    from bot.prompts.config import load_config
+
+    config = load_config(settings.config_path)
+    if not settings.config_path.exists():
+        return Note(f"no {settings.config_path}: no scheduled prompts (readbot.example.toml shows how)")
+    count = len(config.schedules)
+    return Note(f"{settings.config_path}: {count} schedule{'s' if count != 1 else ''}")
+
+
+def check_prompt_bank(settings: Settings) -> str | None:
+    from bot.prompts import bank
+
+    questions = bank.load_questions(bank.DISCUSSION_PATH)
+    return Note(f"{bank.DISCUSSION_PATH}: {len(questions)} questions")
+
+
+def check_claim_bank(settings: Settings) -> str | None:
+    from bot.polls import claims
+
+    found = claims.load_claims(claims.CLAIMS_PATH)
+    return Note(f"{claims.CLAIMS_PATH}: {len(found)} claims")
+
+
+def check_readings(settings: Settings) -> str | None:
+    """Every file start-up would index from READBOT_KNOWLEDGE_DIR, read and chunked as ingest
+    does (nothing embedded, nothing stored): one that can't be indexed is named with the reason."""
+    from bot.knowledge.chunking import chunk_file, document_name
+    from bot.knowledge.ingest import discover
+
+    folder = settings.knowledge_dir
+    if not folder.exists():
+        return f"{folder} does not exist: fix READBOT_KNOWLEDGE_DIR (the folder of reading files)"
+    files, missing = discover([folder])
+    problems = [f"{where}: {why}" for where, why in missing]
+    for path, _ in files:
+        try:
+            chunks = sum(1 for _ in chunk_file(path, document_name(path)))
+        except UnicodeDecodeError:
+            problems.append(f"{path}: not UTF-8 text (save it as UTF-8)")
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: {exc.strerror or exc}")
+            continue
+        if chunks == 0:
+            problems.append(f"{path}: no text to index")
+    if problems:
+        return "; ".join(problems)
+    if not files:
+        return Note(f"no reading files in {folder}: add one with readbot readings add or /reading add")
+    return Note(f"{len(files)} file{'s' if len(files) != 1 else ''} in {folder}")
+
+
 async def _database_state(url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -175,6 +231,10 @@ def run_doctor(out: TextIO, load: Callable[[], Settings] = Settings.from_env) ->
     chroma = ChromaCheck()
     checks: list[tuple[str, Callable[[Settings], str | None]]] = [
         ("tokens", check_tokens),
+        ("config", check_config),
+        ("prompt bank", check_prompt_bank),
+        ("claim bank", check_claim_bank),
+        ("readings", check_readings),
         ("data dir", check_data_dir),
         ("model", check_model_file("model")),
         ("tokenizer", check_model_file("tokenizer")),
@@ -187,6 +247,8 @@ def run_doctor(out: TextIO, load: Callable[[], Settings] = Settings.from_env) ->
     for name, check in checks:
         try:
             problem = check(settings)
+        except ReadbotError as exc:  # what start-up would stop with, word for word
+            problem = str(exc)
         except Exception as exc:  # a check that breaks is a failed check, never a traceback
             problem = f"{type(exc).__name__}: {exc}"
         if problem is None or isinstance(problem, Note):

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.banks import load_entries
 from bot.core.commands import MAX_SUGGESTIONS, SUGGESTION_VALUE_LIMIT
 from bot.paths import shipped
 
@@ -20,11 +21,10 @@ class Claim:
     passage: str
 
 
-def load_claims(path: Path = CLAIMS_PATH) -> list[Claim]:
-    import yaml
-
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return [Claim(c["id"], c["claim"], c["section"], c["passage"]) for c in data.get("claims", [])]
+def load_claims(path: Path | None = None) -> list[Claim]:
+    """The shipped claims bank; a broken one is a ConfigError naming the file and the entry."""
+    entries = load_entries(path or CLAIMS_PATH, "claims", ("id", "claim", "section", "passage"), "claim")
+    return [Claim(c["id"], c["claim"], c["section"], c["passage"]) for c in entries]
 
 
 def find(claims: list[Claim], text: str) -> Claim | None:

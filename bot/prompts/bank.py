@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.banks import load_entries
 from bot.errors import InputError
 from bot.paths import shipped
 
@@ -32,11 +33,11 @@ class Question:
         return not self.section
 
 
-def load_questions(path: Path = DISCUSSION_PATH) -> list[Question]:
-    import yaml
-
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return [Question(q["id"], q["question"], q["section"], q["passage"]) for q in data.get("questions", [])]
+def load_questions(path: Path | None = None) -> list[Question]:
+    """The shipped discussion bank; a broken one is a ConfigError naming the file and the entry."""
+    fields = ("id", "question", "section", "passage")
+    entries = load_entries(path or DISCUSSION_PATH, "questions", fields, "question")
+    return [Question(q["id"], q["question"], q["section"], q["passage"]) for q in entries]
 
 
 def question_key(text: str) -> str:
