@@ -10,9 +10,10 @@ import os
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import TextIO
+from collections.abc import AsyncIterator
+from typing import Any, TextIO
 
-from bot.adapters.console import ConsoleAdapter, lines_from
+from bot.adapters.console import ConsoleAdapter, lines_from, terminal_lines
 from bot.app import AdapterFactory, AdapterKit, open_app
 from bot.core.adapter import ChatAdapter
 from bot.core.events import User
@@ -78,25 +79,45 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> None:
         log.info("stopped")
 
 
-async def run_console(settings: Settings, stdin: TextIO, out: TextIO) -> None:
-    logging.basicConfig(level=logging.WARNING, force=True)
-    interactive = stdin.isatty()
-    if interactive:
-        out.write("readbot chat: ask about the reading, or try /ask, /poll, /prompt. Ctrl-D quits.\n")
+CHAT_BANNER = "readbot chat: ask about the reading, or try /help, /ask, /poll, /prompt. Ctrl-D quits.\n"
 
+
+async def run_console(
+    settings: Settings, stdin: TextIO, out: TextIO, *, terminal: bool | None = None, **app_options: Any
+) -> None:
+    """``readbot chat``. On a terminal (``terminal``; default: whether ``stdin`` is one) lines are read
+    with prompt_toolkit and whatever readbot prints meanwhile (a live card edit, a scheduled prompt, a
+    log line) is drawn above the line being typed, which stays as it was. Otherwise (a script, a
+    pipe) the transcript is plain text, one ``readbot> `` line per post. ``app_options`` go to
+    :func:`open_app` (tests hand in their knowledge service and clock)."""
+    interactive = stdin.isatty() if terminal is None else terminal
+    if not interactive:
+        logging.basicConfig(level=logging.WARNING, force=True)
+        await _chat(settings, out, lines_from(stdin, lambda: None), app_options)
+        return
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.patch_stdout import patch_stdout
+
+    with patch_stdout(raw=True):  # sys.stdout and sys.stderr now print above the prompt
+        logging.basicConfig(level=logging.WARNING, force=True)  # its handler writes to the patched stderr
+        sys.stdout.write(CHAT_BANNER)
+        session: PromptSession[str] = PromptSession()
+        await _chat(settings, sys.stdout, terminal_lines(session), app_options)
+
+
+async def _chat(settings: Settings, out: TextIO, lines: AsyncIterator[str], app_options: dict[str, Any]) -> None:
     def console(kit: AdapterKit) -> ChatAdapter:
         return ConsoleAdapter(
-            kit.dispatcher, out, user=User("console-user", "you", is_admin=True), commands=kit.commands
+            kit.dispatcher,
+            out,
+            user=User("console-user", "you", is_admin=True),
+            commands=kit.commands,
+            files_dir=settings.data_dir / "console",
         )
 
-    def prompt() -> None:
-        if interactive:
-            out.write("you> ")
-            out.flush()
-
-    async with open_app(settings, adapters=[console]) as app:
+    async with open_app(settings, adapters=[console], **app_options) as app:
         (adapter,) = app.adapters
         assert isinstance(adapter, ConsoleAdapter)
-        async for line in lines_from(stdin, prompt):
+        async for line in lines:
             if line.strip():
                 await adapter.handle_line(line)

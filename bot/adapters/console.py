@@ -21,7 +21,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.core.adapter import UnsupportedOperation
 from bot.core.commands import CommandSpec
@@ -42,12 +42,16 @@ from bot.core.events import (
 from bot.core.files import FileTooLarge, FileUnavailable, check_size
 from bot.core.text import neutralize_mentions
 
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+
 PLATFORM = "console"
 # the last word of a command's text: "quoted with spaces", 'quoted', or a bare word
 _LAST_WORD = re.compile(r"""(?:^|\s)(?:"([^"]+)"|'([^']+)'|(\S+))\s*$""")
 
 
-def render(reply: Reply) -> str:
+def render(reply: Reply, image_path: Path | None = None) -> str:
+    """The reply as the transcript shows it; an image as the path it was written to, if it was."""
     lines = [neutralize_mentions(reply.text)]
     for c in reply.citations:
         lines.append(f"  [source: “{c.section}” ({c.document})]")
@@ -55,7 +59,9 @@ def render(reply: Reply) -> str:
         lines.append(
             "  " + "  ".join(f"[{i}: {b.label}]" for i, b in enumerate(reply.buttons, 1)) + "   (type `click N`)"
         )
-    if reply.image is not None:
+    if reply.image is not None and image_path is not None:
+        lines.append(f"  [image: {image_path}, {len(reply.image):,} bytes]")
+    elif reply.image is not None:
         lines.append(f"  [image: {reply.image_name}, {len(reply.image):,} bytes]")
     text = "\n".join(lines)
     if reply.visibility is Visibility.PRIVATE:
@@ -89,9 +95,12 @@ class ConsoleAdapter:
         user: User | None = None,
         channel: str = "reading-group",
         commands: Iterable[CommandSpec] = (),
+        files_dir: Path | None = None,
     ) -> None:
         """``commands``: the features' declarations (``AdapterKit.commands``): a command with a file
-        option takes a path as its last word."""
+        option takes a path as its last word. ``files_dir`` (``DATA_DIR/console``): where charts and
+        files readbot posts are written, their path printed in the transcript."""
+        self.files_dir = files_dir
         self.dispatcher = dispatcher
         self.commands = {spec.name: spec for spec in commands}
         self.out = out
@@ -154,14 +163,41 @@ class ConsoleAdapter:
         ref = MessageRef(where, str(len(self.posted)))
         if reply.buttons:
             self.cards.append((ref, reply))
-        self.out.write(f"readbot> {render(reply)}\n")
+        path = await self._write_image(reply)
+        self.out.write(f"readbot> {render(reply, path)}\n")
         self.out.flush()
         return ref
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         self.updates.append((ref, reply))
         self.cards = [(r, reply if r == ref else old) for r, old in self.cards]
-        self.out.write(f"readbot (edited message {ref.message_id})> {render(reply)}\n")
+        path = await self._write_image(reply)
+        self.out.write(f"readbot (edited message {ref.message_id})> {render(reply, path)}\n")
+        self.out.flush()
+
+    async def _write_image(self, reply: Reply) -> Path | None:
+        """The reply's image written under ``files_dir`` (a worker thread); None without a folder.
+        A file that can't be written is said in the transcript, never lost silently."""
+        if reply.image is None or self.files_dir is None:
+            return None
+        try:
+            return await asyncio.to_thread(write_file, self.files_dir, reply.image_name, reply.image)
+        except OSError as exc:
+            self.out.write(
+                f"readbot> (could not write {reply.image_name} to {self.files_dir}: {exc.strerror or exc})\n"
+            )
+            return None
+
+
+def write_file(folder: Path, name: str, data: bytes) -> Path:
+    """Blocking: ``data`` as ``folder/name`` (the name's own folders dropped), replaced whole: written
+    to a temporary file first, so a reader never sees half a chart."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (Path(name).name or "file")
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+    return path.resolve()
 
 
 def attach_path(command: Command) -> Command:
@@ -206,5 +242,17 @@ async def lines_from(stream: TextIO, prompt: Callable[[], None]) -> AsyncIterato
         prompt()
         line = await asyncio.to_thread(stream.readline)
         if not line:
+            return
+        yield line
+
+
+async def terminal_lines(session: PromptSession[str]) -> AsyncIterator[str]:
+    """Lines typed at a terminal through prompt_toolkit: output printed meanwhile (through
+    ``patch_stdout``) is drawn above the ``you>`` line, which keeps what is being typed. Ctrl-D or
+    Ctrl-C ends the chat."""
+    while True:
+        try:
+            line = await session.prompt_async("you> ")
+        except (EOFError, KeyboardInterrupt):
             return
         yield line

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bot.core.adapter import Responder
-from bot.core.commands import CommandSpec
+from bot.core.commands import CommandSpec, OptionSpec
 from bot.core.events import Command, Event, Message, Reply, User, Visibility
 from bot.core.moderation import is_moderator
 from bot.core.text import neutralize_mentions
@@ -20,7 +20,9 @@ NAME = "help"
 HELP = CommandSpec(
     name=NAME,
     description="List the commands you can use here, with an example of each",
-    usage="",
+    options=(OptionSpec("command", "One command to explain, e.g. poll (default: the list of all)"),),
+    usage="[command]",
+    free_text="command",
 )
 NAME_SHOWN = 40  # an unknown command's name, as echoed back
 
@@ -73,14 +75,18 @@ class HelpHandler:
         if event.name != NAME:
             name = neutralize_mentions(event.name[:NAME_SHOWN])
             return f"I don't know the command /{name}.\n{listing}"
-        words = event.text.split()
+        words = event.options.get("command", event.text).split()
         if not words:
             return listing
         allowed = {s.name: s for s in visible(specs, event.user, self.moderators)}
         wanted = words[0].lstrip("/").lower()
         if len(words) == 1 and wanted in allowed:
             return one_command(allowed[wanted])
-        return "Help takes nothing after it (or one command's name, e.g. help ask): send help alone for the list."
+        if len(words) == 1 and any(s.name == wanted for s in specs):
+            return f"/{wanted} is for moderators only."
+        if len(words) == 1:
+            return f"There is no command /{neutralize_mentions(wanted[:NAME_SHOWN])} you can use here; send help alone for the list."
+        return "Help takes at most one command's name (e.g. help poll); send help alone for the list."
 
     async def __call__(self, event: Event, responder: Responder) -> None:
         await responder.reply(Reply(self.text_for(event), visibility=Visibility.PRIVATE))

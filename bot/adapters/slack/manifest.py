@@ -25,7 +25,7 @@ def slash_commands(specs: Iterable[CommandSpec], events_url: str) -> list[dict[s
             "command": f"/{UMBRELLA if spec.name == HELP else spec.name}",
             "url": events_url,
             "description": spec.description[:DESCRIPTION_LIMIT],
-            "usage_hint": ("help" if spec.name == HELP else spec.usage)[:USAGE_LIMIT],
+            "usage_hint": (f"help {spec.usage}".strip() if spec.name == HELP else spec.usage)[:USAGE_LIMIT],
             "should_escape": False,
         }
         for spec in specs
