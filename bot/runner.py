@@ -9,8 +9,8 @@ import logging
 import os
 import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
 from bot.adapters.console import ConsoleAdapter, lines_from, terminal_lines

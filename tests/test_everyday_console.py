@@ -139,7 +139,7 @@ async def test_a_cancelled_poll_posts_nothing_and_lists_as_cancelled(chat: Chat)
     said = await chat.answer("/poll cancel", MOD)
     assert said.startswith("Poll cancelled:") and "No results are posted." in said
     assert (await service.get(poll.id)).status == "cancelled"  # type: ignore[union-attr]
-    ref, final = chat.adapter.updates[-1]
+    _, final = chat.adapter.updates[-1]
     assert "This poll was cancelled by a moderator (03 Nov 10:00 CET)" in final.text and not final.buttons
     assert len(chat.public()) == posted_before  # no results, no chart
     assert not any(r.image for _, r in chat.adapter.posted)

@@ -85,7 +85,8 @@ class HelpHandler:
         if len(words) == 1 and any(s.name == wanted for s in specs):
             return f"/{wanted} is for moderators only."
         if len(words) == 1:
-            return f"There is no command /{neutralize_mentions(wanted[:NAME_SHOWN])} you can use here; send help alone for the list."
+            shown = neutralize_mentions(wanted[:NAME_SHOWN])
+            return f"There is no command /{shown} you can use here; send help alone for the list."
         return "Help takes at most one command's name (e.g. help poll); send help alone for the list."
 
     async def __call__(self, event: Event, responder: Responder) -> None:
