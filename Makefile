@@ -1,5 +1,5 @@
 # readbot: two commands for a newcomer. Both work offline, with no API keys.
-#   make run    set up (.venv), index the shipped reading, answer a sample question
+#   make run    set up (.venv), index the shipped reading, show the three jobs (readbot demo)
 #   make test   set up (.venv with dev tools) and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,7 +18,7 @@ setup: $(BIN)/readbot
 
 run: setup
 	$(BIN)/readbot ingest
-	$(BIN)/readbot ask "$(QUESTION)"
+	$(BIN)/readbot demo --question "$(QUESTION)"
 
 test: setup check
 	$(BIN)/python -m pytest -q

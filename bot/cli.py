@@ -20,6 +20,7 @@ from typing import NoReturn, TextIO
 from bot.errors import InputError, ReadbotError
 
 EXIT_USAGE = 2
+DEMO_QUESTION = "What is the main argument of the reading?"
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -49,6 +50,8 @@ def _parser() -> ArgumentParser:
     )
 
     sub.add_parser("chat", help="talk to readbot in this terminal (no platform needed)")
+    demo = sub.add_parser("demo", help="show readbot's three jobs in this terminal: a question, a prompt, a poll")
+    demo.add_argument("--question", default=DEMO_QUESTION, help="the question to ask about the reading")
     sub.add_parser(
         "doctor", help="check settings, tokens, data dir, model, index, Chroma and database (exit 1 if anything fails)"
     )
@@ -179,6 +182,26 @@ def cmd_chat(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.runner import run_demo
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    exe = Path(sys.argv[0]).name if sys.argv and Path(sys.argv[0]).name == "readbot" else "readbot"
+    asyncio.run(run_demo(settings, args.question, out, exe=_command_name(exe)))
+    return 0
+
+
+def _command_name(name: str) -> str:
+    """How to type readbot again: the venv's path when it isn't on PATH (a fresh `make run`)."""
+    import shutil
+
+    if shutil.which(name):
+        return name
+    here = Path(sys.executable).with_name(name)
+    return str(here.relative_to(Path.cwd())) if here.exists() and here.is_relative_to(Path.cwd()) else name
+
+
 def cmd_doctor(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.ops.doctor import run_doctor
 
@@ -267,6 +290,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "ingest": cmd_ingest,
     "run": cmd_run,
     "chat": cmd_chat,
+    "demo": cmd_demo,
     "doctor": cmd_doctor,
     "polls": cmd_polls,
     "prompts": cmd_prompts,

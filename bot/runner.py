@@ -5,6 +5,8 @@ SIGTERM/SIGINT or the end of input."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -121,3 +123,76 @@ async def _chat(settings: Settings, out: TextIO, lines: AsyncIterator[str], app_
         async for line in lines:
             if line.strip():
                 await adapter.handle_line(line)
+
+
+DEMO_CHANNEL = "readbot-demo"
+NEXT_STEPS = """\
+That was readbot's three jobs, on this machine, offline. Next:
+  Talk to readbot yourself:  {exe} chat   (ask about the reading; /help lists the commands)
+  Check the installation:    {exe} doctor
+  Connect Slack:    create the app from deploy/slack-manifest.yaml, put SLACK_BOT_TOKEN and
+                    SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode) in .env, then {exe} run
+  Connect Discord:  create a bot at the Discord developer portal, put DISCORD_TOKEN in .env, then {exe} run
+  Daily prompts are scheduled per channel in readbot.toml (see readbot.example.toml).
+"""
+
+
+async def run_demo(settings: Settings, question: str, out: TextIO, *, exe: str = "readbot", **app_options: Any) -> None:
+    """``readbot demo`` (what ``make run`` shows): a scripted console session of the three jobs on
+    the embedded default: a question answered with its citation, a discussion prompt posted, a poll
+    voted on, its tally and its results chart (the file's path printed), then how to go on.
+
+    It reads the real index (READBOT_DATA_DIR) but keeps its own database, history and files in
+    ``DATA_DIR/demo`` (started afresh each time), so the demo's poll and prompt never show up in
+    ``readbot polls list`` or take a question from a real channel."""
+    import shutil
+
+    from bot.knowledge.service import KnowledgeService, readable_question
+
+    readable_question(question)  # a bad --question is one line, before anything is loaded
+    logging.basicConfig(level=logging.WARNING, force=True)
+    folder = settings.data_dir / "demo"
+    await asyncio.to_thread(shutil.rmtree, folder, True)
+    demo = dataclasses.replace(
+        settings, data_dir=folder, database_url="", config_path=folder / "no-schedules.toml", poll_secret=""
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        knowledge = app_options.pop("knowledge", None)
+        if knowledge is None:
+            knowledge = await asyncio.to_thread(KnowledgeService.open, settings)  # the real index, read
+            stack.callback(knowledge.close)
+        await asyncio.to_thread(knowledge.ensure_ingested)
+
+        def console(kit: AdapterKit) -> ChatAdapter:
+            return ConsoleAdapter(
+                kit.dispatcher,
+                out,
+                user=User("demo-moderator", "you", is_admin=True),
+                channel=DEMO_CHANNEL,
+                commands=kit.commands,
+                files_dir=folder / "console",
+            )
+
+        app = await stack.enter_async_context(
+            open_app(demo, adapters=[console], knowledge=knowledge, run_tasks=False, **app_options)
+        )
+        (adapter,) = app.adapters
+        assert isinstance(adapter, ConsoleAdapter)
+
+        async def say(line: str) -> None:
+            out.write(f"you> {line}\n")
+            out.flush()
+            await adapter.handle_line(line)
+            await app.polls.live.drain()  # a vote's card edit is printed before the next line
+
+        out.write("readbot demo: a reading group's channel, in this terminal (nothing is posted anywhere)\n")
+        out.write("\n1. A question about the reading: answered from it, with the section it comes from\n")
+        await say(question)
+        out.write("\n2. A discussion prompt (posted daily on the channel's schedule; a moderator can post one now)\n")
+        await say("/prompt now")
+        out.write("\n3. A poll on a claim from the reading: a vote, the live tally, then the results and chart\n")
+        await say("/poll duration=30m")
+        await say("click 2")
+        await say("/poll close")
+    out.write("\n" + NEXT_STEPS.format(exe=exe))
+    out.flush()

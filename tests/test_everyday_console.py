@@ -233,3 +233,42 @@ async def test_on_a_terminal_a_live_edit_is_printed_above_the_line_being_typed(
     assert "readbot chat: ask about the reading" in transcript
     assert transcript.index("(edited message 1)") < transcript.index("Commands you can use here:")
     assert "I don't know" not in transcript and "Sorry" not in transcript
+
+
+# ---------------------------------------------------------------- the first run
+
+
+async def test_the_demo_shows_the_three_jobs_and_how_to_go_on(tmp_path: Path, knowledge_service: Any) -> None:
+    """`make run` calls `readbot demo` after ingest: a question with its citation, a prompt posted, a
+    poll with a vote, its tally and the chart's path, then `readbot chat` and how to connect Slack or
+    Discord. Its poll and prompt live in DATA_DIR/demo, never in the real database."""
+    from bot.runner import run_demo
+
+    data = tmp_path / "data"
+    settings = Settings.from_env(
+        {"READBOT_DATA_DIR": str(data), "READBOT_CONFIG": str(tmp_path / "none.toml")}, dotenv=None
+    )
+    out = io.StringIO()
+    await run_demo(settings, "What does Ilya say about vibe coding?", out, knowledge=knowledge_service)
+    text = out.getvalue()
+    assert "Traceback" not in text and "Sorry" not in text
+    one, two, three = (text.index(f"\n{n}. ") for n in (1, 2, 3))
+    assert one < two < three
+    asked = text[one:two]
+    assert "you> What does Ilya say about vibe coding?" in asked
+    assert "[source: “The disconnect between model capability and real-world performance”" in asked
+    prompt = text[two:three]
+    assert "you> /prompt now" in prompt and "readbot> Discussion question: " in prompt
+    poll = text[three:]
+    assert "you> click 2" in poll and "Thanks, your vote “Agree” is counted." in poll
+    assert "\n1 voter\n" in poll and "Agree: 1 (100%)" in poll and "readbot> Results: " in poll
+    (image,) = [line for line in poll.splitlines() if line.startswith("  [image: ")]
+    path = Path(image.removeprefix("  [image: ").rsplit(",", 2)[0])
+    assert path.is_file() and path.is_relative_to(data / "demo" / "console") and path.read_bytes()[:4] == b"\x89PNG"
+    assert "readbot chat" in text and "Connect Slack" in text and "Connect Discord" in text
+    assert not (data / "readbot.db").exists()  # the real database is untouched
+
+    again = io.StringIO()  # a second run starts afresh (one poll, not two)
+    await run_demo(settings, "What does Ilya say about vibe coding?", again, knowledge=knowledge_service)
+    assert "\n1 voter\n" in again.getvalue()
+    assert len(list((data / "demo" / "console").glob("*.png"))) == 1
