@@ -195,21 +195,22 @@ async def test_poll_is_a_slash_command_with_options_of_its_own(world: World) -> 
     assert put.status == 200
     commands = {c["name"]: c for c in put.json}
     assert {"ask", "poll"} <= set(commands)
-    for name in set(commands) - {"ask", "poll", "reading"}:  # /prompt takes one text option
+    for name in set(commands) - {"ask", "poll", "reading", "help"}:  # /prompt takes one text option
         assert [(o["name"], o["type"]) for o in commands[name]["options"]] == [("text", 3)], name
+    assert [(o["name"], o["type"]) for o in commands["help"]["options"]] == [("command", 3)]  # /help [command]
     reading = {o["name"]: o for o in commands["reading"]["options"]}  # /reading: an attachment for add
     assert [(name, o["type"]) for name, o in reading.items()] == [("action", 3), ("id", 3), ("file", 11), ("title", 3)]
     assert reading["id"]["autocomplete"] is True
     (question,) = commands["ask"]["options"]  # /ask is as it was
     assert (question["name"], question["type"], question["required"]) == ("question", 3, True)
     options = {o["name"]: o for o in commands["poll"]["options"]}
-    assert list(options) == ["claim", "options", "duration", "anonymous", "hidden", "action"]
+    assert list(options) == ["claim", "options", "duration", "anonymous", "hidden", "action", "poll"]
     assert all(o["type"] == 3 and not o.get("required") for o in options.values())
     assert options["claim"]["autocomplete"] is True
     assert not any(o.get("autocomplete") for name, o in options.items() if name != "claim")
     for name in ("anonymous", "hidden"):
         assert [(c["name"], c["value"]) for c in options[name]["choices"]] == [("on", "on"), ("off", "off")]
-    assert [c["value"] for c in options["action"]["choices"]] == ["start", "close"]
+    assert [c["value"] for c in options["action"]["choices"]] == ["start", "close", "cancel"]
     assert all(1 <= len(o["description"]) <= 100 for o in options.values())
     assert len(commands["poll"]["description"]) <= 100
 

@@ -112,7 +112,11 @@ class PollRuntime:
         before = await self.service.previous(poll)
         if before is not None:
             shift = render.shift_line(poll, tally, before, await self.service.tally(before))
-        chart = await asyncio.to_thread(bar_chart, poll.claim, poll.options, tally, closed_at=poll.closed_at)
+        zone = self.zone_of(poll.platform, poll.channel_id)
+        closed_at = (
+            poll.closed_at.astimezone(zone) if poll.closed_at else None
+        )  # the chart says it in the channel's zone
+        chart = await asyncio.to_thread(bar_chart, poll.claim, poll.options, tally, closed_at=closed_at)
         await self.outbox.send(where_of(poll), render.results(poll, tally, chart, shift))
         return True
 
