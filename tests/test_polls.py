@@ -319,3 +319,31 @@ async def test_a_bank_claim_typed_by_id_carries_its_section_and_passage() -> Non
     spec_ = parse_poll(claims[0].id, {}, claims)
     assert spec_.claim == claims[0].claim and spec_.section == claims[0].section
     assert spec_.passage == claims[0].passage and spec_.claim_id == claims[0].id
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+async def test_cancel_once_no_votes_after_and_the_claim_can_be_polled_again(kind: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0006 widens polls.status for "cancelled" (PostgreSQL enforces the width)."""
+    async with open_database(kind, tmp_path) as db:
+        service = PollService(db, SECRET)
+        claim = load_claims()[0]
+        poll = await service.create(
+            PollSpec(claim.claim, claim_id=claim.id),
+            platform="console",
+            channel_id="c",
+            thread_id=None,
+            created_by="mod",
+            now=T0,
+        )
+        await service.vote(poll.id, "u1", 1, now=T0)
+        assert await service.polled_claim_ids("console", "c") == {claim.id}
+        assert await service.cancel(poll.id, now=T0) is True
+        assert await service.cancel(poll.id, now=T0) is False  # once
+        assert await service.close(poll.id, now=T0) is False  # and never closed after
+        stored = await service.get(poll.id)
+        assert stored is not None and (stored.status, stored.closed_at) == ("cancelled", T0)
+        with pytest.raises(InputError, match="cancelled"):
+            await service.vote(poll.id, "u2", 1, now=T0)
+        assert await service.latest_open("console", "c") is None
+        assert await service.due(T0 + timedelta(days=8)) == []
+        assert await service.polled_claim_ids("console", "c") == set()  # a mistake doesn't use up the claim
