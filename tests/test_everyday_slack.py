@@ -182,3 +182,32 @@ async def test_the_new_poll_form_keeps_a_bar_inside_a_claim(bot: Bot) -> None:
     (poll,) = await bot.app.polls.service.all()
     assert poll.claim == claim and poll.options == ("Scale", "Research | ideas")  # one option per line
     assert [b["text"]["text"] for b in buttons_of(card)] == ["Scale", "Research | ideas", "Close poll"]
+
+
+@e2e
+async def test_prompt_add_next_and_list_on_slack_refuse_bad_input_privately(bot: Bot) -> None:
+    service = bot.app.prompts.service
+    before = await service.peek("slack", TOKYO_CHANNEL, 5)
+    for text, user, said in [
+        ("add next <@U0MEMBER> what do you make of the ending?", MOD, "can't mention people"),
+        ("add next " + "Why does this matter so much? " * 11, MOD, "keep it to 280"),
+        ("add next Which passage would you reread first, and why?", MEMBER, "Only moderators"),
+    ]:
+        await slash(bot, "/prompt", text, user, channel=TOKYO_CHANNEL)
+        answer = (await bot.fake.wait_for_calls("chat.postEphemeral", 1, lambda c, t=said: t in c.args["text"]))[0]
+        assert answer.args["channel"] == TOKYO_CHANNEL and "\n" not in answer.args["text"]
+    assert (
+        await service.peek("slack", TOKYO_CHANNEL, 5) == before
+        and await service.custom_questions("slack", TOKYO_CHANNEL) == []
+    )
+
+    question = "Which passage would you reread first, and why?"
+    await slash(bot, "/prompt", f"add next {question}", MOD, channel=TOKYO_CHANNEL)
+    added = await bot.fake.wait_for_calls("chat.postEphemeral", 1, lambda c: c.args["text"].startswith("Added: "))
+    assert "it is the next question posted here, on Wed 4 Nov 09:00 JST" in added[0].args["text"]
+    await slash(bot, "/prompt", "list", MOD, channel=TOKYO_CHANNEL)
+    listing = await bot.fake.wait_for_calls("chat.postEphemeral", 1, lambda c: c.args["text"].startswith("The next 5"))
+    lines = listing[0].args["text"].splitlines()
+    assert lines[1].startswith(f"1. {question} (Wed 4 Nov 09:00 JST)") and len(lines) == 6
+    await bot.settled()
+    assert bot.calls("chat.postMessage", channel=TOKYO_CHANNEL) == []  # all of it private

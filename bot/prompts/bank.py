@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.banks import load_entries
+from bot.core.text import MENTION as NEUTRAL_MENTION
 from bot.errors import InputError
 from bot.paths import shipped
 
@@ -53,7 +54,7 @@ def check_question(raw: str) -> str:
         raise InputError("Give the question to add: /prompt add <question>")
     if len(text) > MAX_QUESTION_CHARS:
         raise InputError(f"That question is {len(text)} characters long; keep it to {MAX_QUESTION_CHARS}.")
-    if MENTION.search(text):
+    if MENTION.search(text) or NEUTRAL_MENTION.search(text):  # platform syntax, or as adapters hand it in (@bob)
         raise InputError("A discussion question can't mention people, channels or groups.")
     if len(re.findall(r"[^\W\d_]{2,}", text)) < 2:
         raise InputError("That is too short for a discussion question: ask something people can discuss.")
