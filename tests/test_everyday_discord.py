@@ -154,3 +154,30 @@ async def test_cancel_by_action_edits_the_card_and_posts_no_results_close_times_
     assert len(public_bot_messages(fake, channel)) == posts_before  # no results, no chart
     assert (await app.polls.service.get(poll.id)).status == "cancelled"  # type: ignore[union-attr]
     assert edit.status == 200
+
+
+@aio
+async def test_prompt_add_next_and_list_on_discord(world: World) -> None:
+    fake, channel = world.fake, world.berlin
+    service = world.app.prompts.service
+    before = await service.peek("discord", str(channel), 5)
+    for text, user, said in [
+        (f"add next <@{fake.member_id}> what do you make of the ending?", fake.moderator_id, "can't mention people"),
+        ("add next " + "Why does this matter so much? " * 11, fake.moderator_id, "keep it to 280"),
+        ("add next Which passage would you reread first, and why?", fake.member_id, "Only moderators"),
+    ]:
+        ref = await fake.send_slash_command("prompt", {"text": text}, user=user, channel_id=channel)
+        answer = (await private_answer(fake, ref))["content"]
+        assert said in answer and "\n" not in answer, answer
+    assert await service.peek("discord", str(channel), 5) == before
+
+    question = "Which passage would you reread first, and why?"
+    ref = await fake.send_slash_command(
+        "prompt", {"text": f"add next {question}"}, user=fake.moderator_id, channel_id=channel
+    )
+    assert "it is the next question posted here, on Wed 4 Nov 09:00 CET" in (await private_answer(fake, ref))["content"]
+    ref = await fake.send_slash_command("prompt", {"text": "list"}, user=fake.moderator_id, channel_id=channel)
+    lines = (await private_answer(fake, ref))["content"].splitlines()
+    assert lines[0] == "The next 5 questions here (/prompt now posts the first):"
+    assert lines[1] == f"1. {question} (Wed 4 Nov 09:00 CET) [added by a moderator]"
+    assert_pings_nobody(fake)
