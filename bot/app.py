@@ -38,7 +38,7 @@ from bot.core.adapter import ChatAdapter, State
 from bot.core.commands import CommandSpec
 from bot.core.dispatcher import Dispatcher, default_middleware
 from bot.core.feature import Feature, Routes, bind
-from bot.core.help import HELP, HelpHandler
+from bot.core.help import APP_COMMAND, HELP, HelpHandler
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
 from bot.knowledge.service import KnowledgeService
@@ -116,8 +116,9 @@ def command_specs() -> tuple[CommandSpec, ...]:
 
 
 def help_feature(specs: Callable[[], Sequence[CommandSpec]], moderators: frozenset[str]) -> Feature:
-    """/help (and the answer to an unknown command or a message "help"), from every declaration."""
-    helper = HelpHandler(specs, moderators)
+    """/help (and the answer to an unknown command or a message "help"), from every declaration;
+    on Slack it is typed /readbot help (its manifest's name for it)."""
+    helper = HelpHandler(specs, moderators, {"slack": {HELP.name: f"{APP_COMMAND} {HELP.name}"}})
     return Feature("help", commands=bind((HELP,), {HELP.name: helper}), help=helper)
 
 

@@ -8,7 +8,7 @@ mistypes learns what there is instead of being told only what there isn't.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.core.adapter import Responder
 from bot.core.commands import CommandSpec, OptionSpec
@@ -17,6 +17,7 @@ from bot.core.moderation import is_moderator
 from bot.core.text import neutralize_mentions
 
 NAME = "help"
+APP_COMMAND = "readbot"  # readbot as one command, where a platform has one (Slack: /readbot help, /readbot <command>)
 HELP = CommandSpec(
     name=NAME,
     description="List the commands you can use here, with an example of each",
@@ -33,8 +34,12 @@ def asks_for_help(text: str) -> bool:
     return words == "?" or words.rstrip("?!. ") in ("help", "/help")
 
 
-def example(spec: CommandSpec) -> str:
-    return f"/{spec.name} {spec.usage}".rstrip()
+Aliases = Mapping[str, Mapping[str, str]]
+"""platform → {command name → how it is typed there}, e.g. {"slack": {"help": "readbot help"}}."""
+
+
+def example(spec: CommandSpec, typed: Mapping[str, str] | None = None) -> str:
+    return f"/{(typed or {}).get(spec.name, spec.name)} {spec.usage}".rstrip()
 
 
 def visible(specs: Sequence[CommandSpec], user: User, moderators: frozenset[str]) -> list[CommandSpec]:
@@ -44,17 +49,19 @@ def visible(specs: Sequence[CommandSpec], user: User, moderators: frozenset[str]
     return shown + [s for s in specs if s.name == NAME]
 
 
-def command_list(specs: Sequence[CommandSpec], user: User, moderators: frozenset[str]) -> str:
+def command_list(
+    specs: Sequence[CommandSpec], user: User, moderators: frozenset[str], typed: Mapping[str, str] | None = None
+) -> str:
     lines = ["Commands you can use here:"]
-    lines += [f"• {example(s)}: {s.description}" for s in visible(specs, user, moderators)]
+    lines += [f"• {example(s, typed)}: {s.description}" for s in visible(specs, user, moderators)]
     lines.append("Or mention me with a question about the reading.")
     if not is_moderator(user, moderators) and any(s.moderator_only for s in specs):
         lines.append("Moderators have more commands (polls, prompts).")
     return "\n".join(lines)
 
 
-def one_command(spec: CommandSpec) -> str:
-    lines = [f"{example(spec)}: {spec.description}"]
+def one_command(spec: CommandSpec, typed: Mapping[str, str] | None = None) -> str:
+    lines = [f"{example(spec, typed)}: {spec.description}"]
     lines += [f"  {o.name}: {o.description}" for o in spec.options if o.name != spec.free_text]
     return "\n".join(lines)
 
@@ -62,13 +69,18 @@ def one_command(spec: CommandSpec) -> str:
 class HelpHandler:
     """``/help``, ``/help <command>``, a message "help", and any command nobody declared."""
 
-    def __init__(self, specs: Callable[[], Sequence[CommandSpec]], moderators: frozenset[str]) -> None:
+    def __init__(
+        self, specs: Callable[[], Sequence[CommandSpec]], moderators: frozenset[str], aliases: Aliases | None = None
+    ) -> None:
+        """``aliases``: where a platform types a command under another name (Slack: ``/readbot help``)."""
         self._specs = specs
         self.moderators = moderators
+        self.aliases = aliases or {}
 
     def text_for(self, event: Event) -> str:
         specs = list(self._specs())
-        listing = command_list(specs, event.user, self.moderators)
+        typed = self.aliases.get(event.where.channel.platform, {})
+        listing = command_list(specs, event.user, self.moderators, typed)
         if isinstance(event, Message):
             return listing
         assert isinstance(event, Command)
@@ -81,7 +93,7 @@ class HelpHandler:
         allowed = {s.name: s for s in visible(specs, event.user, self.moderators)}
         wanted = words[0].lstrip("/").lower()
         if len(words) == 1 and wanted in allowed:
-            return one_command(allowed[wanted])
+            return one_command(allowed[wanted], typed)
         if len(words) == 1 and any(s.name == wanted for s in specs):
             return f"/{wanted} is for moderators only."
         if len(words) == 1:

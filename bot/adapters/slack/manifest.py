@@ -11,9 +11,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.core.commands import CommandSpec
+from bot.core.help import APP_COMMAND as UMBRELLA  # /readbot help, /readbot <any command> …
 from bot.core.help import NAME as HELP
-
-UMBRELLA = "readbot"  # /readbot help, /readbot <any command> …
 
 DESCRIPTION_LIMIT = 100  # what Slack shows in the command menu without cutting
 USAGE_LIMIT = 1000
