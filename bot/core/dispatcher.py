@@ -10,7 +10,9 @@ The default chain, outermost first (:func:`default_middleware`):
   message; any other exception is logged and the person gets a short private apology, never a
   traceback.
 
-The routes (:class:`~bot.core.feature.Routes`) are fixed at construction.
+The routes (:class:`~bot.core.feature.Routes`) are fixed at construction. With a help route
+(:mod:`bot.core.help`), a command nobody declared and a message whose whole text is "help" go to it,
+so the person gets the list of commands they may use.
 """
 
 from __future__ import annotations
