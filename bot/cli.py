@@ -35,6 +35,9 @@ def _parser() -> ArgumentParser:
     ask.add_argument("question", help="the question, or - to read one question per line from stdin")
     ask.add_argument("--json", action="store_true", help="print JSON (one object per question)")
     ask.add_argument("--reading", help="only search this reading")
+    ask.add_argument(
+        "--upto", metavar="SECTION", help="with --reading: answer only from the sections up to and including this one"
+    )
 
     ingest = sub.add_parser("ingest", help="index .txt/.md files (default: knowledge/)")
     ingest.add_argument("paths", nargs="*", type=Path)
@@ -122,22 +125,34 @@ def _stdin_lines(stdin: TextIO) -> Iterator[str | None]:
 def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.knowledge.service import readable_question
 
+    if args.upto is not None and not args.reading:
+        raise InputError("--upto needs --reading ID: the reading whose sections it counts")
     if args.question != "-":
         readable_question(args.question)  # reject bad input (junk, not UTF-8) before loading anything
         with contextlib.closing(_open_service()) as service:
-            _print_answer(service.ask(args.question, reading=args.reading), args.json, out)
+            upto = _upto(service, args)
+            _print_answer(service.ask(args.question, reading=args.reading, upto=upto), args.json, out)
         return 0
     with contextlib.closing(_open_service()) as service:
         return _ask_lines(service, args, out, stdin)
 
 
+def _upto(service, args: argparse.Namespace) -> int | None:
+    """The section order --upto names (a name matching no section: InputError, exit 2)."""
+    if args.upto is None:
+        return None
+    service.ensure_ingested()
+    return int(service.find_section(args.reading, args.upto).order)
+
+
 def _ask_lines(service, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     service.ensure_ingested()
+    upto = _upto(service, args)
     for line in _stdin_lines(stdin):
         try:
             if line is None:
                 raise InputError("That line is not valid UTF-8 text.")
-            answer = service.ask(line, reading=args.reading)
+            answer = service.ask(line, reading=args.reading, upto=upto)
         except InputError as exc:
             out.write(json.dumps({"error": str(exc)}, ensure_ascii=False) + "\n" if args.json else f"error: {exc}\n")
         else:
