@@ -176,12 +176,14 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 def cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.prompts.config import load_config
+    from bot.readings.syllabus import load_syllabus
     from bot.runner import run_platforms
     from bot.settings import Settings, platforms_to_run
 
     settings = Settings.from_env()
     platforms = platforms_to_run(settings, args.platform)  # bad config stops here
     load_config(settings.config_path)  # ... and so does a bad readbot.toml
+    load_syllabus(settings.config_path)
     asyncio.run(run_platforms(settings, platforms))
     return 0
 
@@ -254,24 +256,43 @@ def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 
 def cmd_prompts(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from datetime import datetime
+
+    from bot.app import open_readings
     from bot.clock import SystemClock
     from bot.prompts.bank import load_questions
     from bot.prompts.config import load_config
     from bot.prompts.preview import preview
     from bot.prompts.service import PromptService
+    from bot.readings.pacing import SyllabusRunner
+    from bot.readings.syllabus import check_readings, load_syllabus
     from bot.settings import Settings
     from bot.store.db import Database, database_url
+    from bot.store.state import BotState
 
     settings = Settings.from_env()
     config = load_config(settings.config_path)
+    syllabi = load_syllabus(settings.config_path)
 
     async def go() -> str:
-        db = await Database.open(database_url(settings.database_url, settings.data_dir))
-        try:
-            service = PromptService(db, load_questions())
-            return await preview(service, config, SystemClock().now(), args.days)
-        finally:
-            await db.close()
+        now = SystemClock().now()
+        if not syllabi:
+            db = await Database.open(database_url(settings.database_url, settings.data_dir))
+            try:
+                return await preview(PromptService(db, load_questions()), config, now, args.days)
+            finally:
+                await db.close()
+        async with open_readings(settings) as readings:  # the syllabus needs the readings' sections
+            runner = SyllabusRunner(readings, SystemClock(), syllabi, BotState(readings.store.db))
+            check_readings(syllabi, await runner.section_counts_of_all(), settings.config_path)
+
+            async def context(platform: str, channel: str, slot: datetime) -> str | None:
+                step = await runner.at(platform, channel, slot)
+                return None if step is None else await runner.describe(step)
+
+            service = PromptService(readings.store.db, load_questions())
+            text = await preview(service, config, now, args.days, context=context)
+            return "\n".join([text, *await runner.plan_lines(now, args.days)])
 
     out.write(asyncio.run(go()) + "\n")
     return 0
