@@ -220,3 +220,20 @@ def test_bounded_vocabulary_knows_only_what_was_read(stories: KnowledgeService) 
     assert "noodles" in whole.words and "noodles" not in early.words
     allowed = lexical.within("black-arts", 1)
     assert not np.any(allowed & (lexical.reading_of == "black-arts") & (lexical.section_order_of > 1))
+
+
+def test_prompts_and_claims_can_be_kept_to_the_sections_read(stories: KnowledgeService) -> None:
+    from bot.polls.claims import claims_upto, load_claims
+    from bot.prompts.bank import Question, load_questions, questions_upto
+
+    order = {s.heading: s.order for s in stories.sections("dwarkesh-107-ilya-sutskever")}
+    questions = [*load_questions(), Question("custom-1", "What did you make of it?")]
+    for upto in (0, 3, len(order) // 2):
+        kept = questions_upto(questions, upto, order)
+        assert kept and all(q.custom or order[q.section] <= upto for q in kept)
+        assert any(q.id == "custom-1" for q in kept)  # a moderator's own question names no section
+        claims = claims_upto(load_claims(), upto, order)
+        assert all(order[c.section] <= upto for c in claims)
+    assert len(questions_upto(questions, 0, order)) < len(questions) == len(questions_upto(questions, None, order))
+    assert claims_upto(load_claims(), None, order) == load_claims()
+    assert len(claims_upto(load_claims(), 0, order)) < len(load_claims())

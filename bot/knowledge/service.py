@@ -231,7 +231,7 @@ class KnowledgeService:
             if contextual.covered and self.retriever.own_terms_share(text, contextual) >= 0.5:
                 retrieval = replace(contextual, question=text)
         upto = self._upto_heading(bound) if bound is not None else None
-        if bound is not None and reading == bound.reading and not retrieval.covered and self._further_on(text, bound):
+        if bound is not None and reading == bound.reading and self._further_on(text, bound, retrieval):
             body = FURTHER_ON.format(reading=self._title(bound.reading), upto=upto)
             return Answer(text, neutralize_mentions(body), False, (), upto=upto, further=True)
         answer = extractive_answer(retrieval, self.retriever.following)
@@ -244,15 +244,23 @@ class KnowledgeService:
     def readings(self) -> list[str]:
         return self.retriever.lexical.readings()
 
-    def _further_on(self, text: str, bound: Bound) -> bool:
-        """Would the whole reading cover the question, in a section past the bound? Decided by the
-        unbounded search, whose result is only looked at, never shown."""
+    def _further_on(self, text: str, bound: Bound, bounded: Retrieval) -> bool:
+        """Does the answer lie past the bound? Decided by the unbounded search of the reading, whose
+        result is only looked at, never shown: it covers the question with a section past the bound
+        first, and what the group has read either does not cover it or offers only a section the
+        unbounded search does not rank among its best few (an earlier section that merely shares
+        words with the question)."""
+        if bounded.gist:
+            return False
         unbounded = self.retriever.search_parts(text, reading=bound.reading)
-        return (
-            unbounded.covered
-            and not unbounded.gist
-            and any(self._order(h) > bound.section_order for h in unbounded.hits[:1])
-        )
+        if not unbounded.covered or unbounded.gist or not unbounded.hits:
+            return False
+        if self._order(unbounded.hits[0]) <= bound.section_order:
+            return False
+        if not bounded.covered or not bounded.hits:
+            return True
+        best = {(h.document, h.section) for h in unbounded.hits}
+        return (bounded.hits[0].document, bounded.hits[0].section) not in best
 
     def _order(self, hit: SectionHit) -> int:
         lexical = self.retriever.lexical

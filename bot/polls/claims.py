@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,15 @@ def load_claims(path: Path = CLAIMS_PATH) -> list[Claim]:
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return [Claim(c["id"], c["claim"], c["section"], c["passage"]) for c in data.get("claims", [])]
+
+
+def claims_upto(claims: Iterable[Claim], upto: int | None, section_order: Mapping[str, int]) -> list[Claim]:
+    """The claims a group that has read up to section order ``upto`` may be polled on: those whose
+    section (``section_order``: heading → order in the reading) is not past it; ``upto`` None: all.
+    A claim of a section the reading does not have is left out when bounded."""
+    if upto is None:
+        return list(claims)
+    return [c for c in claims if section_order.get(c.section, upto + 1) <= upto]
 
 
 def find(claims: list[Claim], text: str) -> Claim | None:
