@@ -104,7 +104,12 @@ async def test_a_month_of_the_syllabus_across_summer_time_and_a_restart(tmp_path
 
     async with open_app(settings, adapters=[console], knowledge=knowledge, clock=clock, run_tasks=False) as app:
         chat = Chat(app)
-        assert "No reading is set for this channel" in await chat.say(MEMBER, "/reading")
+        before = await chat.say(MEMBER, "/reading")
+        assert "No reading is set for this channel" in before
+        assert (
+            "Next on the syllabus: “The Selfish Giant” (the-selfish-giant) up to “Part 3” from Mon 08 Mar 2027."
+            in before
+        )
         await walk(chat, datetime(2027, 3, 17, 12, 0, tzinfo=UTC))
         shown = await chat.say(MEMBER, "/reading")
         assert "This channel is reading “The Selfish Giant”" in shown

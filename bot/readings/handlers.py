@@ -90,19 +90,19 @@ class ReadingHandler:
     async def _show(self, event: Command) -> str:
         channel = event.where.channel
         current = await self.service.current(channel.platform, channel.id)
-        if current is None:
-            ids = ", ".join(await self.service.ids()) or "none yet"
-            return (
-                f"No reading is set for this channel, so questions search every reading ({ids}). "
-                "A moderator can choose one with /reading use ID."
-            )
-        lines = [f"This channel is reading {describe(await self.service.get(current))}."]
-        lines.append(await self._how_far(event, current))
+        outlook = None
         if self.syllabus is not None:
             outlook = await self.syllabus.outlook(channel.platform, channel.id, self.service.clock.now())
-            if outlook:
-                lines.append(outlook)
-        return "\n".join(lines)
+        if current is None:
+            ids = ", ".join(await self.service.ids()) or "none yet"
+            lines = [
+                f"No reading is set for this channel, so questions search every reading ({ids}). "
+                "A moderator can choose one with /reading use ID."
+            ]
+        else:
+            lines = [f"This channel is reading {describe(await self.service.get(current))}."]
+            lines.append(await self._how_far(event, current))
+        return "\n".join([*lines, *([outlook] if outlook else [])])
 
     async def _how_far(self, event: Command, current: str) -> str:
         channel = event.where.channel
