@@ -244,7 +244,8 @@ async def test_an_unknown_reading_in_the_syllabus_stops_start_up_and_changes_not
 
 def test_preview_shows_each_day_s_reading_and_progress(run_readbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = tmp_path / "data"
-    assert run_readbot(["ingest", str(SHARED / f"{GIANT}.md"), "--reading", GIANT], data_dir=data).returncode == 0
+    for name in (GIANT, ARTS):
+        assert run_readbot(["ingest", str(SHARED / f"{name}.md"), "--reading", name], data_dir=data).returncode == 0
     today = datetime.now(UTC).date()
     start, later = today - timedelta(days=2), today + timedelta(days=60)
     config = tmp_path / "readbot.toml"
@@ -252,7 +253,7 @@ def test_preview_shows_each_day_s_reading_and_progress(run_readbot, tmp_path: Pa
         '[[schedule]]\nplatform = "slack"\nchannel = "C1"\ncron = "0 9 * * *"\ntimezone = "Europe/Berlin"\n\n'
         f'[[syllabus]]\nplatform = "slack"\nchannel = "C1"\ntimezone = "Europe/Berlin"\n'
         f'readings = [ {{ reading = "{GIANT}", start = "{start}", sections_per_week = 2 }},\n'
-        f'             {{ reading = "dwarkesh-107-ilya-sutskever", start = "{later}" }} ]\n',
+        f'             {{ reading = "{ARTS}", start = "{later}" }} ]\n',
         encoding="utf-8",
     )
     env = {"READBOT_CONFIG": str(config)}
