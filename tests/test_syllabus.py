@@ -270,3 +270,27 @@ def test_preview_shows_each_day_s_reading_and_progress(run_readbot, tmp_path: Pa
     refused = run_readbot(["prompts", "preview"], data_dir=data, env=env)
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert "syllabus #1 (slack C1) reading #1 (no-such-reading): unknown reading" in refused.stderr
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_progress_is_kept_per_channel_and_reading(kind: str, tmp_path: Path) -> None:
+    from bot.readings.store import ProgressStore, ReadingStore
+    from tests.polls_support import open_database
+
+    now = datetime(2027, 3, 8, tzinfo=UTC)
+    async with open_database(kind, tmp_path) as db:
+        readings, progress = ReadingStore(db), ProgressStore(db)
+        for rid in (GIANT, ARTS):
+            await readings.save(
+                rid, title=rid, source="x", format="md", sections=["Part 1"], status="ready", by="t", now=now
+            )
+        await progress.set("slack", "C1", GIANT, order=2, section="Part 3", by="mod", now=now)
+        await progress.set("slack", "C1", GIANT, order=4, section="Part 5", by="syllabus", now=now)  # replaced
+        await progress.set("slack", "C1", ARTS, order=0, section="Part 1", by="mod", now=now)
+        got = await progress.get("slack", "C1", GIANT)
+        assert got is not None and (got.section_order, got.section, got.set_by) == (4, "Part 5", "syllabus")
+        assert await progress.get("slack", "C2", GIANT) is None
+        assert await progress.clear("slack", "C1", ARTS) and await progress.get("slack", "C1", ARTS) is None
+        await readings.remove(GIANT)  # a removed reading takes its progress with it
+        assert await progress.get("slack", "C1", GIANT) is None
