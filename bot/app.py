@@ -57,8 +57,10 @@ from bot.prompts.service import PromptService
 from bot.readings import commands as readings_commands
 from bot.readings import feature as readings_feature
 from bot.readings.feature import Watcher
+from bot.readings.pacing import SyllabusRunner
 from bot.readings.service import ReadingService
 from bot.readings.store import ReadingStore
+from bot.readings.syllabus import check_readings, load_syllabus
 from bot.settings import Settings
 from bot.store.db import Database, database_url
 from bot.store.events import EventLog
@@ -102,6 +104,7 @@ class App:
     readings_watcher: Watcher
     adapters: tuple[ChatAdapter, ...]
     tasks: tuple[asyncio.Task[None], ...]
+    syllabus: SyllabusRunner | None = None  # the channels' [[syllabus]] (its task moves them on)
 
 
 def command_specs() -> tuple[CommandSpec, ...]:
@@ -160,6 +163,7 @@ async def open_app(
     clock = clock or SystemClock()
     health = health or Health()
     config = load_config(settings.config_path)  # a bad readbot.toml stops start-up here
+    syllabi = load_syllabus(settings.config_path)  # ... its [[syllabus]] too (the readings are checked below)
     async with contextlib.AsyncExitStack() as stack:
         db = await Database.open(database_url(settings.database_url, settings.data_dir))
         stack.push_async_callback(db.close)
@@ -178,8 +182,11 @@ async def open_app(
 
         outbox = Outbox()
         readings = reading_service(settings, reading_store, knowledge, clock)
+        syllabus = SyllabusRunner(readings, clock, syllabi, BotState(db))
+        if syllabi:  # an unknown reading or overlapping dates stop start-up, before any adapter starts
+            check_readings(syllabi, await syllabus.section_counts_of_all(), settings.config_path)
         watcher, readings_part = readings_feature.build(
-            readings, outbox, clock, moderators=settings.moderators, seen=readings_seen
+            readings, outbox, clock, moderators=settings.moderators, seen=readings_seen, syllabus=syllabus
         )
         polls, polls_part = polls_feature.build(
             PollService(db, poll_secret(settings)),
@@ -200,7 +207,9 @@ async def open_app(
             metrics=metrics,
         )
         features = (
-            ask_feature.build(knowledge, history, metrics=metrics, current_reading=reading_store.current),
+            ask_feature.build(
+                knowledge, history, metrics=metrics, current_reading=reading_store.current, progress=readings.progress
+            ),
             polls_part,
             prompts_part,
             readings_part,
@@ -247,6 +256,7 @@ async def open_app(
             watcher,
             tuple(started),
             tasks,
+            syllabus=syllabus,
         )
 
 

@@ -36,6 +36,9 @@ def _parser() -> ArgumentParser:
     ask.add_argument("question", help="the question, or - to read one question per line from stdin")
     ask.add_argument("--json", action="store_true", help="print JSON (one object per question)")
     ask.add_argument("--reading", help="only search this reading")
+    ask.add_argument(
+        "--upto", metavar="SECTION", help="with --reading: answer only from the sections up to and including this one"
+    )
 
     ingest = sub.add_parser("ingest", help="index .txt/.md files (default: knowledge/)")
     ingest.add_argument("paths", nargs="*", type=Path)
@@ -125,22 +128,34 @@ def _stdin_lines(stdin: TextIO) -> Iterator[str | None]:
 def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.knowledge.service import readable_question
 
+    if args.upto is not None and not args.reading:
+        raise InputError("--upto needs --reading ID: the reading whose sections it counts")
     if args.question != "-":
         readable_question(args.question)  # reject bad input (junk, not UTF-8) before loading anything
         with contextlib.closing(_open_service()) as service:
-            _print_answer(service.ask(args.question, reading=args.reading), args.json, out)
+            upto = _upto(service, args)
+            _print_answer(service.ask(args.question, reading=args.reading, upto=upto), args.json, out)
         return 0
     with contextlib.closing(_open_service()) as service:
         return _ask_lines(service, args, out, stdin)
 
 
+def _upto(service, args: argparse.Namespace) -> int | None:
+    """The section order --upto names (a name matching no section: InputError, exit 2)."""
+    if args.upto is None:
+        return None
+    service.ensure_ingested()
+    return int(service.find_section(args.reading, args.upto).order)
+
+
 def _ask_lines(service, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     service.ensure_ingested()
+    upto = _upto(service, args)
     for line in _stdin_lines(stdin):
         try:
             if line is None:
                 raise InputError("That line is not valid UTF-8 text.")
-            answer = service.ask(line, reading=args.reading)
+            answer = service.ask(line, reading=args.reading, upto=upto)
         except InputError as exc:
             out.write(json.dumps({"error": str(exc)}, ensure_ascii=False) + "\n" if args.json else f"error: {exc}\n")
         else:
@@ -164,12 +179,14 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 def cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.prompts.config import load_config
+    from bot.readings.syllabus import load_syllabus
     from bot.runner import run_platforms
     from bot.settings import Settings, platforms_to_run
 
     settings = Settings.from_env()
     platforms = platforms_to_run(settings, args.platform)  # bad config stops here
     load_config(settings.config_path)  # ... and so does a bad readbot.toml
+    load_syllabus(settings.config_path)
     asyncio.run(run_platforms(settings, platforms))
     return 0
 
@@ -262,24 +279,43 @@ def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 
 def cmd_prompts(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from datetime import datetime
+
+    from bot.app import open_readings
     from bot.clock import SystemClock
     from bot.prompts.bank import load_questions
     from bot.prompts.config import load_config
     from bot.prompts.preview import preview
     from bot.prompts.service import PromptService
+    from bot.readings.pacing import SyllabusRunner
+    from bot.readings.syllabus import check_readings, load_syllabus
     from bot.settings import Settings
     from bot.store.db import Database, database_url
+    from bot.store.state import BotState
 
     settings = Settings.from_env()
     config = load_config(settings.config_path)
+    syllabi = load_syllabus(settings.config_path)
 
     async def go() -> str:
-        db = await Database.open(database_url(settings.database_url, settings.data_dir))
-        try:
-            service = PromptService(db, load_questions())
-            return await preview(service, config, SystemClock().now(), args.days)
-        finally:
-            await db.close()
+        now = SystemClock().now()
+        if not syllabi:
+            db = await Database.open(database_url(settings.database_url, settings.data_dir))
+            try:
+                return await preview(PromptService(db, load_questions()), config, now, args.days)
+            finally:
+                await db.close()
+        async with open_readings(settings) as readings:  # the syllabus needs the readings' sections
+            runner = SyllabusRunner(readings, SystemClock(), syllabi, BotState(readings.store.db))
+            check_readings(syllabi, await runner.section_counts_of_all(), settings.config_path)
+
+            async def context(platform: str, channel: str, slot: datetime) -> str | None:
+                step = await runner.at(platform, channel, slot)
+                return None if step is None else await runner.describe(step)
+
+            service = PromptService(readings.store.db, load_questions())
+            text = await preview(service, config, now, args.days, context=context)
+            return "\n".join([text, *await runner.plan_lines(now, args.days)])
 
     out.write(asyncio.run(go()) + "\n")
     return 0

@@ -199,8 +199,14 @@ async def test_poll_is_a_slash_command_with_options_of_its_own(world: World) -> 
         assert [(o["name"], o["type"]) for o in commands[name]["options"]] == [("text", 3)], name
     assert [(o["name"], o["type"]) for o in commands["help"]["options"]] == [("command", 3)]  # /help [command]
     reading = {o["name"]: o for o in commands["reading"]["options"]}  # /reading: an attachment for add
-    assert [(name, o["type"]) for name, o in reading.items()] == [("action", 3), ("id", 3), ("file", 11), ("title", 3)]
-    assert reading["id"]["autocomplete"] is True
+    assert [(name, o["type"]) for name, o in reading.items()] == [
+        ("action", 3),
+        ("id", 3),
+        ("file", 11),
+        ("title", 3),
+        ("section", 3),  # /reading progress SECTION
+    ]
+    assert reading["id"]["autocomplete"] is True and reading["section"]["autocomplete"] is True
     (question,) = commands["ask"]["options"]  # /ask is as it was
     assert (question["name"], question["type"], question["required"]) == ("question", 3, True)
     options = {o["name"]: o for o in commands["poll"]["options"]}

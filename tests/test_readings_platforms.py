@@ -308,9 +308,9 @@ async def test_discord_the_reading_command_takes_a_file(discord_world: DiscordWo
     )
     (reading,) = [c for c in put.json if c["name"] == "reading"]
     types = {o["name"]: o["type"] for o in reading["options"]}
-    assert types == {"action": 3, "id": 3, "file": 11, "title": 3}  # the file: an ATTACHMENT option
+    assert types == {"action": 3, "id": 3, "file": 11, "title": 3, "section": 3}  # the file: an ATTACHMENT option
     action = next(o for o in reading["options"] if o["name"] == "action")
-    assert [c["value"] for c in action["choices"]] == ["show", "list", "use", "add", "remove"]
+    assert [c["value"] for c in action["choices"]] == ["show", "list", "use", "add", "remove", "progress"]
 
 
 @aio

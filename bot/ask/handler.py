@@ -34,6 +34,7 @@ def answer_reply(answer: Answer) -> Reply:
 
 
 CurrentReading = Callable[[str, str], Awaitable[str | None]]
+Progress = Callable[[str, str], Awaitable[int | None]]
 
 
 class AskHandler:
@@ -46,12 +47,15 @@ class AskHandler:
         *,
         metrics: Metrics = NO_METRICS,
         current_reading: CurrentReading | None = None,
+        progress: Progress | None = None,
     ) -> None:
-        """``current_reading(platform, channel)``: the channel's reading, searched first."""
+        """``current_reading(platform, channel)``: the channel's reading, searched first;
+        ``progress(platform, channel)``: how far the channel has read it (section order), or None."""
         self.knowledge = knowledge
         self.history = history
         self.metrics = metrics
         self.current_reading = current_reading
+        self.progress = progress
 
     @staticmethod
     def thread_key(event: Message | Command) -> str:
@@ -59,26 +63,32 @@ class AskHandler:
         thread = where.thread_id or (event.message_id if isinstance(event, Message) else "")
         return f"{where.channel.platform}:{where.channel.id}:{thread}"
 
-    def _answer(self, question: str, thread_key: str | None, reading: str | None = None) -> Answer:
+    def _answer(
+        self, question: str, thread_key: str | None, reading: str | None = None, upto: int | None = None
+    ) -> Answer:
         """Blocking (history, embedding, Chroma, LLM): one trip to a worker thread. With a channel
         reading, that reading is searched first; when only another reading covers the question, the
         answer says which one it comes from."""
         history = self.history.recent(thread_key) if self.history and thread_key else []
-        answer = self._ask(question, history, reading)
+        answer = self._ask(question, history, reading, upto)
         if self.history and thread_key and not answer.small_talk:  # "thanks!" is not a question to lean on
             self.history.add(thread_key, answer.question)
         return answer
 
-    def _ask(self, question: str, history: list[str], reading: str | None) -> Answer:
+    def _ask(self, question: str, history: list[str], reading: str | None, upto: int | None = None) -> Answer:
+        """``upto``: the channel's progress in ``reading``; nothing of it past that is searched, here or
+        in the search of every reading."""
         if reading is None:
             return self.knowledge.ask(question, history=history)
         try:
-            own = self.knowledge.ask(question, history=history, reading=reading)
+            own = self.knowledge.ask(question, history=history, reading=reading, upto=upto)
         except InputError:  # the channel's reading was removed a moment ago: search them all
             return self.knowledge.ask(question, history=history)
-        if own.grounded:
+        if own.grounded or own.further:
             return own
-        anywhere = self.knowledge.ask(question, history=history)
+        anywhere = self.knowledge.ask(
+            question, history=history, upto=upto, bounded=reading if upto is not None else None
+        )
         if not anywhere.grounded or not anywhere.sources or anywhere.sources[0].reading == reading:
             return own
         note = f"This comes from the reading “{anywhere.sources[0].reading}”, not this channel's current one."
@@ -95,6 +105,7 @@ class AskHandler:
         threaded = isinstance(event, Message) or bool(event.where.thread_id)
         channel = event.where.channel
         reading = await self.current_reading(channel.platform, channel.id) if self.current_reading else None
-        answer = await asyncio.to_thread(self._answer, question, key if threaded else None, reading)
+        upto = await self.progress(channel.platform, channel.id) if self.progress and reading else None
+        answer = await asyncio.to_thread(self._answer, question, key if threaded else None, reading, upto)
         await responder.reply(answer_reply(answer))
         self.metrics.answered(event.where.channel.platform, time.monotonic() - started, answer.grounded)

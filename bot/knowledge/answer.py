@@ -50,6 +50,8 @@ class Answer:
     coverage: tuple[float, float] | None = None  # (score, threshold) of the coverage decision
     small_talk: bool = False  # a greeting, thanks or "what can you do": no retrieval
     evidence: tuple[Passage, ...] = ()  # the passages quoted (what an LLM is given)
+    upto: str | None = None  # the heading of the last section the group has read, when bounded
+    further: bool = False  # bounded, and the answer lies past ``upto`` (not shown)
 
     @property
     def text(self) -> str:
@@ -59,12 +61,15 @@ class Answer:
         coverage = (
             {"score": round(self.coverage[0], 4), "threshold": round(self.coverage[1], 4)} if self.coverage else None
         )
-        return {
+        out: dict[str, Any] = {
             "answer": self.text,
             "grounded": self.grounded,
             "coverage": coverage,
             "sources": [s.to_json() for s in self.sources],
         }
+        if self.upto is not None:  # a question bounded by the group's progress (--upto, /reading progress)
+            out["progress"] = {"upto": self.upto, "further": self.further}
+        return out
 
 
 def sources_of(retrieval: Retrieval) -> tuple[Source, ...]:

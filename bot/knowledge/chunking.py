@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.knowledge.sentences import capped, sentences
@@ -39,6 +39,7 @@ class Chunk:
     text: str  # what the reading says, as written (bullet mark removed)
     parent: str = ""  # the enclosing bullet's text, for nested bullets
     title: str = ""  # the document's title line
+    section_order: int = 0  # the section's place in the document, from 0 (what a progress bound compares)
 
     @property
     def search_text(self) -> str:
@@ -153,14 +154,17 @@ class _Builder:
         self.title = title
         self.heading = ""
         self.position = 0
+        self.section_order = 0  # counts sections that hold chunks; a heading with nothing under it counts none
+        self._made_in_section = False
         self.paragraph: list[str] = []
         self.size = 0
         self.stack: list[tuple[int, str]] = []  # (indent, text) of open bullets
         self.pending: Chunk | None = None  # the last bullet: wrapped lines may still join it
 
     def _make(self, text: str, parent: str = "") -> Chunk:
-        chunk = Chunk(self.document, self.heading, self.position, text, parent, self.title)
+        chunk = Chunk(self.document, self.heading, self.position, text, parent, self.title, self.section_order)
         self.position += 1
+        self._made_in_section = True
         return chunk
 
     def flush_bullet(self) -> Iterator[Chunk]:
@@ -194,6 +198,9 @@ class _Builder:
             yield from self.flush_bullet()
             yield from self.flush_paragraph()
             self.stack.clear()
+            if self._made_in_section:
+                self.section_order += 1
+                self._made_in_section = False
             self.heading = value
             return
         if kind == "blank":
@@ -205,7 +212,7 @@ class _Builder:
                 indent, body = self.stack[-1]  # wrapped continuation of a bullet
                 self.stack[-1] = (indent, f"{body} {value.strip()}")
                 p = self.pending
-                self.pending = Chunk(p.document, p.section, p.position, self.stack[-1][1], p.parent, p.title)
+                self.pending = replace(p, text=self.stack[-1][1])
                 return
             yield from self.flush_bullet()
             self.stack.clear()

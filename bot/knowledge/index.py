@@ -24,6 +24,7 @@ from bot.knowledge.embedder import Embedder
 COLLECTION = "readbot"
 EMBEDDING_KEY = "readbot:embedding"
 SEEDED_KEY = "readbot_seeded"  # the shipped reading was indexed here once
+ORDERED_KEY = "readbot_section_order"  # every chunk carries its section's order (see migrate_section_order)
 ADD_BATCH = 2000
 
 
@@ -88,6 +89,7 @@ class KnowledgeIndex:
         if rebuild:
             self._drop()
         self._collection = self._open()
+        self.migrate_section_order()
 
     def _open(self) -> Any:
         function = self.embedder.chroma_function()  # registers it, so Chroma can rebuild it
@@ -104,7 +106,7 @@ class KnowledgeIndex:
             return collection
         return self._client.create_collection(
             self._name,
-            metadata={EMBEDDING_KEY: self.embedder.id},
+            metadata={EMBEDDING_KEY: self.embedder.id, ORDERED_KEY: True},
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=function,
         )
@@ -117,6 +119,33 @@ class KnowledgeIndex:
 
     def mark_seeded(self) -> None:
         self._collection.modify(metadata={**(self._collection.metadata or {}), SEEDED_KEY: True})
+
+    def migrate_section_order(self) -> int:
+        """An index written before chunks carried ``section_order``: give every chunk its section's
+        order in its file (from the stored positions and headings; nothing is embedded again), then
+        record that it was done. Returns how many chunks were updated."""
+        if (self._collection.metadata or {}).get(ORDERED_KEY):
+            return 0
+        got = self._collection.get(include=["metadatas"])
+        by_source: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+            by_source.setdefault(meta["source"], []).append((int(meta["position"]), cid, dict(meta)))
+        ids: list[str] = []
+        metas: list[dict[str, Any]] = []
+        for rows in by_source.values():
+            rows.sort(key=lambda row: row[0])
+            order, previous = -1, None
+            for _, cid, meta in rows:
+                if meta["section"] != previous:
+                    order, previous = order + 1, meta["section"]
+                if meta.get("section_order") != order:
+                    meta["section_order"] = order
+                    ids.append(cid)
+                    metas.append(meta)
+        for start in range(0, len(ids), ADD_BATCH):
+            self._collection.update(ids=ids[start : start + ADD_BATCH], metadatas=metas[start : start + ADD_BATCH])
+        self._collection.modify(metadata={**(self._collection.metadata or {}), ORDERED_KEY: True})
+        return len(ids)
 
     def _drop(self) -> None:
         with contextlib.suppress(Exception):  # it may not exist; create below is what matters
@@ -169,6 +198,7 @@ class KnowledgeIndex:
                 "document": c.document,
                 "section": c.section,
                 "position": c.position,
+                "section_order": c.section_order,
                 "parent": c.parent,
                 "title": c.title,
                 "text": c.text,
@@ -211,7 +241,11 @@ class KnowledgeIndex:
         out.sort(key=lambda ic: (ic.reading, ic.chunk.document, ic.chunk.position))
         return out
 
-    def query(self, vector: np.ndarray, n: int, reading: str | None = None) -> list[DenseHit]:
+    def query(
+        self, vector: np.ndarray, n: int, reading: str | None = None, *, bound: Bound | None = None
+    ) -> list[DenseHit]:
+        """The ``n`` nearest chunks (of ``reading``), none of them past ``bound``: the bound is part
+        of Chroma's ``where``, so the ``n`` are the nearest of what the group may see."""
         n = min(n, self.count())
         if n <= 0:
             return []
@@ -219,7 +253,7 @@ class KnowledgeIndex:
             query_embeddings=[vector],
             n_results=n,
             include=["distances"],
-            where={"reading": reading} if reading else None,
+            where=where_clause(reading, bound),
         )
         return [
             DenseHit(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
@@ -227,6 +261,27 @@ class KnowledgeIndex:
 
     def readings(self) -> list[str]:
         return sorted({r.reading for r in self.files().values()})
+
+
+@dataclass(frozen=True)
+class Bound:
+    """How far a group has read ``reading``: chunks of it whose section comes after
+    ``section_order`` are out of bounds (every other reading is not limited)."""
+
+    reading: str
+    section_order: int
+
+
+def where_clause(reading: str | None, bound: Bound | None = None) -> dict[str, Any] | None:
+    """Chroma's ``where`` for a search of ``reading`` (None: every reading) within ``bound``."""
+    if bound is None:
+        return {"reading": reading} if reading else None
+    within = {"section_order": {"$lte": bound.section_order}}
+    if reading == bound.reading:
+        return {"$and": [{"reading": reading}, within]}
+    if reading:
+        return {"reading": reading}  # another reading than the bound one: nothing of it is limited
+    return {"$or": [{"reading": {"$ne": bound.reading}}, within]}
 
 
 def _chunk_from(meta: dict[str, Any]) -> Chunk:
@@ -237,6 +292,7 @@ def _chunk_from(meta: dict[str, Any]) -> Chunk:
         text=meta["text"],
         parent=meta.get("parent", ""),
         title=meta.get("title", ""),
+        section_order=int(meta.get("section_order", 0)),
     )
 
 

@@ -119,6 +119,8 @@ class LexicalIndex:
         for s, ref in enumerate(self.sections):
             self.section_of[list(ref.chunks)] = s
         self.reading_of = np.array([c.reading for c in self.chunks], dtype=object)
+        self.section_order_of = np.array([c.chunk.section_order for c in self.chunks], dtype=np.int64)
+        self._bounded_vocabulary: dict[tuple[str, int], ReadingVocabulary] = {}
         self.section_reading = np.array([s.reading for s in self.sections], dtype=object)
         # one set of BM25 models per reading, so a reading's scores never depend on the
         # others (--reading is strict), and one over everything for a search of all readings
@@ -190,6 +192,36 @@ class LexicalIndex:
 
     def readings(self) -> list[str]:
         return sorted(self.vocabulary)
+
+    def within(self, reading: str, section_order: int) -> np.ndarray:
+        """Which chunks a group that has read ``reading`` up to ``section_order`` may see (every
+        chunk of another reading, and this one's up to and including that section)."""
+        return ~((self.reading_of == reading) & (self.section_order_of > section_order))
+
+    def vocabulary_within(self, reading: str, section_order: int) -> ReadingVocabulary | None:
+        """The reading's vocabulary as far as ``section_order`` (what the coverage decision may know
+        of a reading read that far), built once per bound."""
+        key = (reading, section_order)
+        if key not in self._bounded_vocabulary:
+            if reading not in self.vocabulary:
+                return None
+            vocab = ReadingVocabulary()
+            bodies: dict[str, list[str]] = {}
+            titles: dict[str, str] = {}
+            for c in self.chunks:
+                if c.reading != reading or c.chunk.section_order > section_order:
+                    continue
+                text = f"{c.chunk.section} {c.chunk.text}"
+                vocab.stems.update(terms(text))
+                vocab.words.update(words(text))
+                bodies.setdefault(c.chunk.document, []).append(c.chunk.text)
+                titles.setdefault(c.chunk.document, c.chunk.title)
+            for document, title in titles.items():
+                vocab.stems.update(terms(title))
+                vocab.words.update(words(title))
+                vocab.subjects = vocab.subjects | subject_names(title, " ".join(bodies[document]))
+            self._bounded_vocabulary[key] = vocab
+        return self._bounded_vocabulary[key]
 
     def overview_sections(self, reading: str) -> list[int]:
         return [s for s, ref in enumerate(self.sections) if ref.reading == reading and is_overview(ref.heading)]

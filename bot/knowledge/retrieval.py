@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bot.knowledge.coverage import CoverageModel, coverage_features
-from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex
 from bot.knowledge.terms import content_terms, terms
 
@@ -138,14 +138,16 @@ class Retriever:
         assert self._lexical is not None
         return self._lexical
 
-    def search(self, question: str, *, reading: str | None = None, k: int = 3) -> Retrieval:
+    def search(self, question: str, *, reading: str | None = None, k: int = 3, bound: Bound | None = None) -> Retrieval:
+        """``bound``: how far the group has read a reading; nothing past it is searched (Chroma's
+        ``where`` and the lexical side's mask), so nothing past it is scored, quoted or cited."""
         lexical = self.lexical
         if not lexical.chunks:
             return Retrieval(question, [], False, 0.0, self.coverage.threshold)
         question_text = question
         question = lexical.corrected(question_text)
         vector = self.index.embedder.embed_query(question)
-        dense_hits = self.index.query(vector, DENSE_CANDIDATES, reading=reading)
+        dense_hits = self.index.query(vector, DENSE_CANDIDATES, reading=reading, bound=bound)
         dense = np.full(len(lexical.chunks), np.nan, dtype=np.float32)
         for hit in dense_hits:
             i = lexical.position.get(hit.id)
@@ -158,6 +160,12 @@ class Retriever:
         query_terms = content_terms(question)
         in_reading = (lexical.reading_of == reading) if reading else np.ones(len(lexical.chunks), bool)
         sections_in = (lexical.section_reading == reading) if reading else np.ones(len(lexical.sections), bool)
+        if bound is not None:
+            allowed = lexical.within(bound.reading, bound.section_order)
+            in_reading = in_reading & allowed
+            seen = np.zeros(len(lexical.sections), dtype=bool)
+            seen[lexical.section_of[allowed]] = True
+            sections_in = sections_in & seen
         window = _normalised(lexical.window_scores(query_terms, reading), in_reading)
         alone = _normalised(lexical.scores(query_terms, reading), in_reading)
         chunk_score = self.dense_weight * dense_filled + self.window_weight * window
@@ -171,20 +179,24 @@ class Retriever:
         passage_score = chunk_score + PASSAGE_WEIGHT * alone
 
         order = [int(s) for s in np.argsort(-section_score) if np.isfinite(section_score[s])]
+        if bound is not None:
+            passage_score = np.where(in_reading, passage_score, -np.inf)
         hits = [self._hit(lexical, s, float(section_score[s]), passage_score) for s in order[:k]]
         if not hits:
             return Retrieval(question_text, [], False, 0.0, self.coverage.threshold)
         top_reading = hits[0].reading
         mine = known & (lexical.reading_of == top_reading)
-        features = coverage_features(question, dense[mine], lexical.vocabulary.get(top_reading))
         vocab = lexical.vocabulary.get(top_reading)
+        if bound is not None and bound.reading == top_reading:
+            vocab = lexical.vocabulary_within(bound.reading, bound.section_order)
+        features = coverage_features(question, dense[mine], vocab)
         asked = content_terms(question, vocab.subjects) if vocab else query_terms
         features.update(self._local_terms(lexical, hits[0], asked))
         covered, confidence = self.coverage.decide(features)
         gist = bool(GIST_INTENT.search(question))
         overview: tuple[SectionHit, ...] = ()
         if gist:
-            summaries = lexical.overview_sections(top_reading)
+            summaries = [s for s in lexical.overview_sections(top_reading) if sections_in[s]]
             if summaries:
                 best = max(summaries, key=lambda s: section_score[s])
                 rest = [h for h in hits if h.section != lexical.sections[best].heading]
@@ -196,19 +208,21 @@ class Retriever:
                 overview = tuple(
                     self._hit(lexical, s, float(section_score[s]), first)
                     for s in range(len(lexical.sections))
-                    if lexical.sections[s].reading == top_reading
+                    if lexical.sections[s].reading == top_reading and sections_in[s]
                 )
             covered = True
         return Retrieval(question_text, hits, covered, confidence, self.coverage.threshold, features, gist, overview)
 
-    def search_parts(self, question: str, *, reading: str | None = None, k: int = 3) -> Retrieval:
+    def search_parts(
+        self, question: str, *, reading: str | None = None, k: int = 3, bound: Bound | None = None
+    ) -> Retrieval:
         """``search``, and for a question of two parts answered in two different sections,
         a retrieval that leads with both sections."""
-        whole = self.search(question, reading=reading, k=k)
+        whole = self.search(question, reading=reading, k=k, bound=bound)
         parts = question_parts(question)
         if len(parts) < 2 or whole.gist:
             return whole
-        found = [self.search(p, reading=reading, k=1) for p in parts]
+        found = [self.search(p, reading=reading, k=1, bound=bound) for p in parts]
         if not all(r.covered and r.hits for r in found):
             return whole
         leads = list({(h.reading, h.section): h for r in found for h in r.hits[:1]}.values())
@@ -258,7 +272,10 @@ class Retriever:
     @staticmethod
     def _hit(lexical: LexicalIndex, s: int, score: float, passage_score: np.ndarray) -> SectionHit:
         ref = lexical.sections[s]
-        ranked = sorted(ref.chunks, key=lambda i: -passage_score[i])[:PASSAGES_PER_SECTION]
+        # a chunk scored -inf is out of bounds (past the group's progress, or another reading's)
+        ranked = sorted((i for i in ref.chunks if passage_score[i] > -np.inf), key=lambda i: -passage_score[i])[
+            :PASSAGES_PER_SECTION
+        ]
         passages = tuple(
             Passage(
                 ref.reading,
@@ -279,6 +296,8 @@ class Retriever:
         i = lexical.at.get((passage.reading, passage.document, passage.position + 1))
         if i is None or lexical.chunks[i].chunk.section != passage.section:
             return None
+        if lexical.section_order_of[i] != lexical.section_order_of[i - 1]:
+            return None  # a section of the same heading further on
         c = lexical.chunks[i]
         return Passage(
             c.reading, c.chunk.document, c.chunk.section, c.chunk.position, c.chunk.text, 0.0, _details(lexical, i)

@@ -20,10 +20,11 @@ from bot.core.text import clean_question, neutralize_mentions
 from bot.errors import InputError
 from bot.knowledge.answer import Answer, extractive_answer
 from bot.knowledge.embedder import BundledEmbedder, Embedder, make_embedder
-from bot.knowledge.index import KnowledgeIndex, chroma_client
+from bot.knowledge.index import Bound, KnowledgeIndex, chroma_client
 from bot.knowledge.ingest import Ingester, IngestReport
 from bot.knowledge.llm import LLMAnswerer, LLMUnavailable, make_chat_model
-from bot.knowledge.retrieval import Retrieval, Retriever
+from bot.knowledge.retrieval import Retrieval, Retriever, SectionHit
+from bot.knowledge.sections import SectionName, match_section
 from bot.knowledge.smalltalk import small_talk_kind, small_talk_reply
 from bot.settings import Settings
 
@@ -59,6 +60,10 @@ def readable_question(question: object) -> str:
 
 
 LLM_FALLBACK_NOTE = "(The language model didn't answer, so this is quoted from the reading.)"
+FURTHER_ON = (
+    "That comes further on in {reading} than this group has read (up to “{upto}”), so I won't say yet. "
+    "Ask again once you've read further."
+)
 
 
 class KnowledgeService:
@@ -151,16 +156,60 @@ class KnowledgeService:
         self.ensure_ingested()
         self.retriever.search("warm up")
 
-    def retrieve(self, question: str, *, reading: str | None = None) -> Retrieval:
+    def retrieve(self, question: str, *, reading: str | None = None, bound: Bound | None = None) -> Retrieval:
         with self._rw.gen_rlock():
-            return self.retriever.search(readable_question(question), reading=reading)
+            return self.retriever.search(readable_question(question), reading=reading, bound=bound)
 
-    def ask(self, question: object, *, reading: str | None = None, history: Sequence[str] = ()) -> Answer:
+    def ask(
+        self,
+        question: object,
+        *,
+        reading: str | None = None,
+        history: Sequence[str] = (),
+        upto: int | None = None,
+        bounded: str | None = None,
+    ) -> Answer:
+        """``upto``: the section order (see :meth:`sections`) the group has read ``bounded`` (default
+        ``reading``) up to: nothing past it is searched, quoted or cited, and a question answered only
+        further on is told so without being answered."""
         self.ensure_ingested()  # outside the read lock: ingesting takes it itself (no nested acquire)
+        bound = None
+        if upto is not None:
+            target = bounded or reading
+            if target is None:
+                raise ValueError("a progress bound needs the reading it applies to")
+            bound = Bound(target, upto)
         with self._rw.gen_rlock():
-            return self._ask(question, reading=reading, history=history)
+            return self._ask(question, reading=reading, history=history, bound=bound)
 
-    def _ask(self, question: object, *, reading: str | None = None, history: Sequence[str] = ()) -> Answer:
+    def sections(self, reading: str) -> list[SectionName]:
+        """The reading's sections in reading order, each with its section order (what ``upto`` takes)."""
+        with self._rw.gen_rlock():
+            return self._sections(reading)
+
+    def _sections(self, reading: str) -> list[SectionName]:
+        seen: dict[tuple[str, int], SectionName] = {}
+        for indexed in self.retriever.lexical.chunks:  # sorted by reading, document, position
+            if indexed.reading == reading:
+                key = (indexed.chunk.document, indexed.chunk.section_order)
+                seen.setdefault(key, SectionName(indexed.chunk.section_order, indexed.chunk.section))
+        return list(seen.values())
+
+    def find_section(self, reading: str, typed: str) -> SectionName:
+        """The section of ``reading`` that ``typed`` names (UnknownSection / UnknownReading: one line)."""
+        if reading not in self.readings():
+            known = ", ".join(self.readings()) or "none"
+            raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
+        return match_section(self.sections(reading), typed, reading=reading)
+
+    def _ask(
+        self,
+        question: object,
+        *,
+        reading: str | None = None,
+        history: Sequence[str] = (),
+        bound: Bound | None = None,
+    ) -> Answer:
         """Answer one question. Raises InputError for an unusable question.
 
         Small talk ("thanks!", "what can you do?") gets a short reply, no retrieval. A
@@ -176,18 +225,55 @@ class KnowledgeService:
         if reading is not None and reading not in self.readings():
             known = ", ".join(self.readings()) or "none"
             raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
-        retrieval = self.retriever.search_parts(text, reading=reading)
+        retrieval = self.retriever.search_parts(text, reading=reading, bound=bound)
         if history and retrieval.hits and (not retrieval.covered or unresolved_reference(text)):
-            contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading)
+            contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading, bound=bound)
             if contextual.covered and self.retriever.own_terms_share(text, contextual) >= 0.5:
                 retrieval = replace(contextual, question=text)
+        upto = self._upto_heading(bound) if bound is not None else None
+        if bound is not None and reading == bound.reading and self._further_on(text, bound, retrieval):
+            body = FURTHER_ON.format(reading=self._title(bound.reading), upto=upto)
+            return Answer(text, neutralize_mentions(body), False, (), upto=upto, further=True)
         answer = extractive_answer(retrieval, self.retriever.following)
+        if upto is not None:
+            answer = replace(answer, upto=upto)
         if self.llm is not None and answer.grounded:
             answer = self._llm_answer(retrieval, answer, history)
         return replace(answer, body=neutralize_mentions(answer.body), citation=neutralize_mentions(answer.citation))
 
     def readings(self) -> list[str]:
         return self.retriever.lexical.readings()
+
+    def _further_on(self, text: str, bound: Bound, bounded: Retrieval) -> bool:
+        """Does the answer lie past the bound? Decided by the unbounded search of the reading, whose
+        result is only looked at, never shown: it covers the question with a section past the bound
+        first, and what the group has read either does not cover it or offers only a section the
+        unbounded search does not rank among its best few (an earlier section that merely shares
+        words with the question)."""
+        if bounded.gist:
+            return False
+        unbounded = self.retriever.search_parts(text, reading=bound.reading)
+        if not unbounded.covered or unbounded.gist or not unbounded.hits:
+            return False
+        if self._order(unbounded.hits[0]) <= bound.section_order:
+            return False
+        if not bounded.covered or not bounded.hits:
+            return True
+        best = {(h.document, h.section) for h in unbounded.hits}
+        return (bounded.hits[0].document, bounded.hits[0].section) not in best
+
+    def _order(self, hit: SectionHit) -> int:
+        lexical = self.retriever.lexical
+        return int(lexical.section_order_of[lexical.at[(hit.reading, hit.document, hit.passages[0].position)]])
+
+    def _upto_heading(self, bound: Bound) -> str:
+        named = [s for s in self._sections(bound.reading) if s.order == bound.section_order]
+        return named[0].label if named else f"section {bound.section_order + 1}"
+
+    def _title(self, reading: str) -> str:
+        lexical = self.retriever.lexical
+        title = next((c.chunk.title for c in lexical.chunks if c.reading == reading and c.chunk.title), "")
+        return f"“{title}”" if title else reading
 
     def _llm_answer(self, retrieval: Retrieval, fallback: Answer, history: Sequence[str]) -> Answer:
         assert self.llm is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,15 @@ def load_claims(path: Path | None = None) -> list[Claim]:
     """The shipped claims bank; a broken one is a ConfigError naming the file and the entry."""
     entries = load_entries(path or CLAIMS_PATH, "claims", ("id", "claim", "section", "passage"), "claim")
     return [Claim(c["id"], c["claim"], c["section"], c["passage"]) for c in entries]
+
+
+def claims_upto(claims: Iterable[Claim], upto: int | None, section_order: Mapping[str, int]) -> list[Claim]:
+    """The claims a group that has read up to section order ``upto`` may be polled on: those whose
+    section (``section_order``: heading → order in the reading) is not past it; ``upto`` None: all.
+    A claim of a section the reading does not have is left out when bounded."""
+    if upto is None:
+        return list(claims)
+    return [c for c in claims if section_order.get(c.section, upto + 1) <= upto]
 
 
 def find(claims: list[Claim], text: str) -> Claim | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,16 @@ def load_questions(path: Path | None = None) -> list[Question]:
     fields = ("id", "question", "section", "passage")
     entries = load_entries(path or DISCUSSION_PATH, "questions", fields, "question")
     return [Question(q["id"], q["question"], q["section"], q["passage"]) for q in entries]
+
+
+def questions_upto(questions: Sequence[Question], upto: int | None, section_order: Mapping[str, int]) -> list[Question]:
+    """The questions a group that has read up to section order ``upto`` may be asked: those whose
+    section (``section_order``: heading → order in the reading) is not past it, and moderators' own
+    (no section). ``upto`` None: all of them. A section the reading does not have is left out when
+    bounded (it can't be shown to be safe)."""
+    if upto is None:
+        return list(questions)
+    return [q for q in questions if q.custom or section_order.get(q.section, upto + 1) <= upto]
 
 
 def question_key(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.prompts.config import PromptConfig
@@ -11,10 +12,18 @@ from bot.prompts.service import PromptService
 MAX_LINES = 60  # per channel; a "* * * * *" schedule would otherwise print thousands
 
 
-async def preview(service: PromptService, config: PromptConfig, now: datetime, days: int) -> str:
+Context = Callable[[str, str, datetime], Awaitable[str | None]]
+
+
+async def preview(
+    service: PromptService, config: PromptConfig, now: datetime, days: int, *, context: Context | None = None
+) -> str:
     """Each channel's slots in the next ``days`` days with their local and UTC times and the
-    question each would post (as the bank stands now; nothing is used up)."""
+    question each would post (as the bank stands now; nothing is used up). ``context(platform,
+    channel, slot)``: what the channel will be reading then (its syllabus), shown with the slot."""
     plans = config.channels()
+    if not plans and context is not None:
+        return f"No prompt schedules in {config.path}."
     if not plans:
         if not config.path.exists():
             return f"No prompt schedules: {config.path} not found (see readbot.example.toml)."
@@ -49,7 +58,8 @@ async def preview(service: PromptService, config: PromptConfig, now: datetime, d
             if question_cycle != cycle:
                 cycle = question_cycle
                 out.append(f"  -- cycle {cycle} of the bank starts{' (a new order)' if cycle > 1 else ''} --")
-            out.append(f"{times} [{question.id}] {question.question}")
+            reading = await context(plan.platform, plan.channel, slot) if context is not None else None
+            out.append(f"{times} [{question.id}] {question.question}" + (f"  · reading {reading}" if reading else ""))
         if len(slots) > len(shown):
             out.append(f"  … and more until {local_time(end, plan.timezone)}")
     return "\n".join(out)

@@ -11,6 +11,7 @@ from bot.core.feature import Feature, Task, bind
 from bot.core.outbox import Outbox
 from bot.readings.commands import commands
 from bot.readings.handlers import ReadingHandler
+from bot.readings.pacing import SyllabusRunner
 from bot.readings.service import ReadingService
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,18 @@ class Watcher:
         self.clock = clock
         self.every = every
         self.choices: list[tuple[str, str]] = []
+        self.section_choices: list[tuple[str, str]] = []  # (heading · reading id, heading), in reading order
         self._seen: str | None = seen
 
     def suggest(self, typed: str) -> list[tuple[str, str]]:
         wanted = typed.strip().lower()
         return [(label, rid) for label, rid in self.choices if wanted in label.lower() or wanted in rid][:25]
+
+    def suggest_sections(self, typed: str) -> list[tuple[str, str]]:
+        wanted = " ".join(typed.lower().split())
+        first = [c for c in self.section_choices if c[1].lower().startswith(wanted)]
+        rest = [c for c in self.section_choices if wanted in c[0].lower() and c not in first]
+        return [*first, *rest][:25]
 
     async def check(self) -> bool:
         """Look once; True if another process added, replaced or removed a reading since the last
@@ -50,7 +58,13 @@ class Watcher:
             await asyncio.to_thread(self.service.knowledge.reload)
             log.info("readings changed in another process: index reloaded")
         if first or version != self._seen:
-            self.choices = [(f"{r.title} ({r.id})", r.id) for r in await self.service.listed()]
+            listed = await self.service.listed()
+            self.choices = [(f"{r.title} ({r.id})", r.id) for r in listed]
+            self.section_choices = [
+                (f"{s.label[:80]} · {r.id}"[:100], s.label[:100])
+                for r in listed
+                for s in await self.service.sections(r.id)
+            ]
         self._seen = version
         return changed
 
@@ -64,12 +78,22 @@ class Watcher:
 
 
 def build(
-    service: ReadingService, outbox: Outbox, clock: Clock, *, moderators: frozenset[str], seen: str | None = None
+    service: ReadingService,
+    outbox: Outbox,
+    clock: Clock,
+    *,
+    moderators: frozenset[str],
+    seen: str | None = None,
+    syllabus: SyllabusRunner | None = None,
 ) -> tuple[Watcher, Feature]:
+    """``syllabus``: the channels' syllabi, applied by a task of this feature."""
     watcher = Watcher(service, clock, seen=seen)
-    handler = ReadingHandler(service, outbox, moderators)
+    handler = ReadingHandler(service, outbox, moderators, syllabus=syllabus)
+    tasks = [Task("readings-watcher", watcher.run)]
+    if syllabus is not None and syllabus.syllabi:
+        tasks.append(Task("readings-syllabus", syllabus.run))
     return watcher, Feature(
         "readings",
-        commands=bind(commands(watcher.suggest), {"reading": handler.command}),
-        tasks=(Task("readings-watcher", watcher.run),),
+        commands=bind(commands(watcher.suggest, watcher.suggest_sections), {"reading": handler.command}),
+        tasks=tuple(tasks),
     )

@@ -8,13 +8,16 @@ from bot.core.moderation import require_moderator
 from bot.core.outbox import Outbox
 from bot.errors import InputError
 from bot.readings.commands import ACTIONS
+from bot.readings.pacing import SyllabusRunner
 from bot.readings.service import Listed, ReadingService
 from bot.readings.store import check_id
 
 HELP = (
     "Readings: /reading (this channel's reading) · /reading list · moderators: /reading use ID · "
-    "/reading add ID [title] with the file attached · /reading remove ID"
+    "/reading add ID [title] with the file attached · /reading remove ID · "
+    "/reading progress SECTION (how far the group has read; clear: all of it)"
 )
+CLEAR_WORDS = ("clear", "all", "none", "off", "reset")
 MAX_SECTIONS_SHOWN = 8
 
 
@@ -31,8 +34,11 @@ def describe(reading: Listed) -> str:
 def command_input(event: Command) -> tuple[str, list[str]]:
     """(action, the words after it) from the declared options (Discord) or the text (Slack, console)."""
     options = event.options
-    if options.get("action") or options.get("id"):
-        action = options.get("action", "").strip().lower() or ("use" if options.get("id") else "show")
+    if options.get("action") or options.get("id") or options.get("section"):
+        action = options.get("action", "").strip().lower()
+        action = action or ("use" if options.get("id") else "progress" if options.get("section") else "show")
+        if action == "progress":
+            return action, options.get("section", "").split()
         rest = [w for w in (options.get("id", "").strip(), options.get("title", "").strip()) if w]
         return action, rest
     words = event.text.split()
@@ -42,10 +48,18 @@ def command_input(event: Command) -> tuple[str, list[str]]:
 
 
 class ReadingHandler:
-    def __init__(self, service: ReadingService, outbox: Outbox, moderators: frozenset[str]) -> None:
+    def __init__(
+        self,
+        service: ReadingService,
+        outbox: Outbox,
+        moderators: frozenset[str],
+        *,
+        syllabus: SyllabusRunner | None = None,
+    ) -> None:
         self.service = service
         self.outbox = outbox
         self.moderators = moderators
+        self.syllabus = syllabus
 
     async def command(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Command)
@@ -57,6 +71,8 @@ class ReadingHandler:
             raise InputError(f"I don't know /reading {action[:30]}. {HELP}")
         if action in ("use", "add", "remove"):
             require_moderator(event.user, self.moderators, f"{action} readings")
+        if action == "progress" and rest:
+            require_moderator(event.user, self.moderators, "set how far the group has read")
         await responder.acknowledge()
         if action == "show":
             await responder.reply(private(await self._show(event)))
@@ -66,19 +82,58 @@ class ReadingHandler:
             await responder.reply(await self._use(event, rest))
         elif action == "remove":
             await responder.reply(private(await self._remove(rest)))
+        elif action == "progress":
+            await responder.reply(await self._progress(event, rest))
         else:
             await self._add(event, rest, responder)
 
     async def _show(self, event: Command) -> str:
         channel = event.where.channel
         current = await self.service.current(channel.platform, channel.id)
+        outlook = None
+        if self.syllabus is not None:
+            outlook = await self.syllabus.outlook(channel.platform, channel.id, self.service.clock.now())
         if current is None:
             ids = ", ".join(await self.service.ids()) or "none yet"
-            return (
+            lines = [
                 f"No reading is set for this channel, so questions search every reading ({ids}). "
                 "A moderator can choose one with /reading use ID."
-            )
-        return f"This channel is reading {describe(await self.service.get(current))}."
+            ]
+        else:
+            lines = [f"This channel is reading {describe(await self.service.get(current))}."]
+            lines.append(await self._how_far(event, current))
+        return "\n".join([*lines, *([outlook] if outlook else [])])
+
+    async def _how_far(self, event: Command, current: str) -> str:
+        channel = event.where.channel
+        record = await self.service.progress_record(channel.platform, channel.id)
+        if record is None:
+            return "The group can ask about all of it (no progress is set)."
+        sections = await self.service.sections(current)
+        who = "the syllabus" if record.set_by == "syllabus" else "a moderator"
+        return (
+            f"The group has read up to “{record.section}” (section {record.section_order + 1} of {len(sections)}, "
+            f"set by {who}); answers use nothing past it."
+        )
+
+    async def _progress(self, event: Command, rest: list[str]) -> Reply:
+        channel = event.where.channel
+        typed = " ".join(rest).strip()
+        current = await self.service.current(channel.platform, channel.id)
+        if not typed:
+            if current is None:
+                return private("This channel has no reading yet. A moderator can choose one with /reading use ID.")
+            return private(await self._how_far(event, current) + " Moderators: /reading progress SECTION, or clear.")
+        if typed.lower() in CLEAR_WORDS and current is not None:
+            exact = [s for s in await self.service.sections(current) if s.label.lower() == typed.lower()]
+            if not exact:
+                await self.service.clear_progress(channel.platform, channel.id)
+                return Reply(f"The group can now ask about all of {current}: answers may draw on every section.")
+        reading, section = await self.service.set_progress(channel.platform, channel.id, typed, by=event.user.id)
+        return Reply(
+            f"This group has read {reading} up to “{section.label}”: answers here now use only the sections "
+            "up to and including it."
+        )
 
     async def _list(self, event: Command) -> str:
         channel = event.where.channel

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.errors import InputError
+from bot.knowledge.sections import SectionName
 from bot.knowledge.service import KnowledgeService
 from bot.readings.formats import ReadingDoc, load_reading
-from bot.readings.store import Reading, ReadingStore, check_id
+from bot.readings.store import Progress, ProgressStore, Reading, ReadingStore, check_id
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_MB = 50
@@ -64,6 +65,7 @@ class ReadingService:
         max_bytes: int = DEFAULT_MAX_MB * 1024 * 1024,
     ) -> None:
         self.store = store
+        self.progress_store = ProgressStore(store.db)
         self.knowledge = knowledge
         self.clock = clock
         self.folder = folder
@@ -223,3 +225,54 @@ class ReadingService:
 
     async def current(self, platform: str, channel_id: str) -> str | None:
         return await self.store.current(platform, channel_id)
+
+    # ------------------------------------------------------------------ progress (spoiler-safe answers)
+
+    async def progress(self, platform: str, channel_id: str) -> int | None:
+        """How far the channel has read its current reading: the last section's order (the index's
+        ``section_order``), or None (no reading, or no bound: the whole reading is open)."""
+        record = await self.progress_record(platform, channel_id)
+        return None if record is None else record.section_order
+
+    async def progress_record(self, platform: str, channel_id: str) -> Progress | None:
+        current = await self.current(platform, channel_id)
+        if current is None:
+            return None
+        return await self.progress_store.get(platform, channel_id, current)
+
+    async def sections(self, reading_id: str) -> list[SectionName]:
+        return await asyncio.to_thread(self.knowledge.sections, reading_id)
+
+    async def set_progress(self, platform: str, channel_id: str, typed: str, *, by: str) -> tuple[str, SectionName]:
+        """Record that the channel has read its reading up to the section ``typed`` names; returns
+        (reading id, section). No reading, or no such section: InputError, nothing changed."""
+        current = await self.current(platform, channel_id)
+        if current is None:
+            raise InputError(
+                "This channel has no reading yet, so there is no progress to set: "
+                "a moderator can choose one with /reading use ID."
+            )
+        section = await asyncio.to_thread(self.knowledge.find_section, current, typed)
+        await self.progress_store.set(
+            platform, channel_id, current, order=section.order, section=section.label, by=by, now=self.clock.now()
+        )
+        return current, section
+
+    async def clear_progress(self, platform: str, channel_id: str) -> str | None:
+        """Open the whole current reading again; returns its id (None: the channel has no reading)."""
+        current = await self.current(platform, channel_id)
+        if current is not None:
+            await self.progress_store.clear(platform, channel_id, current)
+        return current
+
+    async def apply(self, platform: str, channel_id: str, reading_id: str, upto: int | None, *, by: str) -> None:
+        """Set the channel's reading and progress at once (a syllabus step)."""
+        await self.use(platform, channel_id, reading_id, by=by)
+        if upto is None:
+            await self.progress_store.clear(platform, channel_id, reading_id)
+            return
+        named = [s for s in await self.sections(reading_id) if s.order == upto]
+        label = named[0].label if named else f"section {upto + 1}"
+        await self.progress_store.set(
+            platform, channel_id, reading_id, order=upto, section=label, by=by, now=self.clock.now()
+        )

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.errors import InputError
 from bot.store.db import Database, as_utc
-from bot.store.schema import bot_state, channel_readings, readings
+from bot.store.schema import bot_state, channel_progress, channel_readings, readings
 
 VERSION_KEY = "readings:version"
 READING_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -126,6 +126,7 @@ class ReadingStore:
     async def remove(self, reading_id: str) -> bool:
         """Forget the reading and every channel's use of it; False if there was none."""
         async with self.db.engine.begin() as conn:
+            await conn.execute(delete(channel_progress).where(channel_progress.c.reading_id == reading_id))
             await conn.execute(delete(channel_readings).where(channel_readings.c.reading_id == reading_id))
             result = await conn.execute(delete(readings).where(readings.c.id == reading_id))
         return bool(result.rowcount)
@@ -171,3 +172,67 @@ class ReadingStore:
         )
         async with self.db.engine.connect() as conn:
             return [(str(p), str(c)) for p, c in (await conn.execute(query)).all()]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a channel has read one reading."""
+
+    reading_id: str
+    section_order: int
+    section: str
+    set_by: str
+    set_at: datetime
+
+
+class ProgressStore:
+    """Each channel's progress per reading (kept when the channel moves on and comes back)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _insert(self) -> Any:
+        return pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+
+    @staticmethod
+    def _key(platform: str, channel_id: str, reading_id: str) -> Any:
+        return (
+            (channel_progress.c.platform == platform)
+            & (channel_progress.c.channel_id == channel_id)
+            & (channel_progress.c.reading_id == reading_id)
+        )
+
+    async def set(
+        self, platform: str, channel_id: str, reading_id: str, *, order: int, section: str, by: str, now: datetime
+    ) -> None:
+        values = {
+            "platform": platform,
+            "channel_id": channel_id,
+            "reading_id": reading_id,
+            "section_order": order,
+            "section": section,
+            "set_by": by[:64],
+            "set_at": now,
+        }
+        statement = self._insert()(channel_progress).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[channel_progress.c.platform, channel_progress.c.channel_id, channel_progress.c.reading_id],
+            set_={k: values[k] for k in ("section_order", "section", "set_by", "set_at")},
+        )
+        async with self.db.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def clear(self, platform: str, channel_id: str, reading_id: str) -> bool:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(delete(channel_progress).where(self._key(platform, channel_id, reading_id)))
+        return bool(result.rowcount)
+
+    async def get(self, platform: str, channel_id: str, reading_id: str) -> Progress | None:
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(select(channel_progress).where(self._key(platform, channel_id, reading_id)))
+            ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Progress(m["reading_id"], int(m["section_order"]), m["section"], m["set_by"], as_utc(m["set_at"]))

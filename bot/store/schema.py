@@ -143,3 +143,18 @@ channel_readings = Table(
     Column("set_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("platform", "channel_id", name="one_reading_per_channel"),
 )
+
+# ----- progress (migration 0006) -------------------------------------------------
+
+channel_progress = Table(
+    "channel_progress",
+    metadata,
+    Column("platform", String(16), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("reading_id", String(64), ForeignKey("readings.id", ondelete="CASCADE"), nullable=False),
+    Column("section_order", Integer, nullable=False),  # the last section read (the index's section_order)
+    Column("section", Text, nullable=False),  # its heading, as it was named
+    Column("set_by", String(64), nullable=False),  # a moderator's id, or "syllabus"
+    Column("set_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("platform", "channel_id", "reading_id", name="one_progress_per_channel_reading"),
+)
