@@ -144,7 +144,7 @@ channel_readings = Table(
     PrimaryKeyConstraint("platform", "channel_id", name="one_reading_per_channel"),
 )
 
-# ----- progress (migration 0006) -------------------------------------------------
+# ----- progress (migration 0007) -------------------------------------------------
 
 channel_progress = Table(
     "channel_progress",
