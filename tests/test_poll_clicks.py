@@ -62,7 +62,7 @@ def no_errors(records: list[logging.LogRecord]) -> None:
 # =========================================================================== Slack
 
 
-async def slack_poll(bot: Bot, channel: str) -> tuple[str, str]:
+async def slack_poll(bot: Bot, channel: str) -> tuple[str, str]:  # noqa: F811
     """A moderator's poll in ``channel``: (its id, its card's ts)."""
     before = len([c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == channel])
     await bot.command(CLAIM, user=MOD, channel=channel)
