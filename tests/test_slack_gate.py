@@ -269,6 +269,14 @@ async def test_signed_junk_gets_400_and_no_error(
 
 
 @aio
+async def test_a_huge_body_is_refused_unread(gated: Gated) -> None:
+    before = gated.rejected("too_large")
+    resp = await post_raw(gated.url, b"{" + b" " * (5 * 1024 * 1024) + b"}", secret=SECRET)
+    assert resp.status == 413 and gated.rejected("too_large") - before == 1
+    await no_trace(gated)
+
+
+@aio
 async def test_signed_but_stale_or_odd_timestamps(gated: Gated) -> None:
     body = json.dumps(mention_envelope("C0STALE")).encode()
     before = (gated.rejected("bad_timestamp"), gated.rejected("stale"))

@@ -30,6 +30,7 @@ TOKEN_REJECTED = frozenset(
 )
 
 EVENTS_PATH = "/slack/events"
+MAX_BODY = 1024 * 1024  # bytes; Slack's payloads are a few KB, a big modal's tens
 HEALTH_PATH = "/healthz"
 AddRoutes = Callable[[web.Application], None]  # more routes for the same server (/readyz, /metrics)
 
@@ -100,8 +101,11 @@ class HttpTransport:
         self._runner: web.AppRunner | None = None
 
     async def events(self, request: web.Request) -> web.Response:
-        raw = await request.read()  # bounded by aiohttp's client_max_size (413 beyond)
         try:
+            try:
+                raw = await request.read()  # bounded by aiohttp's client_max_size
+            except web.HTTPRequestEntityTooLarge:
+                raise Rejected(413, "too_large", f"body over {MAX_BODY // 1024} KB") from None
             text, body = self.gate.check_http(raw, request.headers)
         except Rejected as rejected:
             self.gate.rejected(request.remote or "unknown", rejected)
@@ -109,7 +113,7 @@ class HttpTransport:
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request(text, body, request)))
 
     async def start(self) -> None:
-        web_app = web.Application()
+        web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_post(EVENTS_PATH, self.events)
         if self.healthz:
             web_app.router.add_get(HEALTH_PATH, healthz)
