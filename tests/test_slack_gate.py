@@ -269,6 +269,18 @@ async def test_signed_junk_gets_400_and_no_error(
 
 
 @aio
+async def test_slacks_own_checks_pass_the_gate(gated: Gated) -> None:
+    """The URL verification handshake and the SSL check are signed and answered as bolt answers them."""
+    challenge = await post_raw(
+        gated.url, json.dumps({"type": "url_verification", "token": "t", "challenge": "c-123"}).encode(), secret=SECRET
+    )
+    assert challenge.status == 200 and "c-123" in challenge.body
+    ssl = await post_raw(gated.url, b"ssl_check=1&token=t", secret=SECRET, content_type=FORM)
+    assert ssl.status == 200
+    await no_trace(gated)
+
+
+@aio
 async def test_a_huge_body_is_refused_unread(gated: Gated) -> None:
     before = gated.rejected("too_large")
     resp = await post_raw(gated.url, b"{" + b" " * (5 * 1024 * 1024) + b"}", secret=SECRET)

@@ -168,6 +168,8 @@ def _view_submission(payload: JsonDict) -> None:
 
 
 def _slash_command(form: JsonDict) -> None:
+    if "ssl_check" in form and "command" not in form:
+        return
     for key in ("command", "user_id", "channel_id"):
         if not str(form.get(key) or "").strip():
             raise Malformed(f"{key} is missing")
@@ -210,8 +212,8 @@ def parse_body(text: str, content_type: str) -> tuple[dict[str, Any], bool]:
     form = dict(fields)
     if "payload" in form:
         return _json(form["payload"], "bad_form", "payload is not JSON"), False
-    if "ssl_check" in form:
-        return form, False
+    if "ssl_check" in form:  # Slack checking the certificate: bolt answers it
+        return form, True
     if "command" not in form:
         raise Rejected(400, "bad_form", "neither a slash command nor a payload")
     return form, True
