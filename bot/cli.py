@@ -1,8 +1,10 @@
 """``readbot``: the command line and the composition root.
 
 Resources are opened here, once, and passed down; nothing is created at import time.
-Errors meant for a person (bad settings, bad input) print one line on stderr and exit
-with status 2, never a traceback.
+Every failure prints one line on stderr, never a traceback: bad settings or bad input exit with
+status 2, a broken installation (a damaged index, a missing model file) or anything unexpected with
+status 1, each line naming the fix where there is one (READBOT_LOG_LEVEL=DEBUG shows the traceback
+of an unexpected one).
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from bot.errors import InputError, ReadbotError
+from bot.errors import BrokenInstall, ConfigError, InputError, ReadbotError
 
 EXIT_USAGE = 2
 DEMO_QUESTION = "What is the main argument of the reading?"
+EXIT_BROKEN = 1
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -92,11 +96,34 @@ def _days(raw: str) -> int:
     return int(raw)
 
 
-def _open_service(*, rebuild: bool = False):
-    from bot.knowledge.service import KnowledgeService
+def _settings():
+    """The settings, with a data dir readbot can write (one line naming READBOT_DATA_DIR otherwise)."""
+    from bot.ops.doctor import check_data_dir
     from bot.settings import Settings
 
-    return KnowledgeService.open(Settings.from_env(), rebuild=rebuild)
+    settings = Settings.from_env()
+    problem = check_data_dir(settings)
+    if problem is not None:
+        raise ConfigError(problem)
+    return settings
+
+
+@contextlib.contextmanager
+def _open_service(*, rebuild: bool = False) -> Iterator:
+    """The knowledge service, closed on leaving; a Chroma failure while it is used becomes one line
+    (the index at … is damaged: run `readbot ingest --rebuild`)."""
+    from bot.knowledge.index import index_failure
+    from bot.knowledge.service import KnowledgeService
+
+    settings = _settings()
+    with contextlib.closing(KnowledgeService.open(settings, rebuild=rebuild)) as service:
+        try:
+            yield service
+        except Exception as exc:
+            failure = index_failure(exc, settings.data_dir, settings.chroma_url or None)
+            if failure is None:
+                raise
+            raise failure from exc
 
 
 def _print_answer(answer, as_json: bool, out: TextIO) -> None:
@@ -132,11 +159,11 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         raise InputError("--upto needs --reading ID: the reading whose sections it counts")
     if args.question != "-":
         readable_question(args.question)  # reject bad input (junk, not UTF-8) before loading anything
-        with contextlib.closing(_open_service()) as service:
+        with _open_service() as service:
             upto = _upto(service, args)
             _print_answer(service.ask(args.question, reading=args.reading, upto=upto), args.json, out)
         return 0
-    with contextlib.closing(_open_service()) as service:
+    with _open_service() as service:
         return _ask_lines(service, args, out, stdin)
 
 
@@ -167,7 +194,7 @@ def _ask_lines(service, args: argparse.Namespace, out: TextIO, stdin: TextIO) ->
 def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.knowledge.ingest import discover, progress_bar
 
-    with contextlib.closing(_open_service(rebuild=args.rebuild)) as service:
+    with _open_service(rebuild=args.rebuild) as service:
         files, _ = discover(args.paths or [service.knowledge_dir])
         total = sum(p.stat().st_size for p, _ in files)
         report = service.ingest(args.paths, reading=args.reading, prune=args.prune, progress=progress_bar(total))
@@ -181,9 +208,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.prompts.config import load_config
     from bot.readings.syllabus import load_syllabus
     from bot.runner import run_platforms
-    from bot.settings import Settings, platforms_to_run
+    from bot.settings import platforms_to_run
 
-    settings = Settings.from_env()
+    settings = _settings()
     platforms = platforms_to_run(settings, args.platform)  # bad config stops here
     load_config(settings.config_path)  # ... and so does a bad readbot.toml
     load_syllabus(settings.config_path)
@@ -193,9 +220,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 def cmd_chat(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.runner import run_console
-    from bot.settings import Settings
 
-    asyncio.run(run_console(Settings.from_env(), stdin, out))
+    asyncio.run(run_console(_settings(), stdin, out))
     return 0
 
 
@@ -229,10 +255,9 @@ def cmd_polls(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.app import poll_secret
     from bot.polls.export import export, list_polls
     from bot.polls.service import PollService
-    from bot.settings import Settings
     from bot.store.db import Database, database_url
 
-    settings = Settings.from_env()
+    settings = _settings()
 
     async def go() -> str:
         db = await Database.open(database_url(settings.database_url, settings.data_dir))
@@ -251,9 +276,8 @@ def cmd_polls(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.app import open_readings
     from bot.readings.formats import load_path
-    from bot.settings import Settings
 
-    settings = Settings.from_env()
+    settings = _settings()
     if args.readings_command == "add":  # a bad file is refused before anything is opened
         load_path(args.path, max_bytes=settings.max_reading_mb * 1024 * 1024)
 
@@ -289,11 +313,10 @@ def cmd_prompts(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.prompts.service import PromptService
     from bot.readings.pacing import SyllabusRunner
     from bot.readings.syllabus import check_readings, load_syllabus
-    from bot.settings import Settings
     from bot.store.db import Database, database_url
     from bot.store.state import BotState
 
-    settings = Settings.from_env()
+    settings = _settings()
     config = load_config(settings.config_path)
     syllabi = load_syllabus(settings.config_path)
 
@@ -339,11 +362,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](args, sys.stdout, sys.stdin)
+    except BrokenInstall as exc:
+        print(f"readbot: {exc}", file=sys.stderr)
+        return EXIT_BROKEN
     except ReadbotError as exc:
         print(f"readbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`readbot ask - | head`): nothing to tell anyone
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        if os.environ.get("READBOT_LOG_LEVEL", "").strip().upper() == "DEBUG":
+            raise
+        print(f"readbot: {one_line(exc)} (READBOT_LOG_LEVEL=DEBUG shows where)", file=sys.stderr)
+        return EXIT_BROKEN
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected failure in a line: what it is and its message's first line."""
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def run() -> None:

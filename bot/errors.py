@@ -11,3 +11,8 @@ class ConfigError(ReadbotError):
 
 class InputError(ReadbotError):
     """What a person typed can't be used; the message says why and what to do."""
+
+
+class BrokenInstall(ReadbotError):
+    """Something readbot runs on is missing or damaged (its index, a model file): the CLI exits 1,
+    the message naming the fix."""

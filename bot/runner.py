@@ -19,6 +19,7 @@ from bot.adapters.console import ConsoleAdapter, lines_from, terminal_lines
 from bot.app import AdapterFactory, AdapterKit, open_app
 from bot.core.adapter import ChatAdapter
 from bot.core.events import User
+from bot.core.metrics import NO_METRICS, Metrics
 from bot.ops import health as ops
 from bot.ops.metrics import ErrorCounter, PrometheusMetrics
 from bot.settings import Settings, slack_mode
@@ -26,12 +27,21 @@ from bot.settings import Settings, slack_mode
 log = logging.getLogger(__name__)
 
 
-def adapter_factory(platform: str, extra_routes: ops.AddRoutes | None = None) -> AdapterFactory:
+def adapter_factory(
+    platform: str, extra_routes: ops.AddRoutes | None = None, metrics: Metrics = NO_METRICS
+) -> AdapterFactory:
     def make(kit: AdapterKit) -> ChatAdapter:
         if platform == "slack":
             from bot.adapters.slack.adapter import SlackAdapter
 
-            return SlackAdapter(kit.settings, kit.dispatcher, extra_routes=extra_routes, commands=kit.commands)
+            return SlackAdapter(
+                kit.settings,
+                kit.dispatcher,
+                extra_routes=extra_routes,
+                commands=kit.commands,
+                metrics=metrics,
+                healthz=kit.settings.ops_port is None,  # apart: the public port serves /slack/events only
+            )
         from bot.adapters.discord.adapter import DiscordAdapter
 
         return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state)
@@ -64,13 +74,21 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> None:
         loop.add_signal_handler(sig, stop.set)
     use_worker_pool()
     health = ops.Health(platforms)
-    # /healthz, /readyz, /metrics: on Slack's HTTP server when there is one (same port), else their own
-    shared = "slack" in platforms and slack_mode(settings) == "http"
+    # /healthz, /readyz, /metrics: on READBOT_OPS_PORT when set; else on Slack's HTTP server when there
+    # is one (same port), else on their own server on READBOT_HTTP_PORT
+    shared = settings.ops_port is None and "slack" in platforms and slack_mode(settings) == "http"
     routes = ops.routes(health, metrics, healthz_too=False) if shared else None
-    server = None if shared else await ops.serve(health, metrics, settings.http_port)
+    server = None
+    if settings.ops_port is not None:
+        server = await ops.serve(health, metrics, settings.ops_port, settings.ops_host, setting="READBOT_OPS_PORT")
+    elif not shared:
+        server = await ops.serve(health, metrics, settings.http_port)
     try:
         async with open_app(
-            settings, adapters=[adapter_factory(p, routes) for p in platforms], metrics=metrics, health=health
+            settings,
+            adapters=[adapter_factory(p, routes, metrics) for p in platforms],
+            metrics=metrics,
+            health=health,
         ):
             if not stop.is_set():
                 await stop.wait()

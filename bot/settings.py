@@ -6,6 +6,7 @@ one line naming the setting; the CLI prints it and exits 2.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -70,6 +71,26 @@ def _list(env: Mapping[str, str], name: str) -> frozenset[str]:
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _ops_port(env: Mapping[str, str]) -> int | None:
+    if not env.get("READBOT_OPS_PORT", "").strip():
+        return None
+    port = _int(env, "READBOT_OPS_PORT", 0, 1, 65535)
+    if port == _int(env, "READBOT_HTTP_PORT", 3000, 1, 65535):
+        raise ConfigError(f"READBOT_OPS_PORT={port}: must differ from READBOT_HTTP_PORT (unset it to share that port)")
+    return port
+
+
+def _host(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        ipaddress.IPv4Address(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected an IPv4 address such as 127.0.0.1 or 0.0.0.0") from None
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -81,6 +102,8 @@ class Settings:
     log_format: str = "text"
     moderators: frozenset[str] = frozenset()
     http_port: int = 3000
+    ops_port: int | None = None  # /healthz, /readyz, /metrics apart from the public port
+    ops_host: str = "127.0.0.1"
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
@@ -139,6 +162,8 @@ class Settings:
             log_format=log_format,
             moderators=_list(env, "READBOT_MODERATORS"),
             http_port=_int(env, "READBOT_HTTP_PORT", 3000, 1, 65535),
+            ops_port=_ops_port(env),
+            ops_host=_host(env, "READBOT_OPS_HOST", "127.0.0.1"),
             slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
             slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 HTTP_PORT = 3000
+OPS_PORT = 8081  # /healthz, /readyz, /metrics apart from the public port
 
 
 def _yaml_docs(path: Path) -> list[Any]:
@@ -101,6 +102,11 @@ def test_compose_readbot_wiring(compose: dict[str, Any]) -> None:
     assert config["read_only"] is True and config["type"] == "bind"
     assert env["READBOT_CONFIG"] == "/etc/readbot/readbot.toml"
     assert "readbot-data:/data" in readbot["volumes"]
+    # the ops endpoints apart from the public port: probed there, never published
+    assert (env["READBOT_HTTP_PORT"], env["READBOT_OPS_PORT"]) == (str(HTTP_PORT), str(OPS_PORT))
+    assert env["READBOT_OPS_HOST"] == "0.0.0.0"
+    assert f"127.0.0.1:{OPS_PORT}/healthz" in " ".join(readbot["healthcheck"]["test"])
+    assert readbot["ports"] == [f"{HTTP_PORT}:{HTTP_PORT}"] and str(OPS_PORT) in readbot["expose"]
 
 
 def test_compose_named_volumes(compose: dict[str, Any]) -> None:
@@ -200,16 +206,21 @@ def test_k8s_deployment_probes_and_security() -> None:
     (container,) = pod["containers"]
     assert _image_ok(container["image"])
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"http": HTTP_PORT}
+    assert ports == {"http": HTTP_PORT, "ops": OPS_PORT}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (env["READBOT_HTTP_PORT"], env["READBOT_OPS_PORT"]) == (str(HTTP_PORT), str(OPS_PORT))
+    assert env["READBOT_OPS_HOST"] == "0.0.0.0"  # else the kubelet can't reach the probes
+    scrape = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert scrape["prometheus.io/port"] == str(OPS_PORT) and scrape["prometheus.io/path"] == "/metrics"
 
     def probe(kind: str) -> tuple[str, int]:
         get = container[kind]["httpGet"]
         port = get["port"]
         return get["path"], ports[port] if isinstance(port, str) else port
 
-    assert probe("livenessProbe") == ("/healthz", HTTP_PORT)
-    assert probe("readinessProbe") == ("/readyz", HTTP_PORT)
-    assert probe("startupProbe") == ("/healthz", HTTP_PORT)
+    assert probe("livenessProbe") == ("/healthz", OPS_PORT)
+    assert probe("readinessProbe") == ("/readyz", OPS_PORT)
+    assert probe("startupProbe") == ("/healthz", OPS_PORT)
 
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] != 0
@@ -329,12 +340,13 @@ def test_dockerfile_runtime_stage(dockerfile: list[tuple[str, str]]) -> None:
 
     (healthcheck,) = [rest for word, rest in final if word == "HEALTHCHECK"]
     assert "/healthz" in healthcheck and "127.0.0.1" in healthcheck and "READBOT_HTTP_PORT" in healthcheck
+    assert "READBOT_OPS_PORT" in healthcheck
     assert "urllib" in healthcheck
 
     env = " ".join(rest for word, rest in final if word == "ENV")
     assert "READBOT_DATA_DIR=/data" in env
     assert ("VOLUME", '["/data"]') in final
-    assert ("EXPOSE", "3000") in final
+    assert ("EXPOSE", f"{HTTP_PORT} {OPS_PORT}") in final
     assert ("ENTRYPOINT", '["readbot"]') in final
     assert ("CMD", '["run"]') in final
     copies = [rest for word, rest in final if word == "COPY"]

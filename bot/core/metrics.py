@@ -19,5 +19,8 @@ class Metrics:
 
     def error(self, kind: str) -> None: ...
 
+    def rejected(self, reason: str) -> None:
+        """A request refused at the door (unsigned, malformed): not an error."""
+
 
 NO_METRICS = Metrics()

@@ -26,6 +26,10 @@ from pathlib import Path
 from bot.knowledge.sentences import capped, sentences
 
 BULLET = re.compile(r"^(?P<indent>[ \t\u00a0]*)(?:[•◦▪‣●○\-*+–]|\d{1,3}[.)])[ \t\u00a0]+(?P<text>\S.*)$")
+# Control characters never reach the index (nor answers): the ones that separate words (vertical tab,
+# form feed, the ASCII separators, NEL) become a space, the rest (NUL, escapes, C1, a stray BOM) go.
+SPACING_CONTROL = re.compile(r"[\x0b\x0c\x1c-\x1f\x85]")
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ufeff]")
 MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
 MAX_HEADING_CHARS = 120
 MAX_PARAGRAPH_BUFFER = 20_000  # chars of one paragraph held before its first sentences are emitted
@@ -236,12 +240,22 @@ class _Builder:
         yield from self.flush_paragraph()
 
 
+def strip_control(line: str) -> str:
+    """The line without control characters (tabs kept; those that separate words become spaces)."""
+    return CONTROL.sub("", SPACING_CONTROL.sub(" ", line))
+
+
 def iter_chunks(lines: Callable[[], Iterable[str]], document: str) -> Iterator[Chunk]:
     """Chunks of a document whose lines ``lines()`` yields (called twice: a first pass
-    finds the title and whether the file is markdown), streamed in order."""
-    title, markdown = scan(lines())
+    finds the title and whether the file is markdown), streamed in order. Control characters
+    are stripped from every line first (:func:`strip_control`)."""
+
+    def clean() -> Iterator[str]:
+        return (strip_control(line) for line in lines())
+
+    title, markdown = scan(clean())
     builder = _Builder(document, title)
-    for kind, value in _events(lines(), markdown):
+    for kind, value in _events(clean(), markdown):
         yield from builder.feed(kind, value)
     yield from builder.close()
 

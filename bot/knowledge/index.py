@@ -9,7 +9,9 @@ another is refused with a message to re-ingest, never silently mixed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.errors import ReadbotError
+from bot.errors import BrokenInstall, ConfigError, ReadbotError
 from bot.knowledge.chunking import Chunk
 from bot.knowledge.embedder import Embedder
 
@@ -30,6 +32,33 @@ ADD_BATCH = 2000
 
 class IndexMismatchError(ReadbotError):
     """The index on disk was built with another embedding model."""
+
+
+class IndexDamaged(BrokenInstall):
+    """The embedded index can't be read (a damaged ``chroma.sqlite3`` or segment files)."""
+
+
+def _reason(exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return re.sub(r"^error returned from database: \(code: \d+\) ", "", text)[:120]
+
+
+def index_damaged(path: Path, exc: BaseException) -> IndexDamaged:
+    return IndexDamaged(f"the index at {path} is damaged ({_reason(exc)}): run `readbot ingest --rebuild`")
+
+
+def index_failure(exc: BaseException, data_dir: Path, url: str | None = None) -> ReadbotError | None:
+    """What a Chroma failure means to the person (None if ``exc`` isn't one): the embedded index
+    damaged, or the Chroma server failing."""
+    import sqlite3
+
+    from chromadb.errors import ChromaError
+
+    if isinstance(exc, ReadbotError) or not isinstance(exc, ChromaError | sqlite3.DatabaseError):
+        return None
+    if url:
+        return BrokenInstall(f"the Chroma server at {url} failed ({_reason(exc)}): check it with `readbot doctor`")
+    return index_damaged(data_dir / "chroma", exc)
 
 
 @dataclass(frozen=True)
@@ -72,8 +101,28 @@ def chroma_client(data_dir: Path, url: str | None = None) -> Any:
             settings=chroma_settings,
         )
     path = data_dir / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        forget_system(path)
+        denied = isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+        if denied or "readonly" in str(exc).replace(" ", "").lower():
+            raise ConfigError(
+                f"READBOT_DATA_DIR={data_dir}: can't write the index there ({_reason(exc)}); "
+                "make it writable or point READBOT_DATA_DIR elsewhere"
+            ) from None
+        raise index_damaged(path, exc) from None
+
+
+def forget_system(path: Path) -> None:
+    """chromadb caches a client's system by its folder before starting it, and keeps one whose start
+    failed: a second client for the folder (after ``ingest --rebuild`` moved a damaged index aside)
+    would get that broken system. Dropped here (a private cache: nothing happens if it changes)."""
+    with contextlib.suppress(Exception):
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
 
 
 def _chunk_id(source: str, position: int) -> str:

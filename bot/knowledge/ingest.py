@@ -27,7 +27,7 @@ from bot.knowledge.embedder import Embedder
 from bot.knowledge.index import FileRecord, KnowledgeIndex, sources_under
 
 SUFFIXES = (".txt", ".md", ".markdown")
-CHUNKER_VERSION = "3"  # bump when chunking or chunk vectors change: forces re-embedding
+CHUNKER_VERSION = "4"  # 4: control characters stripped; bump when chunking or chunk vectors change: forces re-embedding
 BATCH = 256  # chunks embedded and stored together
 
 

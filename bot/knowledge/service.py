@@ -6,9 +6,11 @@ worker thread (see ``bot.core``), never on the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +22,7 @@ from bot.core.text import clean_question, neutralize_mentions
 from bot.errors import InputError
 from bot.knowledge.answer import Answer, extractive_answer
 from bot.knowledge.embedder import BundledEmbedder, Embedder, make_embedder
-from bot.knowledge.index import Bound, KnowledgeIndex, chroma_client
+from bot.knowledge.index import Bound, IndexDamaged, KnowledgeIndex, chroma_client, forget_system, index_damaged
 from bot.knowledge.ingest import Ingester, IngestReport
 from bot.knowledge.llm import LLMAnswerer, LLMUnavailable, make_chat_model
 from bot.knowledge.retrieval import Retrieval, Retriever, SectionHit
@@ -66,6 +68,31 @@ FURTHER_ON = (
 )
 
 
+def open_chroma(settings: Settings, *, rebuild: bool = False) -> Any:
+    """The Chroma client of these settings. ``rebuild`` (embedded only): an index that can't be
+    opened or read (every collection counted) is moved aside (``chroma.damaged-<time>``, nothing
+    deleted) and a new, empty one made in its place."""
+    if not rebuild:
+        return chroma_client(settings.data_dir, settings.chroma_url or None)
+    folder = settings.data_dir / "chroma"
+    try:
+        client = chroma_client(settings.data_dir)
+        try:
+            for collection in client.list_collections():
+                client.get_collection(getattr(collection, "name", collection)).count()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                client.close()
+            forget_system(folder)
+            raise index_damaged(folder, exc) from None
+        return client
+    except IndexDamaged:
+        aside = folder.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        folder.rename(aside)
+        log.warning("the index at %s can't be read: moved it to %s, building a new one", folder, aside)
+        return chroma_client(settings.data_dir)
+
+
 class KnowledgeService:
     def __init__(
         self,
@@ -101,9 +128,9 @@ class KnowledgeService:
         embedder = embedder or make_embedder(settings.embeddings)
         if isinstance(embedder, BundledEmbedder):
             embedder.preload()  # overlaps loading the model with opening Chroma
-        client = chroma if chroma is not None else chroma_client(settings.data_dir, settings.chroma_url or None)
-        closers = () if chroma is not None or not hasattr(client, "close") else (client.close,)
         embedded = chroma is None and not settings.chroma_url
+        client = chroma if chroma is not None else open_chroma(settings, rebuild=rebuild and embedded)
+        closers = () if chroma is not None or not hasattr(client, "close") else (client.close,)
 
         def reopen() -> Any:
             return chroma_client(settings.data_dir)

@@ -1,7 +1,8 @@
 """``GET /healthz`` (alive), ``GET /readyz`` (ready for traffic) and ``GET /metrics``.
 
-Mounted on Slack's aiohttp app when Slack runs in HTTP mode (one port), else served by
-:func:`serve` on READBOT_HTTP_PORT.
+Served by :func:`serve` on READBOT_OPS_PORT (READBOT_OPS_HOST, default 127.0.0.1) when that is set,
+apart from the public Slack port; else mounted on Slack's aiohttp app when Slack runs in HTTP mode
+(one port), else served by :func:`serve` on READBOT_HTTP_PORT.
 """
 
 from __future__ import annotations
@@ -110,8 +111,16 @@ def add_routes(app: web.Application, health: Health, metrics: PrometheusMetrics,
     app.router.add_get("/metrics", metrics_page)
 
 
-async def serve(health: Health, metrics: PrometheusMetrics, port: int, host: str = "0.0.0.0") -> web.AppRunner:
-    """The endpoints on their own server (when Slack's HTTP server isn't running); port 0 picks one."""
+async def serve(
+    health: Health,
+    metrics: PrometheusMetrics,
+    port: int,
+    host: str = "0.0.0.0",
+    *,
+    setting: str = "READBOT_HTTP_PORT",
+) -> web.AppRunner:
+    """The endpoints on their own server (READBOT_OPS_PORT, or READBOT_HTTP_PORT when Slack's HTTP
+    server isn't running); port 0 picks one. ``setting`` is named if the port can't be had."""
     app = web.Application()
     add_routes(app, health, metrics, healthz_too=True)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -120,7 +129,7 @@ async def serve(health: Health, metrics: PrometheusMetrics, port: int, host: str
         await web.TCPSite(runner, host, port, reuse_address=True).start()
     except OSError as exc:
         await runner.cleanup()
-        raise ConfigError(f"READBOT_HTTP_PORT={port}: can't listen on {host}:{port} ({exc.strerror or exc})") from None
+        raise ConfigError(f"{setting}={port}: can't listen on {host}:{port} ({exc.strerror or exc})") from None
     log.info("health and metrics on http://%s:%d (/healthz, /readyz, /metrics)", host, port_of(runner))
     return runner
 

@@ -105,6 +105,13 @@ class PrometheusMetrics(Metrics):
         self.polls_closed = r.add(Counter("readbot_polls_closed_total", "Polls closed (by a moderator or deadline)."))
         self.prompts = r.add(Counter("readbot_prompts_posted_total", "Discussion prompts posted."))
         self.errors = r.add(Counter("readbot_errors_total", "Errors logged, by kind.", ["kind"]))
+        self.rejected_requests = r.add(
+            Counter(
+                "readbot_rejected_requests_total",
+                "Requests refused before any handler ran (bad or missing signature, malformed), by reason.",
+                ["reason"],
+            )
+        )
         self.events = r.add(
             Counter(
                 "readbot_events_total",
@@ -136,6 +143,9 @@ class PrometheusMetrics(Metrics):
 
     def error(self, kind: str) -> None:
         self.errors.inc(kind)
+
+    def rejected(self, reason: str) -> None:
+        self.rejected_requests.inc(reason)
 
     def render(self) -> str:
         return self.registry.render()

@@ -10,11 +10,23 @@ from bot.core.events import ButtonClick, Command, Event, Form, FormField, FormSu
 from bot.core.moderation import require_moderator
 from bot.errors import InputError
 from bot.polls import claims as bank
-from bot.polls.model import DEFAULT_DURATION, SCALE, PollSpec, check_claim, check_options, parse_bool, parse_duration
+from bot.polls.model import (
+    DEFAULT_DURATION,
+    SCALE,
+    Poll,
+    PollSpec,
+    check_claim,
+    check_options,
+    parse_bool,
+    parse_duration,
+)
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import UnknownPoll
 
 NEW_POLL_FORM = "poll:new"
+NOT_AN_OPTION = "That isn't one of this poll's options."
+OPTION_VALUE = re.compile(r"[0-9]{1,3}")  # ASCII digits only: not "²", not fullwidth "１"
+POLL_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 FLAG = re.compile(r"\b(duration|anonymous|hidden)\s*=\s*(\S+)", re.IGNORECASE)
 HELP = (
     "Start a poll: /poll (the next claim from the reading), or /poll <claim> | <option> | <option> "
@@ -237,16 +249,30 @@ class PollHandler:
         await responder.reply(private(f"Poll cancelled: “{poll.claim[:80]}”. No results are posted."))
 
     async def button(self, event: Event, responder: Responder) -> None:
+        """A vote (``<poll id>:<option>``) or a moderator's Close (``<poll id>``), checked against the
+        poll it names: the click must come from that poll's channel (and card, where both are known)
+        and a vote's option be ASCII digits naming one of its options."""
         assert isinstance(event, ButtonClick)
         if event.action == "poll:close":
             require_moderator(event.user, self.moderators, "close polls")
-            if await self.runtime.service.get(event.value) is None:
-                raise UnknownPoll()
-            if not await self.runtime.close(event.value):
+            poll = await self._clicked_poll(event, event.value)
+            if not await self.runtime.close(poll.id):
                 raise InputError("This poll is already closed.")
             await responder.reply(private("Poll closed; results are posted."))
             return
         poll_id, _, option = event.value.rpartition(":")
-        if not poll_id or not option.isdigit():
-            raise InputError("This poll no longer exists.")
-        await responder.reply(private(await self.runtime.vote(poll_id, int(option), event.user)))
+        if not poll_id or not OPTION_VALUE.fullmatch(option):
+            raise InputError(NOT_AN_OPTION)
+        poll = await self._clicked_poll(event, poll_id)
+        await responder.reply(private(await self.runtime.vote(poll.id, int(option), event.user)))
+
+    async def _clicked_poll(self, event: ButtonClick, poll_id: str) -> Poll:
+        poll = await self.runtime.service.get(poll_id) if POLL_ID.fullmatch(poll_id) else None
+        if poll is None:
+            raise UnknownPoll()
+        channel = event.where.channel
+        if (poll.platform, poll.channel_id) != (channel.platform, channel.id):
+            raise InputError(NOT_AN_OPTION)
+        if poll.message_id and event.message is not None and event.message.message_id != poll.message_id:
+            raise InputError(NOT_AN_OPTION)
+        return poll

@@ -1169,3 +1169,33 @@ class NetworkGuard:
         for owner, name, original in self._saved:
             setattr(owner, name, original)
         self._saved = []
+
+
+def sign_bytes(secret: str, timestamp: str, body: bytes) -> str:
+    """The v0 signature over raw bytes (what Slack signs: the body exactly as sent, UTF-8 or not)."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+async def post_raw(
+    url: str,
+    body: bytes,
+    *,
+    secret: str | None = None,
+    timestamp: str | None = None,
+    content_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10.0,
+) -> BotHttpResponse:
+    """POST any bytes to the bot: signed with ``secret`` (over the bytes, with ``timestamp``, default
+    now) when given, unsigned otherwise; ``headers`` added last (to forge or drop signature headers)."""
+    sent = {"Content-Type": content_type, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
+    if secret is not None:
+        ts = timestamp if timestamp is not None else str(int(time.time()))
+        sent.update({"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sign_bytes(secret, ts, body)})
+    sent.update(headers or {})
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+        session.post(url, data=body, headers=sent) as resp,
+    ):
+        return BotHttpResponse(resp.status, await resp.text(), dict(resp.headers), body.decode("utf-8", "replace"))

@@ -2,7 +2,9 @@
 
 Flow for every request Slack sends:
 
-1. bolt verifies the signature (HTTP mode; 401 before any listener otherwise) and
+1. the gate (:mod:`.gate`) verifies the signature and timestamp on the raw body and checks the
+   payload's shape (HTTP mode: 401 or 400 before anything parses it; Socket Mode: the shape),
+   then bolt verifies the signature again and
    acknowledges events itself; the command, button and modal-submission listeners
    below call ``ack()`` first thing, well within Slack's 3 seconds (an empty ack
    closes a submitted modal; what the submission leads to is posted afterwards);
@@ -36,6 +38,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.files import SlackFiles
+from bot.adapters.slack.gate import Gate
 from bot.adapters.slack.render import render
 from bot.adapters.slack.responders import CommandResponder, FormResponder, ThreadResponder
 from bot.adapters.slack.retries import RetryFilter, retry_num
@@ -70,6 +73,7 @@ from bot.core.events import (
     Where,
 )
 from bot.core.help import asks_for_help
+from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.tasks import InFlight
 from bot.errors import ConfigError
 from bot.settings import Settings, slack_mode
@@ -117,13 +121,18 @@ class SlackAdapter:
         drain_timeout: float = 8.0,
         extra_routes: AddRoutes | None = None,
         commands: Iterable[CommandSpec] = (),
+        metrics: Metrics = NO_METRICS,
+        healthz: bool = True,
     ) -> None:
-        """``extra_routes`` adds routes to the HTTP server (the ops endpoints, on the same port).
+        """``extra_routes`` adds routes to the HTTP server (the ops endpoints, on the same port);
+        ``healthz=False`` leaves /healthz off it too (the ops endpoints served apart).
         ``commands``: the features' declarations (``AdapterKit.commands``): those with a file option get
-        the person's latest file in the channel."""
+        the person's latest file in the channel. ``metrics`` counts requests refused at the gate."""
         self.settings = settings
         self.file_commands = frozenset(spec.name for spec in commands if spec.takes_file)
         self.extra_routes = extra_routes
+        self.healthz = healthz
+        self.gate = Gate(settings.slack_signing_secret, metrics)
         self.dispatcher = dispatcher
         self.host = host
         self.drain_timeout = drain_timeout
@@ -149,10 +158,15 @@ class SlackAdapter:
         """Check the token, then listen; returns once Slack can reach readbot."""
         await self._identify()
         if self.mode == "socket":
-            self._transport = SocketModeTransport(self.app, self.client, self.settings.slack_app_token)
+            self._transport = SocketModeTransport(self.app, self.client, self.settings.slack_app_token, gate=self.gate)
         else:
             self._transport = HttpTransport(
-                self.app, self.host, self.settings.http_port, extra_routes=self.extra_routes
+                self.app,
+                self.host,
+                self.settings.http_port,
+                gate=self.gate,
+                extra_routes=self.extra_routes,
+                healthz=self.healthz,
             )
         await self._transport.start()
         log.info("slack adapter ready: %s, bot user %s", self._transport.describe(), self.bot_user_id)
