@@ -14,12 +14,11 @@ merged.
 from __future__ import annotations
 
 import argparse
-import re
 import json
+import re
 from pathlib import Path
 
 from bot.ask.insights import content_words, group_similar
-
 
 FRAMES = ("In the story, ", "Quick question: ", "Does the reading say ", "Can someone explain ")
 

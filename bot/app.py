@@ -32,6 +32,9 @@ from datetime import timedelta
 
 from bot.ask import commands as ask_commands
 from bot.ask import feature as ask_feature
+from bot.ask import feedback as feedback_feature
+from bot.ask.answers import AnswerLog, Limits
+from bot.ask.record import AnswerRecorder
 from bot.clock import Clock, SystemClock
 from bot.core.adapter import ChatAdapter, State
 from bot.core.commands import CommandSpec
@@ -106,6 +109,7 @@ def command_specs() -> tuple[CommandSpec, ...]:
     """Every slash command the features declare, in order (what Slack's manifest must list)."""
     return (
         *ask_commands.COMMANDS,
+        *feedback_feature.COMMANDS,
         *polls_commands.commands(load_claims()),
         *prompts_commands.COMMANDS,
         *readings_commands.commands(lambda typed: []),
@@ -130,6 +134,16 @@ async def open_readings(settings: Settings) -> AsyncIterator[ReadingService]:
         db = await Database.open(database_url(settings.database_url, settings.data_dir))
         stack.push_async_callback(db.close)
         yield reading_service(settings, ReadingStore(db), knowledge, SystemClock())
+
+
+@contextlib.asynccontextmanager
+async def open_answers(settings: Settings) -> AsyncIterator[AnswerLog]:
+    """The answers kept for feedback and insights alone (the CLI): the database, nothing else."""
+    db = await Database.open(database_url(settings.database_url, settings.data_dir))
+    try:
+        yield AnswerLog(db, poll_secret(settings))
+    finally:
+        await db.close()
 
 
 @contextlib.asynccontextmanager
@@ -188,8 +202,19 @@ async def open_app(
             moderators=settings.moderators,
             metrics=metrics,
         )
+        answers = AnswerLog(db, poll_secret(settings))
+        recorder = AnswerRecorder(
+            answers,
+            clock,
+            limits=Limits(settings.rate_user, settings.rate_channel),
+            moderators=settings.moderators,
+            metrics=metrics,
+        )
         features = (
-            ask_feature.build(knowledge, history, metrics=metrics, current_reading=reading_store.current),
+            ask_feature.build(
+                knowledge, history, metrics=metrics, current_reading=reading_store.current, recorder=recorder
+            ),
+            feedback_feature.build(answers, clock, moderators=settings.moderators, metrics=metrics),
             polls_part,
             prompts_part,
             readings_part,

@@ -98,6 +98,8 @@ class Settings:
     config_path: Path = Path("readbot.toml")
     prompt_grace_minutes: int = 120
     max_reading_mb: int = 50
+    rate_user: int = 10  # questions per person per minute (0: no limit; moderators never limited)
+    rate_channel: int = 60  # questions per channel per minute (0: no limit)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
@@ -155,6 +157,8 @@ class Settings:
             config_path=_path(env, "READBOT_CONFIG", Path("readbot.toml")),
             prompt_grace_minutes=_int(env, "READBOT_PROMPT_GRACE_MINUTES", 120, 0, 7 * 24 * 60),
             max_reading_mb=_int(env, "READBOT_MAX_READING_MB", 50, 1, 1024),
+            rate_user=_int(env, "READBOT_RATE_USER", 10, 0, 10_000),
+            rate_channel=_int(env, "READBOT_RATE_CHANNEL", 60, 0, 100_000),
         )
 
 

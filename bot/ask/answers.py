@@ -222,9 +222,7 @@ class AnswerLog:
 
     async def failed(self, answer_id: str) -> None:
         async with self.db.engine.begin() as conn:
-            await conn.execute(
-                update(asked_questions).where(asked_questions.c.id == answer_id).values(status="failed")
-            )
+            await conn.execute(update(asked_questions).where(asked_questions.c.id == answer_id).values(status="failed"))
 
     async def get(self, answer_id: str) -> StoredAnswer | None:
         async with self.db.engine.connect() as conn:
@@ -248,9 +246,7 @@ class AnswerLog:
     async def unshare(self, answer_id: str) -> None:
         """Posting the shared answer failed: it may be shared again."""
         async with self.db.engine.begin() as conn:
-            await conn.execute(
-                update(asked_questions).where(asked_questions.c.id == answer_id).values(shared_at=None)
-            )
+            await conn.execute(update(asked_questions).where(asked_questions.c.id == answer_id).values(shared_at=None))
 
     # ------------------------------------------------------------------ feedback
 
@@ -281,7 +277,11 @@ class AnswerLog:
             )
             statement = statement.on_conflict_do_update(
                 index_elements=[f.answer_id, f.voter],
-                set_={"verdict": statement.excluded.verdict, "note": statement.excluded.note, "at": statement.excluded.at},
+                set_={
+                    "verdict": statement.excluded.verdict,
+                    "note": statement.excluded.note,
+                    "at": statement.excluded.at,
+                },
             )
             await conn.execute(statement)
         return (VoteResult.NEW if before is None else VoteResult.CHANGED), note

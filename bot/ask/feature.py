@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.ask.commands import COMMANDS
 from bot.ask.handler import AskHandler, CurrentReading
+from bot.ask.record import AnswerRecorder
 from bot.core.feature import Feature, bind
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.knowledge.service import KnowledgeService
@@ -16,6 +17,7 @@ def build(
     *,
     metrics: Metrics = NO_METRICS,
     current_reading: CurrentReading | None = None,
+    recorder: AnswerRecorder | None = None,
 ) -> Feature:
-    ask = AskHandler(knowledge, history, metrics=metrics, current_reading=current_reading)
+    ask = AskHandler(knowledge, history, metrics=metrics, current_reading=current_reading, recorder=recorder)
     return Feature("ask", commands=bind(COMMANDS, {"ask": ask}), on_message=ask)

@@ -129,7 +129,9 @@ def summarize(
     for question, status, citations in asked:
         if status == "answered":
             answered += 1
-            cited = {c.get("section") for c in citations if isinstance(c, dict)} if isinstance(citations, list) else set()
+            cited = (
+                {c.get("section") for c in citations if isinstance(c, dict)} if isinstance(citations, list) else set()
+            )
             sections.update(s for s in cited if isinstance(s, str) and s)
         else:
             uncovered.append(question)

@@ -19,5 +19,11 @@ class Metrics:
 
     def error(self, kind: str) -> None: ...
 
+    def feedback(self, verdict: str) -> None:
+        """A 👍 ("up") or 👎 ("down") given or changed to on an answer."""
+
+    def rate_limited(self, platform: str, scope: str) -> None:
+        """A question refused by the rate limit of a person ("user") or a channel ("channel")."""
+
 
 NO_METRICS = Metrics()

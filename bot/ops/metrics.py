@@ -105,6 +105,16 @@ class PrometheusMetrics(Metrics):
         self.polls_closed = r.add(Counter("readbot_polls_closed_total", "Polls closed (by a moderator or deadline)."))
         self.prompts = r.add(Counter("readbot_prompts_posted_total", "Discussion prompts posted."))
         self.errors = r.add(Counter("readbot_errors_total", "Errors logged, by kind.", ["kind"]))
+        self.feedback_given = r.add(
+            Counter("readbot_answer_feedback_total", "👍 (up) and 👎 (down) given on answers.", ["verdict"])
+        )
+        self.limited = r.add(
+            Counter(
+                "readbot_questions_rate_limited_total",
+                "Questions refused by a rate limit, by platform and scope (user or channel).",
+                ["platform", "scope"],
+            )
+        )
         self.events = r.add(
             Counter(
                 "readbot_events_total",
@@ -121,6 +131,12 @@ class PrometheusMetrics(Metrics):
         self.latency.observe(seconds)
         if not covered:
             self.not_covered.inc(platform)
+
+    def feedback(self, verdict: str) -> None:
+        self.feedback_given.inc(verdict)
+
+    def rate_limited(self, platform: str, scope: str) -> None:
+        self.limited.inc(platform, scope)
 
     def vote(self) -> None:
         self.votes.inc()

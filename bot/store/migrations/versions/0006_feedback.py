@@ -35,9 +35,7 @@ def upgrade() -> None:
     op.create_index("asked_questions_channel", "asked_questions", ["platform", "channel_id", "asked_at"])
     op.create_table(
         "answer_feedback",
-        sa.Column(
-            "answer_id", sa.String(32), sa.ForeignKey("asked_questions.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("answer_id", sa.String(32), sa.ForeignKey("asked_questions.id", ondelete="CASCADE"), nullable=False),
         sa.Column("voter", sa.String(64), nullable=False),
         sa.Column("verdict", sa.String(4), nullable=False),
         sa.Column("note", sa.Text, nullable=False),
