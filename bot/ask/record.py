@@ -17,6 +17,7 @@ from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.moderation import is_moderator
 from bot.knowledge.answer import Answer
 
+DEFAULT_LIMITS = Limits()
 FEEDBACK = "feedback"  # the button and form prefix
 UP, DOWN, SHARE = f"{FEEDBACK}:up", f"{FEEDBACK}:down", f"{FEEDBACK}:share"
 PRIVATE_WORD = re.compile(r"^\s*private\s*(?::|\s|$)\s*", re.IGNORECASE)
@@ -52,7 +53,7 @@ class AnswerRecorder:
         log: AnswerLog,
         clock: Clock,
         *,
-        limits: Limits = Limits(),
+        limits: Limits = DEFAULT_LIMITS,
         moderators: frozenset[str] = frozenset(),
         metrics: Metrics = NO_METRICS,
     ) -> None:
