@@ -195,12 +195,13 @@ async def test_poll_is_a_slash_command_with_options_of_its_own(world: World) -> 
     assert put.status == 200
     commands = {c["name"]: c for c in put.json}
     assert {"ask", "poll"} <= set(commands)
-    for name in set(commands) - {"ask", "poll", "reading"}:  # /prompt takes one text option
+    for name in set(commands) - {"ask", "poll", "reading", "insights"}:  # /prompt takes one text option
         assert [(o["name"], o["type"]) for o in commands[name]["options"]] == [("text", 3)], name
     reading = {o["name"]: o for o in commands["reading"]["options"]}  # /reading: an attachment for add
     assert [(name, o["type"]) for name, o in reading.items()] == [("action", 3), ("id", 3), ("file", 11), ("title", 3)]
     assert reading["id"]["autocomplete"] is True
-    (question,) = commands["ask"]["options"]  # /ask is as it was
+    assert [(o["name"], o["type"]) for o in commands["insights"]["options"]] == [("days", 3)]
+    question, _private = commands["ask"]["options"]  # /ask is as it was, with its private option (issue 17)
     assert (question["name"], question["type"], question["required"]) == ("question", 3, True)
     options = {o["name"]: o for o in commands["poll"]["options"]}
     assert list(options) == ["claim", "options", "duration", "anonymous", "hidden", "action"]
