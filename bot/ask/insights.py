@@ -4,9 +4,9 @@ the reading didn't cover grouped by similarity, and the feedback on answers.
 Grouping is by word overlap, not embeddings: a question is its content words (lower case, light
 stemming, stop words and question framing such as "what does … say about" dropped, as in retrieval:
 :mod:`bot.knowledge.terms`), and it joins the group whose first question it overlaps most, if their
-Jaccard similarity is at least :data:`SIMILAR`. It needs no model (the CLI and the weekly report
-run it without loading one) and is fast: candidate groups come from an inverted index of words, so
-10,000 questions group in well under a second (``benchmarks/bench_insights.py``).
+Jaccard similarity is at least :data:`SIMILAR`. It needs no model (the CLI runs it without loading
+one) and is fast: candidate groups come from a prefix-filtered inverted index of words, so /insights
+over 10,000 stored questions stays under a second (``benchmarks/bench_insights.py``).
 
 :data:`SIMILAR` was chosen on two readings' questions: FairytaleQA's 23 stories (each its own reading,
 split in two halves) and the shipped reading's question set. ``benchmarks/calibrate_insights.py``
@@ -18,6 +18,7 @@ questions about one character); above 2/3 a rewording missing one of three words
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,35 +38,57 @@ def content_words(question: str) -> frozenset[str]:
 
 def group_similar(questions: Iterable[str], threshold: float = SIMILAR) -> list[tuple[str, int]]:
     """``(question, count)`` per group of similar questions, largest first; the question shown is the
-    group's most asked wording (the first asked among equals)."""
-    groups: list[tuple[frozenset[str], Counter[str]]] = []
-    index: dict[str, list[int]] = {}
+    group's most asked wording (the first asked among equals).
+
+    Greedy, in the order asked: a question joins the group whose first question it is most similar to
+    (Jaccard of content words at least ``threshold``), else starts a group. Questions with the same
+    content words are taken together, and candidate groups come from a prefix-filtered inverted index
+    (each set indexed and probed by its ``len - ceil(threshold * len) + 1`` rarest words, which two sets
+    with a Jaccard similarity of at least ``threshold`` always share), so a large backlog stays fast."""
+    wordings: dict[frozenset[str] | str, Counter[str]] = {}
     for question in questions:
         words = content_words(question)
+        key: frozenset[str] | str = words if words else question.strip().lower()  # no words: only itself
+        wordings.setdefault(key, Counter())[question.strip()] += 1
+    frequency: Counter[str] = Counter(w for key in wordings if isinstance(key, frozenset) for w in key)
+
+    def prefix(words: frozenset[str]) -> list[str]:
+        rarest = sorted(words, key=lambda w: (frequency[w], w))
+        return rarest[: len(words) - math.ceil(threshold * len(words) - 1e-9) + 1]
+
+    heads: list[frozenset[str]] = []
+    members: list[list[Counter[str]]] = []
+    index: dict[str, list[int]] = {}
+    for key, counted in wordings.items():
         best, best_score = -1, 0.0
-        if words:
+        if isinstance(key, frozenset):
             seen: set[int] = set()
-            for word in words:
+            for word in prefix(key):
                 for g in index.get(word, ()):
-                    if g in seen:
-                        continue
-                    seen.add(g)
-                    head = groups[g][0]
-                    score = len(words & head) / len(words | head)
-                    if score > best_score:
-                        best, best_score = g, score
+                    if g not in seen:
+                        seen.add(g)
+                        head = heads[g]
+                        shared = len(key & head)
+                        score = shared / (len(key) + len(head) - shared)
+                        if score > best_score:
+                            best, best_score = g, score
         if best >= 0 and best_score >= threshold:
-            groups[best][1][question.strip()] += 1
+            members[best].append(counted)
             continue
-        groups.append((words, Counter({question.strip(): 1})))
-        for word in words:
-            index.setdefault(word, []).append(len(groups) - 1)
-    counted = []
-    for order, (_, wordings) in enumerate(groups):
-        shown = max(wordings.items(), key=lambda kv: kv[1])[0]  # Counter keeps first-seen order among equals
-        counted.append((sum(wordings.values()), order, shown))
-    counted.sort(key=lambda t: (-t[0], t[1]))
-    return [(shown, n) for n, _, shown in counted]
+        heads.append(key if isinstance(key, frozenset) else frozenset())
+        members.append([counted])
+        if isinstance(key, frozenset):
+            for word in prefix(key):
+                index.setdefault(word, []).append(len(heads) - 1)
+    counted_groups = []
+    for order, parts in enumerate(members):
+        total: Counter[str] = Counter()
+        for part in parts:
+            total.update(part)
+        shown = max(total.items(), key=lambda kv: kv[1])[0]  # Counter keeps first-seen order among equals
+        counted_groups.append((sum(total.values()), order, shown))
+    counted_groups.sort(key=lambda t: (-t[0], t[1]))
+    return [(shown, n) for n, _, shown in counted_groups]
 
 
 @dataclass(frozen=True)
