@@ -177,6 +177,7 @@ class AnswerLog:
                     question=question,
                     answer="",
                     citations=[],
+                    sections=[],
                     grounded=False,
                     status="pending",
                     private=private,
@@ -217,7 +218,13 @@ class AnswerLog:
             await conn.execute(
                 update(asked_questions)
                 .where(asked_questions.c.id == answer_id)
-                .values(answer=answer, citations=citations_json(citations), grounded=grounded, status=status)
+                .values(
+                    answer=answer,
+                    citations=citations_json(citations),
+                    sections=list(dict.fromkeys(c.section for c in citations if c.section)),
+                    grounded=grounded,
+                    status=status,
+                )
             )
 
     async def failed(self, answer_id: str) -> None:
@@ -347,18 +354,20 @@ class AnswerLog:
             for r in rows
         ]
 
-    async def asked_since(self, since: datetime) -> list[tuple[str, str, Any]]:
-        """(question, status, citations) of the questions asked since ``since`` (answered or declined)."""
+    async def asked_since(self, since: datetime) -> list[tuple[str, str, list[str]]]:
+        """(question, status, cited sections) of the questions asked since ``since`` (answered or
+        declined; a declined one cites nothing, so its sections aren't read)."""
         q = asked_questions.c
         async with self.db.engine.connect() as conn:
-            rows = (
+            answered = (
                 await conn.execute(
-                    select(q.question, q.status, q.citations).where(
-                        and_(q.asked_at >= since, q.status.in_(("answered", "declined")))
-                    )
+                    select(q.question, q.sections).where(and_(q.asked_at >= since, q.status == "answered"))
                 )
             ).all()
-        return [(r[0], r[1], r[2]) for r in rows]
+            declined = (
+                await conn.execute(select(q.question).where(and_(q.asked_at >= since, q.status == "declined")))
+            ).all()
+        return [(r[0], "answered", list(r[1] or [])) for r in answered] + [(r[0], "declined", []) for r in declined]
 
     async def verdicts_since(self, since: datetime) -> dict[str, int]:
         q, f = asked_questions.c, answer_feedback.c

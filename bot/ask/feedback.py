@@ -7,6 +7,7 @@ carry its buttons (:mod:`bot.ask.record`).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.ask.answers import AnswerLog, UnknownAnswer, VoteResult
@@ -51,12 +52,10 @@ def parse_days(raw: str) -> int:
 
 async def insights(log: AnswerLog, clock: Clock, days: int) -> Insights:
     since = clock.now() - timedelta(days=days)
-    return summarize(
-        await log.asked_since(since),
-        await log.verdicts_since(since),
-        await log.marked_down_since(since),
-        days=days,
-    )
+    asked = await log.asked_since(since)
+    verdicts = await log.verdicts_since(since)
+    marked_down = await log.marked_down_since(since)
+    return await asyncio.to_thread(summarize, asked, verdicts, marked_down, days=days)  # grouping: CPU
 
 
 def note_form(answer_id: str) -> Form:

@@ -22,6 +22,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from bot.knowledge.terms import QUESTION_FRAME, STOPWORDS, WORD, stem
@@ -31,9 +32,12 @@ TOP_SECTIONS = 10
 TOP_UNCOVERED = 15
 
 
+_stem = lru_cache(maxsize=100_000)(stem)  # a backlog repeats its words
+
+
 def content_words(question: str) -> frozenset[str]:
     words = WORD.findall(question.lower().replace("’", "'"))
-    return frozenset(stem(w) for w in words if w not in STOPWORDS and w not in QUESTION_FRAME and len(w) > 1)
+    return frozenset(_stem(w) for w in words if w not in STOPWORDS and w not in QUESTION_FRAME and len(w) > 1)
 
 
 def group_similar(questions: Iterable[str], threshold: float = SIMILAR) -> list[tuple[str, int]]:
@@ -138,24 +142,21 @@ class Insights:
 
 
 def summarize(
-    asked: Sequence[tuple[str, str, Any]],
+    asked: Sequence[tuple[str, str, list[str]]],
     verdicts: dict[str, int],
     marked_down: list[dict[str, Any]],
     *,
     days: int,
     threshold: float = SIMILAR,
 ) -> Insights:
-    """``asked``: (question, status, citations) rows (:meth:`bot.ask.answers.AnswerLog.asked_since`)."""
+    """``asked``: (question, status, cited sections) rows (:meth:`bot.ask.answers.AnswerLog.asked_since`)."""
     sections: Counter[str] = Counter()
     uncovered: list[str] = []
     answered = 0
-    for question, status, citations in asked:
+    for question, status, cited in asked:
         if status == "answered":
             answered += 1
-            cited = (
-                {c.get("section") for c in citations if isinstance(c, dict)} if isinstance(citations, list) else set()
-            )
-            sections.update(s for s in cited if isinstance(s, str) and s)
+            sections.update({s for s in cited if isinstance(s, str) and s})
         else:
             uncovered.append(question)
     return Insights(

@@ -157,6 +157,7 @@ asked_questions = Table(
     Column("question", Text, nullable=False),
     Column("answer", Text, nullable=False, default=""),
     Column("citations", JSON, nullable=False),  # [{section, document, reading, text}], what the answer cited
+    Column("sections", JSON, nullable=False),  # the cited sections' titles (what /insights counts)
     Column("grounded", Boolean, nullable=False, default=False),
     # pending (being answered) | answered | declined (not covered) | chat (small talk) | failed
     Column("status", String(16), nullable=False),

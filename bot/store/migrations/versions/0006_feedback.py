@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("question", sa.Text, nullable=False),
         sa.Column("answer", sa.Text, nullable=False),
         sa.Column("citations", sa.JSON, nullable=False),
+        sa.Column("sections", sa.JSON, nullable=False),
         sa.Column("grounded", sa.Boolean, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("private", sa.Boolean, nullable=False),
