@@ -35,6 +35,7 @@ from bot.ask import feature as ask_feature
 from bot.ask import feedback as feedback_feature
 from bot.ask.answers import AnswerLog, Limits
 from bot.ask.record import AnswerRecorder
+from bot.ask.weekly import WeeklyPoster, load_weekly
 from bot.clock import Clock, SystemClock
 from bot.core.adapter import ChatAdapter, State
 from bot.core.commands import CommandSpec
@@ -164,6 +165,7 @@ async def open_app(
     clock = clock or SystemClock()
     health = health or Health()
     config = load_config(settings.config_path)  # a bad readbot.toml stops start-up here
+    weekly_report = load_weekly(settings.config_path)  # ... and so does a bad [insights] table
     async with contextlib.AsyncExitStack() as stack:
         db = await Database.open(database_url(settings.database_url, settings.data_dir))
         stack.push_async_callback(db.close)
@@ -214,7 +216,15 @@ async def open_app(
             ask_feature.build(
                 knowledge, history, metrics=metrics, current_reading=reading_store.current, recorder=recorder
             ),
-            feedback_feature.build(answers, clock, moderators=settings.moderators, metrics=metrics),
+            feedback_feature.build(
+                answers,
+                clock,
+                moderators=settings.moderators,
+                metrics=metrics,
+                weekly=WeeklyPoster(weekly_report, answers, outbox, clock, EventLog(db, clock))
+                if weekly_report
+                else None,
+            ),
             polls_part,
             prompts_part,
             readings_part,

@@ -19,7 +19,7 @@ from bot.ask.answers import AnswerLog, Limits, RateLimited, UnknownAnswer, VoteR
 from bot.ask.insights import group_similar
 from bot.clock import ManualClock
 from bot.core.events import Button, ButtonClick, Citation, Reply, User, Visibility
-from bot.errors import InputError
+from bot.errors import ConfigError, InputError
 from bot.ops.metrics import PrometheusMetrics
 from bot.settings import Settings
 from tests.polls_support import open_database
@@ -311,3 +311,71 @@ def test_buttons_fit_every_platform() -> None:
 
     for button in (*feedback_buttons("0123456789abcdef"), share_button("0123456789abcdef")):
         assert isinstance(button, Button) and len(f"{button.action}|{button.value}") <= 100
+
+
+@pytest.mark.asyncio
+async def test_the_weekly_report_is_posted_once_on_its_schedule(tmp_path, knowledge_service) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bot.ask.weekly import WeeklyPoster, load_weekly
+    from bot.store.events import EventLog
+
+    config = tmp_path / "readbot.toml"
+    config.write_text(
+        '[insights]\nplatform = "console"\nchannel = "mods"\ncron = "0 9 * * 1"\ntimezone = "Europe/Berlin"\n'
+    )
+    env = {"READBOT_DATA_DIR": str(tmp_path), "READBOT_CONFIG": str(config), "READBOT_MODERATORS": MOD.id}
+    settings = Settings.from_env(env, dotenv=None)
+    out = io.StringIO()
+    clock = ManualClock(T0)  # a Tuesday, 09:00 UTC
+
+    def console(kit: AdapterKit) -> ConsoleAdapter:
+        return ConsoleAdapter(kit.dispatcher, out, user=MEMBER, commands=kit.commands)
+
+    async with open_app(settings, adapters=[console], knowledge=knowledge_service, clock=clock, run_tasks=False) as app:
+        (adapter,) = app.adapters
+        (task,) = [t for f in app.features for t in f.tasks if t.name == "insights-weekly"]
+        await say(adapter, MEMBER, UNCOVERED[0])
+        await say(adapter, MEMBER, UNCOVERED[1])
+        running = asyncio.create_task(task.run())
+        await asyncio.sleep(0.05)
+        clock.advance(days=5, hours=22)  # Monday 07:00 UTC = 08:00 Berlin: not yet
+        await asyncio.sleep(0.05)
+        assert not any(where.channel.id == "mods" for where, _ in adapter.posted)
+        clock.advance(hours=1)  # Monday 09:00 Berlin = 08:00 UTC
+        for _ in range(200):
+            if any(where.channel.id == "mods" for where, _ in adapter.posted):
+                break
+            await asyncio.sleep(0.02)
+        running.cancel()
+        (report,) = [reply for where, reply in adapter.posted if where.channel.id == "mods"]
+        assert "2 question(s), 0 answered" in report.text and "(×2)" in report.text
+
+        report_config = load_weekly(config)
+        assert report_config is not None
+        weekly = WeeklyPoster(report_config, AnswerLog(app.db, b""), app.outbox, clock, EventLog(app.db, clock))
+        due = datetime(2026, 11, 9, 8, 0, tzinfo=UTC)
+        assert not await weekly.post(due)  # that time was posted already (another replica would skip it too)
+
+
+def test_a_bad_insights_table_stops_start_up_with_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.ask.weekly import load_weekly
+    from bot.prompts.config import load_config
+
+    config = tmp_path / "readbot.toml"
+    good = '[insights]\nplatform = "slack"\nchannel = "C0MODS"\ncron = "0 9 * * 1"\n'
+    config.write_text(good)
+    assert load_config(config).schedules == ()  # the prompts' loader accepts the table
+    report = load_weekly(config)
+    assert report is not None and (report.platform, report.channel, report.days) == ("slack", "C0MODS", 7)
+    for bad, says in (
+        (good.replace("0 9 * * 1", "61 9 * * 1"), "bad cron"),
+        (good + "colour = 'red'\n", "unknown key 'colour'"),
+        (good + "days = 0\n", "days 0"),
+        (good.replace('"slack"', '"irc"'), "unknown platform"),
+        (good + 'timezone = "Mars/Olympus"\n', "unknown timezone"),
+    ):
+        config.write_text(bad)
+        with pytest.raises(ConfigError) as error:
+            load_weekly(config)
+        assert says in str(error.value) and "[insights]" in str(error.value) and "\n" not in str(error.value)

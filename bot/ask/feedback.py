@@ -7,17 +7,15 @@ carry its buttons (:mod:`bot.ask.record`).
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
 from bot.ask.answers import AnswerLog, UnknownAnswer, VoteResult
-from bot.ask.insights import Insights, summarize
+from bot.ask.insights import Insights, gather
 from bot.ask.record import DOWN, FEEDBACK, SHARE, UP, feedback_buttons
+from bot.ask.weekly import WeeklyPoster
 from bot.clock import Clock
 from bot.core.adapter import Responder, UnsupportedOperation
 from bot.core.commands import CommandSpec, OptionSpec
 from bot.core.events import ButtonClick, Command, Event, Form, FormField, FormSubmitted, Reply, Visibility
-from bot.core.feature import Feature, bind
+from bot.core.feature import Feature, Task, bind
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.moderation import require_moderator
 from bot.errors import InputError
@@ -51,11 +49,7 @@ def parse_days(raw: str) -> int:
 
 
 async def insights(log: AnswerLog, clock: Clock, days: int) -> Insights:
-    since = clock.now() - timedelta(days=days)
-    asked = await log.asked_since(since)
-    verdicts = await log.verdicts_since(since)
-    marked_down = await log.marked_down_since(since)
-    return await asyncio.to_thread(summarize, asked, verdicts, marked_down, days=days)  # grouping: CPU
+    return await gather(log, clock.now(), days)
 
 
 def note_form(answer_id: str) -> Form:
@@ -170,11 +164,20 @@ class FeedbackHandler:
         await responder.reply(private(found.text()))
 
 
-def build(log: AnswerLog, clock: Clock, *, moderators: frozenset[str], metrics: Metrics = NO_METRICS) -> Feature:
+def build(
+    log: AnswerLog,
+    clock: Clock,
+    *,
+    moderators: frozenset[str],
+    metrics: Metrics = NO_METRICS,
+    weekly: WeeklyPoster | None = None,
+) -> Feature:
+    """``weekly``: the report posted on a schedule to a moderators' channel (``[insights]`` in readbot.toml)."""
     handler = FeedbackHandler(log, clock, moderators=moderators, metrics=metrics)
     return Feature(
         FEEDBACK,
         commands=bind(COMMANDS, {"insights": handler.insights}),
         buttons={FEEDBACK: handler.button},
         forms={FEEDBACK: handler.form},
+        tasks=(Task("insights-weekly", weekly.run),) if weekly is not None else (),
     )

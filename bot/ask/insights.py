@@ -18,13 +18,16 @@ questions about one character); above 2/3 a rewording missing one of three words
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from bot.ask.answers import AnswerLog
 from bot.knowledge.terms import QUESTION_FRAME, STOPWORDS, WORD, stem
 
 SIMILAR = 0.6  # Jaccard similarity of content words at which two uncovered questions are grouped
@@ -169,3 +172,12 @@ def summarize(
         down=verdicts.get("down", 0),
         marked_down=marked_down,
     )
+
+
+async def gather(log: AnswerLog, now: datetime, days: int) -> Insights:
+    """The insights of the ``days`` before ``now``: read from the store, grouped in a worker thread."""
+    since = now - timedelta(days=days)
+    asked = await log.asked_since(since)
+    verdicts = await log.verdicts_since(since)
+    marked_down = await log.marked_down_since(since)
+    return await asyncio.to_thread(summarize, asked, verdicts, marked_down, days=days)

@@ -153,9 +153,9 @@ def parse_config(text: str, path: Path) -> PromptConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"schedule"})
+    unknown = sorted(set(data) - {"schedule", "insights"})  # [insights]: the weekly report (bot.ask.weekly)
     if unknown:
-        raise ConfigError(f"{path}: unknown section {unknown[0]!r} (expected [[schedule]] entries)")
+        raise ConfigError(f"{path}: unknown section {unknown[0]!r} (expected [[schedule]] entries or [insights])")
     entries = data.get("schedule", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: schedule must be written [[schedule]] (a list of entries)")
