@@ -379,3 +379,17 @@ def test_a_bad_insights_table_stops_start_up_with_one_line(tmp_path) -> None:  #
         with pytest.raises(ConfigError) as error:
             load_weekly(config)
         assert says in str(error.value) and "[insights]" in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_migration_0006_matches_the_schema(kind, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bot.store.schema import metadata
+
+    async with open_database(kind, tmp_path) as db:  # migrated to the newest schema
+        async with db.engine.connect() as conn:
+            diffs = await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+    assert [d for d in diffs if "asked_questions" in repr(d) or "answer_feedback" in repr(d)] == []
