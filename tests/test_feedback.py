@@ -389,7 +389,6 @@ async def test_migration_0006_matches_the_schema(kind, tmp_path) -> None:  # typ
 
     from bot.store.schema import metadata
 
-    async with open_database(kind, tmp_path) as db:  # migrated to the newest schema
-        async with db.engine.connect() as conn:
-            diffs = await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+    async with open_database(kind, tmp_path) as db, db.engine.connect() as conn:  # migrated to the newest schema
+        diffs = await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
     assert [d for d in diffs if "asked_questions" in repr(d) or "answer_feedback" in repr(d)] == []

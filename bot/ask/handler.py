@@ -100,7 +100,8 @@ class AskHandler:
             else (event.options.get("question") or event.text)
         )  # a bad question is answered privately at once
         ticket = await self.recorder.admit(event, question, private=private) if self.recorder else None
-        await responder.acknowledge()
+        if not private:  # a private answer is its own first response (Discord: ephemeral, no public "thinking…")
+            await responder.acknowledge()
         key = self.thread_key(event)
         threaded = isinstance(event, Message) or bool(event.where.thread_id)
         channel = event.where.channel
