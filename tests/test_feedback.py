@@ -392,3 +392,19 @@ async def test_migration_0006_matches_the_schema(kind, tmp_path) -> None:  # typ
     async with open_database(kind, tmp_path) as db, db.engine.connect() as conn:  # migrated to the newest schema
         diffs = await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
     assert [d for d in diffs if "asked_questions" in repr(d) or "answer_feedback" in repr(d)] == []
+
+
+def test_private_takes_its_colon_and_a_question_may_begin_with_the_word() -> None:
+    from bot.ask.record import asks_privately
+    from bot.core.events import Channel, Command, Where
+
+    where = Where(Channel("slack", "C1"))
+
+    def ask(text: str, **options: str) -> tuple[bool, str | None]:
+        return asks_privately(Command("e", where, MEMBER, "ask", text, options))
+
+    assert ask("private: what is research taste?") == (True, "what is research taste?")
+    assert ask("  PRIVATE :what is it") == (True, "what is it")
+    assert ask("private property: does the reading mention it?") == (False, None)
+    assert ask("", question="what is it", private="yes") == (True, None)
+    assert ask("", question="what is it", private="no") == (False, None)

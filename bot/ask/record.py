@@ -20,14 +20,14 @@ from bot.knowledge.answer import Answer
 DEFAULT_LIMITS = Limits()
 FEEDBACK = "feedback"  # the button and form prefix
 UP, DOWN, SHARE = f"{FEEDBACK}:up", f"{FEEDBACK}:down", f"{FEEDBACK}:share"
-PRIVATE_WORD = re.compile(r"^\s*private\s*(?::|\s|$)\s*", re.IGNORECASE)
+PRIVATE_WORD = re.compile(r"^\s*private\s*:\s*", re.IGNORECASE)  # "private:" (a question may start with "private")
 TRUE = frozenset({"yes", "true", "on", "1", "private"})
 
 
 def asks_privately(event: Event) -> tuple[bool, str | None]:
     """Whether a question asks for a private answer, and its text without the flag word (None when
-    the text is unchanged). Discord sends the ``private`` option; Slack and the console the leading word
-    ``private`` (``/ask private: what is …``)."""
+    the text is unchanged). Discord sends the ``private`` option; Slack and the console a leading
+    ``private:`` (``/ask private: what is …``; the colon is needed, as a question may begin with the word)."""
     if not isinstance(event, Command):
         return False, None
     if event.options.get("private", "").strip().lower() in TRUE:

@@ -108,6 +108,8 @@ class PrometheusMetrics(Metrics):
         self.feedback_given = r.add(
             Counter("readbot_answer_feedback_total", "👍 (up) and 👎 (down) given on answers.", ["verdict"])
         )
+        for verdict in ("up", "down"):  # both shown from the start, at 0
+            self.feedback_given.inc(verdict, amount=0)
         self.limited = r.add(
             Counter(
                 "readbot_questions_rate_limited_total",
