@@ -231,3 +231,12 @@ async def test_insights_and_bad_input(bot: Bot) -> None:
     await bot.click(button(covered, "👎"), MEMBER, covered.response["ts"])
     assert "no longer stored" in bot.private(MEMBER)[-1].args["text"]
     assert bot.fake.calls_to("views.open") == [] and len(bot.posted()) == 3
+
+
+@e2e
+async def test_a_private_answer_goes_through_response_url_where_readbot_cant_post(bot: Bot) -> None:
+    bot.fake.fail("chat.postEphemeral", error="channel_not_found")  # e.g. a channel readbot isn't in
+    await bot.ask(f"private: {COVERED}", response_url=bot.fake.new_response_url())
+    (sent,) = await bot.fake.wait_for_calls("response_url", 1)
+    assert sent.args["response_type"] == "ephemeral" and "bug" in sent.args["text"]
+    assert "Share with the channel" in json.dumps(sent.args["blocks"]) and bot.posted() == []
