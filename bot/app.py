@@ -33,6 +33,10 @@ from zoneinfo import ZoneInfo
 
 from bot.ask import commands as ask_commands
 from bot.ask import feature as ask_feature
+from bot.ask import feedback as feedback_feature
+from bot.ask.answers import AnswerLog, Limits
+from bot.ask.record import AnswerRecorder
+from bot.ask.weekly import WeeklyPoster, load_weekly
 from bot.clock import Clock, SystemClock
 from bot.core.adapter import ChatAdapter, State
 from bot.core.commands import CommandSpec
@@ -111,6 +115,7 @@ def command_specs() -> tuple[CommandSpec, ...]:
     """Every slash command the features declare, in order (what Slack's manifest must list)."""
     return (
         *ask_commands.COMMANDS,
+        *feedback_feature.COMMANDS,
         *polls_commands.commands(load_claims()),
         *prompts_commands.COMMANDS,
         *readings_commands.commands(lambda typed: []),
@@ -146,6 +151,16 @@ async def open_readings(settings: Settings) -> AsyncIterator[ReadingService]:
 
 
 @contextlib.asynccontextmanager
+async def open_answers(settings: Settings) -> AsyncIterator[AnswerLog]:
+    """The answers kept for feedback and insights alone (the CLI): the database, nothing else."""
+    db = await Database.open(database_url(settings.database_url, settings.data_dir))
+    try:
+        yield AnswerLog(db, poll_secret(settings))
+    finally:
+        await db.close()
+
+
+@contextlib.asynccontextmanager
 async def open_app(
     settings: Settings,
     *,
@@ -164,6 +179,7 @@ async def open_app(
     health = health or Health()
     config = load_config(settings.config_path)  # a bad readbot.toml stops start-up here
     syllabi = load_syllabus(settings.config_path)  # ... its [[syllabus]] too (the readings are checked below)
+    weekly_report = load_weekly(settings.config_path)  # ... and so does a bad [insights] table
     async with contextlib.AsyncExitStack() as stack:
         db = await Database.open(database_url(settings.database_url, settings.data_dir))
         stack.push_async_callback(db.close)
@@ -206,9 +222,31 @@ async def open_app(
             moderators=settings.moderators,
             metrics=metrics,
         )
+        answers = AnswerLog(db, poll_secret(settings))
+        recorder = AnswerRecorder(
+            answers,
+            clock,
+            limits=Limits(settings.rate_user, settings.rate_channel),
+            moderators=settings.moderators,
+            metrics=metrics,
+        )
         features = (
             ask_feature.build(
-                knowledge, history, metrics=metrics, current_reading=reading_store.current, progress=readings.progress
+                knowledge,
+                history,
+                metrics=metrics,
+                current_reading=reading_store.current,
+                progress=readings.progress,
+                recorder=recorder,
+            ),
+            feedback_feature.build(
+                answers,
+                clock,
+                moderators=settings.moderators,
+                metrics=metrics,
+                weekly=WeeklyPoster(weekly_report, answers, outbox, clock, EventLog(db, clock))
+                if weekly_report
+                else None,
             ),
             polls_part,
             prompts_part,

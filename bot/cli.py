@@ -70,6 +70,15 @@ def _parser() -> ArgumentParser:
     export.add_argument("--poll", help="only this poll id")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
 
+    feedback = sub.add_parser("feedback", help="👍/👎 feedback on answers (for moderators)")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True, parser_class=ArgumentParser)
+    feedback_export = feedback_sub.add_parser("export", help="every verdict with its question, oldest first")
+    feedback_export.add_argument("--format", choices=["csv", "json"], default="csv")
+    insights = sub.add_parser(
+        "insights", help="what the group asked: questions, sections, what the reading didn't cover, feedback"
+    )
+    insights.add_argument("--days", type=_days, default=7, help="how far back (1-366, default 7)")
+    insights.add_argument("--json", action="store_true")
     readings = sub.add_parser("readings", help="add, list or remove readings")
     readings_sub = readings.add_subparsers(dest="readings_command", required=True, parser_class=ArgumentParser)
     add = readings_sub.add_parser("add", help="index one file (.txt .md .html .pdf .epub) as a reading")
@@ -273,6 +282,28 @@ def cmd_polls(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.app import open_answers
+    from bot.ask.export import feedback_csv, feedback_json
+    from bot.clock import SystemClock
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+
+    async def go() -> str:
+        async with open_answers(settings) as answers:
+            if args.command == "insights":
+                from bot.ask.feedback import insights
+
+                found = await insights(answers, SystemClock(), args.days)
+                return json.dumps(found.to_json(), ensure_ascii=False) if args.json else found.text()
+            rows = await answers.feedback_rows()
+            return feedback_json(rows) if args.format == "json" else feedback_csv(rows)
+
+    out.write(asyncio.run(go()) + "\n")
+    return 0
+
+
 def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.app import open_readings
     from bot.readings.formats import load_path
@@ -352,6 +383,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "demo": cmd_demo,
     "doctor": cmd_doctor,
     "polls": cmd_polls,
+    "feedback": cmd_feedback,
+    "insights": cmd_feedback,
     "prompts": cmd_prompts,
     "readings": cmd_readings,
 }

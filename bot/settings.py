@@ -122,6 +122,8 @@ class Settings:
     prompt_grace_minutes: int = 120
     max_reading_mb: int = 50
     timezone: str = "UTC"  # READBOT_TIMEZONE: times shown in a channel without a schedule in readbot.toml
+    rate_user: int = 10  # questions per person per minute (0: no limit; moderators never limited)
+    rate_channel: int = 60  # questions per channel per minute (0: no limit)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
@@ -182,6 +184,8 @@ class Settings:
             prompt_grace_minutes=_int(env, "READBOT_PROMPT_GRACE_MINUTES", 120, 0, 7 * 24 * 60),
             max_reading_mb=_int(env, "READBOT_MAX_READING_MB", 50, 1, 1024),
             timezone=_timezone(env),
+            rate_user=_int(env, "READBOT_RATE_USER", 10, 0, 10_000),
+            rate_channel=_int(env, "READBOT_RATE_CHANNEL", 60, 0, 100_000),
         )
 
 

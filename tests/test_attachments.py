@@ -474,7 +474,7 @@ async def test_discord_a_file_option_is_registered_as_an_attachment_option(disco
     types = {o["name"]: (o["type"], o.get("required", False)) for o in upload["options"]}
     assert types == {"note": (3, False), "file": (11, False)}  # a string and an ATTACHMENT
     ask = next(c for c in put.json if c["name"] == "ask")
-    assert [o["type"] for o in ask["options"]] == [3]  # text options stay strings
+    assert [o["type"] for o in ask["options"]] == [3, 3]  # text options stay strings (question, private)
 
 
 @aio

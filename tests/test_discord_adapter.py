@@ -272,8 +272,9 @@ async def test_commands_are_registered_on_start(world: World) -> None:
     declared = {spec.name for spec in command_specs()}  # every command the features declare
     assert {"ask", "poll", "prompt"} <= declared
     assert set(commands) == declared | {"echo", "slow", "whisper"}  # ... and the tests' own
-    (question,) = commands["ask"]["options"]
+    question, private = commands["ask"]["options"]
     assert (question["name"], question["type"], question["required"]) == ("question", 3, True)
+    assert (private["name"], private.get("required", False)) == ("private", False)  # issue 17: private answers
     (text,) = commands["echo"]["options"]
     assert (text["name"], text["type"], text.get("required", False)) == ("text", 3, False)
     assert fake.identify_payloads[0]["intents"] & (1 << 15) == 0  # no message-content intent asked for

@@ -195,7 +195,7 @@ async def test_poll_is_a_slash_command_with_options_of_its_own(world: World) -> 
     assert put.status == 200
     commands = {c["name"]: c for c in put.json}
     assert {"ask", "poll"} <= set(commands)
-    for name in set(commands) - {"ask", "poll", "reading", "help"}:  # /prompt takes one text option
+    for name in set(commands) - {"ask", "poll", "reading", "help", "insights"}:  # /prompt takes one text option
         assert [(o["name"], o["type"]) for o in commands[name]["options"]] == [("text", 3)], name
     assert [(o["name"], o["type"]) for o in commands["help"]["options"]] == [("command", 3)]  # /help [command]
     reading = {o["name"]: o for o in commands["reading"]["options"]}  # /reading: an attachment for add
@@ -207,7 +207,8 @@ async def test_poll_is_a_slash_command_with_options_of_its_own(world: World) -> 
         ("section", 3),  # /reading progress SECTION
     ]
     assert reading["id"]["autocomplete"] is True and reading["section"]["autocomplete"] is True
-    (question,) = commands["ask"]["options"]  # /ask is as it was
+    assert [(o["name"], o["type"]) for o in commands["insights"]["options"]] == [("days", 3)]
+    question, _private = commands["ask"]["options"]  # /ask with its private option (issue 17)
     assert (question["name"], question["type"], question["required"]) == ("question", 3, True)
     options = {o["name"]: o for o in commands["poll"]["options"]}
     assert list(options) == ["claim", "options", "duration", "anonymous", "hidden", "action", "poll"]

@@ -32,6 +32,8 @@ from bot.core.events import (
     Channel,
     Command,
     Event,
+    Form,
+    FormSubmitted,
     Message,
     MessageRef,
     Reply,
@@ -77,8 +79,11 @@ class ConsoleResponder:
     async def acknowledge(self) -> None:
         return None
 
-    async def open_form(self, form: object) -> None:
-        raise UnsupportedOperation(PLATFORM, "forms")
+    async def open_form(self, form: Form) -> None:
+        """A one-field form (👎's "what was wrong?") is asked as a follow-up line; larger ones aren't."""
+        if len(form.fields) != 1 or form.fields[0].kind != "text":
+            raise UnsupportedOperation(PLATFORM, "forms of more than one line")
+        self._adapter.ask_form(form, self._where)
 
     async def reply(self, reply: Reply) -> MessageRef | None:
         return await self._adapter.send(self._where, reply)
@@ -111,6 +116,7 @@ class ConsoleAdapter:
         self.cards: list[tuple[MessageRef, Reply]] = []
         self._ids = itertools.count(1)
         self._session = secrets.token_hex(4)
+        self._form: tuple[Form, Where] | None = None  # a one-field form waiting for the next line
 
     async def start(self) -> None:
         return None
@@ -121,9 +127,23 @@ class ConsoleAdapter:
     async def connected(self) -> bool:
         return True
 
+    def ask_form(self, form: Form, where: Where) -> None:
+        self._form = (form, where)
+        field = form.fields[0]
+        self.out.write(
+            f"readbot> (only you can see this) {field.label} (type it on the next line; an empty line skips)\n"
+        )
+        self.out.flush()
+
     def event_for(self, line: str) -> Event | None:
         line = line.strip("\n")
         event_id = f"{self._session}-{next(self._ids)}"  # unique across chat sessions on one database
+        if self._form is not None:  # the line answers the form just asked
+            (form, where), self._form = self._form, None
+            if not line.strip():
+                self.out.write("readbot> (only you can see this) Skipped.\n")
+                return None
+            return FormSubmitted(event_id, where, self.user, form.id, {form.fields[0].id: line})
         where = Where(self.channel, thread_id=f"console-{self._session}")  # each chat session is a new thread
         click = re.fullmatch(r"\s*click\s+(\d+)\s*", line, re.IGNORECASE)
         if click:

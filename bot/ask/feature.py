@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.ask.commands import COMMANDS
 from bot.ask.handler import AskHandler, CurrentReading, Progress
+from bot.ask.record import AnswerRecorder
 from bot.core.feature import Feature, bind
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.knowledge.service import KnowledgeService
@@ -17,6 +18,9 @@ def build(
     metrics: Metrics = NO_METRICS,
     current_reading: CurrentReading | None = None,
     progress: Progress | None = None,
+    recorder: AnswerRecorder | None = None,
 ) -> Feature:
-    ask = AskHandler(knowledge, history, metrics=metrics, current_reading=current_reading, progress=progress)
+    ask = AskHandler(
+        knowledge, history, metrics=metrics, current_reading=current_reading, progress=progress, recorder=recorder
+    )
     return Feature("ask", commands=bind(COMMANDS, {"ask": ask}), on_message=ask)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from bot.ask.record import AnswerRecorder, asks_privately
 from bot.core.adapter import Responder
 from bot.core.events import Citation, Command, Event, Message, Reply
 from bot.core.metrics import NO_METRICS, Metrics
@@ -48,14 +49,18 @@ class AskHandler:
         metrics: Metrics = NO_METRICS,
         current_reading: CurrentReading | None = None,
         progress: Progress | None = None,
+        recorder: AnswerRecorder | None = None,
     ) -> None:
         """``current_reading(platform, channel)``: the channel's reading, searched first;
-        ``progress(platform, channel)``: how far the channel has read it (section order), or None."""
+        ``progress(platform, channel)``: how far the channel has read it (section order), or None.
+        ``recorder``: rate limits, the answers kept for feedback and /insights, their buttons
+        (:mod:`bot.ask.record`)."""
         self.knowledge = knowledge
         self.history = history
         self.metrics = metrics
         self.current_reading = current_reading
         self.progress = progress
+        self.recorder = recorder
 
     @staticmethod
     def thread_key(event: Message | Command) -> str:
@@ -97,15 +102,30 @@ class AskHandler:
     async def __call__(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Message | Command)
         started = time.monotonic()
+        private, unflagged = asks_privately(event)
         question = clean_question(
-            event.text if isinstance(event, Message) else (event.options.get("question") or event.text)
+            unflagged
+            if unflagged is not None
+            else event.text
+            if isinstance(event, Message)
+            else (event.options.get("question") or event.text)
         )  # a bad question is answered privately at once
-        await responder.acknowledge()
+        ticket = await self.recorder.admit(event, question, private=private) if self.recorder else None
+        if not private:  # a private answer is its own first response (Discord: ephemeral, no public "thinking…")
+            await responder.acknowledge()
         key = self.thread_key(event)
         threaded = isinstance(event, Message) or bool(event.where.thread_id)
         channel = event.where.channel
         reading = await self.current_reading(channel.platform, channel.id) if self.current_reading else None
         upto = await self.progress(channel.platform, channel.id) if self.progress and reading else None
-        answer = await asyncio.to_thread(self._answer, question, key if threaded else None, reading, upto)
-        await responder.reply(answer_reply(answer))
+        try:
+            answer = await asyncio.to_thread(self._answer, question, key if threaded else None, reading, upto)
+        except BaseException:
+            if self.recorder and ticket:
+                await self.recorder.failed(ticket)
+            raise
+        reply = answer_reply(answer)
+        if self.recorder and ticket:
+            reply = await self.recorder.answered(ticket, answer, reply, private=private)
+        await responder.reply(reply)
         self.metrics.answered(event.where.channel.platform, time.monotonic() - started, answer.grounded)

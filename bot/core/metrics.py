@@ -22,5 +22,11 @@ class Metrics:
     def rejected(self, reason: str) -> None:
         """A request refused at the door (unsigned, malformed): not an error."""
 
+    def feedback(self, verdict: str) -> None:
+        """A 👍 ("up") or 👎 ("down") given or changed to on an answer."""
+
+    def rate_limited(self, platform: str, scope: str) -> None:
+        """A question refused by the rate limit of a person ("user") or a channel ("channel")."""
+
 
 NO_METRICS = Metrics()

@@ -112,6 +112,18 @@ class PrometheusMetrics(Metrics):
                 ["reason"],
             )
         )
+        self.feedback_given = r.add(
+            Counter("readbot_answer_feedback_total", "👍 (up) and 👎 (down) given on answers.", ["verdict"])
+        )
+        for verdict in ("up", "down"):  # both shown from the start, at 0
+            self.feedback_given.inc(verdict, amount=0)
+        self.limited = r.add(
+            Counter(
+                "readbot_questions_rate_limited_total",
+                "Questions refused by a rate limit, by platform and scope (user or channel).",
+                ["platform", "scope"],
+            )
+        )
         self.events = r.add(
             Counter(
                 "readbot_events_total",
@@ -128,6 +140,12 @@ class PrometheusMetrics(Metrics):
         self.latency.observe(seconds)
         if not covered:
             self.not_covered.inc(platform)
+
+    def feedback(self, verdict: str) -> None:
+        self.feedback_given.inc(verdict)
+
+    def rate_limited(self, platform: str, scope: str) -> None:
+        self.limited.inc(platform, scope)
 
     def vote(self) -> None:
         self.votes.inc()

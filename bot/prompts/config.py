@@ -153,9 +153,12 @@ def parse_config(text: str, path: Path) -> PromptConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"schedule", "syllabus"})  # [[syllabus]]: bot/readings/syllabus.py
+    # [[syllabus]]: bot/readings/syllabus.py; [insights]: the weekly report (bot.ask.weekly)
+    unknown = sorted(set(data) - {"schedule", "syllabus", "insights"})
     if unknown:
-        raise ConfigError(f"{path}: unknown section {unknown[0]!r} (expected [[schedule]] or [[syllabus]] entries)")
+        raise ConfigError(
+            f"{path}: unknown section {unknown[0]!r} (expected [[schedule]] or [[syllabus]] entries, or [insights])"
+        )
     entries = data.get("schedule", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: schedule must be written [[schedule]] (a list of entries)")

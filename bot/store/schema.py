@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -157,4 +158,38 @@ channel_progress = Table(
     Column("set_by", String(64), nullable=False),  # a moderator's id, or "syllabus"
     Column("set_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("platform", "channel_id", "reading_id", name="one_progress_per_channel_reading"),
+)
+
+# ----- questions asked, their answers and the feedback on them (migration 0008) -----
+
+asked_questions = Table(
+    "asked_questions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("asker", String(64), nullable=False),  # HMAC of the person (rate limits, who may share), never the id
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False, default=""),
+    Column("citations", JSON, nullable=False),  # [{section, document, reading, text}], what the answer cited
+    Column("sections", JSON, nullable=False),  # the cited sections' titles (what /insights counts)
+    Column("grounded", Boolean, nullable=False, default=False),
+    # pending (being answered) | answered | declined (not covered) | chat (small talk) | failed
+    Column("status", String(16), nullable=False),
+    Column("private", Boolean, nullable=False, default=False),
+    Column("asked_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("shared_at", DateTime(timezone=True)),
+    Index("asked_questions_asker", "asker", "asked_at"),
+    Index("asked_questions_channel", "platform", "channel_id", "asked_at"),
+)
+
+answer_feedback = Table(
+    "answer_feedback",
+    metadata,
+    Column("answer_id", String(32), ForeignKey("asked_questions.id", ondelete="CASCADE"), nullable=False),
+    Column("voter", String(64), nullable=False),  # HMAC of the person, per answer
+    Column("verdict", String(4), nullable=False),  # up | down
+    Column("note", Text, nullable=False, default=""),  # "what was wrong?"
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    UniqueConstraint("answer_id", "voter", name="one_verdict_per_person"),
 )

@@ -1031,8 +1031,11 @@ async def send_block_action(
     trigger_id: str | None = None,
     team_id: str = DEFAULT_TEAM_ID,
     tamper: Tamper | None = None,
+    ephemeral: bool = False,
+    user_name: str = "tester",
 ) -> BotHttpResponse:
-    """A button click in a message (``block_actions``). ``message`` is the clicked message."""
+    """A button click in a message (``block_actions``). ``message`` is the clicked message. A click in an
+    ``ephemeral`` message (one only the person sees) carries no ``message``, as Slack sends it."""
     message_ts = message_ts or new_ts()
     msg = message or {
         "type": "message",
@@ -1044,10 +1047,14 @@ async def send_block_action(
     payload: JsonDict = {
         "type": "block_actions",
         **_user_and_team(user_id, team_id),
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": ephemeral,
+        },
         "trigger_id": trigger_id or f"{int(time.time())}.{uuid.uuid4().hex[:12]}",
         "channel": {"id": channel_id, "name": "general"},
-        "message": msg,
         "state": {"values": {}},
         "response_url": response_url or UNSET_RESPONSE_URL,
         "actions": [
@@ -1061,6 +1068,9 @@ async def send_block_action(
             }
         ],
     }
+    if not ephemeral:
+        payload["message"] = msg
+    payload["user"]["username"] = payload["user"]["name"] = user_name
     return await send_interactive_payload(url, secret, payload, tamper=tamper)
 
 

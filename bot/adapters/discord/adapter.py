@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import aiohttp
 import discord
 
-from bot.adapters.discord import files, translate
+from bot.adapters.discord import files, forms, translate
 from bot.adapters.discord.commands import ReadbotTree, build_tree
 from bot.adapters.discord.endpoints import point_discord_py_at
 from bot.adapters.discord.render import render
@@ -75,6 +75,10 @@ class _ReadbotClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter._on_message(message)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.modal_submit:  # readbot's forms (.forms)
+            await self.adapter.handle_form(interaction)
 
 
 class _ShardedReadbotClient(_ReadbotClient, discord.AutoShardedClient):
@@ -227,6 +231,10 @@ class DiscordAdapter:
         self._restore_endpoints = []
         self._client = self._task = None
 
+    async def idle(self) -> None:
+        """Wait until every event being handled has been handled (its answers sent)."""
+        await self._inflight.idle()
+
     async def connected(self) -> bool:
         client = self._client
         return (
@@ -282,6 +290,12 @@ class DiscordAdapter:
     async def handle_click(self, interaction: discord.Interaction, action: str, value: str) -> None:
         """A click on one of readbot's buttons (called by views.ActionButton)."""
         await self._dispatch_interaction(translate.click_event(interaction, action, value), interaction)
+
+    async def handle_form(self, interaction: discord.Interaction) -> None:
+        """A submitted modal of one of readbot's forms (called by the client's ``on_interaction``)."""
+        event = forms.submission_event(interaction)
+        if event is not None:
+            await self._dispatch_interaction(event, interaction)
 
     async def _dispatch_interaction(self, event: Event, interaction: discord.Interaction) -> None:
         responder = InteractionResponder(interaction)

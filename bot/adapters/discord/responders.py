@@ -14,10 +14,11 @@ import logging
 
 import discord
 
+from bot.adapters.discord.forms import modal_for
 from bot.adapters.discord.render import RenderedReply, render, thread_name
 from bot.adapters.discord.translate import where_of
 from bot.core.adapter import UnsupportedOperation
-from bot.core.events import MessageRef, Reply, Where
+from bot.core.events import Form, MessageRef, Reply, Where
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,16 @@ class InteractionResponder:
             await self.interaction.response.defer()
             self._thinking = self.interaction.type is discord.InteractionType.application_command
 
-    async def open_form(self, form: object) -> None:
-        raise UnsupportedOperation("discord", "forms here")
+    async def open_form(self, form: Form) -> None:
+        """A modal, as the interaction's first response (a form of text fields only; not after a defer,
+        nor in answer to a submitted modal)."""
+        modal = modal_for(form)
+        async with self._lock:
+            if self.interaction.response.is_done():
+                raise UnsupportedOperation("discord", "forms after the interaction was answered")
+            if self.interaction.type is discord.InteractionType.modal_submit:
+                raise UnsupportedOperation("discord", "a form in answer to a form")
+            await self.interaction.response.send_modal(modal)
 
     async def reply(self, reply: Reply) -> MessageRef | None:
         rendered = render(reply)

@@ -293,7 +293,12 @@ class SlackAdapter:
         event = click_from_payload(body)
         if event is None:
             return
-        self._accept(f"button {event.action}", event, ThreadResponder(self, event.where, event.user))
+        # a click can open a form (its trigger_id) and be answered through its response_url (an ephemeral
+        # message's buttons, a channel readbot isn't in), like a command
+        responder = CommandResponder(
+            self, event.where, event.user, body.get("response_url"), trigger_id=body.get("trigger_id")
+        )
+        self._accept(f"button {event.action}", event, responder)
 
     async def _on_view_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()  # closes the modal; the outcome is posted in the channel it came from
