@@ -17,6 +17,7 @@ from bot.paths import shipped
 
 SLACK_MODES = ("socket", "http")
 PLATFORMS = ("slack", "discord")
+DRAFTS = ("review", "approve")
 DISCORD_TOKEN = re.compile(r"^[\w-]+\.[\w-]+\.[\w-]+$")
 
 
@@ -98,6 +99,7 @@ class Settings:
     config_path: Path = Path("readbot.toml")
     prompt_grace_minutes: int = 120
     max_reading_mb: int = 50
+    drafts: str = "review"  # review (drafts wait for a moderator) | approve (approved as they are made)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
@@ -128,6 +130,9 @@ class Settings:
         if slack_mode and slack_mode not in SLACK_MODES:
             raise ConfigError(f"SLACK_MODE={slack_mode!r}: expected socket or http")
         knowledge_dir = _path(env, "READBOT_KNOWLEDGE_DIR", shipped("knowledge"))
+        drafts = env.get("READBOT_DRAFTS", "review").strip().lower() or "review"
+        if drafts not in DRAFTS:
+            raise ConfigError(f"READBOT_DRAFTS={drafts!r}: expected review or approve")
         return cls(
             data_dir=_path(env, "READBOT_DATA_DIR", Path("data")),
             knowledge_dir=knowledge_dir,
@@ -155,6 +160,7 @@ class Settings:
             config_path=_path(env, "READBOT_CONFIG", Path("readbot.toml")),
             prompt_grace_minutes=_int(env, "READBOT_PROMPT_GRACE_MINUTES", 120, 0, 7 * 24 * 60),
             max_reading_mb=_int(env, "READBOT_MAX_READING_MB", 50, 1, 1024),
+            drafts=drafts,
         )
 
 

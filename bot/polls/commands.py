@@ -36,10 +36,10 @@ def poll_command(claims: Sequence[Claim]) -> CommandSpec:
             OptionSpec("hidden", "Hide the results until the poll closes (default: off)", choices=ON_OFF),
             OptionSpec(
                 "action",
-                "start a poll (default) or close the latest open poll in this channel",
-                choices=("start", "close"),
+                "start a poll (default), close the latest open poll here, or review drafted claims",
+                choices=("start", "close", "drafts"),
             ),
         ),
         moderator_only=True,
-        usage="[claim | option | option] [duration=60m] [anonymous=on|off] [hidden=on|off] | close",
+        usage="[claim | option | option] [duration=60m] [anonymous=on|off] [hidden=on|off] | close | drafts",
     )

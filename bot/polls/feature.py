@@ -12,8 +12,9 @@ from bot.core.outbox import Outbox
 from bot.polls.claims import Claim
 from bot.polls.commands import commands
 from bot.polls.handlers import PollHandler
-from bot.polls.runtime import PollRuntime
+from bot.polls.runtime import ChannelClaims, PollRuntime, Support
 from bot.polls.service import PollService
+from bot.review.desk import ReviewDesk
 
 
 def build(
@@ -24,9 +25,12 @@ def build(
     *,
     moderators: frozenset[str],
     metrics: Metrics = NO_METRICS,
+    claims_for: ChannelClaims | None = None,
+    support: Support | None = None,
+    desk: ReviewDesk | None = None,
 ) -> tuple[PollRuntime, Feature]:
-    runtime = PollRuntime(service, outbox, clock, list(claims), metrics=metrics)
-    handler = PollHandler(runtime, moderators)
+    runtime = PollRuntime(service, outbox, clock, list(claims), metrics=metrics, claims_for=claims_for, support=support)
+    handler = PollHandler(runtime, moderators, desk)
     return runtime, Feature(
         "polls",
         commands=bind(commands(claims), {"poll": handler.command}),

@@ -13,12 +13,14 @@ from bot.polls import claims as bank
 from bot.polls.model import DEFAULT_DURATION, SCALE, PollSpec, check_claim, check_options, parse_bool, parse_duration
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import UnknownPoll
+from bot.review.desk import ReviewDesk
 
 NEW_POLL_FORM = "poll:new"
 FLAG = re.compile(r"\b(duration|anonymous|hidden)\s*=\s*(\S+)", re.IGNORECASE)
 HELP = (
     "Start a poll: /poll (the next claim from the reading), or /poll <claim> | <option> | <option> "
-    "[duration=90m] [anonymous=on|off] [hidden=on|off]. End one early: /poll close."
+    "[duration=90m] [anonymous=on|off] [hidden=on|off]. End one early: /poll close. "
+    "Review the claims drafted from the reading: /poll drafts."
 )
 
 
@@ -67,6 +69,8 @@ def command_input(event: Command) -> tuple[str, dict[str, str]]:
         return raw["text"].strip(), {}
     if raw.get("action", "").strip().lower() == "close":
         return "close", {}
+    if raw.get("action", "").strip().lower() == "drafts":  # the rest (approve ID, edit ID text) in "claim"
+        return f"drafts {raw.get('claim', '').strip()}".strip(), {}
     fields = {key: value for key in STRUCTURED if (value := raw.get(key, "").strip())}
     if fields or "action" in raw:
         return "", fields
@@ -79,15 +83,21 @@ def is_bare(text: str, options: dict[str, str]) -> bool:
 
 
 class PollHandler:
-    def __init__(self, runtime: PollRuntime, moderators: frozenset[str]) -> None:
+    def __init__(self, runtime: PollRuntime, moderators: frozenset[str], desk: ReviewDesk | None = None) -> None:
         self.runtime = runtime
         self.moderators = moderators
+        self.desk = desk
 
     async def command(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Command)
         text, options = command_input(event)
         if text.lower() in ("help", "?"):
             await responder.reply(private(HELP))
+            return
+        first = text.split(maxsplit=1)[0].lower() if text.strip() else ""
+        if first == "drafts" and self.desk is not None:
+            await responder.acknowledge()
+            await self.desk.command("claim", event, text.strip()[len("drafts") :], responder)
             return
         if text.lower().startswith("close"):
             require_moderator(event.user, self.moderators, "close polls")
@@ -96,7 +106,9 @@ class PollHandler:
             return
         # cheap checks first: a refusal or a typo is answered privately, with no public "thinking…"
         require_moderator(event.user, self.moderators, "start polls")
-        spec = parse_poll(text, options, self.runtime.claims)
+        channel = event.where.channel
+        claims = await self.runtime.bank(channel.platform, channel.id)
+        spec = parse_poll(text, options, claims)
         if is_bare(text, options):
             try:  # where the platform has forms (Slack), let the moderator choose
                 await responder.open_form(await self._new_poll_form(event))
@@ -109,6 +121,7 @@ class PollHandler:
         await self._start(spec, event, responder)
 
     async def _start(self, spec: PollSpec, event: Command | FormSubmitted, responder: Responder) -> None:
+        spec = await self.runtime.supported(spec, event.where.channel.platform, event.where.channel.id)
         poll, card = await self.runtime.start(spec, event.where, event.user)
         try:
             ref = await responder.reply(card)
@@ -118,14 +131,22 @@ class PollHandler:
         await self.runtime.posted(poll, ref)
 
     async def _from_bank(self, spec: PollSpec, event: Command) -> PollSpec:
-        claim = await self.runtime.next_claim(event.where.channel.platform, event.where.channel.id)
+        channel = event.where.channel
+        claim = await self.runtime.next_claim(channel.platform, channel.id)
         if claim is None:
+            if not await self.runtime.bank(channel.platform, channel.id):
+                raise InputError(
+                    "This channel's reading has no approved claims yet: review the drafts with /poll drafts, "
+                    "or give one: /poll <claim>."
+                )
             raise InputError("Every claim in the bank has been polled in this channel; give one: /poll <claim>.")
         return replace(spec, claim=claim.claim, section=claim.section, passage=claim.passage, claim_id=claim.id)
 
     async def _new_poll_form(self, event: Command) -> Form:
-        used = await self.runtime.service.polled_claim_ids(event.where.channel.platform, event.where.channel.id)
-        fresh = [c for c in self.runtime.claims if c.id not in used] or self.runtime.claims
+        channel = event.where.channel
+        used = await self.runtime.service.polled_claim_ids(channel.platform, channel.id)
+        claims = await self.runtime.bank(channel.platform, channel.id)
+        fresh = [c for c in claims if c.id not in used] or claims
         pick = (
             (
                 FormField(
@@ -178,7 +199,8 @@ class PollHandler:
         require_moderator(event.user, self.moderators, "start polls")
         values = event.values
         own = values.get("claim", "").strip()
-        known = next((c for c in self.runtime.claims if c.id == values.get("claim_id")), None)
+        claims = await self.runtime.bank(event.where.channel.platform, event.where.channel.id)
+        known = next((c for c in claims if c.id == values.get("claim_id")), None)
         if own:
             claim_text = own
         elif known is not None:
@@ -188,9 +210,7 @@ class PollHandler:
         options = [o for o in values.get("options", "").splitlines() if o.strip()]
         options_text = " | ".join(options)
         text = f"{claim_text}{' | ' + options_text if options_text else ''}"
-        spec = parse_poll(
-            text, {k: values[k] for k in ("duration", "anonymous", "hidden") if values.get(k)}, self.runtime.claims
-        )
+        spec = parse_poll(text, {k: values[k] for k in ("duration", "anonymous", "hidden") if values.get(k)}, claims)
         await self._start(spec, event, responder)
 
     async def _close_latest(self, event: Command, poll_id: str, responder: Responder) -> None:

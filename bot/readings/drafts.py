@@ -23,20 +23,21 @@ that passage stands.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import json
 import logging
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.clock import Clock
 from bot.errors import InputError
 from bot.knowledge.sentences import sentences
 from bot.readings.formats import ReadingDoc
 from bot.review.checks import MAX_CLAIM_CHARS, MAX_QUESTION_CHARS, check_claim, check_question, text_key
-from bot.review.queue import NewItem
+from bot.review.queue import Item, NewItem, ReviewQueue
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +50,26 @@ BULLET = re.compile(r"^(?:[•◦▪‣●○*+–-]|\d{1,3}[.)])\s+")
 LLM_BATCH = 12
 
 WORDS = re.compile(r"[^\W\d_][\w'’-]*")
-QUOTES = "\"“”„«»"
+QUOTES = '"“”„«»'
 JUDGEMENT = frozenset(
     """good bad evil wicked kind unkind cruel wise unwise foolish fool fools clever stupid silly brave cowardly
-    coward beautiful ugly handsome lovely fair unfair just unjust right wrong true false honest dishonest
+    coward beautiful ugly handsome lovely fair unfair unjust wrong true false honest dishonest
     greedy greed selfish generous lazy proud pride jealous envious envy vain humble noble worthy unworthy
-    deserve deserves deserved innocent guilty shame shameful sin virtue virtuous wisdom folly lie lies liar
+    deserve deserves deserved innocent guilty shame shameful sin virtue virtuous wisdom folly lies liar
     truth faithful unfaithful loyal disloyal betray betrayed ungrateful grateful useless worthless important
-    necessary impossible dangerous foolishness mean meanness heartless merciful mercy justice injustice
+    foolishness meanness heartless merciful mercy justice injustice
     rich poor happiness misery glory honour honor dishonour disgrace sensible reasonable unreasonable
     essential fundamental crucial better worse best worst danger risk problem failure fails fail success
     harmful benefit beneficial trust fault blame""".split()
 )
-DESCRIPTIVE = frozenset("beautiful ugly handsome lovely rich poor".split())  # mostly description in a tale
+DESCRIPTIVE = frozenset("beautiful ugly handsome lovely fair rich poor".split())  # mostly description in a tale
 NARRATION = frozenset(
     """went came took gave saw got made ran sat stood found told received brought rode walked looked began
     opened jumped put set left arrived returned reached""".split()
 )
 NORM = frozenset(
     """should must ought never always nobody everyone everybody nothing everything cannot can't mustn't
-    shouldn't won't only every all none no-one""".split()
+    shouldn't no-one""".split()
 )
 ESSAY = frozenset("argues argue suggests suggest implies imply means shows show believes believe claims".split())
 PRESENT = frozenset("is are has have does do can will may cannot isn't aren't doesn't".split())
@@ -79,6 +80,7 @@ CHOICE = frozenset(
 )
 SAID = frozenset("said asked cried replied answered shouted whispered exclaimed called".split())
 PRONOUN_START = frozenset("he she they it i you we his her their its this that these those there".split())
+SPOKEN = re.compile(r"[\"“]([^\"”]{12,})[\"”]")
 OPENERS = re.compile(r"^(?:and|but|so|yet|then|now|well|oh|ah|for|or|nay|alas)\b[,;:]?\s+", re.IGNORECASE)
 
 
@@ -121,15 +123,24 @@ def _features(passage: str) -> tuple[float, float, str]:
     choice = len(bag & CHOICE)
     quoted = any(q in passage for q in QUOTES)
     compare = 1 if re.search(r"\bthan\b|\bso \w+ (?:that|as)\b|\btoo \w+ to\b", passage, re.IGNORECASE) else 0
-    arguable = min(judgement, 3) * 2.0 + min(norm, 2) * 2.0 + min(essay, 1) * 2.0 + compare
+    arguable = min(judgement, 3) * 2.0 + min(norm, 2) * 2.0 + min(essay, 1) * 2.0
+    arguable += compare if arguable else 0
     claim = arguable + (1.5 if present and arguable else 0.0)
     claim -= 2.0 * said + (1.5 if quoted else 0.0) + 0.75 * max(0, narration - 1)
     if words and words[0] in PRONOUN_START:
         claim -= 1.0
-    if not arguable or passage.rstrip(QUOTES + " ").endswith("?"):
-        claim = -math.inf  # plain events, or a question: never a claim
+    spoken_present = bool(set(_words(" ".join(SPOKEN.findall(passage)))) & PRESENT)
+    if passage.rstrip(QUOTES + " ").endswith("?"):
+        claim = -math.inf  # a question is never a claim
+    elif not arguable:  # weaker claims, only where a window has nothing better: a present-tense
+        # assertion (an essay's, or a character's words), else a comparison; plain events never
+        weak = -4.0 if present or spoken_present else -6.0 if compare else -math.inf
+        claim = weak - 0.75 * max(0, narration - 1)
     question = arguable + min(choice, 3) * 1.5 + (1.5 if said and quoted else 0.0)
-    kind = "judgement" if arguable >= 2 and not said else "dialogue" if said and quoted else "choice" if choice else "event"
+    if arguable >= 2 and not said:
+        kind = "judgement"
+    else:
+        kind = "dialogue" if said and quoted else "choice" if choice else "event"
     return claim, question, kind
 
 
@@ -172,33 +183,58 @@ def claim_text(passage: str) -> tuple[str, str] | None:
         key=lambda c: -_features(c)[0],
     )
     options = parts + whole if len(_words(passage)) > LONG_CLAIM_WORDS else whole + parts
+    options += [  # what a character says, sentence by sentence
+        sentence.strip()
+        for spoken in SPOKEN.findall(passage)
+        for sentence in re.split(r"(?<=[.!])\s+", spoken)
+        if len(_words(sentence)) >= 6 and not sentence.strip().endswith("?")
+    ]
     for option in options:
-        first = _words(option)[:1]
-        if _features(option)[0] == -math.inf or (first and first[0] in SAID | NARRATION):
-            continue  # not a claim, or a clause without its subject ("said it would …")
+        tidy = _tidy_claim(option)
+        first = _words(tidy)[:1]
+        if (
+            _features(option)[0] == -math.inf
+            or (first and first[0] in SAID | NARRATION)  # a clause without its subject ("said it would …")
+            or set(_words(tidy)) & SAID  # a line of dialogue with its tag
+            or any(q in tidy for q in QUOTES)
+            or re.search(r"[.!?]\s+\w", tidy)  # one sentence
+        ):
+            continue
         try:
-            return check_claim(_tidy_claim(option)), option
+            return check_claim(tidy), option
         except InputError:
             continue
     return None
 
 
-def _fragment(passage: str) -> str:
-    """The passage's most telling clause, verbatim, at most MAX_FRAGMENT_WORDS words, no quote marks."""
-    clauses = [c.strip(QUOTES + "'‘’ ,.;:!") for c in re.split(r"[,;:—–]|\s[\"“”]|[\"“”]\s", passage)]
-    clauses = [c for c in clauses if len(_words(c)) >= 3 and not any(q in c for q in QUOTES)]
+FRAGMENT_SPLIT = re.compile(
+    r"\s*[;:—–]\s*|,\s+(?=(?:and|but|yet|for|so|or|because|since|when|while|though|although|if|then)\b)"
+)
+
+
+def _fragment(passage: str, kind: str = "") -> str:
+    """The passage's most telling clause, verbatim, no quote marks; a clause longer than
+    MAX_FRAGMENT_WORDS words is cut there with "…". Dialogue: the clause is taken from the words spoken."""
+    spoken = re.findall(r"[\"“]([^\"”]{8,})[\"”]", passage) if kind == "dialogue" else []
+    pieces = [p for text in (spoken or [passage]) for p in FRAGMENT_SPLIT.split(text)]
+    clauses = [c.strip(QUOTES + "'‘’ ,.;:!?") for c in pieces]
+    clauses = [c for c in clauses if len(_words(c)) >= 4 and not any(q in c for q in QUOTES)]
+    clauses = [c for c in clauses if not set(_words(c)) & SAID] or clauses  # not the "said the king" tag
     if not clauses:
-        clauses = [re.sub(f"[{QUOTES}]", "", passage)]
+        clauses = [re.sub(f"[{QUOTES}]", "", passage).strip(" ,.;:!?")]
 
     def weight(clause: str) -> tuple[float, int]:
         bag = set(_words(clause))
-        return (len(bag & JUDGEMENT) * 2 + len(bag & NORM) * 2 + len(bag & CHOICE) + len(bag) / 10, -len(clause))
+        fits = 1 if len(clause.split()) <= MAX_FRAGMENT_WORDS else 0
+        return (
+            fits * 3 + len(bag & JUDGEMENT) * 2 + len(bag & NORM) * 2 + len(bag & CHOICE) + len(bag) / 10,
+            -len(clause),
+        )
 
-    best = max(clauses, key=weight)
+    best = OPENERS.sub("", max(clauses, key=weight)).strip()
     words = best.split()
     if len(words) > MAX_FRAGMENT_WORDS:
-        best = " ".join(words[:MAX_FRAGMENT_WORDS])
-    best = OPENERS.sub("", best).strip()
+        best = " ".join(words[:MAX_FRAGMENT_WORDS]).rstrip(",;:") + "…"
     return best[:1].lower() + best[1:] if best[:2] != best[:2].upper() else best
 
 
@@ -225,7 +261,7 @@ TEMPLATES = {
 
 
 def question_text(candidate: Candidate, turn: int) -> str | None:
-    fragment = _fragment(candidate.passage)
+    fragment = _fragment(candidate.passage, candidate.kind)
     templates = TEMPLATES[candidate.kind]
     for step in range(len(templates)):
         text = templates[(turn + step) % len(templates)].format(f=fragment)
@@ -293,14 +329,17 @@ def plan(doc: ReadingDoc) -> Plan:
     for c in _pick(claim_pool, "claim_score", SECTIONS_PER_CLAIM, want_claims, len(doc.sections), used):
         claims.append((c, *made[c.passage]))
     keys = {text_key(text) for _, text, _ in claims}
-    questions: list[tuple[Candidate, str]] = []
-    for turn, c in enumerate(
-        _pick(pool, "question_score", SECTIONS_PER_QUESTION, want_questions, len(doc.sections), used)
-    ):
-        text = question_text(c, turn)
+    asked: dict[str, str] = {}
+    for c in pool:  # likewise a question: one that passes the checks and is new
+        text = question_text(c, c.rank)
         if text is not None and text_key(text) not in keys:
             keys.add(text_key(text))
-            questions.append((c, text))
+            asked[c.passage] = text
+    question_pool = [c for c in pool if c.passage in asked]
+    questions = [
+        (c, asked[c.passage])
+        for c in _pick(question_pool, "question_score", SECTIONS_PER_QUESTION, want_questions, len(doc.sections), used)
+    ]
     return Plan(tuple(questions), tuple(claims))
 
 
@@ -418,5 +457,30 @@ def draft(doc: ReadingDoc, model: Any = None, *, timeout: float = 20.0) -> list[
     return LLMDrafter(model, timeout=timeout).drafts(doc)
 
 
-def sections_of(doc: ReadingDoc) -> Sequence[str]:
-    return [s.heading for s in doc.sections]
+class Drafts:
+    """What the readings service calls when a reading is added (drafts made, waiting for review or, with
+    READBOT_DRAFTS=approve, approved) or removed (its drafts go)."""
+
+    def __init__(
+        self, queue: ReviewQueue, clock: Clock, *, model: Any = None, timeout: float = 20.0, approve: bool = False
+    ) -> None:
+        self.queue = queue
+        self.clock = clock
+        self.model = model
+        self.timeout = timeout
+        self.approve = approve
+
+    async def made(self, reading_id: str, doc: ReadingDoc, *, by: str) -> list[Item]:
+        items = await asyncio.to_thread(draft, doc, self.model, timeout=self.timeout)
+        stored = await self.queue.replace_made(reading_id, items, by=by, now=self.clock.now(), approve=self.approve)
+        log.info(
+            "drafted %d questions and %d claims for %s (%s)",
+            sum(1 for i in items if i.kind == "prompt"),
+            sum(1 for i in items if i.kind == "claim"),
+            reading_id,
+            "approved" if self.approve else "waiting for review",
+        )
+        return stored
+
+    async def removed(self, reading_id: str) -> None:
+        await self.queue.remove_reading(reading_id)
