@@ -296,8 +296,10 @@ def _pick(pool: list[Candidate], score: str, per: int, minimum: int, sections: i
             best = max(window, key=value)
             chosen.append(best)
             used.add(best.passage)
-    rest = sorted((c for c in usable if c.passage not in used), key=value, reverse=True)
-    for c in rest:
+    taken = {c.passage for c in chosen}
+    # the rest: passages not used yet first, then (a short reading) those the claims quote
+    rest = sorted((c for c in usable if c.passage not in taken), key=lambda c: (c.passage not in used, value(c)))
+    for c in reversed(rest):
         if len(chosen) >= minimum:
             break
         chosen.append(c)
@@ -436,6 +438,10 @@ class LLMDrafter:
                     log.info("a drafted %s was rejected (%s): %r", kind, exc, text[:120])
                     continue
                 key = text_key(checked)
+                if kind == "claim" and _features(checked)[0] == -math.inf:
+                    self.rejected += 1  # plain events: a summary, not a claim
+                    log.info("a drafted claim was rejected (nothing to agree or disagree with): %r", text[:120])
+                    continue
                 if not grounded(checked, passage) or (key in keys and key != text_key(fallback)):
                     self.rejected += 1
                     log.info("a drafted %s was rejected (not from its passage, or a duplicate): %r", kind, text[:120])
