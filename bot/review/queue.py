@@ -216,9 +216,9 @@ class ReviewQueue:
         """A moderator's new wording, checked like any draft (length, no mass mention, a question ends
         with "?", a claim doesn't); a rejected item can't be edited. The item keeps its state."""
         item = await self._known(item_id, kind)
-        cleaned = (check or CHECKS[item.kind])(text)
         if item.state == REJECTED:
             raise AlreadyDecided("That draft was rejected; nothing changed.")
+        cleaned = (check or CHECKS[item.kind])(text)
         key = text_key(cleaned)
         try:
             async with self.db.engine.begin() as conn:

@@ -37,7 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.files import SlackFiles
 from bot.adapters.slack.render import render
-from bot.adapters.slack.responders import CommandResponder, FormResponder, ThreadResponder
+from bot.adapters.slack.responders import ClickResponder, CommandResponder, FormResponder, ThreadResponder
 from bot.adapters.slack.retries import RetryFilter, retry_num
 from bot.adapters.slack.translate import (
     click_from_payload,
@@ -278,7 +278,8 @@ class SlackAdapter:
         event = click_from_payload(body)
         if event is None:
             return
-        self._accept(f"button {event.action}", event, ThreadResponder(self, event.where, event.user))
+        responder = ClickResponder(self, event.where, event.user, body.get("trigger_id"))
+        self._accept(f"button {event.action}", event, responder)
 
     async def _on_view_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()  # closes the modal; the outcome is posted in the channel it came from
