@@ -169,12 +169,16 @@ def bank_sources(banks: Banks, knowledge: KnowledgeService) -> tuple[Any, Any, A
     """What prompts and polls draw from: the channel's reading's approved questions and claims (none
     without a reading), and the passage supporting a moderator's own claim."""
 
-    async def questions(platform: str, channel: str, upto: int | None) -> list[Question]:
-        _, entries = await banks.for_channel("prompt", platform, channel, upto=upto)
+    async def questions(platform: str, channel: str, upto: int | None) -> list[Question] | None:
+        reading, entries = await banks.for_channel("prompt", platform, channel, upto=upto)
+        if reading == banks.curated_reading and upto is None:
+            return None  # the shipped bank, as the prompts feature holds it
         return [Question(e.id, e.text, e.section, e.passage) for e in entries]
 
-    async def claims(platform: str, channel: str, upto: int | None) -> list[Claim]:
-        _, entries = await banks.for_channel("claim", platform, channel, upto=upto)
+    async def claims(platform: str, channel: str, upto: int | None) -> list[Claim] | None:
+        reading, entries = await banks.for_channel("claim", platform, channel, upto=upto)
+        if reading == banks.curated_reading and upto is None:
+            return None
         return [Claim(e.id, e.text, e.section, e.passage) for e in entries]
 
     async def support(claim: str, platform: str, channel: str) -> tuple[str, str] | None:

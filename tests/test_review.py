@@ -393,3 +393,13 @@ async def test_slack_review_with_buttons_and_the_edit_form(tmp_path: Path) -> No
             approved = await app.review.queue.get(item_id)
             assert approved is not None and f"“{approved.text}”" in card.args["text"]
             assert f"From “{approved.section}”" in card.args["text"]
+
+
+def test_discord_reaches_the_drafts_through_the_poll_action() -> None:
+    from bot.core.events import Channel, Command, User, Where
+    from bot.polls.handlers import command_input
+
+    where = Where(Channel("discord", "1"))
+    event = Command("e1", where, User("u"), "poll", options={"action": "drafts", "claim": "edit d0123456789 New."})
+    assert command_input(event) == ("drafts edit d0123456789 New.", {})
+    assert command_input(Command("e2", where, User("u"), "poll", options={"action": "drafts"})) == ("drafts", {})
