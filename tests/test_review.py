@@ -156,17 +156,35 @@ async def test_drafts_wait_for_review_and_the_approved_bank_drives_prompts_and_p
 
 
 @pytest.mark.asyncio
-async def test_drafts_approve_setting_approves_as_they_are_made(tmp_path: Path) -> None:
-    async with open_app(settings(tmp_path, READBOT_DRAFTS="approve"), adapters=[console], run_tasks=False) as app:
+async def test_drafts_approve_setting_approves_as_they_are_made_and_the_schedule_posts_them(tmp_path: Path) -> None:
+    config = tmp_path / "readbot.toml"
+    config.write_text(
+        '[[schedule]]\nplatform = "console"\nchannel = "reading-group"\ncron = "* * * * *"\ntimezone = "UTC"\n',
+        encoding="utf-8",
+    )
+    base = settings(tmp_path, READBOT_DRAFTS="approve")
+    clock = ManualClock(datetime(2026, 12, 1, 12, 0, 30, tzinfo=UTC))
+    async with open_app(
+        dataclasses.replace(base, config_path=config), adapters=[console], clock=clock, run_tasks=False
+    ) as app:
         chat = Chat(app)
         await chat.say(MOD, f"/reading add kari {KARI}")
         await chat.say(MOD, "/reading use kari")
         assert "No draft claims wait for review for kari (0 waiting" in await chat.say(MOD, "/poll drafts")
         assert (await chat.say(MOD, "/poll")).startswith("Poll: “")
-        assert "Posted the next discussion question" in await chat.say(MOD, "/prompt now")
         assert app.review is not None
         items = await app.review.queue.items("kari")
         assert items and {i.state for i in items} == {APPROVED} and {i.decided_by for i in items} == {MOD.id}
+        questions = {i.text: i for i in items if i.kind == "prompt"}
+
+        # the scheduled prompt of the next minute is one of the reading's questions, with its passage
+        assert await app.prompts.tick() == []  # the first look only notes the time
+        clock.advance(seconds=60)
+        (outcome,) = await app.prompts.tick()
+        assert outcome.status == "posted" and outcome.job.question.question in questions
+        post = chat.adapter.posted[-1][1].text
+        assert f"From “{questions[outcome.job.question.question].section}”" in post
+        assert "Posted the next discussion question" in await chat.say(MOD, "/prompt now")
 
 
 @pytest.mark.asyncio
