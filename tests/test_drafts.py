@@ -183,3 +183,25 @@ def test_a_short_reading_still_gets_the_minimum() -> None:
     assert sum(i.kind == "claim" for i in items) >= 3
     assert sum(i.kind == "prompt" for i in items) >= 5
     assert_sound(doc, items)
+
+
+def test_a_how_to_with_few_judgements_still_gets_three_claims() -> None:
+    sections = (
+        Section(
+            "The Starter",
+            "A sourdough starter is a living culture of wild yeast kept in a jar of flour and water. Feed the "
+            "starter twice a day with equal weights of rye flour and water. A healthy starter doubles in size "
+            "within six hours of a feeding.",
+        ),
+        Section(
+            "Baking the Loaf",
+            "Bake the loaf in a Dutch oven preheated to 250 degrees for twenty minutes with the lid on. Let the "
+            "bread cool on a rack for at least an hour before slicing it, or the crumb turns gummy.",
+        ),
+    )
+    doc = ReadingDoc("Sourdough", sections, "md")
+    items = offline_drafts(doc)
+    assert sum(i.kind == "claim" for i in items) >= 3 and sum(i.kind == "prompt" for i in items) >= 5
+    for item in items:
+        assert item.passage in flatten(doc.sections[item.order].text)
+        assert (check_question if item.kind == "prompt" else check_claim)(item.text) == item.text

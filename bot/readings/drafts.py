@@ -174,6 +174,20 @@ def _tidy_claim(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def plain_claim(passage: str) -> tuple[str, str] | None:
+    """The last resort of a reading with too few sentences that judge (a how-to, a bare tale): the
+    sentence itself as a statement to weigh, if it is one sentence without dialogue or quotes."""
+    tidy = _tidy_claim(passage)
+    if passage.rstrip(QUOTES + " ").endswith("?") or any(q in passage for q in QUOTES):
+        return None
+    if set(_words(tidy)) & SAID or re.search(r"[.!?]\s+\w", tidy) or len(passage) > MAX_CLAIM_CHARS - 20:
+        return None
+    try:
+        return check_claim(tidy), passage
+    except InputError:
+        return None
+
+
 def claim_text(passage: str) -> tuple[str, str] | None:
     """(the claim, the passage it quotes): the whole sentence when it is short enough, else its
     strongest clause; None if no version passes the claim checks."""
@@ -330,6 +344,20 @@ def plan(doc: ReadingDoc) -> Plan:
     claim_pool = [c for c in pool if c.passage in made]
     for c in _pick(claim_pool, "claim_score", SECTIONS_PER_CLAIM, want_claims, len(doc.sections), used):
         claims.append((c, *made[c.passage]))
+    if len(claims) < want_claims:  # too few sentences that judge: plain statements, fewest events first
+        spare = sorted(
+            (c for c in pool if c.passage not in used),
+            key=lambda c: (len(set(_words(c.passage)) & NARRATION), c.rank),
+        )
+        for c in spare:
+            found = plain_claim(c.passage)
+            if found is not None and text_key(found[0]) not in keys:
+                keys.add(text_key(found[0]))
+                used.add(c.passage)
+                claims.append((c, *found))
+                if len(claims) >= want_claims:
+                    break
+        claims.sort(key=lambda entry: entry[0].rank)
     keys = {text_key(text) for _, text, _ in claims}
     asked: dict[str, str] = {}
     for c in pool:  # likewise a question: one that passes the checks and is new
