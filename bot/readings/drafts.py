@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,28 +297,42 @@ def needed(sections: int) -> tuple[int, int]:
     )
 
 
-def _pick(pool: list[Candidate], score: str, per: int, minimum: int, sections: int, used: set[str]) -> list[Candidate]:
-    """The best candidate of each window of ``per`` sections, then the best of the rest up to ``minimum``."""
+def _pick(
+    pool: list[Candidate],
+    score: str,
+    per: int,
+    minimum: int,
+    sections: int,
+    used: set[str],
+    accept: Callable[[Candidate], bool],
+) -> list[Candidate]:
+    """The best candidate of each window of ``per`` sections, then the best of the rest up to
+    ``minimum``; a candidate counts only if ``accept`` takes it (its draft passes the checks and is
+    new), asked best first, so only the candidates that might be chosen are drafted."""
 
     def value(c: Candidate) -> tuple[float, int]:
         return (getattr(c, score), -c.rank)
 
     usable = [c for c in pool if getattr(c, score) != -math.inf]
     chosen: list[Candidate] = []
-    for start in range(0, max(sections, 1), per):
-        window = [c for c in usable if start <= c.order < start + per and c.passage not in used]
-        if window:
-            best = max(window, key=value)
-            chosen.append(best)
-            used.add(best.passage)
+    by_window: dict[int, list[Candidate]] = {}
+    for c in usable:
+        by_window.setdefault(c.order // per, []).append(c)
+    for window in range(0, max(sections, 1) // per + 1):
+        for c in sorted(by_window.get(window, []), key=value, reverse=True):
+            if c.passage not in used and accept(c):
+                chosen.append(c)
+                used.add(c.passage)
+                break
     taken = {c.passage for c in chosen}
     # the rest: passages not used yet first, then (a short reading) those the claims quote
     rest = sorted((c for c in usable if c.passage not in taken), key=lambda c: (c.passage not in used, value(c)))
     for c in reversed(rest):
         if len(chosen) >= minimum:
             break
-        chosen.append(c)
-        used.add(c.passage)
+        if accept(c):
+            chosen.append(c)
+            used.add(c.passage)
     return sorted(chosen, key=lambda c: c.rank)
 
 
@@ -332,18 +347,23 @@ class Plan:
 def plan(doc: ReadingDoc) -> Plan:
     pool = candidates(doc)
     want_questions, want_claims = needed(len(doc.sections))
+    sections = len(doc.sections)
     used: set[str] = set()
     keys: set[str] = set()
-    claims: list[tuple[Candidate, str, str]] = []
     made: dict[str, tuple[str, str]] = {}
-    for c in pool:  # a candidate counts only if a claim can be made of it, and a new one
-        found = claim_text(c.passage) if c.claim_score != -math.inf else None
-        if found is not None and text_key(found[0]) not in keys:
-            keys.add(text_key(found[0]))
-            made[c.passage] = found
-    claim_pool = [c for c in pool if c.passage in made]
-    for c in _pick(claim_pool, "claim_score", SECTIONS_PER_CLAIM, want_claims, len(doc.sections), used):
-        claims.append((c, *made[c.passage]))
+
+    def claimable(c: Candidate) -> bool:
+        found = claim_text(c.passage)
+        if found is None or text_key(found[0]) in keys:
+            return False
+        keys.add(text_key(found[0]))
+        made[c.passage] = found
+        return True
+
+    claims = [
+        (c, *made[c.passage])
+        for c in _pick(pool, "claim_score", SECTIONS_PER_CLAIM, want_claims, sections, used, claimable)
+    ]
     if len(claims) < want_claims:  # too few sentences that judge: plain statements, fewest events first
         spare = sorted(
             (c for c in pool if c.passage not in used),
@@ -358,19 +378,18 @@ def plan(doc: ReadingDoc) -> Plan:
                 if len(claims) >= want_claims:
                     break
         claims.sort(key=lambda entry: entry[0].rank)
-    keys = {text_key(text) for _, text, _ in claims}
     asked: dict[str, str] = {}
-    for c in pool:  # likewise a question: one that passes the checks and is new
+
+    def askable(c: Candidate) -> bool:
         text = question_text(c, c.rank)
-        if text is not None and text_key(text) not in keys:
-            keys.add(text_key(text))
-            asked[c.passage] = text
-    question_pool = [c for c in pool if c.passage in asked]
-    questions = [
-        (c, asked[c.passage])
-        for c in _pick(question_pool, "question_score", SECTIONS_PER_QUESTION, want_questions, len(doc.sections), used)
-    ]
-    return Plan(tuple(questions), tuple(claims))
+        if text is None or text_key(text) in keys:
+            return False
+        keys.add(text_key(text))
+        asked[c.passage] = text
+        return True
+
+    chosen = _pick(pool, "question_score", SECTIONS_PER_QUESTION, want_questions, sections, used, askable)
+    return Plan(tuple((c, asked[c.passage]) for c in chosen), tuple(claims))
 
 
 def offline_drafts(doc: ReadingDoc) -> list[NewItem]:
