@@ -421,3 +421,44 @@ def test_discord_reaches_the_drafts_through_the_poll_action() -> None:
     event = Command("e1", where, User("u"), "poll", options={"action": "drafts", "claim": "edit d0123456789 New."})
     assert command_input(event) == ("drafts edit d0123456789 New.", {})
     assert command_input(Command("e2", where, User("u"), "poll", options={"action": "drafts"})) == ("drafts", {})
+
+
+@pytest.mark.asyncio
+async def test_with_a_language_model_configured_it_drafts_and_bad_drafts_fall_back(tmp_path: Path) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from bot.knowledge.service import KnowledgeService
+    from bot.readings.drafts import LLM_BATCH, plan
+
+    doc = load_path(KARI)
+    chosen = plan(doc)
+    jobs = [("question", c.passage) for c, _ in chosen.questions] + [("claim", p) for _, _, p in chosen.claims]
+    answers = []
+    for n, (kind, passage) in enumerate(jobs):
+        opening = " ".join(passage.split()[:5]).strip(',;:.!?"“”')
+        if n % 2:  # every other draft is bad: a question without "?", a claim that asks
+            answers.append(f"What about “{opening}”" if kind == "question" else f"Is “{opening}” unfair?")
+        elif kind == "question":
+            answers.append(f"How would you have felt about “{opening}”, and why?")
+        else:
+            answers.append(f"The moment “{opening}” is unfair to everyone in it.")
+    responses = [
+        json.dumps([{"n": i + 1, "text": t} for i, t in enumerate(answers[start : start + LLM_BATCH])])
+        for start in range(0, len(answers), LLM_BATCH)
+    ]
+    base = settings(tmp_path)
+    knowledge = KnowledgeService.open(base, chat_model=FakeListChatModel(responses=responses))
+    try:
+        async with open_app(base, adapters=[console], knowledge=knowledge, run_tasks=False) as app:
+            chat = Chat(app)
+            await chat.say(MOD, f"/reading add kari {KARI}")
+            assert app.review is not None
+            items = await app.review.queue.items("kari")
+            by_passage = {i.passage: i for i in items}
+            for n, (_kind, passage) in enumerate(jobs):
+                item = by_passage[passage]
+                assert item.origin == ("drafted" if n % 2 else "llm")
+                if not n % 2:
+                    assert item.text == answers[n]
+    finally:
+        knowledge.close()
