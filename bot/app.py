@@ -29,6 +29,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.ask import commands as ask_commands
@@ -46,25 +47,31 @@ from bot.core.help import APP_COMMAND, HELP, HelpHandler
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
 from bot.knowledge.service import KnowledgeService
+from bot.knowledge.support import best_support
 from bot.ops.health import Health
 from bot.polls import commands as polls_commands
 from bot.polls import feature as polls_feature
-from bot.polls.claims import load_claims
+from bot.polls.claims import Claim, load_claims
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import PollService
 from bot.prompts import commands as prompts_commands
 from bot.prompts import feature as prompts_feature
-from bot.prompts.bank import load_questions
+from bot.prompts.bank import Question, load_questions
 from bot.prompts.config import ChannelPlan, load_config
 from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import PromptService
 from bot.readings import commands as readings_commands
 from bot.readings import feature as readings_feature
+from bot.readings.drafts import Drafts
 from bot.readings.feature import Watcher
 from bot.readings.pacing import SyllabusRunner
 from bot.readings.service import ReadingService
 from bot.readings.store import ReadingStore
 from bot.readings.syllabus import check_readings, load_syllabus
+from bot.review.banks import Banks, Entry
+from bot.review.checks import CHECKS
+from bot.review.desk import Kind, ReviewDesk
+from bot.review.queue import ReviewQueue
 from bot.settings import Settings
 from bot.store.db import Database, database_url
 from bot.store.events import EventLog
@@ -109,6 +116,7 @@ class App:
     adapters: tuple[ChatAdapter, ...]
     tasks: tuple[asyncio.Task[None], ...]
     syllabus: SyllabusRunner | None = None  # the channels' [[syllabus]] (its task moves them on)
+    review: ReviewDesk | None = None  # the review queue's desk (drafted questions and claims)
 
 
 def command_specs() -> tuple[CommandSpec, ...]:
@@ -131,11 +139,72 @@ def help_feature(specs: Callable[[], Sequence[CommandSpec]], moderators: frozens
 
 
 def reading_service(
-    settings: Settings, store: ReadingStore, knowledge: KnowledgeService, clock: Clock
+    settings: Settings, store: ReadingStore, knowledge: KnowledgeService, clock: Clock, queue: ReviewQueue | None = None
 ) -> ReadingService:
+    drafts = None
+    if queue is not None:  # each added reading's questions and claims drafted (by the LLM, if one is set)
+        model = knowledge.llm.model if knowledge.llm is not None else None
+        drafts = Drafts(queue, clock, model=model, timeout=settings.llm_timeout, approve=settings.drafts == "approve")
     return ReadingService(
-        store, knowledge, clock, folder=settings.data_dir / "readings", max_bytes=settings.max_reading_mb * 1024 * 1024
+        store,
+        knowledge,
+        clock,
+        folder=settings.data_dir / "readings",
+        max_bytes=settings.max_reading_mb * 1024 * 1024,
+        drafts=drafts,
     )
+
+
+# ----- the review queue and the banks each channel's reading gives prompts and polls (issue 13)
+
+CURATED_READING = "dwarkesh-107-ilya-sutskever"  # the shipped reading: prompts/discussion.yaml, prompts/claims.yaml
+KINDS = {
+    "prompt": Kind("prompt", "discussion question", "/prompt drafts", CHECKS["prompt"], "/prompt now and the schedule"),
+    "claim": Kind("claim", "claim", "/poll drafts", CHECKS["claim"], "/poll"),
+}
+
+
+def banks_for(queue: ReviewQueue, store: ReadingStore, knowledge: KnowledgeService) -> Banks:
+    def sections(reading: str) -> tuple[str, ...]:
+        return knowledge.reading_sections().get(reading, ("", ()))[1]
+
+    async def indexed() -> list[str]:
+        return await asyncio.to_thread(knowledge.readings)
+
+    async def sections_of(reading: str) -> tuple[str, ...]:
+        return await asyncio.to_thread(sections, reading)
+
+    curated = {
+        "prompt": [Entry(q.id, q.question, q.section, q.passage) for q in load_questions()],
+        "claim": [Entry(c.id, c.claim, c.section, c.passage) for c in load_claims()],
+    }
+    return Banks(
+        queue, store.current, curated_reading=CURATED_READING, curated=curated, indexed=indexed, sections_of=sections_of
+    )
+
+
+def bank_sources(banks: Banks, knowledge: KnowledgeService) -> tuple[Any, Any, Any]:
+    """What prompts and polls draw from: the channel's reading's approved questions and claims (none
+    without a reading), and the passage supporting a moderator's own claim."""
+
+    async def questions(platform: str, channel: str, upto: int | None) -> list[Question] | None:
+        reading, entries = await banks.for_channel("prompt", platform, channel, upto=upto)
+        if reading == banks.curated_reading and upto is None:
+            return None  # the shipped bank, as the prompts feature holds it
+        return [Question(e.id, e.text, e.section, e.passage) for e in entries]
+
+    async def claims(platform: str, channel: str, upto: int | None) -> list[Claim] | None:
+        reading, entries = await banks.for_channel("claim", platform, channel, upto=upto)
+        if reading == banks.curated_reading and upto is None:
+            return None
+        return [Claim(e.id, e.text, e.section, e.passage) for e in entries]
+
+    async def support(claim: str, platform: str, channel: str) -> tuple[str, str] | None:
+        reading = await banks.reading_of(platform, channel)
+        found = await asyncio.to_thread(best_support, knowledge, claim, reading=reading)
+        return (found.section, found.passage) if found else None
+
+    return questions, claims, support
 
 
 @contextlib.asynccontextmanager
@@ -147,7 +216,7 @@ async def open_readings(settings: Settings) -> AsyncIterator[ReadingService]:
         await asyncio.to_thread(knowledge.ensure_ingested)
         db = await Database.open(database_url(settings.database_url, settings.data_dir))
         stack.push_async_callback(db.close)
-        yield reading_service(settings, ReadingStore(db), knowledge, SystemClock())
+        yield reading_service(settings, ReadingStore(db), knowledge, SystemClock(), ReviewQueue(db))
 
 
 @contextlib.asynccontextmanager
@@ -197,10 +266,14 @@ async def open_app(
         stack.callback(history.close)
 
         outbox = Outbox()
-        readings = reading_service(settings, reading_store, knowledge, clock)
+        queue = ReviewQueue(db)
+        readings = reading_service(settings, reading_store, knowledge, clock, queue)
         syllabus = SyllabusRunner(readings, clock, syllabi, BotState(db))
         if syllabi:  # an unknown reading or overlapping dates stop start-up, before any adapter starts
             check_readings(syllabi, await syllabus.section_counts_of_all(), settings.config_path)
+        banks = banks_for(queue, reading_store, knowledge)
+        desk = ReviewDesk(queue, banks, clock, settings.moderators, KINDS)
+        reading_questions, reading_claims, support = bank_sources(banks, knowledge)
         watcher, readings_part = readings_feature.build(
             readings, outbox, clock, moderators=settings.moderators, seen=readings_seen, syllabus=syllabus
         )
@@ -212,15 +285,19 @@ async def open_app(
             moderators=settings.moderators,
             metrics=metrics,
             zone_of=channel_zones(config.channels(), settings.timezone),
+            claims_for=reading_claims,
+            support=support,
+            desk=desk,
         )
         prompts, prompts_part = prompts_feature.build(
-            PromptService(db, load_questions()),
+            PromptService(db, load_questions(), reading_bank=reading_questions),
             outbox,
             clock,
             config.channels(),
             grace=timedelta(minutes=settings.prompt_grace_minutes),
             moderators=settings.moderators,
             metrics=metrics,
+            desk=desk,
         )
         answers = AnswerLog(db, poll_secret(settings))
         recorder = AnswerRecorder(
@@ -251,6 +328,7 @@ async def open_app(
             polls_part,
             prompts_part,
             readings_part,
+            Feature("review", buttons={"review": desk.button}, forms={"review": desk.form}),
             *extra_features,
             help_feature(lambda: routes.specs, settings.moderators),
         )
@@ -295,6 +373,7 @@ async def open_app(
             tuple(started),
             tasks,
             syllabus=syllabus,
+            review=desk,
         )
 
 

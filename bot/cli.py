@@ -89,6 +89,11 @@ def _parser() -> ArgumentParser:
     listing.add_argument("--json", action="store_true")
     remove = readings_sub.add_parser("remove", help="remove a reading from the index and every channel")
     remove.add_argument("id")
+    drafts = readings_sub.add_parser(
+        "drafts", help="the discussion questions and poll claims drafted for a reading, whatever their review state"
+    )
+    drafts.add_argument("id")
+    drafts.add_argument("--json", action="store_true")
 
     prompts = sub.add_parser("prompts", help="daily discussion prompts (schedules in readbot.toml)")
     prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True, parser_class=ArgumentParser)
@@ -318,6 +323,8 @@ def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
                 data = await asyncio.to_thread(args.path.read_bytes)
                 reading = await readings.add(data, args.path.name, reading_id=args.id, title=args.title, by="cli")
                 return f"added {reading.id}: “{reading.title}”, {len(reading.sections)} sections"
+            if args.readings_command == "drafts":
+                return await _drafts(readings, args.id, args.json)
             if args.readings_command == "remove":
                 channels = await readings.remove(args.id)
                 note = f" (it was the current reading of {len(channels)} channel(s))" if channels else ""
@@ -331,6 +338,37 @@ def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
     out.write(asyncio.run(go()) + "\n")
     return 0
+
+
+async def _drafts(readings, reading_id: str, as_json: bool) -> str:
+    """Everything drafted for the reading (the shipped reading: its curated banks, state "curated")."""
+    from bot.app import CURATED_READING
+    from bot.polls.claims import load_claims
+    from bot.prompts.bank import load_questions
+
+    await readings.get(reading_id)  # an unknown id: one line, exit 2
+    found: dict[str, list[dict[str, object]]] = {"prompts": [], "claims": []}
+    if readings.drafts is not None:
+        for item in await readings.drafts.queue.items(reading_id):
+            found["prompts" if item.kind == "prompt" else "claims"].append(item.to_json())
+    if reading_id == CURATED_READING and not any(found.values()):
+        curated = {"state": "curated", "origin": "curated"}
+        found["prompts"] = [
+            {"id": q.id, "question": q.question, "section": q.section, "passage": q.passage, **curated}
+            for q in load_questions()
+        ]
+        found["claims"] = [
+            {"id": c.id, "claim": c.claim, "section": c.section, "passage": c.passage, **curated} for c in load_claims()
+        ]
+    if as_json:
+        return json.dumps(found, ensure_ascii=False)
+    lines = []
+    for key, label in (("prompts", "question"), ("claims", "claim")):
+        lines.append(f"{len(found[key])} {label}s:")
+        for entry in found[key]:
+            lines.append(f"  {entry['id']} [{entry['state']}] {entry['section']}: {entry[label]}")
+            lines.append(f"      “{entry['passage']}”")
+    return "\n".join(lines)
 
 
 def cmd_prompts(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:

@@ -18,6 +18,7 @@ from bot.paths import shipped
 
 SLACK_MODES = ("socket", "http")
 PLATFORMS = ("slack", "discord")
+DRAFTS = ("review", "approve")
 DISCORD_TOKEN = re.compile(r"^[\w-]+\.[\w-]+\.[\w-]+$")
 
 
@@ -124,6 +125,7 @@ class Settings:
     timezone: str = "UTC"  # READBOT_TIMEZONE: times shown in a channel without a schedule in readbot.toml
     rate_user: int = 10  # questions per person per minute (0: no limit; moderators never limited)
     rate_channel: int = 60  # questions per channel per minute (0: no limit)
+    drafts: str = "review"  # review (drafts wait for a moderator) | approve (approved as they are made)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
@@ -154,6 +156,9 @@ class Settings:
         if slack_mode and slack_mode not in SLACK_MODES:
             raise ConfigError(f"SLACK_MODE={slack_mode!r}: expected socket or http")
         knowledge_dir = _path(env, "READBOT_KNOWLEDGE_DIR", shipped("knowledge"))
+        drafts = env.get("READBOT_DRAFTS", "review").strip().lower() or "review"
+        if drafts not in DRAFTS:
+            raise ConfigError(f"READBOT_DRAFTS={drafts!r}: expected review or approve")
         return cls(
             data_dir=_path(env, "READBOT_DATA_DIR", Path("data")),
             knowledge_dir=knowledge_dir,
@@ -186,6 +191,7 @@ class Settings:
             timezone=_timezone(env),
             rate_user=_int(env, "READBOT_RATE_USER", 10, 0, 10_000),
             rate_channel=_int(env, "READBOT_RATE_CHANNEL", 60, 0, 100_000),
+            drafts=drafts,
         )
 
 

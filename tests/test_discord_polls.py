@@ -217,7 +217,7 @@ async def test_poll_is_a_slash_command_with_options_of_its_own(world: World) -> 
     assert not any(o.get("autocomplete") for name, o in options.items() if name != "claim")
     for name in ("anonymous", "hidden"):
         assert [(c["name"], c["value"]) for c in options[name]["choices"]] == [("on", "on"), ("off", "off")]
-    assert [c["value"] for c in options["action"]["choices"]] == ["start", "close", "cancel"]
+    assert [c["value"] for c in options["action"]["choices"]] == ["start", "close", "cancel", "drafts"]
     assert all(1 <= len(o["description"]) <= 100 for o in options.values())
     assert len(commands["poll"]["description"]) <= 100
 

@@ -91,7 +91,7 @@ async def test_help_lists_what_a_member_may_use_and_a_moderator_everything(chat:
     member = await chat.answer("/help", MEMBER)
     assert member.startswith("Commands you can use here:")
     assert listed(member) == ["/ask", "/reading", "/help"]
-    assert "• /ask [your question about the reading]: Ask a question about the reading" in member
+    assert "• /ask [private:] [your question about the reading]: Ask a question about the reading" in member
     assert "Moderators have more commands" in member
     moderator = await chat.answer("/help", MOD)
     declared = [f"/{spec.name}" for spec in command_specs()]

@@ -89,7 +89,7 @@ async def test_help_is_an_app_command_listing_what_each_person_may_use(world: Wo
     moderator = (await private_answer(fake, await fake.send_slash_command("help", {}, user=fake.moderator_id)))[
         "content"
     ]  # Manage Messages in the channel: a moderator
-    assert commands_in(moderator) == ["/ask", "/poll", "/prompt", "/reading", "/help"]
+    assert commands_in(moderator) == ["/ask", "/insights", "/poll", "/prompt", "/reading", "/help"]
     assert "• /prompt now | skip | pause | resume | list | add [next] <question> | schedule" in moderator
 
     one = await private_answer(fake, await fake.send_slash_command("help", {"command": "poll"}, user=fake.moderator_id))

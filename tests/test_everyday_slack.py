@@ -103,7 +103,7 @@ async def test_readbot_help_for_a_member_a_moderator_and_an_admin(bot: Bot) -> N
     assert "• /readbot help [command]: List the commands" in member  # as help is typed on Slack
     await slash(bot, "/readbot", "help", MOD)  # READBOT_MODERATORS
     (moderator,) = await bot.private_to(MOD)
-    assert commands_in(moderator) == ["/ask", "/poll", "/prompt", "/reading", "/readbot"]
+    assert commands_in(moderator) == ["/ask", "/insights", "/poll", "/prompt", "/reading", "/readbot"]
     assert "• /poll [claim | option | option]" in moderator and "cancel [ID]" in moderator
     await slash(bot, "/readbot", "", ADMIN)  # a workspace admin is a moderator too; /readbot alone is help
     (admin,) = await bot.private_to(ADMIN)

@@ -75,7 +75,8 @@ QUESTION = "How often should the starter be fed?"
 ANSWER = "Feed the starter twice a day with equal weights of rye flour and water"
 ADDED = (
     "Added “Sourdough at Home” (sourdough) from sourdough.md: 3 sections. "
-    "Make it this channel's reading with /reading use sourdough."
+    "Make it this channel's reading with /reading use sourdough. "
+    "Drafted 5 discussion questions and 3 poll claims from it: review them with /prompt drafts and /poll drafts."
 )
 ADDING = "Adding sourdough.md as sourdough (3 sections)… I'll say here when it's ready."
 USED = "This channel now reads “Sourdough at Home” (sourdough). Questions here search it first."

@@ -290,6 +290,16 @@ class KnowledgeIndex:
         out.sort(key=lambda ic: (ic.reading, ic.chunk.document, ic.chunk.position))
         return out
 
+    def chunks(self, ids: Sequence[str]) -> dict[str, IndexedChunk]:
+        """The chunks with these ids (those still stored)."""
+        if not ids:
+            return {}
+        got = self._collection.get(ids=list(ids), include=["metadatas"])
+        return {
+            cid: IndexedChunk(cid, meta["reading"], _chunk_from(meta))
+            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+        }
+
     def query(
         self, vector: np.ndarray, n: int, reading: str | None = None, *, bound: Bound | None = None
     ) -> list[DenseHit]:

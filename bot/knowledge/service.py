@@ -22,7 +22,15 @@ from bot.core.text import clean_question, neutralize_mentions
 from bot.errors import InputError
 from bot.knowledge.answer import Answer, extractive_answer
 from bot.knowledge.embedder import BundledEmbedder, Embedder, make_embedder
-from bot.knowledge.index import Bound, IndexDamaged, KnowledgeIndex, chroma_client, forget_system, index_damaged
+from bot.knowledge.index import (
+    Bound,
+    IndexDamaged,
+    IndexedChunk,
+    KnowledgeIndex,
+    chroma_client,
+    forget_system,
+    index_damaged,
+)
 from bot.knowledge.ingest import Ingester, IngestReport
 from bot.knowledge.llm import LLMAnswerer, LLMUnavailable, make_chat_model
 from bot.knowledge.retrieval import Retrieval, Retriever, SectionHit
@@ -312,6 +320,14 @@ class KnowledgeService:
         # the citation stays ours, from retrieval: drop any the model wrote itself
         prose = "\n".join(ln for ln in prose.splitlines() if not ln.strip().lower().startswith(("source:", "sources:")))
         return replace(fallback, body=prose.strip() or fallback.body)
+
+    def nearest(self, text: str, *, reading: str | None = None, n: int = 5) -> list[tuple[float, IndexedChunk]]:
+        """The chunks closest in meaning to ``text`` (cosine similarity of the embeddings, best first),
+        of one reading or of all."""
+        with self._rw.gen_rlock():
+            hits = self.index.query(self.index.embedder.embed_query(text), n, reading)
+            found = self.index.chunks([h.id for h in hits])
+        return [(h.score, found[h.id]) for h in hits if h.id in found]
 
     def reading_sources(self, reading: str) -> list[str]:
         """The files ``reading`` is indexed from."""

@@ -36,11 +36,13 @@ def poll_command(claims: Sequence[Claim]) -> CommandSpec:
             OptionSpec("hidden", "Hide the results until the poll closes (default: off)", choices=ON_OFF),
             OptionSpec(
                 "action",
-                "start a poll (default), close the latest open poll here, or cancel it (no results)",
-                choices=("start", "close", "cancel"),
+                "start (default), close or cancel (no results) the newest open poll, or review drafted claims",
+                choices=("start", "close", "cancel", "drafts"),
             ),
             OptionSpec("poll", "close or cancel: the poll's id (default: the newest open poll here)"),
         ),
         moderator_only=True,
-        usage="[claim | option | option] [duration=60m] [anonymous=on|off] [hidden=on|off] | close | cancel [ID]",
+        usage=(
+            "[claim | option | option] [duration=60m] [anonymous=on|off] [hidden=on|off] | close | cancel [ID] | drafts"
+        ),
     )

@@ -12,8 +12,9 @@ from bot.core.outbox import Outbox
 from bot.polls.claims import Claim
 from bot.polls.commands import commands
 from bot.polls.handlers import PollHandler
-from bot.polls.runtime import PollRuntime, ZoneOf
+from bot.polls.runtime import ChannelClaims, PollRuntime, Support, ZoneOf
 from bot.polls.service import PollService
+from bot.review.desk import ReviewDesk
 
 
 def build(
@@ -25,9 +26,21 @@ def build(
     moderators: frozenset[str],
     metrics: Metrics = NO_METRICS,
     zone_of: ZoneOf | None = None,
+    claims_for: ChannelClaims | None = None,
+    support: Support | None = None,
+    desk: ReviewDesk | None = None,
 ) -> tuple[PollRuntime, Feature]:
-    runtime = PollRuntime(service, outbox, clock, list(claims), metrics=metrics, zone_of=zone_of)
-    handler = PollHandler(runtime, moderators)
+    runtime = PollRuntime(
+        service,
+        outbox,
+        clock,
+        list(claims),
+        metrics=metrics,
+        zone_of=zone_of,
+        claims_for=claims_for,
+        support=support,
+    )
+    handler = PollHandler(runtime, moderators, desk)
     return runtime, Feature(
         "polls",
         commands=bind(commands(claims), {"poll": handler.command}),

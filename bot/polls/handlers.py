@@ -22,6 +22,7 @@ from bot.polls.model import (
 )
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import UnknownPoll
+from bot.review.desk import ReviewDesk
 
 NEW_POLL_FORM = "poll:new"
 NOT_AN_OPTION = "That isn't one of this poll's options."
@@ -31,7 +32,8 @@ FLAG = re.compile(r"\b(duration|anonymous|hidden)\s*=\s*(\S+)", re.IGNORECASE)
 HELP = (
     "Start a poll: /poll (the next claim from the reading), or /poll <claim> | <option> | <option> "
     "[duration=90m] [anonymous=on|off] [hidden=on|off]. End one early: /poll close (results are posted), "
-    "or /poll cancel [ID] (a mistake: no results)."
+    "or /poll cancel [ID] (a mistake: no results). "
+    "Review the claims drafted from the reading: /poll drafts."
 )
 
 
@@ -86,6 +88,8 @@ def command_input(event: Command) -> tuple[str, dict[str, str]]:
     action = raw.get("action", "").strip().lower()
     if action in ("close", "cancel"):
         return f"{action} {raw.get('poll', '').strip()}".strip(), {}
+    if action == "drafts":  # the rest (approve ID, edit ID text) in "claim"
+        return f"drafts {raw.get('claim', '').strip()}".strip(), {}
     fields = {key: value for key in STRUCTURED if (value := raw.get(key, "").strip())}
     if fields or "action" in raw:
         return "", fields
@@ -98,9 +102,10 @@ def is_bare(text: str, options: dict[str, str]) -> bool:
 
 
 class PollHandler:
-    def __init__(self, runtime: PollRuntime, moderators: frozenset[str]) -> None:
+    def __init__(self, runtime: PollRuntime, moderators: frozenset[str], desk: ReviewDesk | None = None) -> None:
         self.runtime = runtime
         self.moderators = moderators
+        self.desk = desk
 
     async def command(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, Command)
@@ -110,6 +115,10 @@ class PollHandler:
             return
         word, _, rest = text.partition(" ")
         sub = word.lower() if "|" not in rest else ""  # "cancel culture | yes | no" is a claim
+        if sub == "drafts" and self.desk is not None:
+            await responder.acknowledge()
+            await self.desk.command("claim", event, rest, responder)
+            return
         if sub == "close":
             require_moderator(event.user, self.moderators, "close polls")
             await responder.acknowledge()
@@ -122,7 +131,9 @@ class PollHandler:
             return
         # cheap checks first: a refusal or a typo is answered privately, with no public "thinking…"
         require_moderator(event.user, self.moderators, "start polls")
-        spec = parse_poll(text, options, self.runtime.claims)
+        channel = event.where.channel
+        claims = await self.runtime.bank(channel.platform, channel.id)
+        spec = parse_poll(text, options, claims)
         if is_bare(text, options):
             try:  # where the platform has forms (Slack), let the moderator choose
                 await responder.open_form(await self._new_poll_form(event))
@@ -135,6 +146,7 @@ class PollHandler:
         await self._start(spec, event, responder)
 
     async def _start(self, spec: PollSpec, event: Command | FormSubmitted, responder: Responder) -> None:
+        spec = await self.runtime.supported(spec, event.where.channel.platform, event.where.channel.id)
         poll, card = await self.runtime.start(spec, event.where, event.user)
         try:
             ref = await responder.reply(card)
@@ -144,14 +156,22 @@ class PollHandler:
         await self.runtime.posted(poll, ref)
 
     async def _from_bank(self, spec: PollSpec, event: Command) -> PollSpec:
-        claim = await self.runtime.next_claim(event.where.channel.platform, event.where.channel.id)
+        channel = event.where.channel
+        claim = await self.runtime.next_claim(channel.platform, channel.id)
         if claim is None:
+            if not await self.runtime.bank(channel.platform, channel.id):
+                raise InputError(
+                    "This channel's reading has no approved claims yet: review the drafts with /poll drafts, "
+                    "or give one: /poll <claim>."
+                )
             raise InputError("Every claim in the bank has been polled in this channel; give one: /poll <claim>.")
         return replace(spec, claim=claim.claim, section=claim.section, passage=claim.passage, claim_id=claim.id)
 
     async def _new_poll_form(self, event: Command) -> Form:
-        used = await self.runtime.service.polled_claim_ids(event.where.channel.platform, event.where.channel.id)
-        fresh = [c for c in self.runtime.claims if c.id not in used] or self.runtime.claims
+        channel = event.where.channel
+        used = await self.runtime.service.polled_claim_ids(channel.platform, channel.id)
+        claims = await self.runtime.bank(channel.platform, channel.id)
+        fresh = [c for c in claims if c.id not in used] or claims
         pick = (
             (
                 FormField(
@@ -204,7 +224,8 @@ class PollHandler:
         require_moderator(event.user, self.moderators, "start polls")
         values = event.values
         own = values.get("claim", "").strip()
-        known = next((c for c in self.runtime.claims if c.id == values.get("claim_id")), None)
+        claims = await self.runtime.bank(event.where.channel.platform, event.where.channel.id)
+        known = next((c for c in claims if c.id == values.get("claim_id")), None)
         if own:
             claim_text = own
         elif known is not None:
@@ -214,7 +235,7 @@ class PollHandler:
         # the form's fields are separate: a "|" in the claim is part of the claim, and each line an option
         options = [o for o in values.get("options", "").splitlines() if o.strip()]
         structured = {k: values[k] for k in ("duration", "anonymous", "hidden") if values.get(k)}
-        spec = parse_poll("", {**structured, "claim": claim_text}, self.runtime.claims, choices=options)
+        spec = parse_poll("", {**structured, "claim": claim_text}, claims, choices=options)
         await self._start(spec, event, responder)
 
     async def _close_latest(self, event: Command, poll_id: str, responder: Responder) -> None:

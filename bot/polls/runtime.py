@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,10 @@ from bot.polls.service import PollService, VoteResult
 
 log = logging.getLogger(__name__)
 ZoneOf = Callable[[str, str], ZoneInfo]
+# (platform, channel, upto) → the channel's reading's approved claims, or None for the shipped bank
+ChannelClaims = Callable[[str, str, int | None], Awaitable[list[Claim] | None]]
+# (claim, platform, channel) → (section, passage) of the channel's reading that best supports it, if any
+Support = Callable[[str, str, str], Awaitable[tuple[str, str] | None]]
 MAX_WAIT = 30.0  # the deadline loop looks again at least this often (new polls, other replicas)
 
 
@@ -38,9 +43,13 @@ class PollRuntime:
         *,
         metrics: Metrics = NO_METRICS,
         zone_of: ZoneOf | None = None,
+        claims_for: ChannelClaims | None = None,
+        support: Support | None = None,
     ) -> None:
         """``zone_of(platform, channel)``: the time zone a channel reads times in (cards' close times)."""
         self.zone_of: ZoneOf = zone_of or (lambda platform, channel: render.UTC_ZONE)
+        self.claims_for = claims_for
+        self.support = support
         self.metrics = metrics
         self.service = service
         self.outbox = outbox
@@ -49,9 +58,29 @@ class PollRuntime:
         self.live = LiveUpdates(self.refresh_card)
         self._wake = asyncio.Event()
 
-    async def next_claim(self, platform: str, channel_id: str) -> Claim | None:
+    async def bank(self, platform: str, channel_id: str, *, upto: int | None = None) -> list[Claim]:
+        """The channel's claims: its reading's approved ones (with ``upto``, only those of sections up to
+        that order), else the shipped bank."""
+        if self.claims_for is not None:
+            found = await self.claims_for(platform, channel_id, upto)
+            if found is not None:
+                return found
+        return self.claims
+
+    async def next_claim(self, platform: str, channel_id: str, *, upto: int | None = None) -> Claim | None:
         used = await self.service.polled_claim_ids(platform, channel_id)
-        return next((c for c in self.claims if c.id not in used), None)
+        return next((c for c in await self.bank(platform, channel_id, upto=upto) if c.id not in used), None)
+
+    async def supported(self, spec: PollSpec, platform: str, channel_id: str) -> PollSpec:
+        """A claim of the moderator's own, with the passage of the reading that best supports it (when one does)."""
+        if spec.section or self.support is None or not spec.claim:
+            return spec
+        try:
+            found = await self.support(spec.claim, platform, channel_id)
+        except Exception:  # the poll still starts, without a passage
+            log.exception("could not look up a passage for the claim %r", spec.claim[:80])
+            return spec
+        return replace(spec, section=found[0], passage=found[1]) if found else spec
 
     async def start(self, spec: PollSpec, where: Where, user: User) -> tuple[Poll, Reply]:
         poll = await self.service.create(

@@ -6,10 +6,10 @@ from bot.core.commands import CommandSpec, OptionSpec
 
 PROMPT = CommandSpec(
     name="prompt",
-    description="Discussion prompts (moderators): now, skip, pause, resume, list, add [next] <question>, schedule",
-    options=(OptionSpec("text", "now, skip, pause, resume, list, add [next] <question> or schedule"),),
+    description="Discussion prompts (moderators): now, skip, pause, resume, list, add [next], schedule, drafts",
+    options=(OptionSpec("text", "now, skip, pause, resume, list, add [next] <question>, schedule or drafts"),),
     moderator_only=True,
-    usage="now | skip | pause | resume | list | add [next] <question> | schedule",
+    usage="now | skip | pause | resume | list | add [next] <question> | schedule | drafts",
     free_text="text",
 )
 

@@ -14,6 +14,7 @@ from bot.prompts.config import ChannelPlan
 from bot.prompts.handlers import PromptHandler
 from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import PromptService
+from bot.review.desk import ReviewDesk
 
 
 def build(
@@ -25,11 +26,12 @@ def build(
     grace: timedelta,
     moderators: frozenset[str],
     metrics: Metrics = NO_METRICS,
+    desk: ReviewDesk | None = None,
 ) -> tuple[PromptScheduler, Feature]:
     scheduler = PromptScheduler(service, outbox, clock, plans, grace=grace, metrics=metrics)
     return scheduler, Feature(
         "prompts",
-        commands=bind(COMMANDS, {"prompt": PromptHandler(scheduler, moderators).command}),
+        commands=bind(COMMANDS, {"prompt": PromptHandler(scheduler, moderators, desk).command}),
         tasks=(Task("prompt-scheduler", scheduler.run),),
         drain=scheduler.drain,
     )

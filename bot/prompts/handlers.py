@@ -12,12 +12,14 @@ from bot.errors import InputError
 from bot.prompts.config import ChannelPlan
 from bot.prompts.render import local_time, shorten
 from bot.prompts.scheduler import PromptScheduler
+from bot.review.desk import ReviewDesk
 
 HELP = (
     "Discussion prompts (moderators): /prompt now (post the next question here now) · /prompt skip "
     "(skip the next scheduled one) · /prompt pause · /prompt resume · /prompt list (the next five "
     "questions) · /prompt add <question> (after the questions added before) · /prompt add next <question> "
-    "(posted first) · /prompt schedule (the next three times)"
+    "(posted first) · /prompt schedule (the next three times) · "
+    "/prompt drafts (review the questions drafted from the reading)"
 )
 QUEUE = 5  # /prompt list
 NO_SCHEDULE = "There is no schedule for this channel: daily prompts are set in readbot.toml."
@@ -31,9 +33,10 @@ def private(text: str) -> Reply:
 
 
 class PromptHandler:
-    def __init__(self, scheduler: PromptScheduler, moderators: frozenset[str]) -> None:
+    def __init__(self, scheduler: PromptScheduler, moderators: frozenset[str], desk: ReviewDesk | None = None) -> None:
         self.scheduler = scheduler
         self.moderators = moderators
+        self.desk = desk
         self.actions: dict[str, tuple[str, Action]] = {
             "now": ("post discussion prompts", self._now),
             "skip": ("skip discussion prompts", self._skip),
@@ -52,6 +55,9 @@ class PromptHandler:
         word = word.lower()
         if word in ("", "help", "?"):
             await responder.reply(private(HELP))
+            return
+        if word == "drafts" and self.desk is not None:
+            await self.desk.command("prompt", event, rest, responder)
             return
         if word not in self.actions:
             raise InputError(f"I don't know /prompt {shorten(word, 30)}. {HELP}")

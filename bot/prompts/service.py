@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,19 @@ from bot.store.schema import prompt_channels, prompt_claims, prompt_questions
 
 CUSTOM = "custom-"  # the id prefix of a question a moderator added
 MAX_TRIES = 100  # optimistic-lock retries when two takers race for a channel's next question
+
+
+# (platform, channel, upto) → the channel's reading's approved questions, or None for the shipped bank
+ReadingBank = Callable[[str, str, int | None], Awaitable[list[Question] | None]]
+
+
+class EmptyBank(InputError):
+    def __init__(self) -> None:
+        super().__init__(
+            "There are no approved discussion questions for this channel's reading yet: a moderator can "
+            "review the drafts with /prompt drafts (or choose a reading with /reading use ID), or add one "
+            "with /prompt add <question>."
+        )
 
 
 class DuplicateQuestion(InputError):
@@ -52,11 +66,20 @@ def advance(state: BankState, bank_ids: list[str], seed: str) -> tuple[str, Bank
 
 
 class PromptService:
-    def __init__(self, db: Database, shipped: list[Question], *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        shipped: list[Question],
+        *,
+        rng: random.Random | None = None,
+        reading_bank: ReadingBank | None = None,
+    ) -> None:
+        """``reading_bank``: the questions of each channel's current reading (default: the shipped bank)."""
         if not shipped:
             raise ValueError("the discussion bank is empty")
         self.db = db
         self.shipped = shipped
+        self.reading_bank = reading_bank
         self._rng = rng or random.Random()
 
     def _insert(self):
@@ -195,9 +218,15 @@ class PromptService:
             ).all()
         return [Question(r.id, r.question) for r in rows]
 
-    async def bank(self, platform: str, channel: str) -> list[Question]:
-        """The channel's bank: the shipped questions and the ones its moderators added."""
-        return [*self.shipped, *await self.custom_questions(platform, channel)]
+    async def bank(self, platform: str, channel: str, *, upto: int | None = None) -> list[Question]:
+        """The channel's bank: its reading's approved questions (the shipped reading's curated ones; with
+        ``upto``, only those of sections up to that order) and the ones its moderators added."""
+        base = self.shipped
+        if self.reading_bank is not None:
+            found = await self.reading_bank(platform, channel, upto)
+            if found is not None:
+                base = found
+        return [*base, *await self.custom_questions(platform, channel)]
 
     async def add_question(
         self, platform: str, channel: str, text: str, *, by: str, now: datetime, first: bool = False
@@ -259,14 +288,16 @@ class PromptService:
                     return
         raise RuntimeError(f"could not add a question to {platform} {channel}'s cycle: too much contention")
 
-    async def take_next(self, platform: str, channel: str, *, now: datetime) -> Question:
+    async def take_next(self, platform: str, channel: str, *, now: datetime, upto: int | None = None) -> Question:
         """Use up the channel's next question (one taker wins each step, however many race)."""
         seed = channel_seed(platform, channel)
         for attempt in range(MAX_TRIES):
             if attempt:  # lost a race: back off a little (jittered) before reading again
                 await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 25)))
-            bank = await self.bank(platform, channel)
+            bank = await self.bank(platform, channel, upto=upto)
             by_id = {q.id: q for q in bank}
+            if not by_id:
+                raise EmptyBank()
             async with self.db.engine.begin() as conn:
                 await self._ensure(conn, platform, channel, now)
                 row = await self._state_row(conn, platform, channel, lock=True)
@@ -309,10 +340,14 @@ class PromptService:
             )
         return result.rowcount == 1
 
-    async def peek(self, platform: str, channel: str, count: int) -> list[tuple[int, Question]]:
+    async def peek(
+        self, platform: str, channel: str, count: int, *, upto: int | None = None
+    ) -> list[tuple[int, Question]]:
         """The next ``count`` questions (with their cycle) as take_next would give them, using nothing up."""
-        bank = await self.bank(platform, channel)
+        bank = await self.bank(platform, channel, upto=upto)
         by_id = {q.id: q for q in bank}
+        if not by_id:
+            return []
         async with self.db.engine.connect() as conn:
             row = await self._state_row(conn, platform, channel)
         state = BankState(row.cycle, tuple(row.question_order), row.position) if row else BankState(0, (), 0)

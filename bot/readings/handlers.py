@@ -187,6 +187,22 @@ class ReadingHandler:
         await responder.reply(
             private(
                 f"Added “{reading.title}” ({reading.id}) from {attachment.name}: {len(reading.sections)} sections. "
-                f"Make it this channel's reading with /reading use {reading.id}."
+                f"Make it this channel's reading with /reading use {reading.id}.{await self._drafted(reading.id)}"
             )
+        )
+
+    async def _drafted(self, reading_id: str) -> str:
+        """What was drafted for the reading, and where a moderator reviews it."""
+        if self.service.drafts is None:
+            return ""
+        items = await self.service.drafts.queue.items(reading_id)
+        questions = sum(1 for i in items if i.kind == "prompt")
+        claims = len(items) - questions
+        if not items:
+            return ""
+        if all(i.state == "approved" for i in items):
+            return f" Drafted {questions} discussion questions and {claims} poll claims from it, approved."
+        return (
+            f" Drafted {questions} discussion questions and {claims} poll claims from it: review them with "
+            "/prompt drafts and /poll drafts."
         )

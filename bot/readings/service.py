@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.errors import InputError
 from bot.knowledge.sections import SectionName
 from bot.knowledge.service import KnowledgeService
+from bot.readings.drafts import Drafts
 from bot.readings.formats import ReadingDoc, load_reading
 from bot.readings.store import Progress, ProgressStore, Reading, ReadingStore, check_id
 
@@ -63,7 +64,10 @@ class ReadingService:
         *,
         folder: Path,
         max_bytes: int = DEFAULT_MAX_MB * 1024 * 1024,
+        drafts: Drafts | None = None,
     ) -> None:
+        """``drafts``: makes each added reading's discussion questions and poll claims (review queue)."""
+        self.drafts = drafts
         self.store = store
         self.progress_store = ProgressStore(store.db)
         self.knowledge = knowledge
@@ -129,9 +133,20 @@ class ReadingService:
                 await asyncio.shield(self._undo(reading_id, restore=old_sources, keep_record=previous is not None))
                 raise
             await self._changed(record("ready"))
+        await self._draft(reading_id, doc, by)
         reading = await self.store.get(reading_id)
         assert reading is not None
         return reading
+
+    async def _draft(self, reading_id: str, doc: ReadingDoc, by: str) -> None:
+        """The reading's drafted questions and claims. The reading is whole without them, so a failure
+        here is logged (the reading stays; adding it again drafts again), not raised."""
+        if self.drafts is None:
+            return
+        try:
+            await self.drafts.made(reading_id, doc, by=by)
+        except Exception:
+            log.exception("drafting questions and claims for %s failed; add the reading again to retry", reading_id)
 
     async def _changed(self, change: Awaitable[object]) -> None:
         """Make a change to the readings and note the version it made, so this process's watcher
@@ -183,6 +198,8 @@ class ReadingService:
             channels = await self.store.channels_using(reading_id)
             await asyncio.to_thread(self._unindex, reading_id)
             await self._changed(self.store.remove(reading_id))
+            if self.drafts is not None:
+                await self.drafts.removed(reading_id)
         return channels
 
     async def ids(self) -> list[str]:

@@ -193,3 +193,27 @@ answer_feedback = Table(
     Column("at", DateTime(timezone=True), nullable=False, index=True),
     UniqueConstraint("answer_id", "voter", name="one_verdict_per_person"),
 )
+
+# ----- the review queue: drafted prompts and claims (migration 0009) -------------
+
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),  # prompt | claim
+    Column("reading_id", String(64), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("text_key", String(64), nullable=False),  # normalised text, to refuse duplicates
+    Column("section", Text, nullable=False),
+    Column("section_order", Integer, nullable=False),  # the section's index among the reading's sections
+    Column("passage", Text, nullable=False),  # quoted verbatim from the section
+    Column("origin", String(16), nullable=False),  # drafted (offline) | llm | suggested (a member, later)
+    Column("state", String(16), nullable=False, index=True),  # pending | approved | rejected
+    Column("position", Integer, nullable=False, default=0),  # order within the reading's drafts
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("original", Text),  # the text before a moderator's edit
+    Column("decided_by", String(64)),
+    Column("decided_at", DateTime(timezone=True)),
+    UniqueConstraint("kind", "reading_id", "text_key", name="one_text_per_reading"),
+)

@@ -66,6 +66,29 @@ class ThreadResponder:
         raise UnsupportedOperation("slack", "forms here")
 
 
+async def open_modal(outbox: Outbox, trigger_id: str | None, form: Form, where: Where) -> None:
+    """A modal from an interaction's trigger; its submission comes back as FormSubmitted."""
+    if trigger_id is None:
+        raise UnsupportedOperation("slack", "forms without a trigger_id")
+    try:
+        await outbox.open_modal(trigger_id, modal_view(form, where))
+    except SlackApiError as exc:
+        if str(exc.response.get("error", "")) in STALE_TRIGGER:
+            raise InputError("Slack took too long to open the form; please run the command again.") from None
+        raise
+
+
+class ClickResponder(ThreadResponder):
+    """A button click: replies like a thread's, and a form opens from the click's trigger (an edit)."""
+
+    def __init__(self, outbox: Outbox, where: Where, user: User, trigger_id: str | None = None) -> None:
+        super().__init__(outbox, where, user)
+        self.trigger_id = trigger_id or None
+
+    async def open_form(self, form: Form) -> None:
+        await open_modal(self.outbox, self.trigger_id, form, self.where)
+
+
 class CommandResponder(ThreadResponder):
     def __init__(
         self, outbox: Outbox, where: Where, user: User, response_url: str | None, trigger_id: str | None = None
@@ -76,14 +99,7 @@ class CommandResponder(ThreadResponder):
 
     async def open_form(self, form: Form) -> None:
         """A modal from the command's trigger; its submission comes back as FormSubmitted."""
-        if self.trigger_id is None:
-            raise UnsupportedOperation("slack", "forms without a trigger_id")
-        try:
-            await self.outbox.open_modal(self.trigger_id, modal_view(form, self.where))
-        except SlackApiError as exc:
-            if str(exc.response.get("error", "")) in STALE_TRIGGER:
-                raise InputError("Slack took too long to open the form; please run the command again.") from None
-            raise
+        await open_modal(self.outbox, self.trigger_id, form, self.where)
 
     async def reply(self, reply: Reply) -> MessageRef | None:
         private = reply.visibility is Visibility.PRIVATE
