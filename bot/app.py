@@ -58,9 +58,10 @@ from bot.readings.feature import Watcher
 from bot.readings.service import ReadingService
 from bot.readings.store import ReadingStore
 from bot.settings import Settings
-from bot.store.db import Database, database_url
+from bot.store.db import Database, database_url, is_outage
 from bot.store.events import EventLog
 from bot.store.history import ThreadHistory
+from bot.store.outbox import DurableOutbox
 from bot.store.state import BotState
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class App:
     db: Database
     history: ThreadHistory
     outbox: Outbox
+    deliveries: DurableOutbox
     features: tuple[Feature, ...]
     dispatcher: Dispatcher
     polls: PollRuntime
@@ -167,6 +169,8 @@ async def open_app(
         stack.callback(history.close)
 
         outbox = Outbox()
+        deliveries = DurableOutbox(db, outbox, clock, metrics=metrics)  # what must reach a platform, stored
+        health.watch_outbox(deliveries)
         readings = reading_service(settings, reading_store, knowledge, clock)
         watcher, readings_part = readings_feature.build(
             readings, outbox, clock, moderators=settings.moderators, seen=readings_seen
@@ -178,6 +182,7 @@ async def open_app(
             load_claims(),
             moderators=settings.moderators,
             metrics=metrics,
+            deliveries=deliveries,
         )
         prompts, prompts_part = prompts_feature.build(
             PromptService(db, load_questions()),
@@ -199,7 +204,10 @@ async def open_app(
             if part.drain is not None:
                 stack.push_async_callback(part.drain)
         routes = Routes.of(features)
-        dispatcher = Dispatcher(routes, middleware=default_middleware(claim=EventLog(db, clock).claim, metrics=metrics))
+        dispatcher = Dispatcher(
+            routes,
+            middleware=default_middleware(claim=EventLog(db, clock).claim, metrics=metrics, unavailable=is_outage),
+        )
 
         kit = AdapterKit(settings, dispatcher, routes.specs, BotState(db))
         started = []
@@ -213,7 +221,10 @@ async def open_app(
             log.info("%s adapter started", adapter.platform)
 
         tasks = (
-            tuple(asyncio.create_task(t.run(), name=t.name) for part in features for t in part.tasks)
+            (
+                *(asyncio.create_task(t.run(), name=t.name) for part in features for t in part.tasks),
+                asyncio.create_task(deliveries.run(), name="outbox"),
+            )
             if run_tasks
             else ()
         )
@@ -227,6 +238,7 @@ async def open_app(
             db,
             history,
             outbox,
+            deliveries,
             features,
             dispatcher,
             polls,

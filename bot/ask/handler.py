@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -15,6 +17,8 @@ from bot.errors import InputError
 from bot.knowledge.answer import Answer
 from bot.knowledge.service import KnowledgeService
 from bot.store.history import ThreadHistory
+
+log = logging.getLogger(__name__)
 
 
 def answer_reply(answer: Answer) -> Reply:
@@ -63,11 +67,21 @@ class AskHandler:
         """Blocking (history, embedding, Chroma, LLM): one trip to a worker thread. With a channel
         reading, that reading is searched first; when only another reading covers the question, the
         answer says which one it comes from."""
-        history = self.history.recent(thread_key) if self.history and thread_key else []
+        history: list[str] = []
+        try:
+            history = self.history.recent(thread_key) if self.history and thread_key else []
+        except (sqlite3.Error, OSError) as exc:  # a full disk, a broken file: answer without the thread
+            self._history_failed("read", exc)
         answer = self._ask(question, history, reading)
         if self.history and thread_key and not answer.small_talk:  # "thanks!" is not a question to lean on
-            self.history.add(thread_key, answer.question)
+            try:
+                self.history.add(thread_key, answer.question)
+            except (sqlite3.Error, OSError) as exc:
+                self._history_failed("kept", exc)
         return answer
+
+    def _history_failed(self, what: str, exc: BaseException) -> None:
+        log.warning("thread history could not be %s (%s): answering without it", what, exc)
 
     def _ask(self, question: str, history: list[str], reading: str | None) -> Answer:
         if reading is None:
@@ -94,7 +108,12 @@ class AskHandler:
         key = self.thread_key(event)
         threaded = isinstance(event, Message) or bool(event.where.thread_id)
         channel = event.where.channel
-        reading = await self.current_reading(channel.platform, channel.id) if self.current_reading else None
+        reading = None
+        if self.current_reading is not None:
+            try:
+                reading = await self.current_reading(channel.platform, channel.id)
+            except Exception as exc:  # the database is down: every reading is searched, the answer still comes
+                log.warning("the channel's reading could not be looked up (%s): searching every reading", exc)
         answer = await asyncio.to_thread(self._answer, question, key if threaded else None, reading)
         await responder.reply(answer_reply(answer))
         self.metrics.answered(event.where.channel.platform, time.monotonic() - started, answer.grounded)

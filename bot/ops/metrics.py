@@ -105,6 +105,19 @@ class PrometheusMetrics(Metrics):
         self.polls_closed = r.add(Counter("readbot_polls_closed_total", "Polls closed (by a moderator or deadline)."))
         self.prompts = r.add(Counter("readbot_prompts_posted_total", "Discussion prompts posted."))
         self.errors = r.add(Counter("readbot_errors_total", "Errors logged, by kind.", ["kind"]))
+        self.outbox_pending_items = prometheus_client.Gauge(
+            "readbot_outbox_pending", "Decided platform posts and edits not delivered yet.", registry=r
+        )
+        self.outbox_failures = r.add(
+            Counter(
+                "readbot_outbox_failed_total",
+                "Outbox items given up on (24 h of retries, or a permanent error).",
+                ["kind"],
+            )
+        )
+        self.outbox_latency = r.add(
+            Histogram("readbot_outbox_delivery_seconds", "Seconds from an outbox item's decision to its delivery.")
+        )
         self.events = r.add(
             Counter(
                 "readbot_events_total",
@@ -136,6 +149,15 @@ class PrometheusMetrics(Metrics):
 
     def error(self, kind: str) -> None:
         self.errors.inc(kind)
+
+    def outbox_pending(self, count: int) -> None:
+        self.outbox_pending_items.set(count)
+
+    def outbox_failed(self, kind: str) -> None:
+        self.outbox_failures.inc(kind)
+
+    def outbox_delivered(self, kind: str, seconds: float) -> None:
+        self.outbox_latency.observe(seconds)
 
     def render(self) -> str:
         return self.registry.render()

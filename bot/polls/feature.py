@@ -14,6 +14,7 @@ from bot.polls.commands import commands
 from bot.polls.handlers import PollHandler
 from bot.polls.runtime import PollRuntime
 from bot.polls.service import PollService
+from bot.store.outbox import DurableOutbox
 
 
 def build(
@@ -24,8 +25,9 @@ def build(
     *,
     moderators: frozenset[str],
     metrics: Metrics = NO_METRICS,
+    deliveries: DurableOutbox | None = None,
 ) -> tuple[PollRuntime, Feature]:
-    runtime = PollRuntime(service, outbox, clock, list(claims), metrics=metrics)
+    runtime = PollRuntime(service, outbox, clock, list(claims), metrics=metrics, deliveries=deliveries)
     handler = PollHandler(runtime, moderators)
     return runtime, Feature(
         "polls",

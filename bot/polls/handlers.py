@@ -26,6 +26,12 @@ def private(text: str) -> Reply:
     return Reply(text, visibility=Visibility.PRIVATE)
 
 
+def closed_line(told: bool) -> str:
+    if told:
+        return "Poll closed; results are posted."
+    return "Poll closed. The platform didn't take the results just now; I'll keep trying and post them shortly."
+
+
 def parse_poll(text: str, options: dict[str, str], claims: list[bank.Claim]) -> PollSpec:
     """A PollSpec from the command's text or its options (Discord's slash options).
 
@@ -202,9 +208,10 @@ class PollHandler:
         )
         if poll is None:
             raise InputError("There is no open poll here to close." if not poll_id else "No poll has that id.")
-        if not await self.runtime.close(poll.id):
+        told = await self.runtime.close_poll(poll.id)
+        if told is None:
             raise InputError("That poll is already closed.")
-        await responder.reply(private("Poll closed; results are posted."))
+        await responder.reply(private(closed_line(told)))
 
     async def button(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, ButtonClick)
@@ -212,9 +219,10 @@ class PollHandler:
             require_moderator(event.user, self.moderators, "close polls")
             if await self.runtime.service.get(event.value) is None:
                 raise UnknownPoll()
-            if not await self.runtime.close(event.value):
+            told = await self.runtime.close_poll(event.value)
+            if told is None:
                 raise InputError("This poll is already closed.")
-            await responder.reply(private("Poll closed; results are posted."))
+            await responder.reply(private(closed_line(told)))
             return
         poll_id, _, option = event.value.rpartition(":")
         if not poll_id or not option.isdigit():

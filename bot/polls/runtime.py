@@ -16,9 +16,11 @@ from bot.polls.claims import Claim
 from bot.polls.live import LiveUpdates
 from bot.polls.model import Poll, PollSpec
 from bot.polls.service import PollService, VoteResult
+from bot.store.outbox import DurableOutbox
 
 log = logging.getLogger(__name__)
 MAX_WAIT = 30.0  # the deadline loop looks again at least this often (new polls, other replicas)
+OUTAGE_WAIT = 5.0  # without the database, look again this soon
 
 
 def where_of(poll: Poll) -> Where:
@@ -27,14 +29,26 @@ def where_of(poll: Poll) -> Where:
 
 class PollRuntime:
     def __init__(
-        self, service: PollService, outbox: Outbox, clock: Clock, claims: list[Claim], *, metrics: Metrics = NO_METRICS
+        self,
+        service: PollService,
+        outbox: Outbox,
+        clock: Clock,
+        claims: list[Claim],
+        *,
+        deliveries: DurableOutbox | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        """``deliveries``: the durable outbox the final card and results go through (one over
+        ``outbox`` and the service's database unless given)."""
         self.metrics = metrics
         self.service = service
         self.outbox = outbox
         self.clock = clock
         self.claims = claims
         self.live = LiveUpdates(self.refresh_card)
+        self.deliveries = deliveries or DurableOutbox(service.db, outbox, clock, metrics=metrics)
+        self.deliveries.register("poll.card", self._deliver_card)
+        self.deliveries.register("poll.results", self._deliver_results)
         self._wake = asyncio.Event()
 
     async def next_claim(self, platform: str, channel_id: str) -> Claim | None:
@@ -83,23 +97,45 @@ class PollRuntime:
         await self.outbox.update(MessageRef(where_of(poll), poll.message_id), card)
 
     async def close(self, poll_id: str) -> bool:
-        """Close now (a moderator, or the deadline). Only the closer posts results."""
-        if not await self.service.close(poll_id, now=self.clock.now()):
-            return False
+        """Close now (a moderator, or the deadline). Only the closer announces the results."""
+        return await self.close_poll(poll_id) is not None
+
+    async def close_poll(self, poll_id: str) -> bool | None:
+        """Close now: None if the poll was closed already; True once the final card and the results
+        reached the platform, False if they wait in the outbox (it keeps trying)."""
+        items = await self.service.close(poll_id, now=self.clock.now())
+        if items is None:
+            return None
         self.metrics.poll_closed()
-        poll = await self.service.get(poll_id)
-        assert poll is not None
+        return await self.deliveries.deliver_now(items)
+
+    async def _closed_poll(self, payload: dict[str, object]) -> Poll | None:
+        poll = await self.service.get(str(payload["poll"]))
+        if poll is None:
+            log.warning("poll %s was deleted before its results were posted", payload["poll"])
+        return poll
+
+    async def _deliver_card(self, payload: dict[str, object]) -> None:
+        """The outbox's "poll.card": the card shows the final tally, without buttons."""
+        poll = await self._closed_poll(payload)
+        if poll is None or poll.message_id is None:
+            return
         tally = await self.service.tally(poll)
-        if poll.message_id:
-            async with self.live.lock(poll_id):  # after any live edit in flight, never before
-                await self.outbox.update(MessageRef(where_of(poll), poll.message_id), render.card(poll, tally))
+        async with self.live.lock(poll.id):  # after any live edit in flight, never before
+            await self.outbox.update(MessageRef(where_of(poll), poll.message_id), render.card(poll, tally))
+
+    async def _deliver_results(self, payload: dict[str, object]) -> None:
+        """The outbox's "poll.results": the results post with its chart (and the shift since last time)."""
+        poll = await self._closed_poll(payload)
+        if poll is None:
+            return
+        tally = await self.service.tally(poll)
         shift = ""
         before = await self.service.previous(poll)
         if before is not None:
             shift = render.shift_line(poll, tally, before, await self.service.tally(before))
         chart = await asyncio.to_thread(bar_chart, poll.claim, poll.options, tally, closed_at=poll.closed_at)
         await self.outbox.send(where_of(poll), render.results(poll, tally, chart, shift))
-        return True
 
     async def close_due(self) -> int:
         """Close every poll whose deadline passed (at start-up too)."""
@@ -114,11 +150,22 @@ class PollRuntime:
         return closed
 
     async def watch_deadlines(self) -> None:
-        """Forever: close polls as their deadlines pass."""
+        """Forever: close polls as their deadlines pass (a database outage is waited out)."""
+        outage = False
         while True:
-            await self.close_due()
-            deadline = await self.service.next_deadline()
-            wait = MAX_WAIT
+            try:
+                await self.close_due()
+                deadline = await self.service.next_deadline()
+            except Exception as exc:
+                if not outage:
+                    log.warning("poll deadlines: can't read the database (%s); will keep trying", type(exc).__name__)
+                    outage = True
+                deadline, wait = None, OUTAGE_WAIT
+            else:
+                if outage:
+                    log.info("poll deadlines: the database is back")
+                    outage = False
+                wait = MAX_WAIT
             if deadline is not None:
                 wait = min(MAX_WAIT, max(0.0, (deadline - self.clock.now()) / timedelta(seconds=1)))
             self._wake.clear()

@@ -57,6 +57,32 @@ def database_url(url: str, data_dir: Path) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database can't be used right now (refused or dropped connections, a
+    timeout, a full disk, a locked or read-only file), as opposed to a bug or bad data."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True
+        return is_outage(exc.orig) if exc.orig is not None and exc.orig is not exc else False
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError | TimeoutError | OSError):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    return isinstance(
+        exc,
+        asyncpg.exceptions.PostgresConnectionError
+        | asyncpg.exceptions.InterfaceError
+        | asyncpg.exceptions.CannotConnectNowError
+        | asyncpg.exceptions.InsufficientResourcesError
+        | asyncpg.exceptions.DiskFullError
+        | asyncpg.exceptions.ReadOnlySQLTransactionError,
+    )
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
