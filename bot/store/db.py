@@ -69,7 +69,7 @@ def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError | TimeoutError | OSError):
         return True
     try:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return False
     return isinstance(

@@ -31,9 +31,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
+from bot.core.events import MessageRef
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox, reply_from_json, where_from_json
-from bot.core.events import MessageRef
 from bot.store.db import Database, as_utc
 from bot.store.schema import outbox_items
 
@@ -365,8 +365,8 @@ class DurableOutbox:
     async def _report_pending(self) -> None:
         try:
             self.metrics.outbox_pending((await self.backlog()).pending)
-        except Exception:
-            pass  # the next pass reports it
+        except Exception as exc:  # the next pass reports it
+            log.debug("outbox: pending count not read (%s)", type(exc).__name__)
 
     async def drain(self) -> None:
         """Wait for deliveries this process has in flight (tests, shutdown)."""
