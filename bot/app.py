@@ -192,6 +192,7 @@ async def open_app(
             grace=timedelta(minutes=settings.prompt_grace_minutes),
             moderators=settings.moderators,
             metrics=metrics,
+            deliveries=deliveries,
         )
         features = (
             ask_feature.build(knowledge, history, metrics=metrics, current_reading=reading_store.current),

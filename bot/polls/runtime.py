@@ -16,7 +16,7 @@ from bot.polls.claims import Claim
 from bot.polls.live import LiveUpdates
 from bot.polls.model import Poll, PollSpec
 from bot.polls.service import PollService, VoteResult
-from bot.store.outbox import DurableOutbox
+from bot.store.outbox import DurableOutbox, Item
 
 log = logging.getLogger(__name__)
 MAX_WAIT = 30.0  # the deadline loop looks again at least this often (new polls, other replicas)
@@ -109,24 +109,24 @@ class PollRuntime:
         self.metrics.poll_closed()
         return await self.deliveries.deliver_now(items)
 
-    async def _closed_poll(self, payload: dict[str, object]) -> Poll | None:
-        poll = await self.service.get(str(payload["poll"]))
+    async def _closed_poll(self, item: Item) -> Poll | None:
+        poll = await self.service.get(str(item.payload["poll"]))
         if poll is None:
-            log.warning("poll %s was deleted before its results were posted", payload["poll"])
+            log.warning("poll %s was deleted before its results were posted", item.payload["poll"])
         return poll
 
-    async def _deliver_card(self, payload: dict[str, object]) -> None:
+    async def _deliver_card(self, item: Item) -> None:
         """The outbox's "poll.card": the card shows the final tally, without buttons."""
-        poll = await self._closed_poll(payload)
+        poll = await self._closed_poll(item)
         if poll is None or poll.message_id is None:
             return
         tally = await self.service.tally(poll)
         async with self.live.lock(poll.id):  # after any live edit in flight, never before
             await self.outbox.update(MessageRef(where_of(poll), poll.message_id), render.card(poll, tally))
 
-    async def _deliver_results(self, payload: dict[str, object]) -> None:
+    async def _deliver_results(self, item: Item) -> None:
         """The outbox's "poll.results": the results post with its chart (and the shift since last time)."""
-        poll = await self._closed_poll(payload)
+        poll = await self._closed_poll(item)
         if poll is None:
             return
         tally = await self.service.tally(poll)

@@ -14,6 +14,7 @@ from bot.prompts.config import ChannelPlan
 from bot.prompts.handlers import PromptHandler
 from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import PromptService
+from bot.store.outbox import DurableOutbox
 
 
 def build(
@@ -25,8 +26,9 @@ def build(
     grace: timedelta,
     moderators: frozenset[str],
     metrics: Metrics = NO_METRICS,
+    deliveries: DurableOutbox | None = None,
 ) -> tuple[PromptScheduler, Feature]:
-    scheduler = PromptScheduler(service, outbox, clock, plans, grace=grace, metrics=metrics)
+    scheduler = PromptScheduler(service, outbox, clock, plans, grace=grace, metrics=metrics, deliveries=deliveries)
     return scheduler, Feature(
         "prompts",
         commands=bind(COMMANDS, {"prompt": PromptHandler(scheduler, moderators).command}),

@@ -46,7 +46,8 @@ CLAIM_FOR = timedelta(minutes=2)  # a delivery in flight; another process may ta
 IDLE_WAIT = 5.0  # the worker looks again at least this often (items of other processes)
 BATCH = 50
 
-Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+Deliver = Callable[["Item"], Awaitable[None]]
+GivenUp = Callable[["Item", str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,25 @@ async def enqueue(
     return int(key[0])
 
 
+async def owed(db: Database, refs: Sequence[str]) -> dict[str, str]:
+    """ref → "pending" or "failed", for the refs (poll ids) with undelivered items; failed wins."""
+    if not refs:
+        return {}
+    async with db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox_items.c.ref, outbox_items.c.status).where(
+                    and_(outbox_items.c.ref.in_(list(refs)), outbox_items.c.status.in_(("pending", "failed")))
+                )
+            )
+        ).all()
+    found: dict[str, str] = {}
+    for ref, status in rows:
+        if found.get(ref) != "failed":
+            found[ref] = status
+    return found
+
+
 def _item(row: Any) -> Item:
     m = row._mapping
     return Item(
@@ -112,23 +132,27 @@ class DurableOutbox:
         self.clock = clock
         self.metrics = metrics
         self._deliverers: dict[str, Deliver] = {"send": self._send, "update": self._update}
+        self._given_up: dict[str, GivenUp] = {}
         self._wake = asyncio.Event()
         self._unrecorded: dict[int, datetime] = {}  # delivered, but the database could not be told yet
         self._busy: set[int] = set()  # being delivered by this process
         self._outage_logged = False
 
-    def register(self, kind: str, deliver: Deliver) -> None:
-        """What delivers items of ``kind`` (a feature's renderer; ``send`` and ``update`` are built in)."""
+    def register(self, kind: str, deliver: Deliver, *, given_up: GivenUp | None = None) -> None:
+        """What delivers items of ``kind`` (a feature's renderer; ``send`` and ``update`` are built in),
+        and what records that one was given up (``given_up(item, error)``), if the feature keeps a state."""
         self._deliverers[kind] = deliver
+        if given_up is not None:
+            self._given_up[kind] = given_up
 
     # ------------------------------------------------------------------ built-in kinds
 
-    async def _send(self, payload: dict[str, Any]) -> None:
-        await self.router.send(where_from_json(payload["where"]), reply_from_json(payload["reply"]))
+    async def _send(self, item: Item) -> None:
+        await self.router.send(where_from_json(item.payload["where"]), reply_from_json(item.payload["reply"]))
 
-    async def _update(self, payload: dict[str, Any]) -> None:
-        ref = MessageRef(where_from_json(payload["where"]), str(payload["message_id"]))
-        await self.router.update(ref, reply_from_json(payload["reply"]))
+    async def _update(self, item: Item) -> None:
+        ref = MessageRef(where_from_json(item.payload["where"]), str(item.payload["message_id"]))
+        await self.router.update(ref, reply_from_json(item.payload["reply"]))
 
     # ------------------------------------------------------------------ delivering
 
@@ -212,7 +236,7 @@ class DurableOutbox:
             try:
                 if deliver is None:
                     raise LookupError(f"nothing in this process delivers outbox items of kind {item.kind!r}")
-                await deliver(item.payload)
+                await deliver(item)
             except asyncio.CancelledError:
                 await self._release(item)
                 raise
@@ -264,6 +288,12 @@ class DurableOutbox:
             log.error("outbox %s for %s given up (%s): %s", item.kind, item.ref or "-", why, error)
             self.metrics.outbox_failed(item.kind)
             values: dict[str, Any] = {"status": "failed"}
+            hook = self._given_up.get(item.kind)
+            if hook is not None:
+                try:
+                    await hook(item, error)
+                except Exception:
+                    log.exception("outbox %s for %s: could not record that it was given up", item.kind, item.ref)
         else:
             asked = self.router.retry_after(item.platform, exc)
             delay = max(asked, 0.0) if asked is not None else backoff(attempts)
@@ -346,21 +376,7 @@ class DurableOutbox:
 
     async def owed(self, refs: Sequence[str]) -> dict[str, str]:
         """ref → "pending" or "failed", for refs with undelivered items (failed wins)."""
-        if not refs:
-            return {}
-        async with self.db.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(outbox_items.c.ref, outbox_items.c.status).where(
-                        and_(outbox_items.c.ref.in_(list(refs)), outbox_items.c.status.in_(("pending", "failed")))
-                    )
-                )
-            ).all()
-        found: dict[str, str] = {}
-        for ref, status in rows:
-            if found.get(ref) != "failed":
-                found[ref] = status
-        return found
+        return await owed(self.db, refs)
 
     async def _report_pending(self) -> None:
         try:
