@@ -26,10 +26,14 @@ def private(text: str) -> Reply:
     return Reply(text, visibility=Visibility.PRIVATE)
 
 
-def closed_line(told: bool) -> str:
+def closed_line(told: bool, platform: str) -> str:
+    """What the moderator who closed a poll hears: posted, or owed (the outbox keeps trying)."""
     if told:
         return "Poll closed; results are posted."
-    return "Poll closed. The platform didn't take the results just now; I'll keep trying and post them shortly."
+    return (
+        f"Poll closed. {platform.capitalize()} didn't take the results (or the final card) just now; "
+        "I'll keep trying until it does."
+    )
 
 
 def parse_poll(text: str, options: dict[str, str], claims: list[bank.Claim]) -> PollSpec:
@@ -211,7 +215,7 @@ class PollHandler:
         told = await self.runtime.close_poll(poll.id)
         if told is None:
             raise InputError("That poll is already closed.")
-        await responder.reply(private(closed_line(told)))
+        await responder.reply(private(closed_line(told, event.where.channel.platform)))
 
     async def button(self, event: Event, responder: Responder) -> None:
         assert isinstance(event, ButtonClick)
@@ -222,7 +226,7 @@ class PollHandler:
             told = await self.runtime.close_poll(event.value)
             if told is None:
                 raise InputError("This poll is already closed.")
-            await responder.reply(private(closed_line(told)))
+            await responder.reply(private(closed_line(told, event.where.channel.platform)))
             return
         poll_id, _, option = event.value.rpartition(":")
         if not poll_id or not option.isdigit():
