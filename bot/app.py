@@ -195,7 +195,9 @@ async def open_app(
             deliveries=deliveries,
         )
         features = (
-            ask_feature.build(knowledge, history, metrics=metrics, current_reading=reading_store.current),
+            ask_feature.build(
+                knowledge, history, metrics=metrics, current_reading=reading_store.current, owe=deliveries.owe
+            ),
             polls_part,
             prompts_part,
             readings_part,

@@ -37,6 +37,8 @@ from tests.fakes.slack_server import (
     DEFAULT_BOT_TOKEN,
     FakeSlackAPI,
     RecordedCall,
+    new_ts,
+    send_app_mention,
     send_block_action,
     send_slash_command,
 )
@@ -330,3 +332,19 @@ async def test_an_error_retrying_cant_fix_is_given_up_at_once_and_counted(
         assert status == 200 and (body["outbox"]["pending"], body["outbox"]["failed"]) == (0, 1)
         assert "results NOT delivered" in await list_polls(bot.app.polls.service)
         assert bot.metrics.outbox_failures.value("poll.card") == 1
+
+
+async def test_an_answer_slack_refused_is_owed_and_posted_in_its_thread(knowledge_service: Any, tmp_path: Path) -> None:
+    async with slack_fake() as fake, running(fake, tmp_path, knowledge_service, ManualClock(START)) as bot:
+        fake.fail("chat.postMessage", error="internal_error")
+        ts = new_ts()
+        sent = await send_app_mention(bot.url, SECRET, "What does Ilya say about vibe coding?", channel=CHANNEL, ts=ts)
+        assert sent.status == 200  # Slack was told at once: it will not send the question again
+        await bot.settled()
+        [refused] = bot.calls("chat.postMessage")
+        assert refused.response["error"] == "internal_error" and refused.args["thread_ts"] == ts
+        assert bot.fake.calls_to("chat.postEphemeral") == []  # no apology: the answer is on its way
+        bot.clock.advance(seconds=backoff(1))
+        assert await bot.app.deliveries.flush() == 1
+        [answer] = bot.calls("chat.postMessage", ok=True)
+        assert answer.args["thread_ts"] == ts and answer.args["text"] == refused.args["text"]

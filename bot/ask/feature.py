@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.ask.commands import COMMANDS
-from bot.ask.handler import AskHandler, CurrentReading
+from bot.ask.handler import AskHandler, CurrentReading, Owe
 from bot.core.feature import Feature, bind
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.knowledge.service import KnowledgeService
@@ -16,6 +16,7 @@ def build(
     *,
     metrics: Metrics = NO_METRICS,
     current_reading: CurrentReading | None = None,
+    owe: Owe | None = None,
 ) -> Feature:
-    ask = AskHandler(knowledge, history, metrics=metrics, current_reading=current_reading)
+    ask = AskHandler(knowledge, history, metrics=metrics, current_reading=current_reading, owe=owe)
     return Feature("ask", commands=bind(COMMANDS, {"ask": ask}), on_message=ask)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.core.adapter import Responder
-from bot.core.events import Citation, Command, Event, Message, Reply
+from bot.core.events import Citation, Command, Event, Message, Reply, Visibility, Where
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.text import clean_question
 from bot.errors import InputError
@@ -38,6 +38,7 @@ def answer_reply(answer: Answer) -> Reply:
 
 
 CurrentReading = Callable[[str, str], Awaitable[str | None]]
+Owe = Callable[[Where, Reply, BaseException], Awaitable[object]]
 
 
 class AskHandler:
@@ -50,12 +51,16 @@ class AskHandler:
         *,
         metrics: Metrics = NO_METRICS,
         current_reading: CurrentReading | None = None,
+        owe: Owe | None = None,
     ) -> None:
-        """``current_reading(platform, channel)``: the channel's reading, searched first."""
+        """``current_reading(platform, channel)``: the channel's reading, searched first. ``owe(where,
+        reply, error)``: an answer the platform refused (a public one, whose place the responder knows)
+        goes to the durable outbox, which keeps trying (the question was acknowledged: never lost)."""
         self.knowledge = knowledge
         self.history = history
         self.metrics = metrics
         self.current_reading = current_reading
+        self.owe = owe
 
     @staticmethod
     def thread_key(event: Message | Command) -> str:
@@ -79,6 +84,16 @@ class AskHandler:
             except (sqlite3.Error, OSError) as exc:
                 self._history_failed("kept", exc)
         return answer
+
+    async def _reply(self, responder: Responder, reply: Reply) -> None:
+        try:
+            await responder.reply(reply)
+        except Exception as exc:
+            where = getattr(responder, "where", None)  # where the responder posts a public reply
+            public = reply.visibility is Visibility.PUBLIC and not isinstance(exc, InputError)
+            if self.owe is None or not public or not isinstance(where, Where):
+                raise
+            await self.owe(where, reply, exc)
 
     def _history_failed(self, what: str, exc: BaseException) -> None:
         log.warning("thread history could not be %s (%s): answering without it", what, exc)
@@ -115,5 +130,5 @@ class AskHandler:
             except Exception as exc:  # the database is down: every reading is searched, the answer still comes
                 log.warning("the channel's reading could not be looked up (%s): searching every reading", exc)
         answer = await asyncio.to_thread(self._answer, question, key if threaded else None, reading)
-        await responder.reply(answer_reply(answer))
+        await self._reply(responder, answer_reply(answer))
         self.metrics.answered(event.where.channel.platform, time.monotonic() - started, answer.grounded)

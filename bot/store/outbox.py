@@ -31,9 +31,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
-from bot.core.events import MessageRef
+from bot.core.events import MessageRef, Reply, Where
 from bot.core.metrics import NO_METRICS, Metrics
-from bot.core.outbox import Outbox, reply_from_json, where_from_json
+from bot.core.outbox import Outbox, reply_from_json, reply_to_json, where_from_json, where_to_json
 from bot.store.db import Database, as_utc
 from bot.store.schema import outbox_items
 
@@ -153,6 +153,36 @@ class DurableOutbox:
     async def _update(self, item: Item) -> None:
         ref = MessageRef(where_from_json(item.payload["where"]), str(item.payload["message_id"]))
         await self.router.update(ref, reply_from_json(item.payload["reply"]))
+
+    async def owe(self, where: Where, reply: Reply, error: BaseException, *, ref: str = "") -> int:
+        """A post that failed on its first try (an answer to a question the platform was already told
+        about): owed from now on, tried again after the first backoff (or the platform's Retry-After)."""
+        now = self.clock.now()
+        asked = self.router.retry_after(where.channel.platform, error)
+        delay = asked if asked is not None else backoff(1)
+        async with self.db.engine.begin() as conn:
+            item = await enqueue(
+                conn,
+                "send",
+                where.channel.platform,
+                {"where": where_to_json(where), "reply": reply_to_json(reply)},
+                now=now,
+                ref=ref,
+            )
+            await conn.execute(
+                update(outbox_items)
+                .where(outbox_items.c.id == item)
+                .values(attempts=1, last_error=_describe(error), next_at=now + timedelta(seconds=delay))
+            )
+        log.warning(
+            "a post to %s %s failed (%s); owed, trying again in %gs",
+            where.channel.platform,
+            where.channel.id,
+            _describe(error),
+            delay,
+        )
+        self._wake.set()
+        return item
 
     # ------------------------------------------------------------------ delivering
 
