@@ -223,7 +223,7 @@ class PollHandler:
             require_moderator(event.user, self.moderators, "close polls")
             if await self.runtime.service.get(event.value) is None:
                 raise UnknownPoll()
-            told = await self.runtime.close_poll(event.value)
+            told = await self.runtime.close_poll(event.value, decided=responder.acknowledge)  # stored: Slack may know
             if told is None:
                 raise InputError("This poll is already closed.")
             await responder.reply(private(closed_line(told, event.where.channel.platform)))

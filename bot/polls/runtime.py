@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -100,13 +101,16 @@ class PollRuntime:
         """Close now (a moderator, or the deadline). Only the closer announces the results."""
         return await self.close_poll(poll_id) is not None
 
-    async def close_poll(self, poll_id: str) -> bool | None:
+    async def close_poll(self, poll_id: str, decided: Callable[[], Awaitable[None]] | None = None) -> bool | None:
         """Close now: None if the poll was closed already; True once the final card and the results
-        reached the platform, False if they wait in the outbox (it keeps trying)."""
+        reached the platform, False if they wait in the outbox (it keeps trying). ``decided`` is awaited
+        once the close and what it owes are stored, before they are delivered (Slack may be told then)."""
         items = await self.service.close(poll_id, now=self.clock.now())
         if items is None:
             return None
         self.metrics.poll_closed()
+        if decided is not None:
+            await decided()
         return await self.deliveries.deliver_now(items)
 
     async def _closed_poll(self, item: Item) -> Poll | None:

@@ -78,7 +78,7 @@ from bot.settings import Settings, slack_mode
 log = logging.getLogger(__name__)
 
 ANY = re.compile(r".*")
-ACK_WITHIN = 2.5  # seconds: a click or submission is acknowledged by then, stored or not (Slack allows 3)
+ACK_WITHIN = 2.0  # seconds: a click or submission is acknowledged by then, stored or not (Slack allows 3)
 # Web API errors retrying won't fix (an outbox item that meets one is given up at once)
 PERMANENT_ERRORS = frozenset(
     {
