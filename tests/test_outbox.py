@@ -27,12 +27,15 @@ from sqlalchemy import select
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.app import AdapterKit, App, open_app
 from bot.clock import ManualClock
+from bot.core.events import Channel, Reply, Where
+from bot.core.outbox import Outbox
 from bot.ops import health as ops
 from bot.ops.metrics import PrometheusMetrics
 from bot.polls.export import list_polls
 from bot.settings import Settings
-from bot.store.outbox import backoff
+from bot.store.outbox import Backlog, DurableOutbox, backoff
 from bot.store.schema import outbox_items, prompt_claims
+from tests.fakes.recording import RecordingAdapter
 from tests.fakes.slack_server import (
     DEFAULT_BOT_TOKEN,
     FakeSlackAPI,
@@ -42,6 +45,7 @@ from tests.fakes.slack_server import (
     send_block_action,
     send_slash_command,
 )
+from tests.polls_support import open_database
 
 SECRET = "readbot-outbox-signing-secret"
 START = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
@@ -348,3 +352,39 @@ async def test_an_answer_slack_refused_is_owed_and_posted_in_its_thread(knowledg
         assert await bot.app.deliveries.flush() == 1
         [answer] = bot.calls("chat.postMessage", ok=True)
         assert answer.args["thread_ts"] == ts and answer.args["text"] == refused.args["text"]
+
+
+# ============================================================================ the outbox itself
+
+
+async def test_backoff_doubles_from_one_second_to_five_minutes() -> None:
+    assert [backoff(n) for n in range(1, 12)] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_two_processes_deliver_each_item_once_and_old_deliveries_are_pruned(kind: str, tmp_path: Path) -> None:
+    async with open_database(kind, tmp_path) as db:
+        clock = ManualClock(START)
+        edges, outboxes = [], []
+        for _ in range(2):  # two replicas on one database, each with its own adapter
+            router = Outbox()
+            edge = RecordingAdapter("slack")
+            router.register(edge)  # type: ignore[arg-type]
+            edges.append(edge)
+            outboxes.append(DurableOutbox(db, router, clock))
+        where = Where(Channel("slack", "C1"), "1.5")
+        for n in range(20):
+            await outboxes[0].owe(where, Reply(f"answer {n}"), RuntimeError("503"))
+        assert (await outboxes[1].backlog()).pending == 20
+        clock.advance(seconds=1)
+        done = await asyncio.gather(*(o.flush() for o in outboxes))
+        assert sum(done) == 20
+        sent = [reply.text for edge in edges for _, reply in edge.sent]
+        assert sorted(sent) == sorted(f"answer {n}" for n in range(20))  # each once, across both
+        assert all(w == where for edge in edges for w, _ in edge.sent)
+        assert (await outboxes[0].backlog()) == Backlog(0, 0, None)
+
+        clock.advance(days=8)
+        await outboxes[0]._prune()
+        async with db.engine.connect() as conn:
+            assert (await conn.execute(select(outbox_items))).all() == []

@@ -45,6 +45,8 @@ GIVE_UP_AFTER = timedelta(hours=24)
 CLAIM_FOR = timedelta(minutes=2)  # a delivery in flight; another process may take it after that
 IDLE_WAIT = 5.0  # the worker looks again at least this often (items of other processes)
 BATCH = 50
+KEEP_DELIVERED = timedelta(days=7)  # delivered items are deleted after this (failed ones stay, visible)
+PRUNE_EVERY = timedelta(hours=1)
 
 Deliver = Callable[["Item"], Awaitable[None]]
 GivenUp = Callable[["Item", str], Awaitable[None]]
@@ -137,6 +139,7 @@ class DurableOutbox:
         self._unrecorded: dict[int, datetime] = {}  # delivered, but the database could not be told yet
         self._busy: set[int] = set()  # being delivered by this process
         self._outage_logged = False
+        self._pruned: datetime | None = None
 
     def register(self, kind: str, deliver: Deliver, *, given_up: GivenUp | None = None) -> None:
         """What delivers items of ``kind`` (a feature's renderer; ``send`` and ``update`` are built in),
@@ -200,6 +203,7 @@ class DurableOutbox:
             delivered = await self._attempt(item) and delivered
         if not delivered:
             self._wake.set()
+        await self._report_pending()
         return delivered
 
     async def flush(self) -> int:
@@ -368,6 +372,7 @@ class DurableOutbox:
             wait = IDLE_WAIT
             try:
                 await self.flush()
+                await self._prune()
                 due = await self.next_due()
                 if self._outage_logged:
                     log.info("outbox: the database is back; delivering again")
@@ -388,6 +393,18 @@ class DurableOutbox:
             finally:
                 sleeper.cancel()
                 waker.cancel()
+
+    async def _prune(self) -> None:
+        now = self.clock.now()
+        if self._pruned is not None and now - self._pruned < PRUNE_EVERY:
+            return
+        self._pruned = now
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                outbox_items.delete().where(
+                    and_(outbox_items.c.status == "delivered", outbox_items.c.delivered_at < now - KEEP_DELIVERED)
+                )
+            )
 
     # ------------------------------------------------------------------ what is owed
 
