@@ -198,3 +198,35 @@ async def test_a_sqlite_data_dir_filling_up_and_freed(knowledge_service: Any, tm
         ):
             took = await degraded_then_recovered(bot, take_away, give_back, "disk full")
         assert took < RECOVERY
+
+
+async def test_a_read_only_postgresql_fails_readiness_and_counts_as_unavailable(tmp_path: Path) -> None:
+    """SELECT 1 passes on a database that takes no writes (a full disk, a read-only standby): the
+    readiness probe writes too, and such errors read as "the database is unavailable"."""
+    from sqlalchemy import text
+
+    from bot.ops.health import Health
+    from bot.store.db import Database, database_url, is_outage
+
+    async with postgres_url() as url:
+        db = await Database.open(database_url(url, tmp_path))
+        try:
+            health = Health([])
+            health.watch_database(db)
+            assert (await health.checks())["database"] == "ok"
+            name = url.rsplit("/", 1)[1]
+            async with db.engine.begin() as conn:
+                await conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+            await db.engine.dispose()  # new connections get the setting
+            state = (await health.checks())["database"]
+            assert state.startswith("database write failed: ") and "read-only" in state
+            try:
+                async with db.engine.begin() as conn:
+                    await conn.execute(text("CREATE TABLE nope (x int)"))
+            except Exception as exc:
+                assert is_outage(exc), repr(exc)
+            else:
+                raise AssertionError("a read-only database took a write")
+            assert not is_outage(ValueError("a bug")) and not is_outage(KeyError("x"))
+        finally:
+            await db.close()

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.core.adapter import ChatAdapter
 from bot.errors import ConfigError
@@ -43,7 +45,7 @@ class Health:
         self._adapters: dict[str, ChatAdapter] = {}
         self._db: Database | None = None
         self._outbox: DurableOutbox | None = None
-        self._probe_key = f"readyz:{socket.gethostname()}:{os.getpid()}"
+        self._probe_key = "readyz"  # one row every process writes (no row left behind per process)
         self._index_loaded = False
         self._stopping = False
 
@@ -112,14 +114,14 @@ class Health:
                 return f"database folder unreadable: {type(exc).__name__}"
             if free < MIN_FREE_BYTES:
                 return f"database disk full: {free // 1024} KiB free in {folder}"
+        insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+        now = datetime.now(UTC)
+        mark = f"{socket.gethostname()}:{os.getpid()}"
+        probe = insert(bot_state).values(key=self._probe_key, value=mark, updated_at=now)
+        probe = probe.on_conflict_do_update(index_elements=[bot_state.c.key], set_={"value": mark, "updated_at": now})
         try:
             async with asyncio.timeout(CHECK_TIMEOUT), db.engine.begin() as conn:
-                now = datetime.now(UTC)
-                done = await conn.execute(
-                    bot_state.update().where(bot_state.c.key == self._probe_key).values(value="ok", updated_at=now)
-                )
-                if done.rowcount == 0:
-                    await conn.execute(bot_state.insert().values(key=self._probe_key, value="ok", updated_at=now))
+                await conn.execute(probe)
         except Exception as exc:
             return f"database write failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
         return "ok"

@@ -65,7 +65,8 @@ def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
             return True
-        return is_outage(exc.orig) if exc.orig is not None and exc.orig is not exc else False
+        causes = (exc.orig, getattr(exc.orig, "__cause__", None))  # asyncpg's error sits behind the DBAPI one
+        return any(c is not None and c is not exc and is_outage(c) for c in causes)
     if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError | TimeoutError | OSError):
         return True
     try:

@@ -194,13 +194,19 @@ class DurableOutbox:
         left to the worker (woken), with their backoff."""
         if not ids:
             return True
-        async with self.db.engine.connect() as conn:
-            rows = (
-                await conn.execute(select(outbox_items).where(outbox_items.c.id.in_(ids)).order_by(outbox_items.c.id))
-            ).all()
-        delivered = True
-        for item in map(_item, rows):
-            delivered = await self._attempt(item) and delivered
+        try:
+            async with self.db.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(outbox_items).where(outbox_items.c.id.in_(ids)).order_by(outbox_items.c.id)
+                    )
+                ).all()
+            delivered = True
+            for item in map(_item, rows):
+                delivered = await self._attempt(item) and delivered
+        except Exception as exc:  # the database went away after the decision: the worker delivers later
+            log.warning("outbox: items %s left to the worker (%s)", list(ids), _describe(exc))
+            delivered = False
         if not delivered:
             self._wake.set()
         await self._report_pending()
