@@ -388,3 +388,13 @@ async def test_two_processes_deliver_each_item_once_and_old_deliveries_are_prune
         await outboxes[0]._prune()
         async with db.engine.connect() as conn:
             assert (await conn.execute(select(outbox_items))).all() == []
+
+
+async def test_an_answer_to_a_channel_readbot_is_not_in_is_not_owed(knowledge_service: Any, tmp_path: Path) -> None:
+    async with slack_fake() as fake, running(fake, tmp_path, knowledge_service, ManualClock(START)) as bot:
+        fake.fail("chat.postMessage", error="channel_not_found")
+        await send_app_mention(bot.url, SECRET, "What does Ilya say about vibe coding?", channel=CHANNEL)
+        await bot.settled()
+        assert (await bot.app.deliveries.backlog()) == Backlog(0, 0, None)  # nothing retried for a day
+        [apology] = bot.fake.calls_to("chat.postEphemeral")
+        assert apology.args["text"].startswith("Sorry, something went wrong")

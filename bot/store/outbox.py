@@ -159,7 +159,11 @@ class DurableOutbox:
 
     async def owe(self, where: Where, reply: Reply, error: BaseException, *, ref: str = "") -> int:
         """A post that failed on its first try (an answer to a question the platform was already told
-        about): owed from now on, tried again after the first backoff (or the platform's Retry-After)."""
+        about): owed from now on, tried again after the first backoff (or the platform's Retry-After).
+        An error retrying can't fix (readbot isn't in that channel) is raised again: the caller's usual
+        handling tells the person."""
+        if self.router.permanent(where.channel.platform, error):
+            raise error
         now = self.clock.now()
         asked = self.router.retry_after(where.channel.platform, error)
         delay = asked if asked is not None else backoff(1)
