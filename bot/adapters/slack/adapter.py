@@ -91,11 +91,8 @@ PERMANENT_ERRORS = frozenset(
         "msg_too_long",
         "no_text",
         "restricted_action",
-        "account_inactive",
-        "invalid_auth",
-        "token_revoked",
     }
-)
+)  # a rejected token is not among them: an operator can fix it within the outbox's 24 hours
 
 
 class _SkipClientTokenWarning(logging.Filter):
