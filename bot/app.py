@@ -73,9 +73,10 @@ from bot.review.checks import CHECKS
 from bot.review.desk import Kind, ReviewDesk
 from bot.review.queue import ReviewQueue
 from bot.settings import Settings
-from bot.store.db import Database, database_url
+from bot.store.db import Database, database_url, is_outage
 from bot.store.events import EventLog
 from bot.store.history import ThreadHistory
+from bot.store.outbox import DurableOutbox
 from bot.store.state import BotState
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class App:
     db: Database
     history: ThreadHistory
     outbox: Outbox
+    deliveries: DurableOutbox
     features: tuple[Feature, ...]
     dispatcher: Dispatcher
     polls: PollRuntime
@@ -266,6 +268,8 @@ async def open_app(
         stack.callback(history.close)
 
         outbox = Outbox()
+        deliveries = DurableOutbox(db, outbox, clock, metrics=metrics)  # what must reach a platform, stored
+        health.watch_outbox(deliveries)
         queue = ReviewQueue(db)
         readings = reading_service(settings, reading_store, knowledge, clock, queue)
         syllabus = SyllabusRunner(readings, clock, syllabi, BotState(db))
@@ -288,6 +292,7 @@ async def open_app(
             claims_for=reading_claims,
             support=support,
             desk=desk,
+            deliveries=deliveries,
         )
         prompts, prompts_part = prompts_feature.build(
             PromptService(db, load_questions(), reading_bank=reading_questions),
@@ -298,6 +303,7 @@ async def open_app(
             moderators=settings.moderators,
             metrics=metrics,
             desk=desk,
+            deliveries=deliveries,
         )
         answers = AnswerLog(db, poll_secret(settings))
         recorder = AnswerRecorder(
@@ -315,6 +321,7 @@ async def open_app(
                 current_reading=reading_store.current,
                 progress=readings.progress,
                 recorder=recorder,
+                owe=deliveries.owe,
             ),
             feedback_feature.build(
                 answers,
@@ -336,7 +343,10 @@ async def open_app(
             if part.drain is not None:
                 stack.push_async_callback(part.drain)
         routes = Routes.of(features)
-        dispatcher = Dispatcher(routes, middleware=default_middleware(claim=EventLog(db, clock).claim, metrics=metrics))
+        dispatcher = Dispatcher(
+            routes,
+            middleware=default_middleware(claim=EventLog(db, clock).claim, metrics=metrics, unavailable=is_outage),
+        )
 
         kit = AdapterKit(settings, dispatcher, routes.specs, BotState(db))
         started = []
@@ -350,7 +360,10 @@ async def open_app(
             log.info("%s adapter started", adapter.platform)
 
         tasks = (
-            tuple(asyncio.create_task(t.run(), name=t.name) for part in features for t in part.tasks)
+            (
+                *(asyncio.create_task(t.run(), name=t.name) for part in features for t in part.tasks),
+                asyncio.create_task(deliveries.run(), name="outbox"),
+            )
             if run_tasks
             else ()
         )
@@ -364,6 +377,7 @@ async def open_app(
             db,
             history,
             outbox,
+            deliveries,
             features,
             dispatcher,
             polls,

@@ -306,6 +306,7 @@ async def test_endpoints_report_health_readiness_and_what_the_core_did(running: 
         "ready": True,
         "failed": [],
         "checks": {"index": "ok", "database": "ok"},
+        "outbox": {"pending": 0, "failed": 0, "oldest_pending_seconds": None},
     }
 
     await say(adapter, User("member-1"), VIBE)

@@ -122,8 +122,8 @@ async def test_vote_move_same_and_closed(kind: str, tmp_path) -> None:  # type: 
             await service.vote(poll.id, "u3", 9, now=T0)
         with pytest.raises(UnknownPoll):
             await service.vote("nope", "u3", 1, now=T0)
-        assert await service.close(poll.id, now=T0) is True
-        assert await service.close(poll.id, now=T0) is False  # closes once
+        assert await service.close(poll.id, now=T0) is not None
+        assert await service.close(poll.id, now=T0) is None  # closes once
         with pytest.raises(PollClosed):
             await service.vote(poll.id, "u3", 1, now=T0)
         assert (await service.tally(poll)).counts == (0, 0, 0, 2, 0)
@@ -337,9 +337,9 @@ async def test_cancel_once_no_votes_after_and_the_claim_can_be_polled_again(kind
         )
         await service.vote(poll.id, "u1", 1, now=T0)
         assert await service.polled_claim_ids("console", "c") == {claim.id}
-        assert await service.cancel(poll.id, now=T0) is True
-        assert await service.cancel(poll.id, now=T0) is False  # once
-        assert await service.close(poll.id, now=T0) is False  # and never closed after
+        assert await service.cancel(poll.id, now=T0) == []  # no card posted: nothing owed
+        assert await service.cancel(poll.id, now=T0) is None  # once
+        assert await service.close(poll.id, now=T0) is None  # and never closed after
         stored = await service.get(poll.id)
         assert stored is not None and (stored.status, stored.closed_at) == ("cancelled", T0)
         with pytest.raises(InputError, match="cancelled"):

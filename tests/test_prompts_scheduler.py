@@ -392,35 +392,70 @@ async def test_preview_lists_local_and_utc_times_and_the_questions_without_using
 # ------------------------------------------------------------------ failures
 
 
-async def test_a_failed_post_is_retried_with_backoff_then_posted_once(tmp_path: Path) -> None:
+async def test_a_failed_post_is_retried_by_the_outbox_with_backoff_then_posted_once(tmp_path: Path) -> None:
     async with open_database("sqlite", tmp_path) as db:
         clock = StepClock(MONDAY.replace(hour=8))
         sched, adapter = scheduler(db, clock, [plan("1 9 * * *")], RecordingAdapter(fail=2))
         await sched.tick()
         clock.advance(minutes=1)
-        [outcome] = await pumped(clock, sched.tick(), step=1)
-        assert (outcome.status, outcome.attempts, outcome.message_id) == ("posted", 3, "msg-1")
-        assert clock.sleeps == [5.0, 30.0] and len(adapter.sent) == 1
+        [outcome] = await sched.tick()  # the first try fails: owed, not lost
+        assert (outcome.status, outcome.attempts, outcome.message_id) == ("pending", 0, None)
+        assert await sched.deliveries.flush() == 0  # not due before its backoff (1 s)
+        clock.advance(seconds=1)
+        assert await sched.deliveries.flush() == 0 and adapter.attempts == 2  # fails again: next in 2 s
+        clock.advance(seconds=1.5)
+        assert await sched.deliveries.flush() == 0 and adapter.attempts == 2
+        clock.advance(seconds=0.5)
+        assert await sched.deliveries.flush() == 1 and len(adapter.sent) == 1
         [row] = await claim_rows(db)
         assert (row["status"], row["attempts"], row["message_id"]) == ("posted", 3, "msg-1")
+        clock.advance(minutes=10)
+        assert await sched.deliveries.flush() == 0 and len(adapter.sent) == 1  # delivered once
 
 
-async def test_a_post_that_keeps_failing_is_recorded_and_never_posted_twice(
+async def test_a_post_owed_when_readbot_stops_is_posted_by_the_next_start(tmp_path: Path) -> None:
+    async with open_database("sqlite", tmp_path) as db:
+        clock = StepClock(MONDAY.replace(hour=8))
+        sched, adapter = scheduler(db, clock, [plan("1 9 * * *")], RecordingAdapter(fail=1))
+        await sched.tick()
+        clock.advance(minutes=1)
+        [outcome] = await sched.tick()
+        assert outcome.status == "pending" and adapter.sent == []
+        clock.advance(seconds=30)  # readbot restarts: a new scheduler (and outbox) on the same database
+        restarted, other = scheduler(db, clock, [plan("1 9 * * *")])
+        assert await restarted.tick() == []  # the slot is decided: not claimed again
+        assert await restarted.deliveries.flush() == 1
+        assert len(other.sent) == 1 and other.questions() == [outcome.job.question.question]
+        [row] = await claim_rows(db)
+        assert (row["status"], row["attempts"], row["message_id"]) == ("posted", 2, "msg-1")
+
+
+async def test_a_post_that_keeps_failing_for_24_hours_is_given_up_recorded_and_never_posted_twice(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with open_database("sqlite", tmp_path) as db:
         clock = StepClock(MONDAY.replace(hour=8))
-        sched, adapter = scheduler(db, clock, [plan("1 9 * * *")], RecordingAdapter(fail=10))
+        sched, adapter = scheduler(db, clock, [plan("1 9 * * *")], RecordingAdapter(fail=10_000))
         await sched.tick()
         clock.advance(minutes=1)
-        [outcome] = await pumped(clock, sched.tick(), step=60)
-        assert (outcome.status, outcome.attempts) == ("failed", 4) and adapter.attempts == 4
-        assert "could not be posted after 4 attempts: RuntimeError: platform error: 503" in caplog.text
+        [outcome] = await sched.tick()
+        assert outcome.status == "pending"
+        waits = []
+        while (await claim_rows(db))[0]["status"] == "claimed":
+            before = adapter.attempts
+            clock.advance(minutes=5)  # the longest backoff
+            await sched.deliveries.flush()
+            waits.append(adapter.attempts - before)
+        assert set(waits) == {1} and 24 * 12 <= adapter.attempts <= 24 * 12 + 12  # every 5 min for a day
+        assert "prompt.post for prompt:C1 given up" in caplog.text
+        assert "could not be posted after" in caplog.text and "RuntimeError: platform error: 503" in caplog.text
         [row] = await claim_rows(db)
-        assert (row["status"], row["attempts"]) == ("failed", 4) and "503" in row["error"]
+        assert row["status"] == "failed" and "503" in row["error"]
         adapter.fail = 0  # the platform is back: the failed slot stays failed, the claim row stays
+        clock.advance(hours=1)
+        assert await sched.deliveries.flush() == 0
         restarted, other = scheduler(db, StepClock(clock.now()), [plan("1 9 * * *")])
-        assert await restarted.tick() == [] and await sched.tick() == [] and other.sent == adapter.sent == []
+        assert await restarted.deliveries.flush() == 0 and other.sent == adapter.sent == []
 
 
 # ------------------------------------------------------------------ two processes, one PostgreSQL

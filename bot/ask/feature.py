@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.ask.commands import COMMANDS
-from bot.ask.handler import AskHandler, CurrentReading, Progress
+from bot.ask.handler import AskHandler, CurrentReading, Owe, Progress
 from bot.ask.record import AnswerRecorder
 from bot.core.feature import Feature, bind
 from bot.core.metrics import NO_METRICS, Metrics
@@ -19,8 +19,15 @@ def build(
     current_reading: CurrentReading | None = None,
     progress: Progress | None = None,
     recorder: AnswerRecorder | None = None,
+    owe: Owe | None = None,
 ) -> Feature:
     ask = AskHandler(
-        knowledge, history, metrics=metrics, current_reading=current_reading, progress=progress, recorder=recorder
+        knowledge,
+        history,
+        metrics=metrics,
+        current_reading=current_reading,
+        progress=progress,
+        recorder=recorder,
+        owe=owe,
     )
     return Feature("ask", commands=bind(COMMANDS, {"ask": ask}), on_message=ask)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.ask.record import AnswerRecorder, asks_privately
 from bot.core.adapter import Responder
-from bot.core.events import Citation, Command, Event, Message, Reply
+from bot.core.events import Citation, Command, Event, Message, Reply, Visibility, Where
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.text import clean_question
 from bot.errors import InputError
 from bot.knowledge.answer import Answer
 from bot.knowledge.service import KnowledgeService
 from bot.store.history import ThreadHistory
+
+log = logging.getLogger(__name__)
 
 
 def answer_reply(answer: Answer) -> Reply:
@@ -36,6 +40,7 @@ def answer_reply(answer: Answer) -> Reply:
 
 CurrentReading = Callable[[str, str], Awaitable[str | None]]
 Progress = Callable[[str, str], Awaitable[int | None]]
+Owe = Callable[[Where, Reply, BaseException], Awaitable[object]]
 
 
 class AskHandler:
@@ -50,17 +55,21 @@ class AskHandler:
         current_reading: CurrentReading | None = None,
         progress: Progress | None = None,
         recorder: AnswerRecorder | None = None,
+        owe: Owe | None = None,
     ) -> None:
         """``current_reading(platform, channel)``: the channel's reading, searched first;
         ``progress(platform, channel)``: how far the channel has read it (section order), or None.
         ``recorder``: rate limits, the answers kept for feedback and /insights, their buttons
-        (:mod:`bot.ask.record`)."""
+        (:mod:`bot.ask.record`). ``owe(where, reply, error)``: an answer the platform refused (a public
+        one, whose place the responder knows) goes to the durable outbox, which keeps trying (the
+        question was acknowledged: never lost)."""
         self.knowledge = knowledge
         self.history = history
         self.metrics = metrics
         self.current_reading = current_reading
         self.progress = progress
         self.recorder = recorder
+        self.owe = owe
 
     @staticmethod
     def thread_key(event: Message | Command) -> str:
@@ -74,11 +83,31 @@ class AskHandler:
         """Blocking (history, embedding, Chroma, LLM): one trip to a worker thread. With a channel
         reading, that reading is searched first; when only another reading covers the question, the
         answer says which one it comes from."""
-        history = self.history.recent(thread_key) if self.history and thread_key else []
+        history: list[str] = []
+        try:
+            history = self.history.recent(thread_key) if self.history and thread_key else []
+        except (sqlite3.Error, OSError) as exc:  # a full disk, a broken file: answer without the thread
+            self._history_failed("read", exc)
         answer = self._ask(question, history, reading, upto)
         if self.history and thread_key and not answer.small_talk:  # "thanks!" is not a question to lean on
-            self.history.add(thread_key, answer.question)
+            try:
+                self.history.add(thread_key, answer.question)
+            except (sqlite3.Error, OSError) as exc:
+                self._history_failed("kept", exc)
         return answer
+
+    async def _reply(self, responder: Responder, reply: Reply) -> None:
+        try:
+            await responder.reply(reply)
+        except Exception as exc:
+            where = getattr(responder, "where", None)  # where the responder posts a public reply
+            public = reply.visibility is Visibility.PUBLIC and not isinstance(exc, InputError)
+            if self.owe is None or not public or not isinstance(where, Where):
+                raise
+            await self.owe(where, reply, exc)
+
+    def _history_failed(self, what: str, exc: BaseException) -> None:
+        log.warning("thread history could not be %s (%s): answering without it", what, exc)
 
     def _ask(self, question: str, history: list[str], reading: str | None, upto: int | None = None) -> Answer:
         """``upto``: the channel's progress in ``reading``; nothing of it past that is searched, here or
@@ -116,8 +145,14 @@ class AskHandler:
         key = self.thread_key(event)
         threaded = isinstance(event, Message) or bool(event.where.thread_id)
         channel = event.where.channel
-        reading = await self.current_reading(channel.platform, channel.id) if self.current_reading else None
-        upto = await self.progress(channel.platform, channel.id) if self.progress and reading else None
+        reading = upto = None
+        try:
+            if self.current_reading is not None:
+                reading = await self.current_reading(channel.platform, channel.id)
+            if self.progress is not None and reading is not None:
+                upto = await self.progress(channel.platform, channel.id)
+        except Exception as exc:  # the database is down: every reading is searched, the answer still comes
+            log.warning("the channel's reading could not be looked up (%s): searching every reading", exc)
         try:
             answer = await asyncio.to_thread(self._answer, question, key if threaded else None, reading, upto)
         except BaseException:
@@ -127,5 +162,5 @@ class AskHandler:
         reply = answer_reply(answer)
         if self.recorder and ticket:
             reply = await self.recorder.answered(ticket, answer, reply, private=private)
-        await responder.reply(reply)
+        await self._reply(responder, reply)
         self.metrics.answered(event.where.channel.platform, time.monotonic() - started, answer.grounded)

@@ -7,6 +7,7 @@ on a private one).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace
 
@@ -16,6 +17,9 @@ from bot.core.events import Button, Command, Event, Message, Reply, Visibility
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.moderation import is_moderator
 from bot.knowledge.answer import Answer
+from bot.store.db import is_outage
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIMITS = Limits()
 FEEDBACK = "feedback"  # the button and form prefix
@@ -62,10 +66,17 @@ class AnswerRecorder:
         self.limits = limits
         self.moderators = moderators
         self.metrics = metrics
+        self._outage = False  # logged once per database outage
 
-    async def admit(self, event: Message | Command, question: str, *, private: bool) -> str:
+    def _down(self, exc: BaseException) -> None:
+        if not self._outage:
+            log.warning("answers can't be kept right now (%s): answering without rate limits or feedback", exc)
+            self._outage = True
+
+    async def admit(self, event: Message | Command, question: str, *, private: bool) -> str | None:
         """The answer id of a question about to be answered; a person or channel over the limit gets
-        :class:`RateLimited` (a private line saying when to try again). Moderators are never limited."""
+        :class:`RateLimited` (a private line saying when to try again). Moderators are never limited.
+        With the database down the question is still answered: None (no limit, no record, no buttons)."""
         channel = event.where.channel
         limits = None if is_moderator(event.user, self.moderators) else self.limits
         try:
@@ -81,15 +92,34 @@ class AnswerRecorder:
         except RateLimited as exc:
             self.metrics.rate_limited(channel.platform, exc.scope)
             raise
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self._down(exc)
+            return None
 
     async def answered(self, answer_id: str, answer: Answer, reply: Reply, *, private: bool) -> Reply:
         """Keep the answer and give it its buttons (small talk gets none and isn't a question)."""
         status = "chat" if answer.small_talk else "answered" if answer.grounded else "declined"
-        await self.log.finish(answer_id, reply.text, reply.citations, grounded=answer.grounded, status=status)
+        try:
+            await self.log.finish(answer_id, reply.text, reply.citations, grounded=answer.grounded, status=status)
+        except Exception as exc:  # the database went down meanwhile: the answer still goes, without buttons
+            if not is_outage(exc):
+                raise
+            self._down(exc)
+            return replace(reply, visibility=Visibility.PRIVATE) if private else reply
+        if self._outage:
+            self._outage = False
+            log.info("answers are kept again")
         if answer.small_talk:
             return replace(reply, visibility=Visibility.PRIVATE) if private else reply
         buttons = (*reply.buttons, *feedback_buttons(answer_id), *((share_button(answer_id),) if private else ()))
         return replace(reply, buttons=buttons, visibility=Visibility.PRIVATE if private else reply.visibility)
 
     async def failed(self, answer_id: str) -> None:
-        await self.log.failed(answer_id)
+        try:
+            await self.log.failed(answer_id)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self._down(exc)

@@ -7,8 +7,12 @@ The default chain, outermost first (:func:`default_middleware`):
   and, given a ``claim`` (the database's event log), across processes too;
 * :func:`count_events`: each routed event is counted on the process's metrics;
 * :func:`errors_to_messages`: an :class:`~bot.errors.InputError` becomes a private reply with its
-  message; any other exception is logged and the person gets a short private apology, never a
-  traceback.
+  message; the database being unavailable (``unavailable(exc)``, given by the composition root)
+  becomes "I can't record that right now…"; any other exception is logged and the person gets a
+  short private apology, never a traceback.
+
+Without the database a question is still answered: the cross-process claim failing, Dedupe falls back
+to this process's memory (logged once per outage).
 
 The routes (:class:`~bot.core.feature.Routes`) are fixed at construction. With a help route
 (:mod:`bot.core.help`), a command nobody declared and a message whose whole text is "help" go to it,
@@ -31,9 +35,11 @@ from bot.errors import InputError
 log = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong while handling that. The moderators can find details in the bot's log."
+CANT_RECORD = "I can't record that right now, please try again in a minute."
 Next = Callable[[], Awaitable[bool]]
 Middleware = Callable[[Event, Responder, Next], Awaitable[bool]]
 Claim = Callable[[str], Awaitable[bool]]
+Unavailable = Callable[[BaseException], bool]
 
 
 def private(text: str) -> Reply:
@@ -83,6 +89,7 @@ class Dedupe:
     def __init__(self, claim: Claim | None = None, *, size: int = 10_000) -> None:
         self._seen = RecentIds(size)
         self._claim = claim
+        self._degraded = False
 
     async def __call__(self, event: Event, responder: Responder, call_next: Next) -> bool:
         if event.event_id:
@@ -90,10 +97,29 @@ class Dedupe:
             if not self._seen.add(key):
                 log.info("duplicate delivery ignored: %s", key)
                 return False
-            if self._claim is not None and not await self._claim(key):
+            if self._claim is not None and not await self._claimed(key):
                 log.info("delivery already handled by another process: %s", key)
                 return False
         return await call_next()
+
+    async def _claimed(self, key: str) -> bool:
+        """The cross-process claim; when it can't be made (the database is down) this process's memory
+        alone decides, so questions are still answered (logged once per outage)."""
+        assert self._claim is not None
+        try:
+            first = await self._claim(key)
+        except Exception as exc:
+            if not self._degraded:
+                self._degraded = True
+                log.warning(
+                    "de-duplication across processes unavailable (%s); using this process's memory until it is back",
+                    type(exc).__name__,
+                )
+            return True
+        if self._degraded:
+            self._degraded = False
+            log.info("de-duplication across processes is back")
+        return first
 
 
 def count_events(metrics: Metrics) -> Middleware:
@@ -105,22 +131,42 @@ def count_events(metrics: Metrics) -> Middleware:
     return middleware
 
 
-async def errors_to_messages(event: Event, responder: Responder, call_next: Next) -> bool:
-    try:
-        return await call_next()
-    except InputError as exc:
-        await responder.reply(private(str(exc)))
-    except Exception:
-        log.exception("handler failed for %s event %s", type(event).__name__, event_key(event))
+def handle_errors(unavailable: Unavailable | None = None) -> Middleware:
+    """:func:`errors_to_messages`, telling apart the database being unavailable (``unavailable(exc)``)."""
+
+    async def middleware(event: Event, responder: Responder, call_next: Next) -> bool:
         try:
-            await responder.reply(private(SORRY))
-        except Exception:
-            log.exception("could not tell the person about the failure")
-    return True
+            return await call_next()
+        except InputError as exc:
+            await responder.reply(private(str(exc)))
+        except Exception as exc:
+            if unavailable is not None and unavailable(exc):
+                log.warning(
+                    "%s event %s not handled: the database is unavailable (%s)",
+                    type(event).__name__,
+                    event_key(event),
+                    type(exc).__name__,
+                )
+                text = CANT_RECORD
+            else:
+                log.exception("handler failed for %s event %s", type(event).__name__, event_key(event))
+                text = SORRY
+            try:
+                await responder.reply(private(text))
+            except Exception:
+                log.exception("could not tell the person about the failure")
+        return True
+
+    return middleware
 
 
-def default_middleware(*, claim: Claim | None = None, metrics: Metrics = NO_METRICS) -> tuple[Middleware, ...]:
-    return (ignore_bots, Dedupe(claim), count_events(metrics), errors_to_messages)
+errors_to_messages = handle_errors()
+
+
+def default_middleware(
+    *, claim: Claim | None = None, metrics: Metrics = NO_METRICS, unavailable: Unavailable | None = None
+) -> tuple[Middleware, ...]:
+    return (ignore_bots, Dedupe(claim), count_events(metrics), handle_errors(unavailable))
 
 
 class Dispatcher:

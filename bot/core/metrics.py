@@ -28,5 +28,11 @@ class Metrics:
     def rate_limited(self, platform: str, scope: str) -> None:
         """A question refused by the rate limit of a person ("user") or a channel ("channel")."""
 
+    def outbox_pending(self, count: int) -> None: ...
+
+    def outbox_failed(self, kind: str) -> None: ...
+
+    def outbox_delivered(self, kind: str, seconds: float) -> None: ...
+
 
 NO_METRICS = Metrics()

@@ -1,11 +1,21 @@
 """Posting outside a reply: scheduled posts and message edits go through the adapter
 of the event's platform, registered here when it starts; so does fetching a file a person
-attached (``fetch``)."""
+attached (``fetch``).
+
+What must survive a platform error or a restart (a poll's final card and results) is not sent
+from here directly: it is recorded in the database with the decision and delivered by
+:class:`bot.store.outbox.DurableOutbox`, which uses this router to reach the platforms. The
+helpers below turn neutral replies and places into JSON for those records, and ask an adapter
+how long the platform wants it to wait (``Retry-After``) after a failure.
+"""
 
 from __future__ import annotations
 
+import base64
+from typing import Any
+
 from bot.core.adapter import ChatAdapter
-from bot.core.events import Attachment, MessageRef, Reply, Where
+from bot.core.events import Attachment, Button, Channel, Citation, MessageRef, Reply, Visibility, Where
 
 
 class Outbox:
@@ -24,6 +34,10 @@ class Outbox:
     def runs(self, platform: str) -> bool:
         return platform in self._adapters
 
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(self._adapters)
+
     async def send(self, where: Where, reply: Reply) -> MessageRef:
         return await self.adapter(where.channel.platform).send(where, reply)
 
@@ -34,3 +48,57 @@ class Outbox:
         """The file's bytes, through the adapter of the platform it was attached on (raises
         :class:`bot.core.files.FileTooLarge` / :class:`bot.core.files.FileUnavailable`)."""
         return await self.adapter(platform).fetch(attachment, limit=limit)
+
+    def retry_after(self, platform: str, exc: BaseException) -> float | None:
+        """Seconds the platform asked readbot to wait after ``exc`` (a 429's Retry-After), if it said;
+        adapters that know their platform's errors offer ``retry_after(exc)``."""
+        adapter = self._adapters.get(platform)
+        read = getattr(adapter, "retry_after", None)
+        if read is None:
+            return None
+        value = read(exc)
+        return float(value) if value is not None else None
+
+    def permanent(self, platform: str, exc: BaseException) -> bool:
+        """Whether retrying can't help (the channel is gone, the bot was removed): the adapter says
+        (``permanent(exc)``); unknown errors are worth retrying."""
+        read = getattr(self._adapters.get(platform), "permanent", None)
+        return bool(read(exc)) if read is not None else False
+
+
+# ----- JSON for stored deliveries -------------------------------------------------
+
+
+def where_to_json(where: Where) -> dict[str, Any]:
+    return {"platform": where.channel.platform, "channel": where.channel.id, "thread": where.thread_id}
+
+
+def where_from_json(data: dict[str, Any]) -> Where:
+    return Where(Channel(str(data["platform"]), str(data["channel"])), data.get("thread"))
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    return {
+        "text": reply.text,
+        "citations": [[c.section, c.document, c.reading, c.text] for c in reply.citations],
+        "buttons": [[b.label, b.action, b.value, b.style] for b in reply.buttons],
+        "visibility": reply.visibility.value,
+        "image": base64.b64encode(reply.image).decode() if reply.image is not None else None,
+        "image_name": reply.image_name,
+        "start_thread": reply.start_thread,
+        "thread_title": reply.thread_title,
+    }
+
+
+def reply_from_json(data: dict[str, Any]) -> Reply:
+    image = data.get("image")
+    return Reply(
+        text=str(data["text"]),
+        citations=tuple(Citation(*c) for c in data.get("citations", [])),
+        buttons=tuple(Button(*b) for b in data.get("buttons", [])),
+        visibility=Visibility(data.get("visibility", "public")),
+        image=base64.b64decode(image) if image else None,
+        image_name=str(data.get("image_name", "chart.png")),
+        start_thread=bool(data.get("start_thread", False)),
+        thread_title=str(data.get("thread_title", "")),
+    )

@@ -10,18 +10,28 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import shutil
+import socket
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.core.adapter import ChatAdapter
 from bot.errors import ConfigError
 from bot.ops.metrics import CONTENT_TYPE, PrometheusMetrics
 from bot.store.db import Database
+from bot.store.outbox import DurableOutbox
+from bot.store.schema import bot_state
 
 log = logging.getLogger(__name__)
 CHECK_TIMEOUT = 3.0  # seconds a readiness check may take before it counts as failed
+MIN_FREE_BYTES = 1024 * 1024  # a SQLite data dir with less room than this is full for readbot
 
 
 class Health:
@@ -35,6 +45,8 @@ class Health:
         self.platforms = list(platforms)
         self._adapters: dict[str, ChatAdapter] = {}
         self._db: Database | None = None
+        self._outbox: DurableOutbox | None = None
+        self._probe_key = "readyz"  # one row every process writes (no row left behind per process)
         self._index_loaded = False
         self._stopping = False
 
@@ -43,6 +55,22 @@ class Health:
 
     def watch_database(self, db: Database) -> None:
         self._db = db
+
+    def watch_outbox(self, outbox: DurableOutbox) -> None:
+        self._outbox = outbox
+
+    async def outbox(self) -> dict[str, object] | None:
+        """What readbot decided but could not tell a platform yet (details for /readyz, never a failure:
+        the worker keeps trying)."""
+        if self._outbox is None:
+            return None
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                backlog = await self._outbox.backlog()
+        except Exception as exc:
+            return {"state": f"unknown: {type(exc).__name__}"}
+        oldest = round((datetime.now(UTC) - backlog.oldest).total_seconds(), 1) if backlog.oldest is not None else None
+        return {"pending": backlog.pending, "failed": backlog.failed, "oldest_pending_seconds": oldest}
 
     def watch_adapter(self, adapter: ChatAdapter) -> None:
         self._adapters[adapter.platform] = adapter
@@ -69,6 +97,8 @@ class Health:
         return result
 
     async def _database(self) -> str:
+        """The database answers and takes a write (a full disk or a read-only database fails here, where
+        a bare SELECT 1 would still pass); a SQLite data dir out of room fails too."""
         db = self._db
         if db is None:
             return "database not open"
@@ -77,7 +107,33 @@ class Health:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:
             return f"SELECT 1 failed: {type(exc).__name__}"
+        folder = sqlite_folder(db.url)
+        if folder is not None:
+            try:
+                free = shutil.disk_usage(folder).free
+            except OSError as exc:
+                return f"database folder unreadable: {type(exc).__name__}"
+            if free < MIN_FREE_BYTES:
+                return f"database disk full: {free // 1024} KiB free in {folder}"
+        insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+        now = datetime.now(UTC)
+        mark = f"{socket.gethostname()}:{os.getpid()}"
+        probe = insert(bot_state).values(key=self._probe_key, value=mark, updated_at=now)
+        probe = probe.on_conflict_do_update(index_elements=[bot_state.c.key], set_={"value": mark, "updated_at": now})
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT), db.engine.begin() as conn:
+                await conn.execute(probe)
+        except Exception as exc:
+            return f"database write failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
         return "ok"
+
+
+def sqlite_folder(url: str) -> Path | None:
+    """The folder of a SQLite database URL (None for another database or an in-memory one)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return Path(path).parent if path and path != ":memory:" else None
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -98,7 +154,10 @@ def add_routes(app: web.Application, health: Health, metrics: PrometheusMetrics,
     async def readyz(_: web.Request) -> web.Response:
         checks = await health.checks()
         failed = [name for name, state in checks.items() if state != "ok"]
-        body = {"ready": not failed, "failed": failed, "checks": checks}
+        body: dict[str, object] = {"ready": not failed, "failed": failed, "checks": checks}
+        outbox = await health.outbox()
+        if outbox is not None:
+            body["outbox"] = outbox
         return web.Response(status=503 if failed else 200, text=json.dumps(body), content_type="application/json")
 
     async def metrics_page(request: web.Request) -> web.Response:  # OpenMetrics if Accept asks for it

@@ -124,6 +124,19 @@ class PrometheusMetrics(Metrics):
                 ["platform", "scope"],
             )
         )
+        self.outbox_pending_items = prometheus_client.Gauge(
+            "readbot_outbox_pending", "Decided platform posts and edits not delivered yet.", registry=r
+        )
+        self.outbox_failures = r.add(
+            Counter(
+                "readbot_outbox_failed_total",
+                "Outbox items given up on (24 h of retries, or a permanent error).",
+                ["kind"],
+            )
+        )
+        self.outbox_latency = r.add(
+            Histogram("readbot_outbox_delivery_seconds", "Seconds from an outbox item's decision to its delivery.")
+        )
         self.events = r.add(
             Counter(
                 "readbot_events_total",
@@ -164,6 +177,15 @@ class PrometheusMetrics(Metrics):
 
     def rejected(self, reason: str) -> None:
         self.rejected_requests.inc(reason)
+
+    def outbox_pending(self, count: int) -> None:
+        self.outbox_pending_items.set(count)
+
+    def outbox_failed(self, kind: str) -> None:
+        self.outbox_failures.inc(kind)
+
+    def outbox_delivered(self, kind: str, seconds: float) -> None:
+        self.outbox_latency.observe(seconds)
 
     def render(self) -> str:
         return self.registry.render()

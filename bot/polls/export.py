@@ -9,16 +9,26 @@ from typing import Any
 
 from bot.errors import InputError
 from bot.polls.service import PollService
+from bot.store.outbox import owed
+
+OWED = {
+    "pending": "results pending (the platform hasn't taken them yet; still trying)  ",
+    "failed": "results NOT delivered (gave up; see the log)  ",
+}
 
 
 async def list_polls(service: PollService) -> str:
+    """One line a poll; a closed poll whose final card or results are still owed to the platform says so."""
     lines = []
-    for poll in await service.all():
+    polls = await service.all()
+    undelivered = await owed(service.db, [p.id for p in polls])
+    for poll in polls:
         tally = await service.tally(poll)
         voters = f"{tally.voters:3d} voter{'s' if tally.voters != 1 else ' '}"
         lines.append(
             f"{poll.id}  {poll.status:9s}  {poll.platform}:{poll.channel_id}  "
-            f"{poll.created_at:%Y-%m-%d %H:%M}  {voters}  {poll.claim}"
+            f"{poll.created_at:%Y-%m-%d %H:%M}  {voters}  {OWED.get(undelivered.get(poll.id, ''), '')}"
+            f"{poll.claim}"
         )
     return "\n".join(lines) if lines else "No polls yet."
 

@@ -15,6 +15,7 @@ from bot.polls.handlers import PollHandler
 from bot.polls.runtime import ChannelClaims, PollRuntime, Support, ZoneOf
 from bot.polls.service import PollService
 from bot.review.desk import ReviewDesk
+from bot.store.outbox import DurableOutbox
 
 
 def build(
@@ -29,6 +30,7 @@ def build(
     claims_for: ChannelClaims | None = None,
     support: Support | None = None,
     desk: ReviewDesk | None = None,
+    deliveries: DurableOutbox | None = None,
 ) -> tuple[PollRuntime, Feature]:
     runtime = PollRuntime(
         service,
@@ -39,6 +41,7 @@ def build(
         zone_of=zone_of,
         claims_for=claims_for,
         support=support,
+        deliveries=deliveries,
     )
     handler = PollHandler(runtime, moderators, desk)
     return runtime, Feature(

@@ -41,6 +41,16 @@ def private(text: str) -> Reply:
     return Reply(text, visibility=Visibility.PRIVATE)
 
 
+def closed_line(told: bool, platform: str) -> str:
+    """What the moderator who closed a poll hears: posted, or owed (the outbox keeps trying)."""
+    if told:
+        return "Poll closed; results are posted."
+    return (
+        f"Poll closed. {platform.capitalize()} didn't take the results (or the final card) just now; "
+        "I'll keep trying until it does."
+    )
+
+
 def parse_poll(
     text: str, options: dict[str, str], claims: list[bank.Claim], *, choices: list[str] | None = None
 ) -> PollSpec:
@@ -247,9 +257,10 @@ class PollHandler:
         )
         if poll is None:
             raise InputError("There is no open poll here to close." if not poll_id else "No poll has that id.")
-        if not await self.runtime.close(poll.id):
+        told = await self.runtime.close_poll(poll.id)
+        if told is None:
             raise InputError("That poll is already closed.")
-        await responder.reply(private("Poll closed; results are posted."))
+        await responder.reply(private(closed_line(told, event.where.channel.platform)))
 
     async def _cancel(self, event: Command, poll_id: str, responder: Responder) -> None:
         """/poll cancel [ID]: the channel's newest open poll (or the one named) ends without results."""
@@ -277,9 +288,10 @@ class PollHandler:
         if event.action == "poll:close":
             require_moderator(event.user, self.moderators, "close polls")
             poll = await self._clicked_poll(event, event.value)
-            if not await self.runtime.close(poll.id):
+            told = await self.runtime.close_poll(poll.id, decided=responder.acknowledge)  # stored: Slack may know
+            if told is None:
                 raise InputError("This poll is already closed.")
-            await responder.reply(private("Poll closed; results are posted."))
+            await responder.reply(private(closed_line(told, event.where.channel.platform)))
             return
         poll_id, _, option = event.value.rpartition(":")
         if not poll_id or not OPTION_VALUE.fullmatch(option):

@@ -19,6 +19,7 @@ from bot.polls.claims import Claim
 from bot.polls.live import LiveUpdates
 from bot.polls.model import Poll, PollSpec, Tally
 from bot.polls.service import PollService, VoteResult
+from bot.store.outbox import DurableOutbox, Item
 
 log = logging.getLogger(__name__)
 ZoneOf = Callable[[str, str], ZoneInfo]
@@ -27,6 +28,7 @@ ChannelClaims = Callable[[str, str, int | None], Awaitable[list[Claim] | None]]
 # (claim, platform, channel) → (section, passage) of the channel's reading that best supports it, if any
 Support = Callable[[str, str, str], Awaitable[tuple[str, str] | None]]
 MAX_WAIT = 30.0  # the deadline loop looks again at least this often (new polls, other replicas)
+OUTAGE_WAIT = 5.0  # without the database, look again this soon
 
 
 def where_of(poll: Poll) -> Where:
@@ -45,8 +47,11 @@ class PollRuntime:
         zone_of: ZoneOf | None = None,
         claims_for: ChannelClaims | None = None,
         support: Support | None = None,
+        deliveries: DurableOutbox | None = None,
     ) -> None:
-        """``zone_of(platform, channel)``: the time zone a channel reads times in (cards' close times)."""
+        """``zone_of(platform, channel)``: the time zone a channel reads times in (cards' close times).
+        ``deliveries``: the durable outbox the final card and results go through (one over
+        ``outbox`` and the service's database unless given)."""
         self.zone_of: ZoneOf = zone_of or (lambda platform, channel: render.UTC_ZONE)
         self.claims_for = claims_for
         self.support = support
@@ -56,6 +61,10 @@ class PollRuntime:
         self.clock = clock
         self.claims = claims
         self.live = LiveUpdates(self.refresh_card)
+        self.deliveries = deliveries or DurableOutbox(service.db, outbox, clock, metrics=metrics)
+        self.deliveries.register("poll.card", self._deliver_card)
+        self.deliveries.register("poll.results", self._deliver_results)
+        self.deliveries.register("poll.cancelled", self._deliver_cancelled)
         self._wake = asyncio.Event()
 
     async def bank(self, platform: str, channel_id: str, *, upto: int | None = None) -> list[Claim]:
@@ -127,16 +136,42 @@ class PollRuntime:
         await self.outbox.update(MessageRef(where_of(poll), poll.message_id), card)
 
     async def close(self, poll_id: str) -> bool:
-        """Close now (a moderator, or the deadline). Only the closer posts results."""
-        if not await self.service.close(poll_id, now=self.clock.now()):
-            return False
+        """Close now (a moderator, or the deadline). Only the closer announces the results."""
+        return await self.close_poll(poll_id) is not None
+
+    async def close_poll(self, poll_id: str, decided: Callable[[], Awaitable[None]] | None = None) -> bool | None:
+        """Close now: None if the poll was closed already; True once the final card and the results
+        reached the platform, False if they wait in the outbox (it keeps trying). ``decided`` is awaited
+        once the close and what it owes are stored, before they are delivered (Slack may be told then)."""
+        items = await self.service.close(poll_id, now=self.clock.now())
+        if items is None:
+            return None
         self.metrics.poll_closed()
-        poll = await self.service.get(poll_id)
-        assert poll is not None
+        if decided is not None:
+            await decided()
+        return await self.deliveries.deliver_now(items)
+
+    async def _closed_poll(self, item: Item) -> Poll | None:
+        poll = await self.service.get(str(item.payload["poll"]))
+        if poll is None:
+            log.warning("poll %s was deleted before its results were posted", item.payload["poll"])
+        return poll
+
+    async def _deliver_card(self, item: Item) -> None:
+        """The outbox's "poll.card": the card shows the final tally, without buttons."""
+        poll = await self._closed_poll(item)
+        if poll is None or poll.message_id is None:
+            return
         tally = await self.service.tally(poll)
-        if poll.message_id:
-            async with self.live.lock(poll_id):  # after any live edit in flight, never before
-                await self.outbox.update(MessageRef(where_of(poll), poll.message_id), self.card(poll, tally))
+        async with self.live.lock(poll.id):  # after any live edit in flight, never before
+            await self.outbox.update(MessageRef(where_of(poll), poll.message_id), self.card(poll, tally))
+
+    async def _deliver_results(self, item: Item) -> None:
+        """The outbox's "poll.results": the results post with its chart (and the shift since last time)."""
+        poll = await self._closed_poll(item)
+        if poll is None:
+            return
+        tally = await self.service.tally(poll)
         shift = ""
         before = await self.service.previous(poll)
         if before is not None:
@@ -147,20 +182,24 @@ class PollRuntime:
         )  # the chart says it in the channel's zone
         chart = await asyncio.to_thread(bar_chart, poll.claim, poll.options, tally, closed_at=closed_at)
         await self.outbox.send(where_of(poll), render.results(poll, tally, chart, shift))
-        return True
 
     async def cancel(self, poll_id: str) -> bool:
-        """Cancel an open poll: its card says so (buttons gone); no results, no chart. Only the
-        canceller edits the card."""
-        if not await self.service.cancel(poll_id, now=self.clock.now()):
+        """Cancel an open poll: its card says so (buttons gone), through the outbox; no results, no
+        chart. False if the poll was not open."""
+        items = await self.service.cancel(poll_id, now=self.clock.now())
+        if items is None:
             return False
-        poll = await self.service.get(poll_id)
-        assert poll is not None
-        if poll.message_id:
-            async with self.live.lock(poll_id):  # after any live edit in flight, never before
-                card = render.cancelled_card(poll, self.zone_of(poll.platform, poll.channel_id))
-                await self.outbox.update(MessageRef(where_of(poll), poll.message_id), card)
+        await self.deliveries.deliver_now(items)
         return True
+
+    async def _deliver_cancelled(self, item: Item) -> None:
+        """The outbox's "poll.cancelled": the card says the poll was cancelled, without buttons."""
+        poll = await self._closed_poll(item)
+        if poll is None or poll.message_id is None:
+            return
+        async with self.live.lock(poll.id):  # after any live edit in flight, never before
+            card = render.cancelled_card(poll, self.zone_of(poll.platform, poll.channel_id))
+            await self.outbox.update(MessageRef(where_of(poll), poll.message_id), card)
 
     async def close_due(self) -> int:
         """Close every poll whose deadline passed (at start-up too)."""
@@ -175,11 +214,22 @@ class PollRuntime:
         return closed
 
     async def watch_deadlines(self) -> None:
-        """Forever: close polls as their deadlines pass."""
+        """Forever: close polls as their deadlines pass (a database outage is waited out)."""
+        outage = False
         while True:
-            await self.close_due()
-            deadline = await self.service.next_deadline()
-            wait = MAX_WAIT
+            try:
+                await self.close_due()
+                deadline = await self.service.next_deadline()
+            except Exception as exc:
+                if not outage:
+                    log.warning("poll deadlines: can't read the database (%s); will keep trying", type(exc).__name__)
+                    outage = True
+                deadline, wait = None, OUTAGE_WAIT
+            else:
+                if outage:
+                    log.info("poll deadlines: the database is back")
+                    outage = False
+                wait = MAX_WAIT
             if deadline is not None:
                 wait = min(MAX_WAIT, max(0.0, (deadline - self.clock.now()) / timedelta(seconds=1)))
             self._wake.clear()

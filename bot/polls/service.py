@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from bot.errors import InputError
 from bot.polls.model import Poll, PollSpec, Tally, claim_key
 from bot.store.db import Database, as_utc
+from bot.store.outbox import enqueue
 from bot.store.schema import polls, votes
 
 
@@ -156,25 +157,40 @@ class PollService:
                 counts[option] = int(count)
         return Tally(tuple(counts))
 
-    async def close(self, poll_id: str, *, now: datetime) -> bool:
-        """Close an open poll; True only for the one caller that closed it."""
+    async def close(self, poll_id: str, *, now: datetime) -> list[int] | None:
+        """Close an open poll; None unless this caller closed it. The closer's transaction also
+        records what must now be told (the final card, when it was posted, and the results) in the
+        outbox: the ids of those items, for :meth:`bot.store.outbox.DurableOutbox.deliver_now`."""
         async with self.db.engine.begin() as conn:
             result = await conn.execute(
                 update(polls)
                 .where(and_(polls.c.id == poll_id, polls.c.status == "open"))
                 .values(status="closed", closed_at=now)
             )
-        return result.rowcount == 1
+            if result.rowcount != 1:
+                return None
+            row = (await conn.execute(select(polls.c.platform, polls.c.message_id).where(polls.c.id == poll_id))).one()
+            items = []
+            if row.message_id:
+                items.append(await enqueue(conn, "poll.card", row.platform, {"poll": poll_id}, now=now, ref=poll_id))
+            items.append(await enqueue(conn, "poll.results", row.platform, {"poll": poll_id}, now=now, ref=poll_id))
+        return items
 
-    async def cancel(self, poll_id: str, *, now: datetime) -> bool:
-        """Cancel an open poll (no results); True only for the one caller that cancelled it."""
+    async def cancel(self, poll_id: str, *, now: datetime) -> list[int] | None:
+        """Cancel an open poll (no results); None unless this caller cancelled it. Its transaction
+        also records the cancelled card in the outbox (when a card was posted): those items' ids."""
         async with self.db.engine.begin() as conn:
             result = await conn.execute(
                 update(polls)
                 .where(and_(polls.c.id == poll_id, polls.c.status == "open"))
                 .values(status="cancelled", closed_at=now)
             )
-        return result.rowcount == 1
+            if result.rowcount != 1:
+                return None
+            row = (await conn.execute(select(polls.c.platform, polls.c.message_id).where(polls.c.id == poll_id))).one()
+            if not row.message_id:
+                return []
+            return [await enqueue(conn, "poll.cancelled", row.platform, {"poll": poll_id}, now=now, ref=poll_id)]
 
     async def due(self, now: datetime) -> list[Poll]:
         async with self.db.engine.connect() as conn:

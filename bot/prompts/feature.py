@@ -15,6 +15,7 @@ from bot.prompts.handlers import PromptHandler
 from bot.prompts.scheduler import PromptScheduler
 from bot.prompts.service import PromptService
 from bot.review.desk import ReviewDesk
+from bot.store.outbox import DurableOutbox
 
 
 def build(
@@ -27,8 +28,9 @@ def build(
     moderators: frozenset[str],
     metrics: Metrics = NO_METRICS,
     desk: ReviewDesk | None = None,
+    deliveries: DurableOutbox | None = None,
 ) -> tuple[PromptScheduler, Feature]:
-    scheduler = PromptScheduler(service, outbox, clock, plans, grace=grace, metrics=metrics)
+    scheduler = PromptScheduler(service, outbox, clock, plans, grace=grace, metrics=metrics, deliveries=deliveries)
     return scheduler, Feature(
         "prompts",
         commands=bind(COMMANDS, {"prompt": PromptHandler(scheduler, moderators, desk).command}),

@@ -6,6 +6,11 @@ succeed, across restarts and across processes sharing the database, and only tha
 scheduler posts. The claim row stays whatever happens next (posted, failed, paused), so
 a slot is never posted twice.
 
+The post itself is owed through the durable outbox (:mod:`bot.store.outbox`): the slot's question and
+the outbox item are recorded in one transaction, then delivered at once; a platform error is retried
+with backoff (honouring Retry-After) for up to 24 hours, across restarts, and the claim row is marked
+posted (or failed, when the outbox gives up).
+
 Each channel remembers how far a scheduler has looked at it (``watched_until``). At
 start-up the slots since then were missed while readbot was down: the latest is posted if
 it is less than the grace period late, the others are skipped and logged. A channel no
@@ -23,10 +28,8 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.clock import Clock
-from bot.core.adapter import UnsupportedOperation
 from bot.core.events import Channel, MessageRef, Reply, Where
 from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.outbox import Outbox
@@ -36,12 +39,12 @@ from bot.prompts.bank import Question
 from bot.prompts.config import ChannelPlan
 from bot.prompts.render import local_time, prompt_post
 from bot.prompts.service import PromptService
+from bot.store.outbox import DurableOutbox, Item
 
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = timedelta(minutes=120)
 ON_TIME = timedelta(minutes=2)  # a slot less late than this is on time (a busy loop), whatever the grace
-RETRY_DELAYS = (5.0, 30.0, 120.0)  # seconds before each retry of a failed post
 MAX_WAIT = 60.0  # look again at least this often (clock changes, other replicas)
 MIN_WAIT = 0.5  # never spin, even when a slot is due right now
 MISS_LOOKBACK = timedelta(days=7)  # after a longer outage, older misses are summarised, not listed
@@ -58,12 +61,13 @@ class Job:
     plan: ChannelPlan
     slot: datetime
     question: Question
+    item: int  # the outbox item that posts it
 
 
 @dataclass(frozen=True)
 class Outcome:
     job: Job
-    status: str  # posted | failed
+    status: str  # posted | pending (the outbox keeps trying) | failed
     attempts: int
     message_id: str | None = None
 
@@ -85,22 +89,24 @@ class PromptScheduler:
         plans: Sequence[ChannelPlan],
         *,
         grace: timedelta = DEFAULT_GRACE,
-        retry_delays: Sequence[float] = RETRY_DELAYS,
         name: str | None = None,
         metrics: Metrics = NO_METRICS,
+        deliveries: DurableOutbox | None = None,
     ) -> None:
+        """``deliveries``: the durable outbox posts go through (one over ``outbox`` and the service's
+        database unless given)."""
         self.metrics = metrics
         self.service = service
         self.outbox = outbox
         self.clock = clock
         self.plans = list(plans)
         self.grace = grace
-        self.retry_delays = tuple(retry_delays)
         self.name = name or identity()
         self._cursor: dict[tuple[str, str], datetime] = {}
         self._active: list[ChannelPlan] | None = None
         self._posts = InFlight("prompt posts")
-        self._backing_off: set[asyncio.Task[Any] | None] = set()
+        self.deliveries = deliveries or DurableOutbox(service.db, outbox, clock, metrics=metrics)
+        self.deliveries.register("prompt.post", self._post, given_up=self._given_up)
 
     # ------------------------------------------------------------------ which channels
 
@@ -211,7 +217,7 @@ class PromptScheduler:
                 )
                 return None
             question = await self.service.take_next(plan.platform, plan.channel, now=now)
-            await self.service.record(plan.platform, plan.channel, slot, question_id=question.id)
+            item = await self.service.assign(plan.platform, plan.channel, slot, question, now=now)
         except Exception as exc:
             await self._record_failure(plan, slot, 0, exc)
             raise
@@ -222,76 +228,67 @@ class PromptScheduler:
                 local_time(slot, plan.timezone),
                 _late(now - slot),
             )
-        return Job(plan, slot, question)
+        return Job(plan, slot, question, item)
 
     # ------------------------------------------------------------------ posting
 
     async def deliver(self, job: Job) -> Outcome:
-        """Post a claimed slot, retrying platform errors with backoff; record the result."""
-        plan, reply = job.plan, prompt_post(job.question)
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                ref = await self.outbox.send(where_of(plan), reply)
-            except (LookupError, UnsupportedOperation) as exc:
-                return await self._give_up(job, attempts, exc)
-            except Exception as exc:
-                if attempts > len(self.retry_delays):
-                    return await self._give_up(job, attempts, exc)
-                delay = self.retry_delays[attempts - 1]
-                log.warning(
-                    "prompt for %s at %s: posting failed (attempt %d: %s); retrying in %gs",
-                    plan.label,
-                    local_time(job.slot, plan.timezone),
-                    attempts,
-                    _describe(exc),
-                    delay,
-                )
-                await self._back_off(delay)
-                continue
-            break
+        """Post a claimed slot now, through the outbox; a failure is left to the outbox's retries."""
+        await self.deliveries.deliver_now([job.item])
+        row = (
+            await self.service.claims(job.plan.platform, job.plan.channel, job.slot - timedelta(seconds=1), job.slot)
+        )[job.slot]
+        status = "pending" if row["status"] == "claimed" else str(row["status"])
+        return Outcome(job, status, int(row["attempts"] or 0), row["message_id"])
+
+    @staticmethod
+    def _slot_of(item: Item) -> tuple[str, str, datetime, Question]:
+        payload = item.payload
+        slot = datetime.fromisoformat(str(payload["slot"]))
+        return item.platform, str(payload["channel"]), slot, Question(*payload["question"])
+
+    async def _post(self, item: Item) -> None:
+        """The outbox's "prompt.post": post the slot's question, then record it posted."""
+        platform, channel, slot, question = self._slot_of(item)
+        plan = self.plan_for(platform, channel)
+        label = plan.label if plan is not None else f"{platform} {channel}"
+        ref = await self.outbox.send(Where(Channel(platform, channel)), prompt_post(question))
         try:
             await self.service.record(
-                plan.platform,
-                plan.channel,
-                job.slot,
+                platform,
+                channel,
+                slot,
                 status="posted",
                 message_id=ref.message_id,
                 posted_at=self.clock.now(),
-                attempts=attempts,
+                attempts=item.attempts + 1,
             )
-        except Exception:  # posted: never post again, even if the record could not be written
+        except Exception:  # posted: the outbox marks it delivered, so it is never posted again
             log.exception(
                 "prompt for %s at %s was posted (message %s) but could not be recorded",
-                plan.label,
-                job.slot.isoformat(),
+                label,
+                slot.isoformat(),
                 ref.message_id,
             )
         self.metrics.prompt_posted()
-        log.info("prompt for %s at %s posted: %s", plan.label, local_time(job.slot, plan.timezone), job.question.id)
-        return Outcome(job, "posted", attempts, ref.message_id)
+        when = local_time(slot, plan.timezone) if plan is not None else slot.isoformat()
+        log.info("prompt for %s at %s posted: %s", label, when, question.id)
 
-    async def _back_off(self, delay: float) -> None:
-        task = asyncio.current_task()
-        self._backing_off.add(task)
-        try:
-            await self.clock.sleep(delay)
-        finally:
-            self._backing_off.discard(task)
-
-    async def _give_up(self, job: Job, attempts: int, exc: BaseException) -> Outcome:
+    async def _given_up(self, item: Item, error: str) -> None:
+        platform, channel, slot, question = self._slot_of(item)
         log.error(
-            "prompt for %s at %s (%s) could not be posted after %d attempt%s: %s",
-            job.plan.label,
-            local_time(job.slot, job.plan.timezone),
-            job.question.id,
-            attempts,
-            "s" if attempts > 1 else "",
-            _describe(exc),
+            "prompt for %s %s at %s (%s) could not be posted after %d attempt%s: %s",
+            platform,
+            channel,
+            slot.isoformat(),
+            question.id,
+            item.attempts + 1,
+            "s" if item.attempts else "",
+            error,
         )
-        await self._record_failure(job.plan, job.slot, attempts, exc)
-        return Outcome(job, "failed", attempts)
+        await self.service.record(
+            platform, channel, slot, status="failed", attempts=item.attempts + 1, error=error[:1000]
+        )
 
     async def _record_failure(self, plan: ChannelPlan, slot: datetime, attempts: int, exc: BaseException) -> None:
         try:
@@ -334,14 +331,7 @@ class PromptScheduler:
                     self._posts.spawn(self.deliver(job))
                 await self.clock.sleep(self.seconds_to_next())
         finally:
-            await self._stop_deliveries()
-
-    async def _stop_deliveries(self, timeout: float = STOP_TIMEOUT) -> None:
-        """On shutdown: a post being sent finishes (and is recorded); one waiting to retry stops."""
-        for task in list(self._backing_off):
-            if task is not None:
-                task.cancel()
-        await self._posts.drain(timeout)
+            await self._posts.drain(STOP_TIMEOUT)  # a post being sent finishes (the outbox owes the rest)
 
     async def drain(self) -> None:
         """Wait for posts in flight."""

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.errors import InputError
 from bot.prompts.bank import Question, channel_seed, check_question, cycle_order, question_key
 from bot.store.db import Database, as_utc
+from bot.store.outbox import enqueue
 from bot.store.schema import prompt_channels, prompt_claims, prompt_questions
 
 CUSTOM = "custom-"  # the id prefix of a question a moderator added
@@ -122,6 +123,22 @@ class PromptService:
                 .where(and_(self._claim_of(platform, channel), prompt_claims.c.slot_utc == slot.astimezone(UTC)))
                 .values(**values)
             )
+
+    async def assign(self, platform: str, channel: str, slot: datetime, question: Question, *, now: datetime) -> int:
+        """The claimed slot gets its question, and the post is owed (an outbox item, "prompt.post"), in one
+        transaction: the id of the item."""
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(prompt_claims)
+                .where(and_(self._claim_of(platform, channel), prompt_claims.c.slot_utc == slot.astimezone(UTC)))
+                .values(question_id=question.id)
+            )
+            payload = {
+                "channel": channel,
+                "slot": slot.astimezone(UTC).isoformat(),
+                "question": [question.id, question.question, question.section, question.passage],
+            }
+            return await enqueue(conn, "prompt.post", platform, payload, now=now, ref=f"prompt:{channel}")
 
     async def claims(
         self, platform: str, channel: str, start: datetime, end: datetime

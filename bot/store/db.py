@@ -57,6 +57,33 @@ def database_url(url: str, data_dir: Path) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database can't be used right now (refused or dropped connections, a
+    timeout, a full disk, a locked or read-only file), as opposed to a bug or bad data."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True
+        causes = (exc.orig, getattr(exc.orig, "__cause__", None))  # asyncpg's error sits behind the DBAPI one
+        return any(c is not None and c is not exc and is_outage(c) for c in causes)
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError | TimeoutError | OSError):
+        return True
+    try:
+        import asyncpg  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    return isinstance(
+        exc,
+        asyncpg.exceptions.PostgresConnectionError
+        | asyncpg.exceptions.InterfaceError
+        | asyncpg.exceptions.CannotConnectNowError
+        | asyncpg.exceptions.InsufficientResourcesError
+        | asyncpg.exceptions.DiskFullError
+        | asyncpg.exceptions.ReadOnlySQLTransactionError,
+    )
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cursor = dbapi_connection.cursor()

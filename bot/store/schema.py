@@ -217,3 +217,22 @@ review_items = Table(
     Column("decided_at", DateTime(timezone=True)),
     UniqueConstraint("kind", "reading_id", "text_key", name="one_text_per_reading"),
 )
+
+# ----- the durable outbox (migration 0010) ---------------------------------------
+
+outbox_items = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # delivery order within a platform
+    Column("kind", String(32), nullable=False),  # what delivers it: "poll.card", "poll.results", "send", …
+    Column("platform", String(16), nullable=False),
+    Column("ref", String(128), nullable=False, default="", index=True),  # what it is about (a poll id), for views
+    Column("payload", JSON, nullable=False),
+    Column("status", String(12), nullable=False, index=True),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_at", DateTime(timezone=True), nullable=False, index=True),  # not tried again before then
+    Column("claimed_until", DateTime(timezone=True)),  # a process is delivering it until then
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+)

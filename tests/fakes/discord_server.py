@@ -171,6 +171,27 @@ Handler = Callable[..., Any]
 T = TypeVar("T")
 
 
+@dataclass
+class _RestFailure:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    times: int
+    retry_after: float | None
+    via_gateway: bool
+
+    def body(self) -> dict[str, Any]:
+        if self.status == 429:
+            return {"message": "You are being rate limited.", "retry_after": self.retry_after or 1.0, "global": False}
+        return {"code": 0, "message": f"{self.status}: injected failure"}
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Via": "1.1 google"} if self.via_gateway else {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = f"{self.retry_after:g}"
+        return headers
+
+
 class FakeDiscord:
     """In-process fake Discord with one guild. Pre-built world (ids are deterministic snowflakes):
 
@@ -205,6 +226,7 @@ class FakeDiscord:
         self.cdn_files: dict[str, FakeAttachment] = {}  # "ephemeral-attachments/..." path -> file
         self.downloads: list[RecordedCall] = []  # GETs of cdn_files, once answered
         self._download_failures: deque[tuple[str | None, int]] = deque()  # (filename or any, status)
+        self._rest_failures: list[_RestFailure] = []  # injected REST errors, first match wins
         self._allowed_mentions: dict[int, Any] = {}
         self._sessions: list[_Session] = []
         self._known_sessions: dict[str, _Session] = {}  # session_id -> latest connection, for RESUME
@@ -546,6 +568,19 @@ class FakeDiscord:
             call.json = json.loads(raw) if raw else None
         self.calls.append(call)
         self._notify()
+        failure = next((f for f in self._rest_failures if f.method == request.method and f.path.fullmatch(path)), None)
+        if failure is not None:
+            failure.times -= 1
+            if failure.times <= 0:
+                self._rest_failures.remove(failure)
+            call.status, call.response = failure.status, failure.body()
+            self._notify()
+            return web.Response(
+                status=failure.status,
+                body=json.dumps(call.response).encode(),
+                content_type="application/json",
+                headers=failure.headers(),
+            )
         status: int = 404
         body: Any = {"code": 0, "message": f"404: Not Found (fake has no route {request.method} {path})"}
         try:
@@ -571,6 +606,24 @@ class FakeDiscord:
     async def _cdn(self, request: web.Request) -> web.Response:
         data = self.blobs.get(request.match_info["tail"])
         return web.Response(body=data) if data is not None else web.Response(status=404)
+
+    # ------------------------------------------------------------------ injected REST errors
+    def fail(
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 503,
+        times: int = 1,
+        retry_after: float | None = None,
+        via_gateway: bool = False,
+    ) -> None:
+        """The next ``times`` REST calls ``method`` on a path fully matching the regex ``path`` answer
+        HTTP ``status`` with Discord's error body. A 429 carries ``Retry-After`` (and ``retry_after`` in
+        the body); ``via_gateway=False`` leaves out the ``Via`` header, as a rate limit from in front of
+        Discord's API does (discord.py raises it at once instead of sleeping it out itself). Note that
+        discord.py retries 500, 502, 504 and 524 itself (sleeping); 503 reaches the caller at once."""
+        self._rest_failures.append(_RestFailure(method, re.compile(path), status, times, retry_after, via_gateway))
 
     # ------------------------------------------------------------------ files attached to commands
     def fail_download(self, filename: str | None = None, *, status: int = 500, times: int = 1) -> None:

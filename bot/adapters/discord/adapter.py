@@ -347,6 +347,24 @@ class DiscordAdapter:
         channel = self.client.get_partial_messageable(int(ref.where.thread_id or ref.where.channel.id))
         await channel.get_partial_message(int(ref.message_id)).edit(**render(reply).edit_kwargs())
 
+    @staticmethod
+    def retry_after(exc: BaseException) -> float | None:
+        """The seconds Discord asked readbot to wait (a rate limit discord.py did not wait out itself)."""
+        if isinstance(exc, discord.RateLimited):
+            return float(exc.retry_after)
+        if isinstance(exc, discord.HTTPException) and exc.status == 429:
+            value = exc.response.headers.get("Retry-After") if exc.response is not None else None
+            try:
+                return float(value) if value is not None else None
+            except ValueError:
+                return None
+        return None
+
+    @staticmethod
+    def permanent(exc: BaseException) -> bool:
+        """The channel or message is gone, or readbot may not post there: retrying won't help."""
+        return isinstance(exc, discord.NotFound | discord.Forbidden)
+
     async def fetch(self, attachment: Attachment, *, limit: int) -> bytes:
         """A file attached to a command or mention (``attachment.id`` is its CDN URL), bounded."""
         return await files.fetch(attachment, limit=limit)

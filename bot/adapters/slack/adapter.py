@@ -4,10 +4,12 @@ Flow for every request Slack sends:
 
 1. the gate (:mod:`.gate`) verifies the signature and timestamp on the raw body and checks the
    payload's shape (HTTP mode: 401 or 400 before anything parses it; Socket Mode: the shape),
-   then bolt verifies the signature again and
-   acknowledges events itself; the command, button and modal-submission listeners
-   below call ``ack()`` first thing, well within Slack's 3 seconds (an empty ack
-   closes a submitted modal; what the submission leads to is posted afterwards);
+   then bolt verifies the signature again and acknowledges events itself; the command listener
+   calls ``ack()`` first thing. A button click or a modal submission is never delivered again by
+   Slack, so it is acknowledged once it is stored: at the handler's first reply or
+   acknowledgement (a vote is in the database by then), at its end, or after ``ACK_WITHIN``
+   seconds whatever happens, inside Slack's 3 (an empty ack closes a submitted modal; what the
+   submission leads to is posted afterwards);
 2. the payload is translated (:mod:`.translate`) into a neutral event; a re-delivery
    (``X-Slack-Retry-Num``) of an event already handled is dropped;
 3. the event and a :mod:`.responders` responder go to ``dispatcher.dispatch`` in a
@@ -40,7 +42,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack.files import SlackFiles
 from bot.adapters.slack.gate import Gate
 from bot.adapters.slack.render import render
-from bot.adapters.slack.responders import CommandResponder, FormResponder, ThreadResponder
+from bot.adapters.slack.responders import AckGate, CommandResponder, FormResponder, ThreadResponder
 from bot.adapters.slack.retries import RetryFilter, retry_num
 from bot.adapters.slack.translate import (
     click_from_payload,
@@ -81,6 +83,21 @@ from bot.settings import Settings, slack_mode
 log = logging.getLogger(__name__)
 
 ANY = re.compile(r".*")
+ACK_WITHIN = 2.0  # seconds: a click or submission is acknowledged by then, stored or not (Slack allows 3)
+# Web API errors retrying won't fix (an outbox item that meets one is given up at once)
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "message_not_found",
+        "cant_update_message",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "restricted_action",
+    }
+)  # a rejected token is not among them: an operator can fix it within the outbox's 24 hours
 
 
 class _SkipClientTokenWarning(logging.Filter):
@@ -248,6 +265,24 @@ class SlackAdapter:
             channel=ref.where.channel.id, ts=ref.message_id, text=message.text, blocks=message.blocks
         )
 
+    @staticmethod
+    def retry_after(exc: BaseException) -> float | None:
+        """The seconds a 429 asked readbot to wait (``Retry-After``), for the outbox."""
+        if not isinstance(exc, SlackApiError):
+            return None
+        headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
+        value = headers.get("retry-after")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        try:
+            return float(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    @staticmethod
+    def permanent(exc: BaseException) -> bool:
+        return isinstance(exc, SlackApiError) and str(exc.response.get("error", "")) in PERMANENT_ERRORS
+
     async def fetch(self, attachment: Attachment, *, limit: int) -> bytes:
         """A file's bytes (``files.info``, then its ``url_private_download`` with the bot token), bounded."""
         return await self.files.fetch(attachment, limit=limit)
@@ -289,27 +324,44 @@ class SlackAdapter:
         self._accept(f"/{event.name}", event, responder)
 
     async def _on_block_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         event = click_from_payload(body)
         if event is None:
+            await ack()
             return
+        gate = AckGate(ack)  # a vote is stored before Slack hears back (it never sends a click again)
         # a click can open a form (its trigger_id) and be answered through its response_url (an ephemeral
         # message's buttons, a channel readbot isn't in), like a command
         responder = CommandResponder(
-            self, event.where, event.user, body.get("response_url"), trigger_id=body.get("trigger_id")
+            self, event.where, event.user, body.get("response_url"), trigger_id=body.get("trigger_id"), gate=gate
         )
-        self._accept(f"button {event.action}", event, responder)
+        self._accept(f"button {event.action}", event, responder, gate=gate)
+        await self._ack_in_time(gate)
 
     async def _on_view_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()  # closes the modal; the outcome is posted in the channel it came from
         event = submission_from_payload(body)
         if event is None:
+            await ack()
             view = body.get("view") or {}
             log.warning("slack view_submission %r without readbot's metadata: ignored", view.get("callback_id"))
             return
-        self._accept(f"form {event.form_id}", event, FormResponder(self, event.where, event.user))
+        gate = AckGate(ack)  # the ack closes the modal; the outcome is posted in the channel it came from
+        self._accept(f"form {event.form_id}", event, FormResponder(self, event.where, event.user, gate=gate), gate=gate)
+        await self._ack_in_time(gate)
 
-    def _accept(self, kind: str, event: Event, responder: Responder, headers: Mapping[str, Any] | None = None) -> None:
+    async def _ack_in_time(self, gate: AckGate) -> None:
+        if not await gate.wait(ACK_WITHIN):
+            log.warning("slack: acknowledging before the handler stored its work (Slack's 3 s are nearly up)")
+            await gate.open()
+
+    def _accept(
+        self,
+        kind: str,
+        event: Event,
+        responder: Responder,
+        headers: Mapping[str, Any] | None = None,
+        *,
+        gate: AckGate | None = None,
+    ) -> None:
         retry = retry_num(headers or {})
         note = f" retry={retry}" if retry else ""
         if headers is not None and self._retries.is_repeat(event.event_id, headers):
@@ -324,9 +376,9 @@ class SlackAdapter:
             " (bot)" if event.user.is_bot else "",
             note,
         )
-        self._inflight.spawn(self._dispatch(event, responder))
+        self._inflight.spawn(self._dispatch(event, responder, gate))
 
-    async def _dispatch(self, event: Event, responder: Responder) -> None:
+    async def _dispatch(self, event: Event, responder: Responder, gate: AckGate | None = None) -> None:
         try:
             asks_help = isinstance(event, Message) and asks_for_help(event.text)  # the list depends on who asks
             if (isinstance(event, Command | ButtonClick | FormSubmitted) or asks_help) and not event.user.is_bot:
@@ -341,3 +393,6 @@ class SlackAdapter:
             raise
         except Exception:
             log.exception("slack: handling %s %s failed", type(event).__name__, event.event_id)
+        finally:
+            if gate is not None:
+                await gate.open()

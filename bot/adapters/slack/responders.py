@@ -10,13 +10,18 @@
   thread) the form was opened from, private ones ephemeral to the person there, or in
   a direct message when the bot can't post in that channel.
 
-Slack is acknowledged by the adapter before any work starts (events automatically,
-commands and buttons with ``ack()``), so :meth:`acknowledge` has nothing left to do.
+Events and commands are acknowledged by the adapter before any work starts. A button click or a
+modal submission, which Slack never delivers again, is acknowledged only once what it asked for is
+stored: its responder holds an :class:`AckGate`, opened by :meth:`acknowledge` or by the first
+reply (the vote is in the database by then), by the end of the handler, or by the adapter when
+Slack's 3 seconds run short.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -47,20 +52,55 @@ class Outbox(Protocol):
     async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None: ...
 
 
+class AckGate:
+    """Slack's ``ack()`` for one request, called once, when :meth:`open` is first awaited."""
+
+    def __init__(self, ack: Callable[[], Awaitable[Any]]) -> None:
+        self._ack = ack
+        self._done = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    @property
+    def opened(self) -> bool:
+        return self._done.is_set()
+
+    async def open(self) -> None:
+        async with self._lock:
+            if self._done.is_set():
+                return
+            try:
+                await self._ack()
+            finally:
+                self._done.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the gate to open; whether it did."""
+        try:
+            await asyncio.wait_for(self._done.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
 class ThreadResponder:
-    def __init__(self, outbox: Outbox, where: Where, user: User) -> None:
+    def __init__(self, outbox: Outbox, where: Where, user: User, *, gate: AckGate | None = None) -> None:
         self.outbox = outbox
         self.where = where
         self.user = user
+        self.gate = gate
 
     async def reply(self, reply: Reply) -> MessageRef | None:
+        if self.gate is not None:
+            await self.gate.open()  # what the event asked for is done (stored): Slack may know
         if reply.visibility is Visibility.PRIVATE:
             await self.outbox.post_ephemeral(self.where, self.user, reply)
             return None
         return await self.outbox.send(self.where, reply)
 
     async def acknowledge(self) -> None:
-        """Nothing to do: Slack got its acknowledgement when the event arrived."""
+        """Slack got its acknowledgement when the event arrived, or gets it now (a click, a form)."""
+        if self.gate is not None:
+            await self.gate.open()
 
     async def open_form(self, form: Form) -> None:
         raise UnsupportedOperation("slack", "forms here")
@@ -78,22 +118,18 @@ async def open_modal(outbox: Outbox, trigger_id: str | None, form: Form, where: 
         raise
 
 
-class ClickResponder(ThreadResponder):
-    """A button click: replies like a thread's, and a form opens from the click's trigger (an edit)."""
-
-    def __init__(self, outbox: Outbox, where: Where, user: User, trigger_id: str | None = None) -> None:
-        super().__init__(outbox, where, user)
-        self.trigger_id = trigger_id or None
-
-    async def open_form(self, form: Form) -> None:
-        await open_modal(self.outbox, self.trigger_id, form, self.where)
-
-
 class CommandResponder(ThreadResponder):
     def __init__(
-        self, outbox: Outbox, where: Where, user: User, response_url: str | None, trigger_id: str | None = None
+        self,
+        outbox: Outbox,
+        where: Where,
+        user: User,
+        response_url: str | None,
+        trigger_id: str | None = None,
+        *,
+        gate: AckGate | None = None,
     ) -> None:
-        super().__init__(outbox, where, user)
+        super().__init__(outbox, where, user, gate=gate)
         self.response_url = response_url or None
         self.trigger_id = trigger_id or None
 

@@ -1,0 +1,88 @@
+"""The durable outbox on Discord: a poll's final card and results through a 503 and a 429.
+
+The real discord.py client against ``tests/fakes/discord_server.FakeDiscord`` with injected REST
+errors (``FakeDiscord.fail``): a 503 on the card edit (discord.py hands it over at once) and a 429
+with ``Retry-After`` from in front of the API (no ``Via`` header: discord.py raises it instead of
+sleeping). Time is a ManualClock; the outbox's retries run by ``app.deliveries.flush()``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import open_app
+from bot.clock import ManualClock
+from bot.settings import Settings
+from bot.store.outbox import backoff
+from tests.fakes.discord_server import FakeDiscord
+from tests.test_discord_polls import (
+    START,
+    TOKEN,
+    buttons,
+    discord_adapter,
+    path_is,
+    poll_id_of,
+    posted_poll,
+    private_answer,
+    start_poll,
+)
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_a_503_and_a_429_while_a_poll_closes_on_discord(knowledge_service: Any, tmp_path: Path) -> None:
+    fake = FakeDiscord(TOKEN)
+    bob = fake.add_member("bob")
+    channel = fake.add_text_channel("polls-outbox")
+    await fake.start()
+    settings = Settings.from_env(
+        {
+            "READBOT_DATA_DIR": str(tmp_path / "data"),
+            "DISCORD_TOKEN": TOKEN,
+            "DISCORD_API_URL": fake.api_url,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "READBOT_CONFIG": str(tmp_path / "none.toml"),
+        },
+        dotenv=None,
+    )
+    clock = ManualClock(START)
+    try:
+        async with open_app(
+            settings, adapters=[discord_adapter], knowledge=knowledge_service, clock=clock, run_tasks=False
+        ) as app:
+            card = await start_poll(fake, {"claim": "Labs should publish their safety research."}, channel)
+            poll = await posted_poll(app, card)
+            click = await fake.click_button(int(card["id"]), f"poll:vote|{poll.id}:1", user=bob)
+            assert (await private_answer(fake, click))["content"] == "Thanks, your vote “Agree” is counted."
+            await app.polls.live.drain()
+
+            edit = rf"/channels/{channel}/messages/{card['id']}"
+            post = rf"/channels/{channel}/messages"
+            fake.fail("PATCH", edit, status=503)
+            fake.fail("POST", post, status=429, retry_after=12)
+            since = len(fake.calls)
+            close = await fake.click_button(int(card["id"]), f"poll:close|{poll_id_of(card)}", user=fake.moderator_id)
+            assert (await private_answer(fake, close))["content"] == (
+                "Poll closed. Discord didn't take the results (or the final card) just now; "
+                "I'll keep trying until it does."
+            )
+            assert [c.status for c in fake.calls[since:] if path_is("PATCH", edit)(c)] == [503]
+            assert [c.status for c in fake.calls[since:] if path_is("POST", post)(c)] == [429]
+
+            clock.advance(seconds=backoff(1))
+            assert await app.deliveries.flush() == 1  # the card; the results wait for Discord's 12 s
+            final = [c for c in fake.calls[since:] if path_is("PATCH", edit)(c)][-1]
+            assert final.status == 200 and final.json["components"] == []
+            clock.advance(seconds=10)
+            assert await app.deliveries.flush() == 0
+            clock.advance(seconds=1)
+            assert await app.deliveries.flush() == 1
+            (upload,) = [c for c in fake.calls[since:] if path_is("POST", post)(c) and c.status == 200]
+            assert upload.files[0]["data"].startswith(b"\x89PNG") and "Results: “" in upload.json["content"]
+            assert "Agree: 1 (100%)" in upload.json["content"]
+            assert buttons(fake.messages[int(card["id"])]) == []
+    finally:
+        await fake.stop()
