@@ -62,6 +62,7 @@ from bot.store.db import Database, database_url
 from bot.store.events import EventLog
 from bot.store.history import ThreadHistory
 from bot.store.state import BotState
+from bot.store.threads import BotThreads
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,8 @@ async def open_app(
         stack.callback(history.close)
 
         outbox = Outbox()
+        threads = BotThreads(db)
+        outbox.on_sent(threads.record_post)  # a prompt's thread: members' questions there need no mention
         readings = reading_service(settings, reading_store, knowledge, clock)
         watcher, readings_part = readings_feature.build(
             readings, outbox, clock, moderators=settings.moderators, seen=readings_seen
@@ -189,7 +192,9 @@ async def open_app(
             metrics=metrics,
         )
         features = (
-            ask_feature.build(knowledge, history, metrics=metrics, current_reading=reading_store.current),
+            ask_feature.build(
+                knowledge, history, metrics=metrics, current_reading=reading_store.current, threads=threads
+            ),
             polls_part,
             prompts_part,
             readings_part,

@@ -31,7 +31,13 @@ def adapter_factory(platform: str, extra_routes: ops.AddRoutes | None = None) ->
             return SlackAdapter(kit.settings, kit.dispatcher, extra_routes=extra_routes, commands=kit.commands)
         from bot.adapters.discord.adapter import DiscordAdapter
 
-        return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state)
+        return DiscordAdapter(
+            kit.settings,
+            kit.dispatcher,
+            commands=kit.commands,
+            state=kit.state,
+            message_content=kit.settings.discord_message_content,
+        )
 
     return make
 

@@ -65,6 +65,17 @@ def _shards(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
 def _list(env: Mapping[str, str], name: str) -> frozenset[str]:
     raw = env.get(name, "")
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
@@ -90,6 +101,7 @@ class Settings:
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = ""
     discord_shards: str = ""  # "" (no sharding), "auto", or a shard count
+    discord_message_content: bool = False  # the privileged intent: follow-ups in readbot's threads
     history_turns: int = 4
     history_hours: float = 24.0  # a thread's history expires this long after its last message
     database_url: str = ""
@@ -147,6 +159,7 @@ class Settings:
             discord_api_url=env.get("DISCORD_API_URL", "").strip() or "https://discord.com/api/v10",
             discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip(),
             discord_shards=_shards(env),
+            discord_message_content=_bool(env, "DISCORD_MESSAGE_CONTENT", False),
             history_turns=_int(env, "READBOT_HISTORY_TURNS", 4, 0, 20),
             history_hours=_float(env, "READBOT_HISTORY_HOURS", 24.0, 0.01, 24.0 * 365),
             database_url=env.get("READBOT_DATABASE_URL", "").strip(),

@@ -4,13 +4,26 @@ attached (``fetch``)."""
 
 from __future__ import annotations
 
-from bot.core.adapter import ChatAdapter
-from bot.core.events import Attachment, MessageRef, Reply, Where
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.core.adapter import ChatAdapter, UnsupportedOperation
+from bot.core.events import Attachment, MessageRef, PastMessage, Reply, Where
+
+log = logging.getLogger(__name__)
+
+Sent = Callable[[MessageRef, Reply], Awaitable[None]]
 
 
 class Outbox:
     def __init__(self) -> None:
         self._adapters: dict[str, ChatAdapter] = {}
+        self._listeners: list[Sent] = []
+
+    def on_sent(self, listener: Sent) -> None:
+        """Call ``listener(ref, reply)`` after every post made through the outbox (e.g. to record
+        the threads readbot opens with a prompt)."""
+        self._listeners.append(listener)
 
     def register(self, adapter: ChatAdapter) -> None:
         self._adapters[adapter.platform] = adapter
@@ -25,7 +38,13 @@ class Outbox:
         return platform in self._adapters
 
     async def send(self, where: Where, reply: Reply) -> MessageRef:
-        return await self.adapter(where.channel.platform).send(where, reply)
+        ref = await self.adapter(where.channel.platform).send(where, reply)
+        for listener in self._listeners:
+            try:
+                await listener(ref, reply)
+            except Exception:  # the post is made; what listens to it must not undo that
+                log.exception("a listener to posts failed for %s", ref)
+        return ref
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         await self.adapter(ref.where.channel.platform).update(ref, reply)
@@ -34,3 +53,13 @@ class Outbox:
         """The file's bytes, through the adapter of the platform it was attached on (raises
         :class:`bot.core.files.FileTooLarge` / :class:`bot.core.files.FileUnavailable`)."""
         return await self.adapter(platform).fetch(attachment, limit=limit)
+
+    async def history(self, where: Where, *, limit: int) -> list[PastMessage]:
+        """A thread's messages through the adapter of its platform; an adapter without the operation
+        fails loudly (:class:`UnsupportedOperation`)."""
+        adapter = self.adapter(where.channel.platform)
+        read = getattr(adapter, "history", None)
+        if read is None:
+            raise UnsupportedOperation(adapter.platform, "reading a thread's messages (history)")
+        messages: list[PastMessage] = await read(where, limit=limit)
+        return messages

@@ -143,3 +143,16 @@ channel_readings = Table(
     Column("set_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("platform", "channel_id", name="one_reading_per_channel"),
 )
+
+# ----- threads readbot started (migration 0006_threads) ---------------------------
+
+bot_threads = Table(
+    "bot_threads",
+    metadata,
+    Column("platform", String(16), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("thread_id", String(64), nullable=False),  # Slack: the thread's ts; Discord: the thread channel id
+    Column("kind", String(16), nullable=False),  # answer | prompt
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("platform", "channel_id", "thread_id", name="one_record_per_thread"),
+)

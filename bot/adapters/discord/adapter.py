@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -269,9 +270,15 @@ class DiscordAdapter:
             return  # shutting down: take no new work (Discord redelivers nothing; the question stays visible)
         if me is None or message.author.id == me.id or message.author.bot or message.webhook_id:
             return  # its own messages (Discord echoes them), other bots', webhooks'
-        if message.type not in ANSWERED_MESSAGE_TYPES or not translate.mentions_bot(message, me.id):
+        if message.type not in ANSWERED_MESSAGE_TYPES:
             return
-        event = translate.message_event(message, me.id)
+        if translate.mentions_bot(message, me.id):
+            event = translate.message_event(message, me.id)
+        elif self.message_content and translate.in_own_thread(message, me.id):
+            # a member's message in readbot's own thread: the Q&A feature answers it if it asks something
+            event = dataclasses.replace(translate.message_event(message, me.id), addressed=False)
+        else:
+            return
         async with self._inflight.tracking():
             await self.dispatcher.dispatch(event, MessageResponder(message, event.text))
 

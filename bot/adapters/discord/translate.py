@@ -62,6 +62,12 @@ def mentions_bot(message: discord.Message, bot_id: int) -> bool:
     return any(user.id == bot_id for user in message.mentions) or bool(bot_role_ids(message, bot_id))
 
 
+def in_own_thread(message: discord.Message, bot_id: int) -> bool:
+    """Posted in a thread the bot created (one of its answers' or prompts' threads)."""
+    channel = message.channel
+    return isinstance(channel, discord.Thread) and channel.owner_id == bot_id
+
+
 def strip_bot_mention(content: str, bot_id: int, role_ids: Collection[int] = ()) -> str:
     """The text without the mentions of the bot (others are made neutral by :mod:`.mentions`)."""
     text = re.sub(rf"<@!?{bot_id}>", " ", content)

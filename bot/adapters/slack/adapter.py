@@ -44,6 +44,7 @@ from bot.adapters.slack.translate import (
     command_from_payload,
     message_from_dm,
     message_from_mention,
+    message_from_thread,
     submission_from_payload,
 )
 from bot.adapters.slack.transport import (
@@ -260,7 +261,12 @@ class SlackAdapter:
 
     async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest) -> None:
         event = message_from_dm(body, self._bot_id(context))
-        if event is None:  # channel chatter, edits, joins: not for readbot
+        if event is None:
+            event = message_from_thread(body, self._bot_id(context))
+            if event is None:  # top-level channel chatter, edits, joins: not for readbot
+                return
+            # a reply in a thread: the Q&A feature answers it if it asks something in a thread readbot started
+            self._accept("message.thread", event, ThreadResponder(self, event.where, event.user), request.headers)
             return
         responder = ThreadResponder(self, reply_where(event, direct=True), event.user)
         self._accept("message.im", event, responder, request.headers)

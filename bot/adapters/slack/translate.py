@@ -11,6 +11,7 @@ Files: a message's ``files`` (a mention or DM posted with files) become ``Messag
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -139,6 +140,24 @@ def message_from_dm(body: JsonDict, bot_user_id: str | None) -> Message | None:
     if subtype is not None and subtype not in PERSON_SUBTYPES and subtype != "bot_message":
         return None
     return _message(body, event, bot_user_id)
+
+
+def message_from_thread(body: JsonDict, bot_user_id: str | None) -> Message | None:
+    """A ``message`` envelope → Message(addressed=False) if it is a person's reply in a channel thread
+    that doesn't mention the bot (a possible follow-up); None for top-level messages, edits, joins,
+    bots' messages and mentions of the bot (those arrive as ``app_mention`` too)."""
+    event = body["event"]
+    if event.get("channel_type") not in ("channel", "group"):
+        return None
+    thread_ts, ts = event.get("thread_ts"), event.get("ts")
+    if not thread_ts or thread_ts == ts:
+        return None
+    subtype = event.get("subtype")
+    if (subtype is not None and subtype not in PERSON_SUBTYPES) or is_bot_event(event, bot_user_id):
+        return None
+    if bot_user_id and f"<@{bot_user_id}" in str(event.get("text") or ""):
+        return None
+    return dataclasses.replace(_message(body, event, bot_user_id), addressed=False)
 
 
 def command_from_payload(payload: JsonDict) -> Command:

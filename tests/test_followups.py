@@ -1,0 +1,161 @@
+"""Follow-ups without a mention: the question detector (FairytaleQA's expert questions as positives,
+with and without their question mark; members' chatter as negatives), the threads readbot started
+(SQLite and PostgreSQL), and the gate in front of the Q&A handler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.ask.followups import FollowUps, addresses_someone, asks_something
+from bot.core.events import Channel, Message, MessageRef, Reply, User, Visibility, Where
+from bot.store.threads import BotThreads, thread_of
+from tests.polls_support import open_database
+
+ASYNC = pytest.mark.asyncio
+
+CHATTER = [
+    "I loved that chapter",
+    "Same here, it was great.",
+    "lol",
+    "See you all on Thursday!",
+    "What a twist at the end!",
+    "How sad the ending was.",
+    "Thanks everyone for coming tonight",
+    "I'll bring snacks next time",
+    "Agreed, the ending was heartbreaking.",
+    "haha yes",
+    "Can't wait for the next one",
+    "Did it! Finished the whole book last night.",
+    "ok",
+    "+1",
+    "That part about the giant made me laugh.",
+    "My favourite character is the youngest brother.",
+    "I think the king was just scared.",
+    "Good point, I hadn't thought of that.",
+    "Must be nice to have a magic horse.",
+    "Running late, start without me",
+    "🙂🙂",
+    "I read it twice, it gets better.",
+    "Totally, the moon part is beautiful",
+    "Welcome to the group, glad you joined",
+]
+
+MEMBER_QUESTIONS = [
+    "why did he leave the castle",
+    "so what happens to the sparrow after that",
+    "Does anyone know who the old woman was",
+    "explain the ending please",
+    "Tell me more about the troll",
+    "I wonder why the king let her go",
+    "not sure what the apples stand for",
+    "and how does that connect to the first part?",
+    "Is the stoorworm killed in the end",
+    "Could you summarise part 3",
+    "Really? I thought she stayed.",
+]
+
+
+def fairytale_questions(shared_dir: Path) -> list[str]:
+    path = shared_dir / "eval" / "fairytaleqa-val" / "questions.jsonl"
+    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_fairytaleqa_question_asks_something_with_or_without_its_question_mark(shared_dir: Path) -> None:
+    questions = fairytale_questions(shared_dir)
+    assert len(questions) == 1025
+    missed = [q for q in questions if not asks_something(q)]
+    assert not missed
+    bare = [q.rstrip().rstrip("?").rstrip() for q in questions]  # members often leave the "?" out
+    missed_bare = [q for q in bare if not asks_something(q)]
+    assert len(missed_bare) <= len(bare) * 0.01, missed_bare[:20]
+
+
+def test_members_questions_ask_something() -> None:
+    assert [q for q in MEMBER_QUESTIONS if not asks_something(q)] == []
+
+
+def test_chatter_that_asks_nothing_is_left_alone() -> None:
+    assert [c for c in CHATTER if asks_something(c)] == []
+
+
+def test_a_message_to_someone_is_not_for_readbot() -> None:
+    assert addresses_someone("@ana what did you think?")
+    assert not addresses_someone("what did you think?")
+
+
+@ASYNC
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_threads_readbot_started_are_kept(kind: str, tmp_path: Path) -> None:
+    async with open_database(kind, tmp_path) as db:
+        threads = BotThreads(db)
+        channel = Channel("slack", "C1")
+        answer = Where(channel, thread_id="111.1")
+        await threads.record(answer, "answer")
+        await threads.record(answer, "prompt")  # the first record stays
+        prompt_post = MessageRef(Where(channel), "222.2")
+        await threads.record_post(prompt_post, Reply("Discussion question: …", start_thread=True))
+        await threads.record_post(MessageRef(Where(channel), "333.3"), Reply("a poll card"))  # opens no thread
+        assert await threads.kind(answer) == "answer"
+        assert await threads.kind(thread_of(prompt_post)) == "prompt"
+        assert await threads.kind(Where(channel, thread_id="333.3")) is None
+        assert await threads.kind(Where(Channel("discord", "C1"), thread_id="111.1")) is None
+        assert await threads.kind(Where(channel)) is None
+        with pytest.raises(ValueError):
+            await threads.record(answer, "poll")
+
+
+class Collect:
+    def __init__(self, thread: str = "500.0") -> None:
+        self.replies: list[Reply] = []
+        self.thread = thread
+
+    async def reply(self, reply: Reply) -> MessageRef | None:
+        self.replies.append(reply)
+        return MessageRef(Where(Channel("slack", "C1"), thread_id=self.thread), "501.0")
+
+    async def acknowledge(self) -> None:
+        return None
+
+    async def open_form(self, form: Any) -> None:
+        raise NotImplementedError
+
+
+@ASYNC
+async def test_the_gate_answers_questions_in_readbots_threads_only(tmp_path: Path) -> None:
+    async with open_database("sqlite", tmp_path) as db:
+        threads = BotThreads(db)
+        answered: list[str] = []
+
+        async def answer(event: Any, responder: Any) -> None:
+            answered.append(event.text)
+            await responder.reply(Reply(f"answer to {event.text}"))
+
+        gate = FollowUps(answer, threads)
+        channel, member = Channel("slack", "C1"), User("U1", "ana")
+
+        def said(text: str, thread: str | None, *, addressed: bool = False) -> Message:
+            return Message("e-" + text, Where(channel, thread_id=thread), member, text, addressed=addressed)
+
+        await gate(said("why did he leave?", "500.0"), Collect())  # nobody started this thread yet
+        assert answered == []
+        await gate(said("why did he leave?", None, addressed=True), Collect())  # a mention is always answered
+        assert answered == ["why did he leave?"]  # ... and its thread (500.0, from the reply) recorded
+        await gate(said("why did he leave?", "500.0"), Collect())
+        await gate(said("I loved that chapter", "500.0"), Collect())
+        await gate(said("@bo why did he leave?", "500.0"), Collect())
+        await gate(said("why did he leave?", "999.0"), Collect())
+        assert answered == ["why did he leave?", "why did he leave?"]
+
+        private = Collect("777.0")
+
+        async def private_answer(event: Any, responder: Any) -> None:
+            await responder.reply(Reply("only you", visibility=Visibility.PRIVATE))
+
+        await FollowUps(private_answer, threads)(said("what?", "777.0", addressed=True), private)
+        assert await threads.kind(Where(channel, thread_id="500.0")) == "answer"
+        assert private.replies and await threads.kind(Where(channel, thread_id="777.0")) is None  # private: not kept
+        assert not await FollowUps(answer, None).wants_answer(said("why did he leave?", "500.0"))
