@@ -57,6 +57,8 @@ from bot.readings import feature as readings_feature
 from bot.readings.feature import Watcher
 from bot.readings.service import ReadingService
 from bot.readings.store import ReadingStore
+from bot.recap import commands as recap_commands
+from bot.recap import feature as recap_feature
 from bot.settings import Settings
 from bot.store.db import Database, database_url
 from bot.store.events import EventLog
@@ -110,6 +112,7 @@ def command_specs() -> tuple[CommandSpec, ...]:
         *polls_commands.commands(load_claims()),
         *prompts_commands.COMMANDS,
         *readings_commands.commands(lambda typed: []),
+        *recap_commands.COMMANDS,
     )
 
 
@@ -198,6 +201,7 @@ async def open_app(
             polls_part,
             prompts_part,
             readings_part,
+            recap_feature.build(outbox, knowledge, current_reading=reading_store.current),
             *extra_features,
         )
         for part in features:

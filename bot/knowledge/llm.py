@@ -58,7 +58,11 @@ class LLMAnswerer:
         return self.template.format(passages=passages, question=retrieval.question, history=history_block)
 
     def answer(self, retrieval: Retrieval, history: Sequence[str] = (), evidence: Sequence[Passage] = ()) -> str:
-        future = self._pool.submit(self.model.invoke, self.prompt(retrieval, history, evidence))
+        return self.complete(self.prompt(retrieval, history, evidence))
+
+    def complete(self, prompt: str) -> str:
+        """The model's text for ``prompt`` within the timeout; raises LLMUnavailable otherwise."""
+        future = self._pool.submit(self.model.invoke, prompt)
         try:
             message = future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError as exc:

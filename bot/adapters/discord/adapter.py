@@ -36,7 +36,7 @@ from bot.adapters.discord.responders import InteractionResponder, MessageRespond
 from bot.adapters.discord.views import ActionButton
 from bot.core.adapter import Responder, State, UnsupportedOperation
 from bot.core.commands import CommandSpec, spec_hash
-from bot.core.events import Attachment, Event, MessageRef, Reply, Visibility, Where
+from bot.core.events import Attachment, Event, MessageRef, PastMessage, Reply, Visibility, Where
 from bot.core.tasks import InFlight
 from bot.errors import ConfigError, ReadbotError
 from bot.settings import Settings
@@ -339,6 +339,18 @@ class DiscordAdapter:
         attachments)."""
         channel = self.client.get_partial_messageable(int(ref.where.thread_id or ref.where.channel.id))
         await channel.get_partial_message(int(ref.message_id)).edit(**render(reply).edit_kwargs())
+
+    async def history(self, where: Where, *, limit: int) -> list[PastMessage]:
+        """The thread's messages (its channel history), oldest first, at most ``limit``. Others' words
+        are readable only with the Message Content intent (DISCORD_MESSAGE_CONTENT=true)."""
+        if not where.thread_id:
+            raise ValueError("history() reads a thread")
+        channel = await self._messageable(where)
+        me = self.client.user
+        found: list[PastMessage] = []
+        async for message in channel.history(limit=limit, oldest_first=True):
+            found.append(translate.past_message(message, me.id if me is not None else 0))
+        return found
 
     async def fetch(self, attachment: Attachment, *, limit: int) -> bytes:
         """A file attached to a command or mention (``attachment.id`` is its CDN URL), bounded."""

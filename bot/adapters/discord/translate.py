@@ -18,7 +18,7 @@ from typing import Any
 import discord
 
 from bot.adapters.discord.mentions import to_neutral
-from bot.core.events import Attachment, ButtonClick, Channel, Command, Message, MessageRef, User, Where
+from bot.core.events import Attachment, ButtonClick, Channel, Command, Message, MessageRef, PastMessage, User, Where
 
 PLATFORM = "discord"
 ATTACHMENT_OPTION = 11  # Discord's application command option type for a file
@@ -101,6 +101,13 @@ def message_event(message: discord.Message, bot_id: int) -> Message:
             Attachment(a.url, a.filename, a.size, a.content_type or "") for a in message.attachments if a.url
         ),
     )
+
+
+def past_message(message: discord.Message, bot_id: int) -> PastMessage:
+    """A message of a thread's history → PastMessage (plain text; readbot and other bots marked)."""
+    text = to_neutral(strip_bot_mention(message.content, bot_id, bot_role_ids(message, bot_id)))
+    author = message.author
+    return PastMessage(User(str(author.id), author.display_name, is_bot=author.bot), text, str(message.id))
 
 
 def _option_value(value: Any) -> str:

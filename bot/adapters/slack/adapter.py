@@ -42,9 +42,11 @@ from bot.adapters.slack.retries import RetryFilter, retry_num
 from bot.adapters.slack.translate import (
     click_from_payload,
     command_from_payload,
+    command_in_thread,
     message_from_dm,
     message_from_mention,
     message_from_thread,
+    past_message,
     submission_from_payload,
 )
 from bot.adapters.slack.transport import (
@@ -65,6 +67,7 @@ from bot.core.events import (
     FormSubmitted,
     Message,
     MessageRef,
+    PastMessage,
     Reply,
     User,
     Visibility,
@@ -122,7 +125,9 @@ class SlackAdapter:
         ``commands``: the features' declarations (``AdapterKit.commands``): those with a file option get
         the person's latest file in the channel."""
         self.settings = settings
+        commands = tuple(commands)
         self.file_commands = frozenset(spec.name for spec in commands if spec.takes_file)
+        self.command_names = frozenset(spec.name for spec in commands)
         self.extra_routes = extra_routes
         self.dispatcher = dispatcher
         self.host = host
@@ -238,6 +243,22 @@ class SlackAdapter:
         """A file's bytes (``files.info``, then its ``url_private_download`` with the bot token), bounded."""
         return await self.files.fetch(attachment, limit=limit)
 
+    async def history(self, where: Where, *, limit: int) -> list[PastMessage]:
+        """The thread's messages (``conversations.replies``, page by page), oldest first, at most ``limit``."""
+        if not where.thread_id:
+            raise ValueError("history() reads a thread")
+        found: list[PastMessage] = []
+        cursor: str | None = None
+        while len(found) < limit:
+            page = await self.client.conversations_replies(
+                channel=where.channel.id, ts=where.thread_id, limit=min(200, limit - len(found)), cursor=cursor
+            )
+            found.extend(past_message(m, self.bot_user_id) for m in page.get("messages") or [] if isinstance(m, dict))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or not cursor:
+                break
+        return found[:limit]
+
     async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         """Show a modal (rendered by :func:`.render.modal_view`) to whoever triggered ``trigger_id``."""
         await self.client.views_open(trigger_id=trigger_id, view=view)
@@ -256,6 +277,10 @@ class SlackAdapter:
 
     async def _on_app_mention(self, body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest) -> None:
         event = message_from_mention(body, self._bot_id(context))
+        command = command_in_thread(event, self.command_names)
+        if command is not None:  # Slack runs no slash command in a thread: "@readbot /recap" stands in
+            self._accept(f"/{command.name} (in a thread)", command, ThreadResponder(self, command.where, command.user))
+            return
         responder = ThreadResponder(self, reply_where(event, direct=False), event.user)
         self._accept("app_mention", event, responder, request.headers)
 

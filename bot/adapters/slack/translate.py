@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from bot.adapters.slack.mentions import to_neutral
@@ -26,6 +26,7 @@ from bot.core.events import (
     FormSubmitted,
     Message,
     MessageRef,
+    PastMessage,
     User,
     Where,
 )
@@ -158,6 +159,33 @@ def message_from_thread(body: JsonDict, bot_user_id: str | None) -> Message | No
     if bot_user_id and f"<@{bot_user_id}" in str(event.get("text") or ""):
         return None
     return dataclasses.replace(_message(body, event, bot_user_id), addressed=False)
+
+
+def past_message(message: JsonDict, bot_user_id: str | None) -> PastMessage:
+    """One message of a ``conversations.replies`` answer → PastMessage (plain text, bots marked)."""
+    return PastMessage(
+        _user_of_event(message, bot_user_id),
+        to_plain(strip_bot_mention(str(message.get("text") or ""), bot_user_id)),
+        str(message.get("ts") or ""),
+    )
+
+
+THREAD_COMMAND = re.compile(r"^/([a-z][\w-]*)(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
+
+
+def command_in_thread(message: Message, known: Collection[str]) -> Command | None:
+    """A mention in a thread that is a known command ("@readbot /recap") → that Command, in the thread
+    (Slack doesn't run slash commands in threads); None otherwise."""
+    found = THREAD_COMMAND.match(message.text.strip())
+    if not message.where.thread_id or found is None or found.group(1).lower() not in known:
+        return None
+    return Command(
+        event_id=message.event_id,
+        where=message.where,
+        user=message.user,
+        name=found.group(1).lower(),
+        text=(found.group(2) or "").strip(),
+    )
 
 
 def command_from_payload(payload: JsonDict) -> Command:
