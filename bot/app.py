@@ -32,6 +32,7 @@ from datetime import timedelta
 
 from bot.ask import commands as ask_commands
 from bot.ask import feature as ask_feature
+from bot.ask.suggestions import ReadingSuggestions
 from bot.clock import Clock, SystemClock
 from bot.core.adapter import ChatAdapter, State
 from bot.core.commands import CommandSpec
@@ -79,6 +80,7 @@ class AdapterKit:
     dispatcher: Dispatcher
     commands: tuple[CommandSpec, ...]
     state: State
+    suggested_prompts: Callable[[], list[str]] = list  # questions an assistant panel offers (Slack)
 
 
 AdapterFactory = Callable[[AdapterKit], ChatAdapter]
@@ -170,6 +172,8 @@ async def open_app(
         )
         stack.callback(history.close)
 
+        suggestions = ReadingSuggestions(knowledge, [(q.question, q.section) for q in load_questions()])
+        await asyncio.to_thread(suggestions.refresh)
         outbox = Outbox()
         threads = BotThreads(db)
         outbox.on_sent(threads.record_post)  # a prompt's thread: members' questions there need no mention
@@ -196,7 +200,13 @@ async def open_app(
         )
         features = (
             ask_feature.build(
-                knowledge, history, metrics=metrics, current_reading=reading_store.current, threads=threads
+                knowledge,
+                history,
+                metrics=metrics,
+                current_reading=reading_store.current,
+                threads=threads,
+                suggestions=suggestions,
+                clock=clock,
             ),
             polls_part,
             prompts_part,
@@ -210,7 +220,7 @@ async def open_app(
         routes = Routes.of(features)
         dispatcher = Dispatcher(routes, middleware=default_middleware(claim=EventLog(db, clock).claim, metrics=metrics))
 
-        kit = AdapterKit(settings, dispatcher, routes.specs, BotState(db))
+        kit = AdapterKit(settings, dispatcher, routes.specs, BotState(db), suggestions.prompts)
         started = []
         for make in adapters:
             adapter = make(kit)

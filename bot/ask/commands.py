@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.commands import CommandSpec, OptionSpec
+from bot.core.commands import CommandSpec, OptionSpec, Suggest
 
 ASK = CommandSpec(
     name="ask",
@@ -13,3 +13,11 @@ ASK = CommandSpec(
 )
 
 COMMANDS = (ASK,)
+
+
+def commands(suggest: Suggest | None = None) -> tuple[CommandSpec, ...]:
+    """/ask, its question suggested from the readings' section titles (Discord's autocomplete)."""
+    if suggest is None:
+        return COMMANDS
+    question = OptionSpec("question", "What do you want to know?", required=True, suggest=suggest)
+    return (CommandSpec(ASK.name, ASK.description, (question,), usage=ASK.usage, free_text=ASK.free_text),)
