@@ -28,7 +28,13 @@ def adapter_factory(platform: str, extra_routes: ops.AddRoutes | None = None) ->
         if platform == "slack":
             from bot.adapters.slack.adapter import SlackAdapter
 
-            return SlackAdapter(kit.settings, kit.dispatcher, extra_routes=extra_routes, commands=kit.commands)
+            return SlackAdapter(
+                kit.settings,
+                kit.dispatcher,
+                extra_routes=extra_routes,
+                commands=kit.commands,
+                suggested_prompts=kit.suggested_prompts,
+            )
         from bot.adapters.discord.adapter import DiscordAdapter
 
         return DiscordAdapter(

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.ask.followups import FollowUps
-from bot.knowledge.asking import addresses_someone, asks_something
 from bot.core.events import Channel, Message, MessageRef, Reply, User, Visibility, Where
+from bot.knowledge.asking import addresses_someone, asks_something
 from bot.store.threads import BotThreads, thread_of
 from tests.polls_support import open_database
 

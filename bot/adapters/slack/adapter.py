@@ -24,7 +24,7 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -35,6 +35,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.assistant import build_assistant
 from bot.adapters.slack.files import SlackFiles
 from bot.adapters.slack.render import render
 from bot.adapters.slack.responders import CommandResponder, FormResponder, ThreadResponder
@@ -120,14 +121,17 @@ class SlackAdapter:
         drain_timeout: float = 8.0,
         extra_routes: AddRoutes | None = None,
         commands: Iterable[CommandSpec] = (),
+        suggested_prompts: Callable[[], list[str]] = list,
     ) -> None:
         """``extra_routes`` adds routes to the HTTP server (the ops endpoints, on the same port).
         ``commands``: the features' declarations (``AdapterKit.commands``): those with a file option get
-        the person's latest file in the channel."""
+        the person's latest file in the channel. ``suggested_prompts``: the questions the assistant panel
+        suggests when a person opens it (:mod:`.assistant`)."""
         self.settings = settings
         commands = tuple(commands)
         self.file_commands = frozenset(spec.name for spec in commands if spec.takes_file)
         self.command_names = frozenset(spec.name for spec in commands)
+        self.suggested_prompts = suggested_prompts
         self.extra_routes = extra_routes
         self.dispatcher = dispatcher
         self.host = host
@@ -266,6 +270,7 @@ class SlackAdapter:
     # ------------------------------------------------------------------ incoming
 
     def _register(self) -> None:
+        self.app.assistant(build_assistant(self, self.suggested_prompts))  # the side panel (its own events)
         self.app.event("app_mention")(self._on_app_mention)
         self.app.event("message")(self._on_message)
         self.app.command(ANY)(self._on_command)  # every command: the dispatcher routes them
