@@ -170,6 +170,23 @@ def command_event(interaction: discord.Interaction) -> Command:
     )
 
 
+def message_command_event(interaction: discord.Interaction, message: discord.Message, bot_id: int) -> Command:
+    """ "Ask readbot about this" on ``message`` → ``/ask`` with the message's text (an embed's text when it
+    has none) as the question."""
+    text = message.content or " ".join(
+        part for embed in message.embeds for part in (embed.title, embed.description) if part
+    )
+    question = to_neutral(strip_bot_mention(text, bot_id, bot_role_ids(message, bot_id)))
+    return Command(
+        event_id=str(interaction.id),
+        where=where_of(interaction.channel, interaction.channel_id),
+        user=interaction_user(interaction),
+        name="ask",
+        text=question,
+        options={"question": question},
+    )
+
+
 def click_event(interaction: discord.Interaction, action: str, value: str) -> ButtonClick:
     where = where_of(interaction.channel, interaction.channel_id)
     ref = MessageRef(where, str(interaction.message.id)) if interaction.message is not None else None
