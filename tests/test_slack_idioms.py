@@ -201,3 +201,19 @@ async def test_assistant_panel_greets_suggests_and_answers_with_a_status(bot: Bo
     assert title.args["title"] == shorten(asked, TITLE_LIMIT)
     assert bot.fake.calls.index(status) < bot.fake.calls.index(answers[1])  # the status shows while answering
     assert answers[1].args["blocks"]  # the answer, with its section cited
+
+
+def test_the_manifest_grants_what_readbot_uses() -> None:
+    """deploy/slack-manifest.yaml against bot/adapters/slack/manifest.py: every scope and event the
+    adapter relies on (the assistant panel, follow-ups in threads, thread history), the panel turned on."""
+    from pathlib import Path
+
+    import yaml
+
+    from bot.adapters.slack.manifest import BOT_EVENTS, BOT_SCOPES, assistant_view
+
+    path = Path(__file__).resolve().parents[1] / "deploy" / "slack-manifest.yaml"
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
+    assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == sorted(BOT_EVENTS)
+    assert manifest["features"]["assistant_view"] == assistant_view()
