@@ -126,13 +126,23 @@ async def test_recap_in_a_thread_and_outside_one(world: World) -> None:
         "Does anyone know when SSI plans to release anything",
     ):
         await fake.send_message(thread_id, text, author=fake.moderator_id)
+    for _ in range(int(TIMEOUT / 0.1)):  # readbot answers the last one: a question in its thread
+        if len([m for m in fake.messages_in(thread_id) if from_bot(fake)(m)]) == 2:
+            break
+        await asyncio.sleep(0.1)
+    await fake.send_message(  # to a member: readbot leaves it to them, and nobody answers
+        thread_id, f"<@{fake.moderator_id}> what did you think of the SSI part", author=fake.member_id
+    )
     await settled(world)
     ref = await fake.send_slash_command("recap", {}, channel_id=thread_id)
     followup: RecordedCall = await fake.wait_for_call(
         lambda c: c.method == "POST" and c.path == f"/webhooks/{fake.application_id}/{ref.token}", timeout=TIMEOUT
     )
     text = said(followup.response)
-    assert "Recap of this thread" in text and "Open questions" in text and "SSI plans to release" in text
+    assert "Recap of this thread (5 messages" in text
+    open_questions = text.split("Open questions", 1)[1].split("Passages the thread touched", 1)[0]
+    assert "SSI plans to release" not in open_questions  # readbot answered it in the thread
+    assert "what did you think of the SSI part" in open_questions and "@" not in open_questions
     assert followup.response["mentions"] == [] and not followup.response["mention_everyone"]
 
     outside = await fake.send_slash_command("recap", {}, channel_id=fake.general_id)

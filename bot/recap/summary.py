@@ -11,9 +11,9 @@
    theme size, the next nearest that says something new (not a near-duplicate of a point kept).
    Every point is cut to ``MAX_QUOTED_WORDS`` words: no member is quoted beyond 20 words.
 4. Open questions: a member's question with no later answer-like reply, i.e. a message by someone
-   else (readbot included) that asks nothing itself, has at least ``MIN_POINT_WORDS`` words and is
-   about the question (it shares a content word with it, or its embedding is at least
-   ``ANSWER_SIMILARITY`` close; readbot's answer to it counts whatever its words).
+   else that asks nothing itself, has at least ``MIN_POINT_WORDS`` words and is about the question
+   (its embedding at least ``ANSWER_SIMILARITY`` close, within ``ANSWER_REACH`` messages), or, within ``ANSWER_WINDOW`` messages of
+   it, readbot's reply or a reply opening like an answer ("because…", "yes…", "I think…").
 5. The passages touched: each theme (and open question) searched in the reading; a covered hit's
    section and the start of its best passage, each section once.
 
@@ -35,7 +35,7 @@ from bot.core.text import MENTION, neutralize_mentions
 from bot.knowledge.asking import asks_something
 from bot.knowledge.retrieval import Retrieval
 from bot.knowledge.sentences import sentences
-from bot.knowledge.terms import content_terms, words
+from bot.knowledge.terms import content_terms
 
 MAX_POINTS = 8
 MAX_QUOTED_WORDS = 20
@@ -49,9 +49,12 @@ SOCIAL = re.compile(
     r"running late|sorry i'm late|bye|cheers)\b",
     re.IGNORECASE,
 )
-ANSWER_SIMILARITY = 0.3  # MiniLM cosine: a reply this close to a question is about it
+ANSWER_SIMILARITY = 0.45  # MiniLM cosine: a reply this close to a question is about it (related chat is ~0.3)
+ANSWER_REACH = 15  # ... if it comes within this many messages (a thread moves on)
 DUPLICATE_SIMILARITY = 0.9  # two points this close say the same thing
 KMEANS_ROUNDS = 25
+ANSWER_WINDOW = 3  # an answer opener ("because…") or readbot's reply answers a question this soon after it
+RAW_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 EMBEDDED_WORDS = 48
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -139,24 +142,21 @@ def _kmeans(vectors: np.ndarray, k: int) -> np.ndarray:
 
 
 def _label(cluster: list[_Sentence], everything: list[_Sentence]) -> str:
-    """The cluster's two most distinctive words (frequent in it, rare elsewhere in the thread)."""
+    """The cluster's two most distinctive words (frequent in it, rare elsewhere in the thread), spelled
+    as the members wrote them ("SSI", "RL")."""
     inside = Counter(w for s in cluster for w in set(content_terms(s.text)))
     overall = Counter(w for s in everything for w in set(content_terms(s.text)))
     if not inside:
         return "Other"
     spelled: dict[str, str] = {}
     for s in cluster:
-        for w in words(s.text):
-            for term in content_terms(w):
-                spelled.setdefault(term, w)
-    scored = sorted(
-        inside,
-        key=lambda w: (-(inside[w] * math.log(1 + len(everything) / overall[w])), spelled.get(w, w)),
-    )
-    best = [spelled.get(w, w) for w in scored[:2] if inside[w] > 1 or len(cluster) == 1] or [
-        spelled.get(scored[0], scored[0])
-    ]
-    return " · ".join(dict.fromkeys(best)).capitalize()
+        for raw in RAW_WORD.findall(s.text):
+            for term in content_terms(raw):
+                spelled.setdefault(term, raw)
+    scored = sorted(inside, key=lambda w: (-(inside[w] * math.log(1 + len(everything) / overall[w])), w))
+    best = [w for w in scored[:2] if inside[w] > 1 or len(cluster) == 1] or scored[:1]
+    label = " · ".join(dict.fromkeys(spelled.get(w, w) for w in best))
+    return label[:1].upper() + label[1:]
 
 
 def _points(candidates: list[_Sentence], vectors: np.ndarray) -> list[Theme]:
@@ -217,17 +217,14 @@ def _open_questions(messages: Sequence[PastMessage], asked: list[_Sentence], vec
     still_open: list[str] = []
     seen: set[str] = set()
     for q in asked:
-        own = set(content_terms(q.text))
         answered = False
         for i in replies:
             reply = messages[i]
             if i <= q.index or reply.user.id == q.author:
                 continue
-            if (
-                reply.user.is_bot
-                or own & set(content_terms(reply.text))
-                or ANSWER_OPENERS.match(reply.text.strip())
-                or float(vectors[q.index] @ vectors[i]) >= ANSWER_SIMILARITY
+            soon = i - q.index <= ANSWER_WINDOW
+            if (soon and (reply.user.is_bot or ANSWER_OPENERS.match(reply.text.strip()))) or (
+                not reply.user.is_bot and float(vectors[q.index] @ vectors[i]) >= ANSWER_SIMILARITY
             ):
                 answered = True
                 break

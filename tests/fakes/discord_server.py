@@ -666,6 +666,7 @@ class FakeDiscord:
             out.append(
                 {
                     "type": 1,
+                    "description": "",  # what Discord answers for a context-menu command
                     "options": [],
                     "default_member_permissions": None,
                     "nsfw": False,
