@@ -12,8 +12,9 @@
    Every point is cut to ``MAX_QUOTED_WORDS`` words: no member is quoted beyond 20 words.
 4. Open questions: a member's question with no later answer-like reply, i.e. a message by someone
    else that asks nothing itself, has at least ``MIN_POINT_WORDS`` words and is about the question
-   (its embedding at least ``ANSWER_SIMILARITY`` close, within ``ANSWER_REACH`` messages), or, within ``ANSWER_WINDOW`` messages of
-   it, readbot's reply or a reply opening like an answer ("because…", "yes…", "I think…").
+   (its embedding at least ``ANSWER_SIMILARITY`` close, within ``ANSWER_REACH`` messages), or,
+   within ``ANSWER_WINDOW`` messages of it, readbot's reply or a reply opening like an answer
+   ("because…", "yes…", "I think…").
 5. The passages touched: each theme (and open question) searched in the reading; a covered hit's
    section and the start of its best passage, each section once.
 
