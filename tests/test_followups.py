@@ -160,3 +160,42 @@ async def test_the_gate_answers_questions_in_readbots_threads_only(tmp_path: Pat
         assert await threads.kind(Where(channel, thread_id="500.0")) == "answer"
         assert private.replies and await threads.kind(Where(channel, thread_id="777.0")) is None  # private: not kept
         assert not await FollowUps(answer, None).wants_answer(said("why did he leave?", "500.0"))
+
+
+def test_discord_message_content_is_a_typed_setting() -> None:
+    from bot.errors import ConfigError
+    from bot.settings import Settings
+
+    assert Settings.from_env({}, dotenv=None).discord_message_content is False
+    assert Settings.from_env({"DISCORD_MESSAGE_CONTENT": "true"}, dotenv=None).discord_message_content is True
+    assert Settings.from_env({"DISCORD_MESSAGE_CONTENT": "off"}, dotenv=None).discord_message_content is False
+    with pytest.raises(ConfigError, match="^DISCORD_MESSAGE_CONTENT='maybe': expected true or false$"):
+        Settings.from_env({"DISCORD_MESSAGE_CONTENT": "maybe"}, dotenv=None)
+
+
+def slack_body(event: dict[str, Any]) -> dict[str, Any]:
+    return {"event_id": "Ev1", "event": {"channel": "C1", "user": "U1", "ts": "2.0", **event}}
+
+
+def test_slack_thread_replies_become_unaddressed_messages_and_nothing_else() -> None:
+    from bot.adapters.slack.translate import command_in_thread, message_from_mention, message_from_thread
+
+    reply = message_from_thread(slack_body({"channel_type": "channel", "thread_ts": "1.0", "text": "why?"}), "UBOT")
+    assert reply is not None and not reply.addressed and reply.where.thread_id == "1.0" and reply.text == "why?"
+    for event in (
+        {"channel_type": "channel", "text": "top level"},  # not in a thread
+        {"channel_type": "channel", "thread_ts": "2.0", "text": "the thread's parent"},
+        {"channel_type": "channel", "thread_ts": "1.0", "text": "<@UBOT> why?"},  # the app_mention answers it
+        {"channel_type": "channel", "thread_ts": "1.0", "text": "edit", "subtype": "message_changed"},
+        {"channel_type": "channel", "thread_ts": "1.0", "text": "a bot", "bot_id": "B2"},
+        {"channel_type": "im", "thread_ts": "1.0", "text": "a DM: message.im's"},
+    ):
+        assert message_from_thread(slack_body(event), "UBOT") is None, event
+    known = {"recap", "ask"}
+    in_thread = message_from_mention(slack_body({"thread_ts": "1.0", "text": "<@UBOT> /recap"}), "UBOT")
+    command = command_in_thread(in_thread, known)
+    assert command is not None and command.name == "recap" and command.where.thread_id == "1.0"
+    top = message_from_mention(slack_body({"text": "<@UBOT> /recap"}), "UBOT")
+    assert command_in_thread(top, known) is None  # outside a thread: a mention (the question "/recap")
+    other = message_from_mention(slack_body({"thread_ts": "1.0", "text": "<@UBOT> /nope"}), "UBOT")
+    assert command_in_thread(other, known) is None
