@@ -175,7 +175,7 @@ async def open_app(
         suggestions = ReadingSuggestions(knowledge, [(q.question, q.section) for q in load_questions()])
         await asyncio.to_thread(suggestions.refresh)
         outbox = Outbox()
-        threads = BotThreads(db)
+        threads = BotThreads(db, clock.now)
         outbox.on_sent(threads.record_post)  # a prompt's thread: members' questions there need no mention
         readings = reading_service(settings, reading_store, knowledge, clock)
         watcher, readings_part = readings_feature.build(
@@ -211,7 +211,14 @@ async def open_app(
             polls_part,
             prompts_part,
             readings_part,
-            recap_feature.build(outbox, knowledge, current_reading=reading_store.current),
+            recap_feature.build(
+                outbox,
+                knowledge,
+                current_reading=reading_store.current,
+                threads=threads,
+                clock=clock,
+                after_prompt_hours=settings.recap_after_prompt_hours,
+            ),
             *extra_features,
         )
         for part in features:

@@ -110,6 +110,7 @@ class Settings:
     config_path: Path = Path("readbot.toml")
     prompt_grace_minutes: int = 120
     max_reading_mb: int = 50
+    recap_after_prompt_hours: int = 0  # a prompt's thread recapped this long after it was posted (0: never)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
@@ -168,6 +169,7 @@ class Settings:
             config_path=_path(env, "READBOT_CONFIG", Path("readbot.toml")),
             prompt_grace_minutes=_int(env, "READBOT_PROMPT_GRACE_MINUTES", 120, 0, 7 * 24 * 60),
             max_reading_mb=_int(env, "READBOT_MAX_READING_MB", 50, 1, 1024),
+            recap_after_prompt_hours=_int(env, "READBOT_RECAP_AFTER_PROMPT_HOURS", 0, 0, 24 * 14),
         )
 
 

@@ -5,6 +5,7 @@ with and without their question mark; members' chatter as negatives), the thread
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,16 @@ async def test_threads_readbot_started_are_kept(kind: str, tmp_path: Path) -> No
         with pytest.raises(ValueError):
             await threads.record(answer, "poll")
 
+        # a prompt's thread, recapped once on schedule (claimed by one process; released on failure)
+        later = datetime.now(UTC) + timedelta(hours=25)
+        assert await threads.due_for_recap(later) == [thread_of(prompt_post)]  # answers' threads aren't
+        assert await threads.due_for_recap(datetime.now(UTC) - timedelta(hours=1)) == []
+        assert await threads.claim_recap(thread_of(prompt_post), later)
+        assert not await threads.claim_recap(thread_of(prompt_post), later)  # the other replica
+        assert await threads.due_for_recap(later) == []
+        await threads.release_recap(thread_of(prompt_post))
+        assert await threads.due_for_recap(later) == [thread_of(prompt_post)]
+
 
 class Collect:
     def __init__(self, thread: str = "500.0") -> None:
@@ -169,7 +180,7 @@ def test_discord_message_content_is_a_typed_setting() -> None:
     assert Settings.from_env({}, dotenv=None).discord_message_content is False
     assert Settings.from_env({"DISCORD_MESSAGE_CONTENT": "true"}, dotenv=None).discord_message_content is True
     assert Settings.from_env({"DISCORD_MESSAGE_CONTENT": "off"}, dotenv=None).discord_message_content is False
-    with pytest.raises(ConfigError, match="^DISCORD_MESSAGE_CONTENT='maybe': expected true or false$"):
+    with pytest.raises(ConfigError, match=r"^DISCORD_MESSAGE_CONTENT='maybe': expected true or false$"):
         Settings.from_env({"DISCORD_MESSAGE_CONTENT": "maybe"}, dotenv=None)
 
 

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,11 +19,14 @@ import pytest_asyncio
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.assistant import GREETING, THINKING, TITLE_LIMIT, shorten
 from bot.app import AdapterKit, App, open_app
+from bot.clock import ManualClock
 from bot.core.events import Channel, Where
 from bot.prompts.bank import load_questions
 from bot.prompts.render import prompt_post
-from bot.recap.handler import EMPTY, NOT_IN_THREAD
+from bot.recap.handler import EMPTY, NOT_IN_THREAD, RecapHandler
+from bot.recap.scheduled import ScheduledRecaps
 from bot.settings import Settings
+from bot.store.threads import BotThreads
 from tests.fakes.slack_server import (
     DEFAULT_BOT_TOKEN,
     FakeSlackAPI,
@@ -178,6 +182,34 @@ async def test_recap_outside_a_thread_or_in_an_empty_one_is_one_private_line(bot
         await asyncio.sleep(0.05)
     assert [m["text"] for m in bot.fake.ephemeral_messages if m["channel"] == channel] == [NOT_IN_THREAD, EMPTY]
     assert not [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("thread_ts") == ref.message_id]
+
+
+@e2e
+async def test_a_prompts_thread_is_recapped_the_day_after_once(bot: Bot) -> None:
+    discussed, quiet_channel = new_channel(), new_channel()
+    ref = await bot.app.outbox.send(Where(Channel("slack", discussed)), prompt_post(load_questions()[2]))
+    await bot.app.outbox.send(Where(Channel("slack", quiet_channel)), prompt_post(load_questions()[3]))
+    for user, text in (
+        ("U0000ANA", "Emotions act like a value function, that was the most surprising idea for me."),
+        ("U0000BO", "Agreed, the patient who couldn't decide anything without emotions made it concrete."),
+    ):
+        bot.fake.add_message(discussed, text, user=user, thread_ts=ref.message_id)
+    threads = BotThreads(bot.app.db)
+    handler = RecapHandler(bot.app.outbox, bot.app.knowledge)
+    now = datetime.now(UTC)
+    early = ScheduledRecaps(
+        threads, bot.app.outbox, handler, ManualClock(now + timedelta(hours=23)), timedelta(hours=24)
+    )
+    await early.check()
+    assert not [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == discussed][1:]
+    day_after = ScheduledRecaps(
+        threads, bot.app.outbox, handler, ManualClock(now + timedelta(hours=25)), timedelta(hours=24)
+    )
+    assert await day_after.check() >= 1
+    posts = [c for c in bot.fake.calls_to("chat.postMessage") if in_thread(discussed, ref.message_id)(c)]
+    assert len(posts) == 1 and str(posts[0].args["text"]).startswith("Recap of this thread (2 messages")
+    assert not [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == quiet_channel][1:]
+    assert await day_after.check() == 0  # once
 
 
 @e2e

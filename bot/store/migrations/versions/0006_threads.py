@@ -1,5 +1,5 @@
 """The threads readbot started (an answer, a discussion prompt): a member's question there is
-answered without mentioning readbot.
+answered without mentioning readbot; a prompt's thread may be recapped the day after (once).
 
 Revision ID: 0006
 Revises: 0005
@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("thread_id", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recapped_at", sa.DateTime(timezone=True)),
         sa.PrimaryKeyConstraint("platform", "channel_id", "thread_id", name="one_record_per_thread"),
     )
 
