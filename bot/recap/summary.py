@@ -23,6 +23,7 @@ Nothing here knows a reading: the thresholds are on word counts and on the embed
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -142,11 +143,16 @@ def _kmeans(vectors: np.ndarray, k: int) -> np.ndarray:
     return labels
 
 
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    return frozenset(content_terms(text))
+
+
 def _label(cluster: list[_Sentence], everything: list[_Sentence]) -> str:
     """The cluster's two most distinctive words (frequent in it, rare elsewhere in the thread), spelled
     as the members wrote them ("SSI", "RL")."""
-    inside = Counter(w for s in cluster for w in set(content_terms(s.text)))
-    overall = Counter(w for s in everything for w in set(content_terms(s.text)))
+    inside = Counter(w for s in cluster for w in _terms(s.text))
+    overall = Counter(w for s in everything for w in _terms(s.text))
     if not inside:
         return "Other"
     spelled: dict[str, str] = {}
