@@ -20,12 +20,14 @@ log = logging.getLogger(__name__)
 
 
 class RecordingResponder:
-    """A responder that remembers the thread a public answer went to (or opens), so a member's
-    follow-up there is answered without a mention."""
+    """A responder that remembers the threads public answers went to (or open), so a member's follow-up
+    there is answered without a mention. They are written by :meth:`flush`, once the answer is done (the
+    answer isn't held up by the database)."""
 
     def __init__(self, inner: Responder, threads: BotThreads) -> None:
         self.inner = inner
         self.threads = threads
+        self.answered: list[MessageRef] = []
 
     async def acknowledge(self) -> None:
         await self.inner.acknowledge()
@@ -36,11 +38,16 @@ class RecordingResponder:
     async def reply(self, reply: Reply) -> MessageRef | None:
         ref = await self.inner.reply(reply)
         if ref is not None and reply.visibility is Visibility.PUBLIC:
+            self.answered.append(ref)
+        return ref
+
+    async def flush(self) -> None:
+        for ref in self.answered:
             try:
                 await self.threads.record(thread_of(ref), "answer")
             except Exception:  # the answer is posted; a follow-up will need a mention, that's all
                 log.exception("could not record the thread of answer %s", ref)
-        return ref
+        self.answered = []
 
     def __getattr__(self, name: str) -> object:  # anything else an adapter's responder offers
         return getattr(self.inner, name)
@@ -68,4 +75,11 @@ class FollowUps:
         assert isinstance(event, Message | Command)
         if isinstance(event, Message) and not await self.wants_answer(event):
             return  # members talking among themselves
-        await self.answer(event, responder if self.threads is None else RecordingResponder(responder, self.threads))
+        if self.threads is None:
+            await self.answer(event, responder)
+            return
+        recording = RecordingResponder(responder, self.threads)
+        try:
+            await self.answer(event, recording)
+        finally:
+            await recording.flush()
