@@ -21,6 +21,12 @@ AUX = frozenset(
 )  # fmt: skip
 # "Can't wait!", "Must be nice": auxiliaries that open a statement about the speaker far more often
 STATEMENT_AUX = frozenset({"can't", "must", "won't", "don't", "didn't", "am"})
+# without a question mark, these ask only when an auxiliary follows ("when did…", "why is…")
+CLAUSE_WH = frozenset({"when", "where", "why", "whenever", "wherever"})
+SUBJECTS = frozenset(
+    {"i", "you", "he", "she", "it", "we", "they", "the", "a", "an", "his", "her", "their", "my", "our", "your", "its"}
+    | {"this", "these", "those", "there"}
+)
 PREPOSITIONS = frozenset({"to", "in", "at", "for", "from", "by", "with", "of", "on", "about", "into", "under"})
 # "how" asks when the next word does ("how does…", "how many…"); "how cool!" exclaims
 HOW_ASKS = frozenset(
@@ -68,6 +74,10 @@ def _sentence_asks(sentence: str) -> bool:
         if first == "what" and second in ("a", "an"):  # "what a twist"
             return False
         if first == "how" and second not in HOW_ASKS:  # "how cool", "how sad"
+            return False
+        if first in CLAUSE_WH and second not in AUX:  # "when they heard this, …": a clause, not a question
+            return False
+        if second in SUBJECTS:  # "what she said", "who he was": an embedded clause
             return False
         return len(words) >= 2
     if first in AUX and first not in STATEMENT_AUX:
