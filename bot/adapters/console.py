@@ -1,7 +1,9 @@
 """The console adapter: `readbot chat`, to try readbot locally as a person would.
 
 Type a question (as if mentioning the bot) or a command (``/ask …``, ``/poll …``,
-``/prompt …``); readbot's replies are printed as they would be posted. The same
+``/prompt …``, ``/recap``); readbot's replies are printed as they would be posted. A line that starts
+with ``>`` is said in the session's thread without addressing readbot (a member's aside: answered
+only if it asks something, once readbot has answered in the thread). The same
 scenarios as the platform adapters run against it in-process.
 
 A command that declares a file option takes a local path as its last word
