@@ -230,3 +230,15 @@ def test_slack_thread_replies_become_unaddressed_messages_and_nothing_else() -> 
     assert command_in_thread(top, known) is None  # outside a thread: a mention (the question "/recap")
     other = message_from_mention(slack_body({"thread_ts": "1.0", "text": "<@UBOT> /nope"}), "UBOT")
     assert command_in_thread(other, known) is None
+
+
+@ASYNC
+async def test_an_adapter_without_history_fails_loudly() -> None:
+    from bot.core.adapter import UnsupportedOperation
+    from bot.core.outbox import Outbox
+    from tests.fakes.recording import RecordingAdapter
+
+    outbox = Outbox()
+    outbox.register(RecordingAdapter("slack"))
+    with pytest.raises(UnsupportedOperation, match="history"):
+        await outbox.history(Where(Channel("slack", "C1"), thread_id="1.0"), limit=10)
