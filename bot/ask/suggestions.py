@@ -2,7 +2,7 @@
 questions the Slack assistant panel suggests (the prompt bank's discussion questions on a reading that
 is indexed, else a question about each of its first sections).
 
-The sections are read from the index in a worker thread by a background task (every
+The sections come from the in-memory search index, read in a worker thread by a background task (every
 ``REFRESH_EVERY`` seconds: readings come and go), so a keystroke's autocomplete never waits on it."""
 
 from __future__ import annotations
@@ -34,11 +34,8 @@ class ReadingSuggestions:
         self.sections: list[str] = []  # every reading's section titles, in reading order
 
     def refresh(self) -> None:
-        """Blocking: read the section titles from the index."""
-        found: list[str] = []
-        for _title, sections in self.knowledge.reading_sections().values():
-            found.extend(s for s in sections if s not in found)
-        self.sections = found
+        """Blocking: the section titles, from the search index."""
+        self.sections = self.knowledge.section_titles()
 
     async def run(self, clock: Clock) -> None:
         while True:
