@@ -209,7 +209,7 @@ def slack_body(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_slack_thread_replies_become_unaddressed_messages_and_nothing_else() -> None:
-    from bot.adapters.slack.translate import command_in_thread, message_from_mention, message_from_thread
+    from bot.adapters.slack.translate import command_in_mention, message_from_mention, message_from_thread
 
     reply = message_from_thread(slack_body({"channel_type": "channel", "thread_ts": "1.0", "text": "why?"}), "UBOT")
     assert reply is not None and not reply.addressed and reply.where.thread_id == "1.0" and reply.text == "why?"
@@ -224,12 +224,14 @@ def test_slack_thread_replies_become_unaddressed_messages_and_nothing_else() -> 
         assert message_from_thread(slack_body(event), "UBOT") is None, event
     known = {"recap", "ask"}
     in_thread = message_from_mention(slack_body({"thread_ts": "1.0", "text": "<@UBOT> /recap"}), "UBOT")
-    command = command_in_thread(in_thread, known)
+    command = command_in_mention(in_thread, known)
     assert command is not None and command.name == "recap" and command.where.thread_id == "1.0"
-    top = message_from_mention(slack_body({"text": "<@UBOT> /recap"}), "UBOT")
-    assert command_in_thread(top, known) is None  # outside a thread: a mention (the question "/recap")
+    top = command_in_mention(message_from_mention(slack_body({"text": "<@UBOT> /recap"}), "UBOT"), known)
+    assert top is not None and top.where.thread_id is None  # /recap then says it needs a thread
     other = message_from_mention(slack_body({"thread_ts": "1.0", "text": "<@UBOT> /nope"}), "UBOT")
-    assert command_in_thread(other, known) is None
+    assert command_in_mention(other, known) is None  # not a command readbot has: a question
+    question = message_from_mention(slack_body({"thread_ts": "1.0", "text": "<@UBOT> what is /recap?"}), "UBOT")
+    assert command_in_mention(question, known) is None
 
 
 @ASYNC

@@ -43,7 +43,7 @@ from bot.adapters.slack.retries import RetryFilter, retry_num
 from bot.adapters.slack.translate import (
     click_from_payload,
     command_from_payload,
-    command_in_thread,
+    command_in_mention,
     message_from_dm,
     message_from_mention,
     message_from_thread,
@@ -282,9 +282,9 @@ class SlackAdapter:
 
     async def _on_app_mention(self, body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest) -> None:
         event = message_from_mention(body, self._bot_id(context))
-        command = command_in_thread(event, self.command_names)
+        command = command_in_mention(event, self.command_names)
         if command is not None:  # Slack runs no slash command in a thread: "@readbot /recap" stands in
-            self._accept(f"/{command.name} (in a thread)", command, ThreadResponder(self, command.where, command.user))
+            self._accept(f"/{command.name} (mention)", command, ThreadResponder(self, command.where, command.user))
             return
         responder = ThreadResponder(self, reply_where(event, direct=False), event.user)
         self._accept("app_mention", event, responder, request.headers)

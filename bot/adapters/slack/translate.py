@@ -170,14 +170,15 @@ def past_message(message: JsonDict, bot_user_id: str | None) -> PastMessage:
     )
 
 
-THREAD_COMMAND = re.compile(r"^/([a-z][\w-]*)(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
+MENTION_COMMAND = re.compile(r"^/([a-z][\w-]*)(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
 
 
-def command_in_thread(message: Message, known: Collection[str]) -> Command | None:
-    """A mention in a thread that is a known command ("@readbot /recap") → that Command, in the thread
-    (Slack doesn't run slash commands in threads); None otherwise."""
-    found = THREAD_COMMAND.match(message.text.strip())
-    if not message.where.thread_id or found is None or found.group(1).lower() not in known:
+def command_in_mention(message: Message, known: Collection[str]) -> Command | None:
+    """A mention that is a known command ("@readbot /recap") → that Command, where it was written (in
+    its thread, if any: Slack runs no slash command in a thread, so this is how /recap reaches one);
+    None otherwise."""
+    found = MENTION_COMMAND.match(message.text.strip())
+    if found is None or found.group(1).lower() not in known:
         return None
     return Command(
         event_id=message.event_id,
