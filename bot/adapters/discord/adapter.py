@@ -29,7 +29,7 @@ import aiohttp
 import discord
 
 from bot.adapters.discord import files, translate
-from bot.adapters.discord.commands import ReadbotTree, build_tree, context_menus
+from bot.adapters.discord.commands import ReadbotTree, build_tree
 from bot.adapters.discord.endpoints import point_discord_py_at
 from bot.adapters.discord.render import render
 from bot.adapters.discord.responders import InteractionResponder, MessageResponder, post
@@ -250,7 +250,7 @@ class DiscordAdapter:
         """Send the commands to Discord (global commands take a while to spread, and syncing is
         rate-limited) only when their declarations changed since the last sync by this application."""
         key = f"discord:{client.application_id}:commands"
-        digest = spec_hash(self.commands) + "".join(f"|{menu}" for menu in context_menus(self.commands))
+        digest = spec_hash(self.commands)  # the context menus follow from the declarations (/ask → its menu)
         try:
             if self.state is not None and await self.state.get(key) == digest:
                 log.info("slash commands unchanged since the last sync: not syncing")
