@@ -116,8 +116,23 @@ def main() -> None:
         cpus.append(time.process_time() - cpu)
     assert not by_llm
     median = statistics.median(walls)
+    # what the model alone takes here, to tell this machine's load from the recap's own work
+    texts = [" ".join(m.text.split()[:48]) for m in messages if not m.user.is_bot and m.text.strip()]
+    started = time.perf_counter()
+    knowledge.index.embedder.embed_documents(texts)
+    embed_all = time.perf_counter() - started
+    singles = []
+    for text in texts[:30]:
+        started = time.perf_counter()
+        knowledge.index.embedder.embed_query(text)
+        singles.append(time.perf_counter() - started)
     print(f"\nruns: {args.runs}; wall: median {median:.2f} s (min {min(walls):.2f}, max {max(walls):.2f})")
     print(f"CPU (process time, all threads): median {statistics.median(cpus):.2f} s")
+    print(
+        f"the model alone: the {len(texts)} members' messages embedded in {embed_all:.2f} s "
+        f"({embed_all / median:.0%} of the recap); one message embedded: p50 "
+        f"{statistics.median(singles) * 1000:.1f} ms (bench_retrieval's one query at load ~2: p50 3.8 ms)"
+    )
     print(
         f"recap: {recap.points} points in {len(recap.themes)} themes, {len(recap.open_questions)} open questions, "
         f"{len(recap.passages)} passages; {len(reply.text):,} characters"
