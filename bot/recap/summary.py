@@ -262,14 +262,24 @@ def _passages(themes: list[Theme], questions: list[str], search: Search) -> list
 
 def message_vectors(messages: Sequence[PastMessage], embed: Embed) -> np.ndarray:
     """One vector per member's message, from its first ``EMBEDDED_WORDS`` words (the cost of the model
-    grows with length; a chat message's gist is in its start); zeros for an empty message and for
-    bots' (readbot's reply to a question counts as its answer whatever its words)."""
-    texts = [" ".join(m.text.split()[:EMBEDDED_WORDS]) if not m.user.is_bot else "" for m in messages]
-    filled = [i for i, t in enumerate(texts) if t]
-    vectors = embed([texts[i] for i in filled]) if filled else np.zeros((0, 1), dtype=np.float32)
-    out = np.zeros((len(messages), vectors.shape[1] if len(filled) else 1), dtype=np.float32)
-    if filled:
-        out[filled] = vectors
+    grows with length; a chat message's gist is in its start), each distinct text embedded once; zeros
+    for bots' messages (readbot's reply to a question counts as its answer whatever its words) and for
+    those too short to be a point or an answer ("lol", "same")."""
+    texts = [
+        " ".join(m.text.split()[:EMBEDDED_WORDS])
+        if not m.user.is_bot and len(m.text.split()) >= MIN_POINT_WORDS
+        else ""
+        for m in messages
+    ]
+    distinct = list(dict.fromkeys(t for t in texts if t))
+    if not distinct:
+        return np.zeros((len(messages), 1), dtype=np.float32)
+    vectors = embed(distinct)
+    row = {text: i for i, text in enumerate(distinct)}
+    out = np.zeros((len(messages), vectors.shape[1]), dtype=np.float32)
+    for i, text in enumerate(texts):
+        if text:
+            out[i] = vectors[row[text]]
     return out
 
 
