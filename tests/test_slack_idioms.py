@@ -249,3 +249,49 @@ def test_the_manifest_grants_what_readbot_uses() -> None:
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
     assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == sorted(BOT_EVENTS)
     assert manifest["features"]["assistant_view"] == assistant_view()
+
+
+@e2e
+async def test_an_llm_answer_is_streamed_into_the_assistant_panel(bot: Bot) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from bot.knowledge.llm import LLMAnswerer
+
+    written = (
+        "Ilya says vibe coding loops: the model fixes one bug and brings back another. "
+        "He takes it as a sign that the models generalise far worse than their evals suggest, "
+        "and that something about how they learn is still missing. "
+        "<!channel> @everyone should read that part <@U0000ANA|ana smith>."
+    )
+    llm = LLMAnswerer(FakeListChatModel(responses=[written]), timeout=10)
+    knowledge = bot.app.knowledge
+    original, knowledge.llm = knowledge.llm, llm
+    try:
+        dm, thread = "D0000STREAM", new_ts()
+        message = bot.fake.add_message(dm, VIBE_QUESTION, thread_ts=thread)
+        await send_message_event(
+            bot.url, SECRET, VIBE_QUESTION, channel=dm, channel_type="im", ts=message["ts"], thread_ts=thread
+        )
+        stop = await bot.fake.wait_for_call("chat.stopStream", lambda c: c.args.get("channel") == dm, timeout=TIMEOUT)
+    finally:
+        knowledge.llm = original
+        llm.close()
+    start = bot.fake.calls_to("chat.startStream")[-1]
+    assert start.args["thread_ts"] == thread and start.args["recipient_user_id"] == "U0000USER"
+    appends = [c for c in bot.fake.calls_to("chat.appendStream") if c.args.get("channel") == dm]
+    assert appends  # the text came in pieces, as the model wrote it
+    shown = bot.fake.messages[(dm, str(stop.args["ts"]))]
+    assert not shown["streaming"] and "fixes one bug and brings back another" in shown["text"]
+    assert "<!channel>" not in shown["text"] and "<@" not in shown["text"]  # never a ping, even streamed
+    assert "@\u200beveryone" in shown["text"] and "@\u200bchannel" in shown["text"]
+    assert any(b["type"] == "context" for b in shown.get("blocks") or [])  # the section cited at the bottom
+    assert not [c for c in bot.fake.calls_to("chat.postMessage") if in_thread(dm, thread)(c)]  # not posted twice
+
+
+def test_streamed_text_is_sent_only_in_whole_words_and_never_inside_a_mention() -> None:
+    from bot.adapters.slack.streaming import ready_part
+
+    assert ready_part("hello wor") == len("hello ")
+    assert ready_part("nothing") == 0
+    assert ready_part("ask <@U1|ana smi") == len("ask ")  # the space inside <…> is no place to cut
+    assert ready_part("ask <@U1|ana smith> now") == len("ask <@U1|ana smith> ")

@@ -235,6 +235,9 @@ class FakeSlackAPI:
             "files.list": self._files_list,
             "files.info": self._files_info,
             "reactions.add": self._reactions_add,
+            "chat.startStream": self._chat_start_stream,
+            "chat.appendStream": self._chat_append_stream,
+            "chat.stopStream": self._chat_stop_stream,
             "assistant.threads.setStatus": self._assistant_set_status,
             "assistant.threads.setSuggestedPrompts": self._assistant_set_suggested_prompts,
             "assistant.threads.setTitle": self._assistant_set_title,
@@ -723,6 +726,51 @@ class FakeSlackAPI:
         head = {**parent, "thread_ts": ts, "reply_count": len(replies)} if replies else parent
         limit = int(args.get("limit") or 1000)
         return {"messages": ([head, *replies])[:limit], "has_more": False, "response_metadata": {"next_cursor": ""}}
+
+    # chat streaming: a message that grows (chat.startStream → appendStream… → stopStream)
+    @staticmethod
+    def _stream_text(args: JsonDict) -> str:
+        text = str(args.get("markdown_text") or "")
+        chunks = _maybe_json(args.get("chunks")) or []
+        if not isinstance(chunks, list):
+            raise SlackApiFailure("invalid_arguments")
+        for chunk in chunks:
+            if not isinstance(chunk, dict) or chunk.get("type") != "markdown_text":
+                raise SlackApiFailure("invalid_chunks")
+            text += str(chunk.get("text") or "")
+        return text
+
+    def _chat_start_stream(self, args: JsonDict) -> JsonDict:
+        _require(args, "channel", "thread_ts")
+        channel, ts = str(args["channel"]), self.next_ts()
+        if not str(channel).startswith("D") and not (args.get("recipient_user_id") and args.get("recipient_team_id")):
+            raise SlackApiFailure("missing_recipient")  # streaming in a channel names its reader
+        msg = {**self._bot_message({"thread_ts": args["thread_ts"]}, ts), "text": self._stream_text(args)}
+        msg["streaming"] = True
+        self.messages[(channel, ts)] = msg
+        return {"channel": channel, "ts": ts}
+
+    def _streaming_message(self, args: JsonDict) -> JsonDict:
+        _require(args, "channel", "ts")
+        msg = self.messages.get((str(args["channel"]), str(args["ts"])))
+        if msg is None:
+            raise SlackApiFailure("message_not_found")
+        if not msg.get("streaming"):
+            raise SlackApiFailure("message_not_in_streaming_state")
+        return msg
+
+    def _chat_append_stream(self, args: JsonDict) -> JsonDict:
+        msg = self._streaming_message(args)
+        msg["text"] += self._stream_text(args)
+        return {"channel": args["channel"], "ts": msg["ts"]}
+
+    def _chat_stop_stream(self, args: JsonDict) -> JsonDict:
+        msg = self._streaming_message(args)
+        msg["text"] += self._stream_text(args)
+        msg["streaming"] = False
+        if args.get("blocks"):
+            msg["blocks"] = _maybe_json(args["blocks"])
+        return {"channel": args["channel"], "ts": msg["ts"], "message": msg}
 
     # Slack's assistant side panel: a thread's status, suggested prompts and title, kept per thread
     def _assistant_thread(self, args: JsonDict) -> JsonDict:

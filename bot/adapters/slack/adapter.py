@@ -74,6 +74,7 @@ from bot.core.events import (
     Visibility,
     Where,
 )
+from bot.core.streaming import TEXT_SINK, TextSink
 from bot.core.tasks import InFlight
 from bot.errors import ConfigError
 from bot.settings import Settings, slack_mode
@@ -325,7 +326,16 @@ class SlackAdapter:
             return
         self._accept(f"form {event.form_id}", event, FormResponder(self, event.where, event.user))
 
-    def _accept(self, kind: str, event: Event, responder: Responder, headers: Mapping[str, Any] | None = None) -> None:
+    def _accept(
+        self,
+        kind: str,
+        event: Event,
+        responder: Responder,
+        headers: Mapping[str, Any] | None = None,
+        *,
+        text_sink: TextSink | None = None,
+    ) -> None:
+        """``text_sink``: where an LLM answer's text goes as it is written (the assistant panel's stream)."""
         retry = retry_num(headers or {})
         note = f" retry={retry}" if retry else ""
         if headers is not None and self._retries.is_repeat(event.event_id, headers):
@@ -340,9 +350,11 @@ class SlackAdapter:
             " (bot)" if event.user.is_bot else "",
             note,
         )
-        self._inflight.spawn(self._dispatch(event, responder))
+        self._inflight.spawn(self._dispatch(event, responder, text_sink))
 
-    async def _dispatch(self, event: Event, responder: Responder) -> None:
+    async def _dispatch(self, event: Event, responder: Responder, text_sink: TextSink | None = None) -> None:
+        if text_sink is not None:
+            TEXT_SINK.set(text_sink)  # this task's context only: the LLM path streams into it
         try:
             if isinstance(event, Command | ButtonClick | FormSubmitted) and not event.user.is_bot:
                 admin = await self._admins.is_admin(event.user.id)

@@ -3,8 +3,9 @@
 * ``assistant_thread_started``: a greeting, and suggested prompts drawn from the readings (the prompt
   bank's discussion questions on a reading that is indexed: ``AdapterKit.suggested_prompts``);
 * a person's message in the panel: the thread titled after the question, a status ("is thinking…")
-  while readbot answers, then the answer in the thread (the status clears when it is posted). The
-  message goes to the dispatcher like a DM, so it is answered by the same Q&A feature;
+  while readbot answers, then the answer in the thread (the status clears when it is posted); an
+  LLM's answer is streamed as the model writes it (:mod:`.streaming`). The message goes to the
+  dispatcher like a DM, so it is answered by the same Q&A feature;
 * ``assistant_thread_context_changed``: bolt's default (the channel the person is looking at is kept
   in the thread's metadata).
 
@@ -26,7 +27,7 @@ from slack_bolt.context.set_suggested_prompts.async_set_suggested_prompts import
 from slack_bolt.context.set_title.async_set_title import AsyncSetTitle
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.adapters.slack.responders import ThreadResponder
+from bot.adapters.slack.streaming import AnswerStream, StreamingResponder
 from bot.adapters.slack.translate import message_from_dm
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ def build_assistant(adapter: SlackAdapter, suggested_prompts: Callable[[], list[
             await set_status(THINKING)
         except Exception:  # a title or status is a nicety: the question is answered regardless
             log.warning("slack assistant: could not set the thread's title or status", exc_info=True)
-        adapter._accept("assistant message", event, ThreadResponder(adapter, event.where, event.user), request.headers)
+        stream = AnswerStream(adapter.client, event.where, event.user, body.get("team_id") or context.team_id)
+        responder = StreamingResponder(adapter, event.where, event.user, stream)
+        adapter._accept("assistant message", event, responder, request.headers, text_sink=stream.sink)
 
     return assistant
