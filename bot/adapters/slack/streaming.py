@@ -46,12 +46,15 @@ class AnswerStream:
         self.streamer: AsyncChatStream | None = None
         self.sent = ""  # the plain text streamed so far
         self._pending = ""
+        self.closed = False
 
     def sink(self, text: str) -> None:
         """Called from the LLM's worker thread with each piece of text."""
         self.loop.call_soon_threadsafe(self._push, text)
 
     def _push(self, text: str) -> None:
+        if self.closed:  # the model went on after readbot gave up on it (a timeout): the reply is out
+            return
         if self.task is None:
             self.task = asyncio.create_task(self._pump(), name="slack-answer-stream")
         self.queue.put_nowait(text)
@@ -75,6 +78,7 @@ class AnswerStream:
 
     async def finish(self, reply: Reply) -> MessageRef | None:
         """Finish the stream with ``reply``; None if nothing was streamed (post the reply as usual)."""
+        self.closed = True
         if self.task is None:
             return None
         self.queue.put_nowait(None)
