@@ -37,6 +37,7 @@ from bot.ask import feature as ask_feature
 from bot.ask import feedback as feedback_feature
 from bot.ask.answers import AnswerLog, Limits
 from bot.ask.record import AnswerRecorder
+from bot.ask.suggestions import ReadingSuggestions
 from bot.ask.weekly import WeeklyPoster, load_weekly
 from bot.clock import Clock, SystemClock
 from bot.core.adapter import ChatAdapter, State
@@ -68,6 +69,8 @@ from bot.readings.pacing import SyllabusRunner
 from bot.readings.service import ReadingService
 from bot.readings.store import ReadingStore
 from bot.readings.syllabus import check_readings, load_syllabus
+from bot.recap import commands as recap_commands
+from bot.recap import feature as recap_feature
 from bot.review.banks import Banks, Entry
 from bot.review.checks import CHECKS
 from bot.review.desk import Kind, ReviewDesk
@@ -78,6 +81,7 @@ from bot.store.events import EventLog
 from bot.store.history import ThreadHistory
 from bot.store.outbox import DurableOutbox
 from bot.store.state import BotState
+from bot.store.threads import BotThreads
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +96,7 @@ class AdapterKit:
     dispatcher: Dispatcher
     commands: tuple[CommandSpec, ...]
     state: State
+    suggested_prompts: Callable[[], list[str]] = list  # questions an assistant panel offers (Slack)
 
 
 AdapterFactory = Callable[[AdapterKit], ChatAdapter]
@@ -130,6 +135,7 @@ def command_specs() -> tuple[CommandSpec, ...]:
         *prompts_commands.COMMANDS,
         *readings_commands.commands(lambda typed: []),
         HELP,
+        *recap_commands.COMMANDS,
     )
 
 
@@ -267,7 +273,11 @@ async def open_app(
         )
         stack.callback(history.close)
 
+        suggestions = ReadingSuggestions(knowledge, [(q.question, q.section) for q in load_questions()])
+        await asyncio.to_thread(suggestions.refresh)
         outbox = Outbox()
+        threads = BotThreads(db, clock.now)
+        outbox.on_sent(threads.record_post)  # a prompt's thread: members' questions there need no mention
         deliveries = DurableOutbox(db, outbox, clock, metrics=metrics)  # what must reach a platform, stored
         health.watch_outbox(deliveries)
         queue = ReviewQueue(db)
@@ -322,6 +332,9 @@ async def open_app(
                 progress=readings.progress,
                 recorder=recorder,
                 owe=deliveries.owe,
+                threads=threads,
+                suggestions=suggestions,
+                clock=clock,
             ),
             feedback_feature.build(
                 answers,
@@ -336,6 +349,14 @@ async def open_app(
             prompts_part,
             readings_part,
             Feature("review", buttons={"review": desk.button}, forms={"review": desk.form}),
+            recap_feature.build(
+                outbox,
+                knowledge,
+                current_reading=reading_store.current,
+                threads=threads,
+                clock=clock,
+                after_prompt_hours=settings.recap_after_prompt_hours,
+            ),
             *extra_features,
             help_feature(lambda: routes.specs, settings.moderators),
         )
@@ -348,7 +369,7 @@ async def open_app(
             middleware=default_middleware(claim=EventLog(db, clock).claim, metrics=metrics, unavailable=is_outage),
         )
 
-        kit = AdapterKit(settings, dispatcher, routes.specs, BotState(db))
+        kit = AdapterKit(settings, dispatcher, routes.specs, BotState(db), suggestions.prompts)
         started = []
         for make in adapters:
             adapter = make(kit)

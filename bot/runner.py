@@ -41,10 +41,17 @@ def adapter_factory(
                 commands=kit.commands,
                 metrics=metrics,
                 healthz=kit.settings.ops_port is None,  # apart: the public port serves /slack/events only
+                suggested_prompts=kit.suggested_prompts,
             )
         from bot.adapters.discord.adapter import DiscordAdapter
 
-        return DiscordAdapter(kit.settings, kit.dispatcher, commands=kit.commands, state=kit.state)
+        return DiscordAdapter(
+            kit.settings,
+            kit.dispatcher,
+            commands=kit.commands,
+            state=kit.state,
+            message_content=kit.settings.discord_message_content,
+        )
 
     return make
 

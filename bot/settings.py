@@ -67,6 +67,17 @@ def _shards(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
 def _list(env: Mapping[str, str], name: str) -> frozenset[str]:
     raw = env.get(name, "")
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
@@ -114,6 +125,7 @@ class Settings:
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = ""
     discord_shards: str = ""  # "" (no sharding), "auto", or a shard count
+    discord_message_content: bool = False  # the privileged intent: follow-ups in readbot's threads
     history_turns: int = 4
     history_hours: float = 24.0  # a thread's history expires this long after its last message
     database_url: str = ""
@@ -126,6 +138,7 @@ class Settings:
     rate_user: int = 10  # questions per person per minute (0: no limit; moderators never limited)
     rate_channel: int = 60  # questions per channel per minute (0: no limit)
     drafts: str = "review"  # review (drafts wait for a moderator) | approve (approved as they are made)
+    recap_after_prompt_hours: int = 0  # a prompt's thread recapped this long after it was posted (0: never)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
@@ -180,6 +193,7 @@ class Settings:
             discord_api_url=env.get("DISCORD_API_URL", "").strip() or "https://discord.com/api/v10",
             discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip(),
             discord_shards=_shards(env),
+            discord_message_content=_bool(env, "DISCORD_MESSAGE_CONTENT", False),
             history_turns=_int(env, "READBOT_HISTORY_TURNS", 4, 0, 20),
             history_hours=_float(env, "READBOT_HISTORY_HOURS", 24.0, 0.01, 24.0 * 365),
             database_url=env.get("READBOT_DATABASE_URL", "").strip(),
@@ -192,6 +206,7 @@ class Settings:
             rate_user=_int(env, "READBOT_RATE_USER", 10, 0, 10_000),
             rate_channel=_int(env, "READBOT_RATE_CHANNEL", 60, 0, 100_000),
             drafts=drafts,
+            recap_after_prompt_hours=_int(env, "READBOT_RECAP_AFTER_PROMPT_HOURS", 0, 0, 24 * 14),
         )
 
 

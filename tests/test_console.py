@@ -184,7 +184,13 @@ async def test_in_chat_a_one_minute_poll_closes_at_its_deadline_and_posts_its_re
     async with open_app(settings, adapters=[console], knowledge=knowledge_service, clock=clock) as app:
         (adapter,) = app.adapters
         assert isinstance(adapter, ConsoleAdapter)
-        assert {t.get_name() for t in app.tasks} == {"poll-deadlines", "prompt-scheduler", "readings-watcher", "outbox"}
+        assert {t.get_name() for t in app.tasks} == {
+            "poll-deadlines",
+            "prompt-scheduler",
+            "readings-watcher",
+            "ask-suggestions",  # /ask's autocomplete kept fresh
+            "outbox",
+        }
         assert app.dispatcher.routes.specs == command_specs()  # what Slack's manifest is checked against
         await adapter.handle_line("/poll Quick test | A | B duration=1")
         await adapter.handle_line("click 1")

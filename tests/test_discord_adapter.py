@@ -31,6 +31,7 @@ import pytest_asyncio
 
 from bot.adapters.discord import DiscordAdapter, DiscordStartError, custom_ids
 from bot.adapters.discord import render as dr
+from bot.adapters.discord.commands import ASK_ABOUT
 from bot.adapters.discord.translate import strip_bot_mention
 from bot.app import AdapterKit, App, command_specs, open_app
 from bot.core.adapter import Responder, UnsupportedOperation
@@ -271,7 +272,8 @@ async def test_commands_are_registered_on_start(world: World) -> None:
     commands = {c["name"]: c for c in put.json}
     declared = {spec.name for spec in command_specs()}  # every command the features declare
     assert {"ask", "poll", "prompt"} <= declared
-    assert set(commands) == declared | {"echo", "slow", "whisper"}  # ... and the tests' own
+    assert set(commands) == declared | {"echo", "slow", "whisper", ASK_ABOUT}  # the tests' own, the context menu
+    assert commands[ASK_ABOUT]["type"] == 3  # a message command
     question, private = commands["ask"]["options"]
     assert (question["name"], question["type"], question["required"]) == ("question", 3, True)
     assert (private["name"], private.get("required", False)) == ("private", False)  # issue 17: private answers

@@ -195,9 +195,18 @@ async def test_poll_is_a_slash_command_with_options_of_its_own(world: World) -> 
     assert put.status == 200
     commands = {c["name"]: c for c in put.json}
     assert {"ask", "poll"} <= set(commands)
-    for name in set(commands) - {"ask", "poll", "reading", "help", "insights"}:  # /prompt takes one text option
+    for name in set(commands) - {
+        "ask",
+        "poll",
+        "reading",
+        "help",
+        "insights",
+        "recap",
+        "Ask readbot about this",
+    }:  # /prompt: one text
         assert [(o["name"], o["type"]) for o in commands[name]["options"]] == [("text", 3)], name
     assert [(o["name"], o["type"]) for o in commands["help"]["options"]] == [("command", 3)]  # /help [command]
+    assert commands["recap"]["options"] == [] and commands["Ask readbot about this"]["type"] == 3
     reading = {o["name"]: o for o in commands["reading"]["options"]}  # /reading: an attachment for add
     assert [(name, o["type"]) for name, o in reading.items()] == [
         ("action", 3),

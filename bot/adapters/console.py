@@ -1,7 +1,9 @@
 """The console adapter: `readbot chat`, to try readbot locally as a person would.
 
 Type a question (as if mentioning the bot) or a command (``/ask …``, ``/poll …``,
-``/prompt …``); readbot's replies are printed as they would be posted. The same
+``/prompt …``, ``/recap``); readbot's replies are printed as they would be posted. A line that starts
+with ``>`` is said in the session's thread without addressing readbot (a member's aside: answered
+only if it asks something, once readbot has answered in the thread). The same
 scenarios as the platform adapters run against it in-process.
 
 A command that declares a file option takes a local path as its last word
@@ -36,6 +38,7 @@ from bot.core.events import (
     FormSubmitted,
     Message,
     MessageRef,
+    PastMessage,
     Reply,
     User,
     Visibility,
@@ -117,6 +120,7 @@ class ConsoleAdapter:
         self._ids = itertools.count(1)
         self._session = secrets.token_hex(4)
         self._form: tuple[Form, Where] | None = None  # a one-field form waiting for the next line
+        self.threads: dict[Where, list[PastMessage]] = {}  # what was said in each thread, for history()
 
     async def start(self) -> None:
         return None
@@ -151,6 +155,8 @@ class ConsoleAdapter:
         if line.startswith("/"):
             name, _, text = line[1:].partition(" ")
             return Command(event_id, where, self.user, name.lower(), text.strip())
+        if line.startswith(">"):  # said in the thread without addressing readbot (a member's aside)
+            return Message(event_id, where, self.user, line[1:].strip(), message_id=event_id, addressed=False)
         return Message(event_id, where, self.user, line, message_id=event_id)
 
     def _click(self, event_id: str, where: Where, number: int) -> Event | None:
@@ -168,7 +174,18 @@ class ConsoleAdapter:
         if isinstance(event, Command) and self._takes_file(event.name):
             event = await asyncio.to_thread(attach_path, event)  # a stat: off the event loop
         if event is not None:
+            if isinstance(event, Message) and event.text.strip():
+                self._said(event.where, PastMessage(event.user, event.text, event.message_id))
             await self.dispatcher.dispatch(event, ConsoleResponder(self, event.where))
+
+    def _said(self, where: Where, message: PastMessage) -> None:
+        if where.thread_id:
+            self.threads.setdefault(Where(where.channel, where.thread_id), []).append(message)
+
+    async def history(self, where: Where, *, limit: int) -> list[PastMessage]:
+        """What was said in the thread in this chat session (the person's messages and readbot's public
+        replies), oldest first."""
+        return list(self.threads.get(Where(where.channel, where.thread_id), []))[-limit:]
 
     def _takes_file(self, name: str) -> bool:
         spec = self.commands.get(name)
@@ -180,6 +197,8 @@ class ConsoleAdapter:
 
     async def send(self, where: Where, reply: Reply) -> MessageRef:
         self.posted.append((where, reply))
+        if reply.visibility is Visibility.PUBLIC:
+            self._said(where, PastMessage(User("readbot", "readbot", is_bot=True), reply.text, str(len(self.posted))))
         ref = MessageRef(where, str(len(self.posted)))
         if reply.buttons:
             self.cards.append((ref, reply))

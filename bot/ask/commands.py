@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.core.commands import CommandSpec, OptionSpec
+import dataclasses
+
+from bot.core.commands import CommandSpec, OptionSpec, Suggest
 
 ASK = CommandSpec(
     name="ask",
@@ -16,3 +18,11 @@ ASK = CommandSpec(
 )
 
 COMMANDS = (ASK,)
+
+
+def commands(suggest: Suggest | None = None) -> tuple[CommandSpec, ...]:
+    """/ask, its question suggested from the readings' section titles (Discord's autocomplete)."""
+    if suggest is None:
+        return COMMANDS
+    question, *rest = ASK.options
+    return (dataclasses.replace(ASK, options=(dataclasses.replace(question, suggest=suggest), *rest)),)

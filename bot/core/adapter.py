@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from bot.core.events import Attachment, Form, MessageRef, Reply, Where
+from bot.core.events import Attachment, Form, MessageRef, PastMessage, Reply, Where
 
 
 class UnsupportedOperation(NotImplementedError):
@@ -58,6 +58,11 @@ class ChatAdapter(Protocol):
         Raises :class:`bot.core.files.FileTooLarge` (its declared size first, then while reading: never
         more than ``limit + 1`` bytes are read) or :class:`bot.core.files.FileUnavailable`, each with one
         line fit to show the person. Never blocks the event loop."""
+
+    async def history(self, where: Where, *, limit: int) -> list[PastMessage]:
+        """The thread ``where.thread_id`` (its opening message first, then the replies, oldest first), at
+        most ``limit`` messages, in plain text (a thread recap). An adapter that can't read a thread's
+        messages raises :class:`UnsupportedOperation`."""
 
 
 class State(Protocol):

@@ -59,7 +59,10 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Message:
-    """A message that mentions the bot (or any message in a DM with it)."""
+    """A message that mentions the bot (or any message in a DM with it), or, with
+    ``addressed=False``, a member's message in a thread that doesn't mention readbot (a possible
+    follow-up: the Q&A feature answers it only in a thread readbot started, and only if it asks
+    something)."""
 
     event_id: str
     where: Where
@@ -67,6 +70,7 @@ class Message:
     text: str  # with the mention of the bot removed
     message_id: str = ""
     attachments: tuple[Attachment, ...] = ()
+    addressed: bool = True
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,16 @@ class FormSubmitted:
 
 
 Event = Message | Command | ButtonClick | FormSubmitted
+
+
+@dataclass(frozen=True)
+class PastMessage:
+    """One message of a thread as the platform keeps it (:meth:`ChatAdapter.history`), oldest first:
+    its author (``is_bot`` for readbot and other apps) and its plain text."""
+
+    user: User
+    text: str
+    message_id: str = ""
 
 
 # ----- outgoing ------------------------------------------------------------------

@@ -12,15 +12,27 @@ how long the platform wants it to wait (``Retry-After``) after a failure.
 from __future__ import annotations
 
 import base64
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.core.adapter import ChatAdapter
-from bot.core.events import Attachment, Button, Channel, Citation, MessageRef, Reply, Visibility, Where
+from bot.core.adapter import ChatAdapter, UnsupportedOperation
+from bot.core.events import Attachment, Button, Channel, Citation, MessageRef, PastMessage, Reply, Visibility, Where
+
+log = logging.getLogger(__name__)
+
+Sent = Callable[[MessageRef, Reply], Awaitable[None]]
 
 
 class Outbox:
     def __init__(self) -> None:
         self._adapters: dict[str, ChatAdapter] = {}
+        self._listeners: list[Sent] = []
+
+    def on_sent(self, listener: Sent) -> None:
+        """Call ``listener(ref, reply)`` after every post made through the outbox (e.g. to record
+        the threads readbot opens with a prompt)."""
+        self._listeners.append(listener)
 
     def register(self, adapter: ChatAdapter) -> None:
         self._adapters[adapter.platform] = adapter
@@ -39,7 +51,13 @@ class Outbox:
         return tuple(self._adapters)
 
     async def send(self, where: Where, reply: Reply) -> MessageRef:
-        return await self.adapter(where.channel.platform).send(where, reply)
+        ref = await self.adapter(where.channel.platform).send(where, reply)
+        for listener in self._listeners:
+            try:
+                await listener(ref, reply)
+            except Exception:  # the post is made; what listens to it must not undo that
+                log.exception("a listener to posts failed for %s", ref)
+        return ref
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         await self.adapter(ref.where.channel.platform).update(ref, reply)
@@ -64,6 +82,16 @@ class Outbox:
         (``permanent(exc)``); unknown errors are worth retrying."""
         read = getattr(self._adapters.get(platform), "permanent", None)
         return bool(read(exc)) if read is not None else False
+
+    async def history(self, where: Where, *, limit: int) -> list[PastMessage]:
+        """A thread's messages through the adapter of its platform; an adapter without the operation
+        fails loudly (:class:`UnsupportedOperation`)."""
+        adapter = self.adapter(where.channel.platform)
+        read = getattr(adapter, "history", None)
+        if read is None:
+            raise UnsupportedOperation(adapter.platform, "reading a thread's messages (history)")
+        messages: list[PastMessage] = await read(where, limit=limit)
+        return messages
 
 
 # ----- JSON for stored deliveries -------------------------------------------------

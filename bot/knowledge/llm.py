@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.core.streaming import TEXT_SINK, TextSink
 from bot.errors import ConfigError
 from bot.knowledge.retrieval import Passage, Retrieval
 from bot.paths import shipped
@@ -41,6 +42,12 @@ def make_chat_model(spec: str) -> Any:
         raise ConfigError(f"READBOT_LLM={spec!r} could not be loaded: {exc}") from exc
 
 
+def _text(content: Any) -> str:
+    if isinstance(content, list):  # content blocks
+        return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+    return str(content)
+
+
 class LLMAnswerer:
     def __init__(self, model: Any, *, timeout: float = 20.0, template: str | None = None) -> None:
         self.model = model
@@ -58,7 +65,17 @@ class LLMAnswerer:
         return self.template.format(passages=passages, question=retrieval.question, history=history_block)
 
     def answer(self, retrieval: Retrieval, history: Sequence[str] = (), evidence: Sequence[Passage] = ()) -> str:
-        future = self._pool.submit(self.model.invoke, self.prompt(retrieval, history, evidence))
+        return self.complete(self.prompt(retrieval, history, evidence))
+
+    def complete(self, prompt: str) -> str:
+        """The model's text for ``prompt`` within the timeout; raises LLMUnavailable otherwise. With a text
+        sink set for the event being handled (:mod:`bot.core.streaming`), the model is streamed and each
+        piece goes to the sink as it comes."""
+        sink = TEXT_SINK.get()
+        if sink is not None and hasattr(self.model, "stream"):
+            future = self._pool.submit(self._streamed, prompt, sink)
+        else:
+            future = self._pool.submit(self.model.invoke, prompt)
         try:
             message = future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError as exc:
@@ -66,13 +83,19 @@ class LLMAnswerer:
             raise LLMUnavailable(f"no answer within {self.timeout:g} s") from exc
         except Exception as exc:  # any provider failure
             raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        text = getattr(message, "content", message)
-        if isinstance(text, list):  # content blocks
-            text = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in text)
-        text = str(text).strip()
+        text = _text(getattr(message, "content", message)).strip()
         if not text:
             raise LLMUnavailable("empty answer")
         return text
+
+    def _streamed(self, prompt: str, sink: TextSink) -> str:
+        parts: list[str] = []
+        for chunk in self.model.stream(prompt):
+            text = _text(getattr(chunk, "content", chunk))
+            if text:
+                parts.append(text)
+                sink(text)
+        return "".join(parts)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -355,6 +355,12 @@ class KnowledgeService:
                 found.append(indexed.chunk.section)
         return {reading: (titles[reading], tuple(found)) for reading, found in sections.items()}
 
+    def section_titles(self) -> list[str]:
+        """Every indexed reading's section headings, each once, in reading order, from the in-memory
+        search index (cheap: nothing read from Chroma unless the index changed since the last question)."""
+        with self._rw.gen_rlock():
+            return list(dict.fromkeys(s.heading for s in self.retriever.lexical.sections if s.heading))
+
     def reload(self) -> None:
         """Another process changed the index (a reading added or removed): search what it holds now.
 

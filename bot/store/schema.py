@@ -236,3 +236,17 @@ outbox_items = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Column("last_error", Text),
 )
+
+# ----- threads readbot started (migration 0011) ---------------------------
+
+bot_threads = Table(
+    "bot_threads",
+    metadata,
+    Column("platform", String(16), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("thread_id", String(64), nullable=False),  # Slack: the thread's ts; Discord: the thread channel id
+    Column("kind", String(16), nullable=False),  # answer | prompt
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("recapped_at", DateTime(timezone=True)),  # a prompt's thread, recapped on schedule (claimed once)
+    PrimaryKeyConstraint("platform", "channel_id", "thread_id", name="one_record_per_thread"),
+)

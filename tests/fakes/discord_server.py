@@ -719,6 +719,7 @@ class FakeDiscord:
             out.append(
                 {
                     "type": 1,
+                    "description": "",  # what Discord answers for a context-menu command
                     "options": [],
                     "default_member_permissions": None,
                     "nsfw": False,
@@ -1074,6 +1075,30 @@ class FakeDiscord:
         inferred) or a raw option list (for subcommands); ``attachments`` is {option name: file}, each an
         attachment option (type 11) with the file in ``data.resolved.attachments``."""
         return await self._interaction(2, self._command_data(name, options, attachments=attachments), user, channel_id)
+
+    async def send_message_command(
+        self, name: str, message_id: int, *, user: int | None = None, channel_id: int | None = None
+    ) -> InteractionRef:
+        """A message context-menu command (Apps → ``name`` on a message): INTERACTION_CREATE type 2 with
+        ``data.type`` 3, ``target_id`` the message and the message itself in ``data.resolved.messages``
+        (its content included whatever the intents, as Discord sends it). The command must be synced."""
+        message = self.messages[int(message_id)]
+        cmd, guild = next(
+            ((c, g) for g, cmds in self.commands.items() for c in cmds if c["name"] == name and c.get("type") == 3),
+            (None, None),
+        )
+        if cmd is None:
+            raise KeyError(f"no message command {name!r} was synced")
+        data: dict[str, Any] = {
+            "id": cmd["id"],
+            "name": name,
+            "type": 3,
+            "target_id": str(message_id),
+            "resolved": {"messages": {str(message_id): message}},
+        }
+        if guild is not None:
+            data["guild_id"] = str(guild)
+        return await self._interaction(2, data, user, channel_id or int(message["channel_id"]))
 
     async def send_autocomplete(
         self,

@@ -55,10 +55,18 @@ DEFAULT_BOT_TOKEN = "xoxb-fake-bot-token"
 DEFAULT_USER_ID = "U0000USER"
 DEFAULT_CHANNEL_ID = "C0000CHAN"
 DEFAULT_SCOPES = (
-    "app_mentions:read,channels:history,chat:write,commands,files:read,files:write,reactions:write,users:read"
+    "app_mentions:read,assistant:write,channels:history,chat:write,commands,files:read,files:write,reactions:write,"
+    "users:read"
 )
 # Web API methods this fake checks the token's scopes for (others are answered whatever the scopes).
-REQUIRED_SCOPES = {"files.list": "files:read", "files.info": "files:read"}
+REQUIRED_SCOPES = {
+    "files.list": "files:read",
+    "files.info": "files:read",
+    "assistant.threads.setStatus": "assistant:write",
+    "assistant.threads.setSuggestedPrompts": "assistant:write",
+    "assistant.threads.setTitle": "assistant:write",
+    "conversations.replies": "channels:history",
+}
 # Where response_url points when a helper is not given one: loopback port 1, so
 # respond() fails fast with "connection refused" instead of going anywhere real.
 UNSET_RESPONSE_URL = "http://127.0.0.1:1/response_url/unset"
@@ -203,6 +211,7 @@ class FakeSlackAPI:
         self.views: dict[str, JsonDict] = {}
         self.reactions: dict[tuple[str, str], list[tuple[str, str]]] = {}  # -> [(name, user)]
         self.files: dict[str, FakeFile] = {}
+        self.assistant_threads: dict[tuple[str, str], JsonDict] = {}  # (channel, thread_ts) -> status, prompts, title
 
         self._failures: dict[str, deque[_Failure]] = {}
         self._download_failures: deque[tuple[str | None, int]] = deque()  # (file id or any, status)
@@ -226,6 +235,12 @@ class FakeSlackAPI:
             "files.list": self._files_list,
             "files.info": self._files_info,
             "reactions.add": self._reactions_add,
+            "chat.startStream": self._chat_start_stream,
+            "chat.appendStream": self._chat_append_stream,
+            "chat.stopStream": self._chat_stop_stream,
+            "assistant.threads.setStatus": self._assistant_set_status,
+            "assistant.threads.setSuggestedPrompts": self._assistant_set_suggested_prompts,
+            "assistant.threads.setTitle": self._assistant_set_title,
         }
         self.add_user(bot_user_id, "readbot", is_bot=True)
 
@@ -712,6 +727,76 @@ class FakeSlackAPI:
         limit = int(args.get("limit") or 1000)
         return {"messages": ([head, *replies])[:limit], "has_more": False, "response_metadata": {"next_cursor": ""}}
 
+    # chat streaming: a message that grows (chat.startStream → appendStream… → stopStream)
+    @staticmethod
+    def _stream_text(args: JsonDict) -> str:
+        text = str(args.get("markdown_text") or "")
+        chunks = _maybe_json(args.get("chunks")) or []
+        if not isinstance(chunks, list):
+            raise SlackApiFailure("invalid_arguments")
+        for chunk in chunks:
+            if not isinstance(chunk, dict) or chunk.get("type") != "markdown_text":
+                raise SlackApiFailure("invalid_chunks")
+            text += str(chunk.get("text") or "")
+        return text
+
+    def _chat_start_stream(self, args: JsonDict) -> JsonDict:
+        _require(args, "channel", "thread_ts")
+        channel, ts = str(args["channel"]), self.next_ts()
+        if not str(channel).startswith("D") and not (args.get("recipient_user_id") and args.get("recipient_team_id")):
+            raise SlackApiFailure("missing_recipient")  # streaming in a channel names its reader
+        msg = {**self._bot_message({"thread_ts": args["thread_ts"]}, ts), "text": self._stream_text(args)}
+        msg["streaming"] = True
+        self.messages[(channel, ts)] = msg
+        return {"channel": channel, "ts": ts}
+
+    def _streaming_message(self, args: JsonDict) -> JsonDict:
+        _require(args, "channel", "ts")
+        msg = self.messages.get((str(args["channel"]), str(args["ts"])))
+        if msg is None:
+            raise SlackApiFailure("message_not_found")
+        if not msg.get("streaming"):
+            raise SlackApiFailure("message_not_in_streaming_state")
+        return msg
+
+    def _chat_append_stream(self, args: JsonDict) -> JsonDict:
+        msg = self._streaming_message(args)
+        msg["text"] += self._stream_text(args)
+        return {"channel": args["channel"], "ts": msg["ts"]}
+
+    def _chat_stop_stream(self, args: JsonDict) -> JsonDict:
+        msg = self._streaming_message(args)
+        msg["text"] += self._stream_text(args)
+        msg["streaming"] = False
+        if args.get("blocks"):
+            msg["blocks"] = _maybe_json(args["blocks"])
+        return {"channel": args["channel"], "ts": msg["ts"], "message": msg}
+
+    # Slack's assistant side panel: a thread's status, suggested prompts and title, kept per thread
+    def _assistant_thread(self, args: JsonDict) -> JsonDict:
+        _require(args, "channel_id", "thread_ts")
+        return self.assistant_threads.setdefault((str(args["channel_id"]), str(args["thread_ts"])), {})
+
+    def _assistant_set_status(self, args: JsonDict) -> JsonDict:
+        _require(args, "status")
+        self._assistant_thread(args)["status"] = str(args["status"])
+        return {}
+
+    def _assistant_set_suggested_prompts(self, args: JsonDict) -> JsonDict:
+        prompts = _maybe_json(args.get("prompts"))
+        if not isinstance(prompts, list) or not prompts or len(prompts) > 4:
+            raise SlackApiFailure("invalid_arguments")  # Slack takes one to four prompts
+        if not all(isinstance(p, dict) and p.get("title") and p.get("message") for p in prompts):
+            raise SlackApiFailure("invalid_arguments")
+        thread = self._assistant_thread(args)
+        thread["prompts"], thread["prompts_title"] = prompts, args.get("title")
+        return {}
+
+    def _assistant_set_title(self, args: JsonDict) -> JsonDict:
+        _require(args, "title")
+        self._assistant_thread(args)["title"] = str(args["title"])
+        return {}
+
     def _files_get_upload_url_external(self, args: JsonDict) -> JsonDict:
         _require(args, "filename", "length")
         file_id = f"F{next(self._id_seq):08d}"
@@ -959,6 +1044,31 @@ async def send_message_event(
     optional = {"user": user, "thread_ts": thread_ts, "bot_id": bot_id, "subtype": subtype}
     event.update({k: v for k, v in optional.items() if v is not None})
     return await send_event(url, secret, event, event_id, retry_num, retry_reason, tamper=tamper)
+
+
+async def send_assistant_thread_started(
+    url: str,
+    secret: str,
+    *,
+    channel: str = "D0000DM",
+    thread_ts: str | None = None,
+    user: str = DEFAULT_USER_ID,
+    context_channel: str = DEFAULT_CHANNEL_ID,
+    event_id: str | None = None,
+) -> BotHttpResponse:
+    """``assistant_thread_started``: a person opened the app's assistant side panel (a new DM thread)."""
+    thread_ts = thread_ts or new_ts()
+    event: JsonDict = {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": user,
+            "context": {"channel_id": context_channel, "team_id": DEFAULT_TEAM_ID, "enterprise_id": None},
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": new_ts(),
+    }
+    return await send_event(url, secret, event, event_id)
 
 
 async def send_slash_command(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -35,7 +36,7 @@ from bot.adapters.discord.responders import InteractionResponder, MessageRespond
 from bot.adapters.discord.views import ActionButton
 from bot.core.adapter import Responder, State, UnsupportedOperation
 from bot.core.commands import CommandSpec, spec_hash
-from bot.core.events import Attachment, Event, MessageRef, Reply, Visibility, Where
+from bot.core.events import Attachment, Event, MessageRef, PastMessage, Reply, Visibility, Where
 from bot.core.tasks import InFlight
 from bot.errors import ConfigError, ReadbotError
 from bot.settings import Settings
@@ -257,7 +258,7 @@ class DiscordAdapter:
         """Send the commands to Discord (global commands take a while to spread, and syncing is
         rate-limited) only when their declarations changed since the last sync by this application."""
         key = f"discord:{client.application_id}:commands"
-        digest = spec_hash(self.commands)
+        digest = spec_hash(self.commands)  # the context menus follow from the declarations (/ask → its menu)
         try:
             if self.state is not None and await self.state.get(key) == digest:
                 log.info("slash commands unchanged since the last sync: not syncing")
@@ -277,15 +278,27 @@ class DiscordAdapter:
             return  # shutting down: take no new work (Discord redelivers nothing; the question stays visible)
         if me is None or message.author.id == me.id or message.author.bot or message.webhook_id:
             return  # its own messages (Discord echoes them), other bots', webhooks'
-        if message.type not in ANSWERED_MESSAGE_TYPES or not translate.mentions_bot(message, me.id):
+        if message.type not in ANSWERED_MESSAGE_TYPES:
             return
-        event = translate.message_event(message, me.id)
+        if translate.mentions_bot(message, me.id):
+            event = translate.message_event(message, me.id)
+        elif self.message_content and translate.in_own_thread(message, me.id):
+            # a member's message in readbot's own thread: the Q&A feature answers it if it asks something
+            event = dataclasses.replace(translate.message_event(message, me.id), addressed=False)
+        else:
+            return
         async with self._inflight.tracking():
             await self.dispatcher.dispatch(event, MessageResponder(message, event.text))
 
     async def handle_command(self, interaction: discord.Interaction) -> None:
         """A slash command (called by the command tree)."""
         await self._dispatch_interaction(translate.command_event(interaction), interaction)
+
+    async def handle_message_command(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """ "Ask readbot about this" on a message (called by the command tree): /ask with its text."""
+        me = self.client.user
+        event = translate.message_command_event(interaction, message, me.id if me is not None else 0)
+        await self._dispatch_interaction(event, interaction)
 
     async def handle_click(self, interaction: discord.Interaction, action: str, value: str) -> None:
         """A click on one of readbot's buttons (called by views.ActionButton)."""
@@ -364,6 +377,18 @@ class DiscordAdapter:
     def permanent(exc: BaseException) -> bool:
         """The channel or message is gone, or readbot may not post there: retrying won't help."""
         return isinstance(exc, discord.NotFound | discord.Forbidden)
+
+    async def history(self, where: Where, *, limit: int) -> list[PastMessage]:
+        """The thread's messages (its channel history), oldest first, at most ``limit``. Others' words
+        are readable only with the Message Content intent (DISCORD_MESSAGE_CONTENT=true)."""
+        if not where.thread_id:
+            raise ValueError("history() reads a thread")
+        channel = await self._messageable(where)
+        me = self.client.user
+        found: list[PastMessage] = []
+        async for message in channel.history(limit=limit, oldest_first=True):
+            found.append(translate.past_message(message, me.id if me is not None else 0))
+        return found
 
     async def fetch(self, attachment: Attachment, *, limit: int) -> bytes:
         """A file attached to a command or mention (``attachment.id`` is its CDN URL), bounded."""

@@ -39,6 +39,12 @@ AutocompleteCallback = Callable[[discord.Interaction, str], Coroutine[Any, Any, 
 class CommandSink(Protocol):
     async def handle_command(self, interaction: discord.Interaction) -> None: ...
 
+    async def handle_message_command(self, interaction: discord.Interaction, message: discord.Message) -> None: ...
+
+
+ASK_ABOUT = "Ask readbot about this"  # a message's context menu (Apps → …): /ask on the selected message
+ASKS = "ask"  # the neutral command it stands for
+
 
 class ReadbotTree(app_commands.CommandTree):
     def __init__(self, client: discord.Client, sink: CommandSink) -> None:
@@ -135,8 +141,25 @@ def spec_command(spec: CommandSpec, sink: CommandSink) -> app_commands.Command:
     return command
 
 
+def ask_about_menu(sink: CommandSink) -> app_commands.ContextMenu:
+    """The message context-menu command "Ask readbot about this": /ask with the selected message."""
+
+    async def callback(interaction: discord.Interaction, message: discord.Message) -> None:
+        await sink.handle_message_command(interaction, message)
+
+    return app_commands.ContextMenu(name=ASK_ABOUT, callback=callback)
+
+
+def context_menus(specs: Iterable[CommandSpec]) -> tuple[str, ...]:
+    """The context-menu commands registered alongside the slash commands (part of what is synced)."""
+    return (ASK_ABOUT,) if any(spec.name == ASKS for spec in specs) else ()
+
+
 def build_tree(client: discord.Client, sink: CommandSink, specs: Iterable[CommandSpec]) -> ReadbotTree:
     tree = ReadbotTree(client, sink)
+    specs = tuple(specs)
+    if context_menus(specs):
+        tree.add_command(ask_about_menu(sink))
     for spec in specs:
         if not COMMAND_NAME.match(spec.name):
             log.warning(

@@ -18,7 +18,7 @@ from typing import Any
 import discord
 
 from bot.adapters.discord.mentions import to_neutral
-from bot.core.events import Attachment, ButtonClick, Channel, Command, Message, MessageRef, User, Where
+from bot.core.events import Attachment, ButtonClick, Channel, Command, Message, MessageRef, PastMessage, User, Where
 
 PLATFORM = "discord"
 ATTACHMENT_OPTION = 11  # Discord's application command option type for a file
@@ -62,6 +62,12 @@ def mentions_bot(message: discord.Message, bot_id: int) -> bool:
     return any(user.id == bot_id for user in message.mentions) or bool(bot_role_ids(message, bot_id))
 
 
+def in_own_thread(message: discord.Message, bot_id: int) -> bool:
+    """Posted in a thread the bot created (one of its answers' or prompts' threads)."""
+    channel = message.channel
+    return isinstance(channel, discord.Thread) and channel.owner_id == bot_id
+
+
 def strip_bot_mention(content: str, bot_id: int, role_ids: Collection[int] = ()) -> str:
     """The text without the mentions of the bot (others are made neutral by :mod:`.mentions`)."""
     text = re.sub(rf"<@!?{bot_id}>", " ", content)
@@ -95,6 +101,13 @@ def message_event(message: discord.Message, bot_id: int) -> Message:
             Attachment(a.url, a.filename, a.size, a.content_type or "") for a in message.attachments if a.url
         ),
     )
+
+
+def past_message(message: discord.Message, bot_id: int) -> PastMessage:
+    """A message of a thread's history → PastMessage (plain text; readbot and other bots marked)."""
+    text = to_neutral(strip_bot_mention(message.content, bot_id, bot_role_ids(message, bot_id)))
+    author = message.author
+    return PastMessage(User(str(author.id), author.display_name, is_bot=author.bot), text, str(message.id))
 
 
 def _option_value(value: Any) -> str:
@@ -154,6 +167,23 @@ def command_event(interaction: discord.Interaction) -> Command:
         text=text,
         options=options,
         attachments=_attachments(raw, data.get("resolved")),
+    )
+
+
+def message_command_event(interaction: discord.Interaction, message: discord.Message, bot_id: int) -> Command:
+    """ "Ask readbot about this" on ``message`` → ``/ask`` with the message's text (an embed's text when it
+    has none) as the question."""
+    text = message.content or " ".join(
+        part for embed in message.embeds for part in (embed.title, embed.description) if part
+    )
+    question = to_neutral(strip_bot_mention(text, bot_id, bot_role_ids(message, bot_id)))
+    return Command(
+        event_id=str(interaction.id),
+        where=where_of(interaction.channel, interaction.channel_id),
+        user=interaction_user(interaction),
+        name="ask",
+        text=question,
+        options={"question": question},
     )
 
 

@@ -28,7 +28,7 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -39,6 +39,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.assistant import build_assistant
 from bot.adapters.slack.files import SlackFiles
 from bot.adapters.slack.gate import Gate
 from bot.adapters.slack.render import render
@@ -47,8 +48,11 @@ from bot.adapters.slack.retries import RetryFilter, retry_num
 from bot.adapters.slack.translate import (
     click_from_payload,
     command_from_payload,
+    command_in_mention,
     message_from_dm,
     message_from_mention,
+    message_from_thread,
+    past_message,
     submission_from_payload,
 )
 from bot.adapters.slack.transport import (
@@ -69,6 +73,7 @@ from bot.core.events import (
     FormSubmitted,
     Message,
     MessageRef,
+    PastMessage,
     Reply,
     User,
     Visibility,
@@ -76,6 +81,7 @@ from bot.core.events import (
 )
 from bot.core.help import asks_for_help
 from bot.core.metrics import NO_METRICS, Metrics
+from bot.core.streaming import TEXT_SINK, TextSink
 from bot.core.tasks import InFlight
 from bot.errors import ConfigError
 from bot.settings import Settings, slack_mode
@@ -140,13 +146,19 @@ class SlackAdapter:
         commands: Iterable[CommandSpec] = (),
         metrics: Metrics = NO_METRICS,
         healthz: bool = True,
+        suggested_prompts: Callable[[], list[str]] = list,
     ) -> None:
         """``extra_routes`` adds routes to the HTTP server (the ops endpoints, on the same port);
         ``healthz=False`` leaves /healthz off it too (the ops endpoints served apart).
         ``commands``: the features' declarations (``AdapterKit.commands``): those with a file option get
-        the person's latest file in the channel. ``metrics`` counts requests refused at the gate."""
+        the person's latest file in the channel. ``metrics`` counts requests refused at the gate.
+        ``suggested_prompts``: the questions the assistant panel
+        suggests when a person opens it (:mod:`.assistant`)."""
         self.settings = settings
+        commands = tuple(commands)
         self.file_commands = frozenset(spec.name for spec in commands if spec.takes_file)
+        self.command_names = frozenset(spec.name for spec in commands)
+        self.suggested_prompts = suggested_prompts
         self.extra_routes = extra_routes
         self.healthz = healthz
         self.gate = Gate(settings.slack_signing_secret, metrics)
@@ -287,6 +299,22 @@ class SlackAdapter:
         """A file's bytes (``files.info``, then its ``url_private_download`` with the bot token), bounded."""
         return await self.files.fetch(attachment, limit=limit)
 
+    async def history(self, where: Where, *, limit: int) -> list[PastMessage]:
+        """The thread's messages (``conversations.replies``, page by page), oldest first, at most ``limit``."""
+        if not where.thread_id:
+            raise ValueError("history() reads a thread")
+        found: list[PastMessage] = []
+        cursor: str | None = None
+        while len(found) < limit:
+            page = await self.client.conversations_replies(
+                channel=where.channel.id, ts=where.thread_id, limit=min(200, limit - len(found)), cursor=cursor
+            )
+            found.extend(past_message(m, self.bot_user_id) for m in page.get("messages") or [] if isinstance(m, dict))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or not cursor:
+                break
+        return found[:limit]
+
     async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         """Show a modal (rendered by :func:`.render.modal_view`) to whoever triggered ``trigger_id``."""
         await self.client.views_open(trigger_id=trigger_id, view=view)
@@ -294,6 +322,7 @@ class SlackAdapter:
     # ------------------------------------------------------------------ incoming
 
     def _register(self) -> None:
+        self.app.assistant(build_assistant(self, self.suggested_prompts))  # the side panel (its own events)
         self.app.event("app_mention")(self._on_app_mention)
         self.app.event("message")(self._on_message)
         self.app.command(ANY)(self._on_command)  # every command: the dispatcher routes them
@@ -305,12 +334,21 @@ class SlackAdapter:
 
     async def _on_app_mention(self, body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest) -> None:
         event = message_from_mention(body, self._bot_id(context))
+        command = command_in_mention(event, self.command_names)
+        if command is not None:  # Slack runs no slash command in a thread: "@readbot /recap" stands in
+            self._accept(f"/{command.name} (mention)", command, ThreadResponder(self, command.where, command.user))
+            return
         responder = ThreadResponder(self, reply_where(event, direct=False), event.user)
         self._accept("app_mention", event, responder, request.headers)
 
     async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest) -> None:
         event = message_from_dm(body, self._bot_id(context))
-        if event is None:  # channel chatter, edits, joins: not for readbot
+        if event is None:
+            event = message_from_thread(body, self._bot_id(context))
+            if event is None:  # top-level channel chatter, edits, joins: not for readbot
+                return
+            # a reply in a thread: the Q&A feature answers it if it asks something in a thread readbot started
+            self._accept("message.thread", event, ThreadResponder(self, event.where, event.user), request.headers)
             return
         responder = ThreadResponder(self, reply_where(event, direct=True), event.user)
         self._accept("message.im", event, responder, request.headers)
@@ -361,7 +399,9 @@ class SlackAdapter:
         headers: Mapping[str, Any] | None = None,
         *,
         gate: AckGate | None = None,
+        text_sink: TextSink | None = None,
     ) -> None:
+        """``text_sink``: where an LLM answer's text goes as it is written (the assistant panel's stream)."""
         retry = retry_num(headers or {})
         note = f" retry={retry}" if retry else ""
         if headers is not None and self._retries.is_repeat(event.event_id, headers):
@@ -376,9 +416,13 @@ class SlackAdapter:
             " (bot)" if event.user.is_bot else "",
             note,
         )
-        self._inflight.spawn(self._dispatch(event, responder, gate))
+        self._inflight.spawn(self._dispatch(event, responder, gate, text_sink))
 
-    async def _dispatch(self, event: Event, responder: Responder, gate: AckGate | None = None) -> None:
+    async def _dispatch(
+        self, event: Event, responder: Responder, gate: AckGate | None = None, text_sink: TextSink | None = None
+    ) -> None:
+        if text_sink is not None:
+            TEXT_SINK.set(text_sink)  # this task's context only: the LLM path streams into it
         try:
             asks_help = isinstance(event, Message) and asks_for_help(event.text)  # the list depends on who asks
             if (isinstance(event, Command | ButtonClick | FormSubmitted) or asks_help) and not event.user.is_bot:

@@ -29,3 +29,32 @@ def slash_commands(specs: Iterable[CommandSpec], events_url: str) -> list[dict[s
         }
         for spec in specs
     ]
+
+
+# What the rest of the manifest must grant readbot (checked against deploy/slack-manifest.yaml by a test).
+BOT_SCOPES = (
+    "app_mentions:read",
+    "assistant:write",  # the assistant side panel: its status, suggested prompts and title
+    "channels:history",  # follow-ups in threads (message.channels), a thread's messages for /recap
+    "chat:write",
+    "commands",
+    "files:read",
+    "files:write",
+    "groups:history",  # the same in private channels
+    "im:history",  # DMs and the assistant panel's threads
+    "users:read",
+)
+BOT_EVENTS = (
+    "app_mention",
+    "assistant_thread_context_changed",
+    "assistant_thread_started",
+    "message.channels",  # members' replies in readbot's threads (answered without a mention if they ask)
+    "message.groups",
+    "message.im",
+)
+ASSISTANT_DESCRIPTION = "Ask about the group's reading: answers quoted from the text, with the section cited."
+
+
+def assistant_view() -> dict[str, Any]:
+    """``features.assistant_view``: turns on the Agents & AI Apps side panel."""
+    return {"assistant_description": ASSISTANT_DESCRIPTION}

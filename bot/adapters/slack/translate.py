@@ -11,9 +11,10 @@ Files: a message's ``files`` (a mention or DM posted with files) become ``Messag
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from bot.adapters.slack.manifest import UMBRELLA
@@ -26,6 +27,7 @@ from bot.core.events import (
     FormSubmitted,
     Message,
     MessageRef,
+    PastMessage,
     User,
     Where,
 )
@@ -141,6 +143,52 @@ def message_from_dm(body: JsonDict, bot_user_id: str | None) -> Message | None:
     if subtype is not None and subtype not in PERSON_SUBTYPES and subtype != "bot_message":
         return None
     return _message(body, event, bot_user_id)
+
+
+def message_from_thread(body: JsonDict, bot_user_id: str | None) -> Message | None:
+    """A ``message`` envelope → Message(addressed=False) if it is a person's reply in a channel thread
+    that doesn't mention the bot (a possible follow-up); None for top-level messages, edits, joins,
+    bots' messages and mentions of the bot (those arrive as ``app_mention`` too)."""
+    event = body["event"]
+    if event.get("channel_type") not in ("channel", "group"):
+        return None
+    thread_ts, ts = event.get("thread_ts"), event.get("ts")
+    if not thread_ts or thread_ts == ts:
+        return None
+    subtype = event.get("subtype")
+    if (subtype is not None and subtype not in PERSON_SUBTYPES) or is_bot_event(event, bot_user_id):
+        return None
+    if bot_user_id and f"<@{bot_user_id}" in str(event.get("text") or ""):
+        return None
+    return dataclasses.replace(_message(body, event, bot_user_id), addressed=False)
+
+
+def past_message(message: JsonDict, bot_user_id: str | None) -> PastMessage:
+    """One message of a ``conversations.replies`` answer → PastMessage (plain text, bots marked)."""
+    return PastMessage(
+        _user_of_event(message, bot_user_id),
+        to_plain(strip_bot_mention(str(message.get("text") or ""), bot_user_id)),
+        str(message.get("ts") or ""),
+    )
+
+
+MENTION_COMMAND = re.compile(r"^/([a-z][\w-]*)(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
+
+
+def command_in_mention(message: Message, known: Collection[str]) -> Command | None:
+    """A mention that is a known command ("@readbot /recap") → that Command, where it was written (in
+    its thread, if any: Slack runs no slash command in a thread, so this is how /recap reaches one);
+    None otherwise."""
+    found = MENTION_COMMAND.match(message.text.strip())
+    if found is None or found.group(1).lower() not in known:
+        return None
+    return Command(
+        event_id=message.event_id,
+        where=message.where,
+        user=message.user,
+        name=found.group(1).lower(),
+        text=(found.group(2) or "").strip(),
+    )
 
 
 def command_from_payload(payload: JsonDict) -> Command:
