@@ -26,7 +26,7 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -191,17 +191,27 @@ def banks_for(queue: ReviewQueue, store: ReadingStore, knowledge: KnowledgeServi
     )
 
 
-def bank_sources(banks: Banks, knowledge: KnowledgeService) -> tuple[Any, Any, Any]:
+def bank_sources(
+    banks: Banks, knowledge: KnowledgeService, progress: Callable[[str, str], Awaitable[int | None]] | None = None
+) -> tuple[Any, Any, Any]:
     """What prompts and polls draw from: the channel's reading's approved questions and claims (none
-    without a reading), and the passage supporting a moderator's own claim."""
+    without a reading), and the passage supporting a moderator's own claim. ``progress(platform,
+    channel)``: how far the channel has read (spoiler-safe: nothing drawn from, or quoted, past it)."""
+
+    async def bound(platform: str, channel: str, upto: int | None) -> int | None:
+        if upto is None and progress is not None:
+            return await progress(platform, channel)
+        return upto
 
     async def questions(platform: str, channel: str, upto: int | None) -> list[Question] | None:
+        upto = await bound(platform, channel, upto)
         reading, entries = await banks.for_channel("prompt", platform, channel, upto=upto)
         if reading == banks.curated_reading and upto is None:
             return None  # the shipped bank, as the prompts feature holds it
         return [Question(e.id, e.text, e.section, e.passage) for e in entries]
 
     async def claims(platform: str, channel: str, upto: int | None) -> list[Claim] | None:
+        upto = await bound(platform, channel, upto)
         reading, entries = await banks.for_channel("claim", platform, channel, upto=upto)
         if reading == banks.curated_reading and upto is None:
             return None
@@ -209,7 +219,8 @@ def bank_sources(banks: Banks, knowledge: KnowledgeService) -> tuple[Any, Any, A
 
     async def support(claim: str, platform: str, channel: str) -> tuple[str, str] | None:
         reading = await banks.reading_of(platform, channel)
-        found = await asyncio.to_thread(best_support, knowledge, claim, reading=reading)
+        upto = await bound(platform, channel, None) if reading is not None else None
+        found = await asyncio.to_thread(best_support, knowledge, claim, reading=reading, upto=upto)
         return (found.section, found.passage) if found else None
 
     return questions, claims, support
@@ -287,7 +298,7 @@ async def open_app(
             check_readings(syllabi, await syllabus.section_counts_of_all(), settings.config_path)
         banks = banks_for(queue, reading_store, knowledge)
         desk = ReviewDesk(queue, banks, clock, settings.moderators, KINDS)
-        reading_questions, reading_claims, support = bank_sources(banks, knowledge)
+        reading_questions, reading_claims, support = bank_sources(banks, knowledge, readings.progress)
         watcher, readings_part = readings_feature.build(
             readings, outbox, clock, moderators=settings.moderators, seen=readings_seen, syllabus=syllabus
         )

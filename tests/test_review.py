@@ -475,3 +475,48 @@ async def test_with_a_language_model_configured_it_drafts_and_bad_drafts_fall_ba
                     assert item.text == answers[n]
     finally:
         knowledge.close()
+
+
+@pytest.mark.asyncio
+async def test_prompts_and_polls_stay_within_the_channels_progress(tmp_path: Path) -> None:
+    """/reading progress bounds the banks too: /poll, /prompt now and a moderator's own claim's
+    passage come only from the sections read (spoiler-safe), and the whole reading opens again."""
+    async with open_app(settings(tmp_path, READBOT_DRAFTS="approve"), adapters=[console], run_tasks=False) as app:
+        chat = Chat(app)
+        await chat.say(MOD, f"/reading add kari {KARI}")
+        await chat.say(MOD, "/reading use kari")
+        assert app.review is not None
+        items = await app.review.queue.items("kari")
+        claims = sorted((i for i in items if i.kind == "claim"), key=lambda i: i.order)
+        questions = sorted((i for i in items if i.kind == "prompt"), key=lambda i: i.order)
+        # read up to the section of the second claim: later claims and questions are out of bounds
+        bound = claims[1].order
+        heading = claims[1].section
+        assert heading in await chat.say(MOD, f"/reading progress {heading}")
+        seen_claims = set()
+        for _ in claims:
+            card = await chat.say(MOD, "/poll")
+            if not card.startswith("Poll: “"):
+                assert "Every claim in the bank has been polled" in card
+                break
+            seen_claims.add(card.split("”", 1)[0].removeprefix("Poll: “"))
+            await chat.say(MOD, "/poll close")
+        allowed = {c.text for c in claims if c.order <= bound}
+        assert seen_claims == allowed  # every claim read so far, none past it
+        posted = await chat.say(MOD, "/prompt now")
+        first = chat.adapter.posted[-2][1].text if "Posted" in posted else posted
+        assert any(q.text in first for q in questions if q.order <= bound), first
+        assert not any(q.text in first for q in questions if q.order > bound)
+        # a moderator's claim is matched only to a passage the group has read
+        later = claims[-1]
+        own = await chat.say(MOD, f"/poll {later.passage[:250]}")
+        sections = headings(KARI)
+        match = re.search(r"From “(Part \d+)”", own)
+        assert match is None or sections.index(match.group(1)) <= bound, own
+        await chat.say(MOD, "/poll close")
+        # progress cleared: the rest of the bank is open again
+        await chat.say(MOD, "/reading progress clear")
+        assert (await chat.say(MOD, "/poll")).startswith(f"Poll: “{claims[2].text}")
+        await chat.say(MOD, "/poll close")
+        unbounded = await chat.say(MOD, f"/poll {later.passage[:250]}")  # ... and the later passage is found
+        assert f"From “{later.section}”" in unbounded, unbounded

@@ -321,11 +321,14 @@ class KnowledgeService:
         prose = "\n".join(ln for ln in prose.splitlines() if not ln.strip().lower().startswith(("source:", "sources:")))
         return replace(fallback, body=prose.strip() or fallback.body)
 
-    def nearest(self, text: str, *, reading: str | None = None, n: int = 5) -> list[tuple[float, IndexedChunk]]:
+    def nearest(
+        self, text: str, *, reading: str | None = None, n: int = 5, upto: int | None = None
+    ) -> list[tuple[float, IndexedChunk]]:
         """The chunks closest in meaning to ``text`` (cosine similarity of the embeddings, best first),
-        of one reading or of all."""
+        of one reading or of all; with ``upto`` (and a reading) none past that section order."""
+        bound = Bound(reading, upto) if reading is not None and upto is not None else None
         with self._rw.gen_rlock():
-            hits = self.index.query(self.index.embedder.embed_query(text), n, reading)
+            hits = self.index.query(self.index.embedder.embed_query(text), n, reading, bound=bound)
             found = self.index.chunks([h.id for h in hits])
         return [(h.score, found[h.id]) for h in hits if h.id in found]
 

@@ -25,10 +25,16 @@ class Supported:
 
 
 def best_support(
-    knowledge: KnowledgeService, claim: str, *, reading: str | None, threshold: float = SUPPORT_THRESHOLD
+    knowledge: KnowledgeService,
+    claim: str,
+    *,
+    reading: str | None,
+    threshold: float = SUPPORT_THRESHOLD,
+    upto: int | None = None,
 ) -> Supported | None:
-    """Blocking (embedding, Chroma): run it in a worker thread."""
-    found = knowledge.nearest(claim, reading=reading, n=1)
+    """Blocking (embedding, Chroma): run it in a worker thread. ``upto``: the group's progress in
+    ``reading``: no passage past it (spoiler-safe)."""
+    found = knowledge.nearest(claim, reading=reading, n=1, upto=upto)
     if not found:
         return None
     score, chunk = found[0]
