@@ -90,7 +90,7 @@ def listed(text: str) -> list[str]:
 async def test_help_lists_what_a_member_may_use_and_a_moderator_everything(chat: Chat) -> None:
     member = await chat.answer("/help", MEMBER)
     assert member.startswith("Commands you can use here:")
-    assert listed(member) == ["/ask", "/reading", "/help"]
+    assert listed(member) == ["/ask", "/prompt", "/reading", "/recap", "/help"]
     assert "• /ask [private:] [your question about the reading]: Ask a question about the reading" in member
     assert "Moderators have more commands" in member
     moderator = await chat.answer("/help", MOD)

@@ -80,17 +80,17 @@ def commands_in(text: str) -> list[str]:
 async def test_help_is_an_app_command_listing_what_each_person_may_use(world: World) -> None:
     fake = world.fake
     synced = {c["name"]: c for cmds in fake.commands.values() for c in cmds}
-    assert "help" in synced and set(synced) == {s.name for s in command_specs()}
+    assert "help" in synced and set(synced) == {s.name for s in command_specs()} | {"Ask readbot about this"}
     assert [o["name"] for o in synced["help"].get("options", [])] == ["command"]
     posts_before = public_bot_messages(fake, fake.general_id)
 
     member = (await private_answer(fake, await fake.send_slash_command("help", {}, user=fake.member_id)))["content"]
-    assert commands_in(member) == ["/ask", "/reading", "/help"] and "Moderators have more commands" in member
+    assert commands_in(member) == ["/ask", "/prompt", "/reading", "/recap", "/help"] and "Moderators have more commands" in member
     moderator = (await private_answer(fake, await fake.send_slash_command("help", {}, user=fake.moderator_id)))[
         "content"
     ]  # Manage Messages in the channel: a moderator
-    assert commands_in(moderator) == ["/ask", "/insights", "/poll", "/prompt", "/reading", "/help"]
-    assert "• /prompt now | skip | pause | resume | list | add [next] <question> | schedule" in moderator
+    assert commands_in(moderator) == ["/ask", "/insights", "/poll", "/prompt", "/reading", "/recap", "/help"]
+    assert "• /prompt suggest <question> | now | skip | pause | resume | list | add [next] <question> | schedule" in moderator
 
     one = await private_answer(fake, await fake.send_slash_command("help", {"command": "poll"}, user=fake.moderator_id))
     assert one["content"].startswith("/poll [claim | option | option]") and "  action: " in one["content"]
@@ -107,7 +107,7 @@ async def test_a_stale_unknown_command_answers_with_the_list(world: World) -> No
     fake = world.fake
     answer = await private_answer(fake, await fake.send_slash_command("frobnicate", {}, user=fake.member_id))
     first, _, listing = answer["content"].partition("\n")
-    assert first == "I don't know the command /frobnicate." and commands_in(listing) == ["/ask", "/reading", "/help"]
+    assert first == "I don't know the command /frobnicate." and commands_in(listing) == ["/ask", "/prompt", "/reading", "/recap", "/help"]
 
 
 @aio
@@ -120,7 +120,7 @@ async def test_a_mention_that_is_only_help_gets_the_list_without_a_thread(world:
         lambda m: (m.get("message_reference") or {}).get("message_id") == str(question["id"]),
         timeout=WAIT,
     )
-    assert commands_in(reply["content"]) == ["/ask", "/reading", "/help"]
+    assert commands_in(reply["content"]) == ["/ask", "/prompt", "/reading", "/recap", "/help"]
     assert [c for c in fake.calls if c.path.endswith("/threads")] == threads_before  # no thread for it
     assert_pings_nobody(fake)
 

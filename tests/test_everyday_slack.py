@@ -99,11 +99,11 @@ def commands_in(text: str) -> list[str]:
 async def test_readbot_help_for_a_member_a_moderator_and_an_admin(bot: Bot) -> None:
     await slash(bot, "/readbot", "help", MEMBER)
     (member,) = await bot.private_to(MEMBER)
-    assert commands_in(member) == ["/ask", "/reading", "/readbot"] and "Moderators have more commands" in member
+    assert commands_in(member) == ["/ask", "/prompt", "/reading", "/recap", "/readbot"] and "Moderators have more commands" in member
     assert "• /readbot help [command]: List the commands" in member  # as help is typed on Slack
     await slash(bot, "/readbot", "help", MOD)  # READBOT_MODERATORS
     (moderator,) = await bot.private_to(MOD)
-    assert commands_in(moderator) == ["/ask", "/insights", "/poll", "/prompt", "/reading", "/readbot"]
+    assert commands_in(moderator) == ["/ask", "/insights", "/poll", "/prompt", "/reading", "/recap", "/readbot"]
     assert "• /poll [claim | option | option]" in moderator and "cancel [ID]" in moderator
     await slash(bot, "/readbot", "", ADMIN)  # a workspace admin is a moderator too; /readbot alone is help
     (admin,) = await bot.private_to(ADMIN)
@@ -123,7 +123,7 @@ async def test_an_unknown_command_and_extra_words_each_get_one_private_answer(bo
     await slash(bot, "/readbot", "frobnicate now", MEMBER)
     (unknown,) = await bot.private_to(MEMBER)
     first, _, listing = unknown.partition("\n")
-    assert first == "I don't know the command /frobnicate." and commands_in(listing) == ["/ask", "/reading", "/readbot"]
+    assert first == "I don't know the command /frobnicate." and commands_in(listing) == ["/ask", "/prompt", "/reading", "/recap", "/readbot"]
     await slash(bot, "/readbot", "help extra words", MEMBER)
     said = (await bot.private_to(MEMBER, 2))[-1]
     assert "\n" not in said and said.startswith("Help takes at most one command's name")

@@ -520,3 +520,44 @@ async def test_prompts_and_polls_stay_within_the_channels_progress(tmp_path: Pat
         await chat.say(MOD, "/poll close")
         unbounded = await chat.say(MOD, f"/poll {later.passage[:250]}")  # ... and the later passage is found
         assert f"From “{later.section}”" in unbounded, unbounded
+
+
+@pytest.mark.asyncio
+async def test_a_members_suggestion_joins_the_review_queue_and_once_approved_the_bank(tmp_path: Path) -> None:
+    async with open_app(settings(tmp_path), adapters=[console], run_tasks=False) as app:
+        chat = Chat(app)
+        assert app.review is not None
+        await chat.say(MOD, f"/reading add kari {KARI}")
+        await chat.say(MOD, "/reading use kari")
+        suggestion = "Why does Kari keep her wooden coat on even at the palace?"
+        said = await chat.say(MEMBER, f"/prompt suggest {suggestion}")
+        assert "waits for a moderator's review" in said
+        (item,) = [i for i in await app.review.queue.items("kari") if i.origin == "suggested"]
+        assert item.state == PENDING and item.text == suggestion and item.created_by == MEMBER.id
+
+        # bad input: one private line each, nothing added
+        before = len(await app.review.queue.items("kari"))
+        assert "already in this reading's bank" in await chat.say(MEMBER, f"/prompt suggest {suggestion.upper()}")
+        assert "can't mention" in await chat.say(MEMBER, "/prompt suggest @everyone why is the bull so kind?")
+        assert "keep it to 280" in await chat.say(MEMBER, "/prompt suggest Why " + "very " * 70 + "much?")
+        assert "question mark" in await chat.say(MEMBER, "/prompt suggest The bull is the real hero here.")
+        assert "Write the discussion question" in await chat.say(MEMBER, "/prompt suggest")
+        assert "Only moderators" in await chat.say(MEMBER, "/prompt drafts")  # members suggest, moderators review
+        assert len(await app.review.queue.items("kari")) == before
+        for n in range(4):  # five an hour per person
+            assert "waits for" in await chat.say(MEMBER, f"/prompt suggest Would you have helped the bull {n} times?")
+        assert "5 suggestions in the last hour" in await chat.say(MEMBER, "/prompt suggest Is the prince fair to Kari?")
+        private = [r for _, r in chat.adapter.posted[-12:]]
+        assert all(r.visibility.value == "private" for r in private)
+
+        # the moderator reviews it among the drafts; approved, it is the channel's next prompt
+        listed = await chat.say(MOD, "/prompt drafts")
+        assert f"Suggested discussion question {item.id} (pending) for kari" in listed
+        assert "Suggested by a member." in listed
+        assert "Approved" in await chat.say(MOD, f"/prompt drafts approve {item.id}")
+        for other in await app.review.queue.items("kari"):
+            if other.kind == "prompt" and other.id != item.id and other.state == PENDING:
+                await chat.say(MOD, f"/prompt drafts reject {other.id}")
+        await chat.say(MOD, "/prompt now")
+        posted = [r.text for _, r in chat.adapter.posted if r.text.startswith("Discussion question:")]
+        assert posted and suggestion in posted[-1] and "From “" not in posted[-1]

@@ -6,10 +6,9 @@ from bot.core.commands import CommandSpec, OptionSpec
 
 PROMPT = CommandSpec(
     name="prompt",
-    description="Discussion prompts (moderators): now, skip, pause, resume, list, add [next], schedule, drafts",
-    options=(OptionSpec("text", "now, skip, pause, resume, list, add [next] <question>, schedule or drafts"),),
-    moderator_only=True,
-    usage="now | skip | pause | resume | list | add [next] <question> | schedule | drafts",
+    description="Discussion prompts: suggest a question; moderators: now, skip, pause, resume, list, add, drafts",
+    options=(OptionSpec("text", "suggest <question>; moderators: now, skip, pause, resume, list, add, drafts"),),
+    usage="suggest <question> | now | skip | pause | resume | list | add [next] <question> | schedule | drafts",
     free_text="text",
 )
 

@@ -19,7 +19,8 @@ HELP = (
     "(skip the next scheduled one) · /prompt pause · /prompt resume · /prompt list (the next five "
     "questions) · /prompt add <question> (after the questions added before) · /prompt add next <question> "
     "(posted first) · /prompt schedule (the next three times) · "
-    "/prompt drafts (review the questions drafted from the reading)"
+    "/prompt drafts (review the questions drafted from the reading and the members' suggestions). "
+    "Anyone: /prompt suggest <question> (a moderator reviews it)"
 )
 QUEUE = 5  # /prompt list
 NO_SCHEDULE = "There is no schedule for this channel: daily prompts are set in readbot.toml."
@@ -58,6 +59,9 @@ class PromptHandler:
             return
         if word == "drafts" and self.desk is not None:
             await self.desk.command("prompt", event, rest, responder)
+            return
+        if word == "suggest" and self.desk is not None:  # any member: it waits for a moderator's review
+            await responder.reply(await self.desk.suggest("prompt", event, rest))
             return
         if word not in self.actions:
             raise InputError(f"I don't know /prompt {shorten(word, 30)}. {HELP}")

@@ -16,7 +16,7 @@ from bot.core.events import Button, ButtonClick, Command, Event, Form, FormField
 from bot.core.moderation import require_moderator
 from bot.errors import InputError
 from bot.review.banks import Banks
-from bot.review.queue import APPROVED, PENDING, REJECTED, Item, ReviewQueue, UnknownItem
+from bot.review.queue import APPROVED, PENDING, REJECTED, SUGGESTED, Item, ReviewQueue, UnknownItem
 
 ACTION = "review"
 EDIT_FORM = "review:edit"
@@ -61,10 +61,15 @@ class ReviewDesk:
     def card(self, item: Item) -> Reply:
         kind = self.kinds[item.kind]
         edited = " · edited" if item.original is not None else ""
+        suggested = item.origin == SUGGESTED
         lines = [
-            f"Draft {kind.noun} {item.id} ({item.state}{edited}) from {item.reading_id}:",
+            f"Suggested {kind.noun} {item.id} ({item.state}{edited}) for {item.reading_id}:"
+            if suggested
+            else f"Draft {kind.noun} {item.id} ({item.state}{edited}) from {item.reading_id}:",
             f"“{item.text}”",
-            f"From “{item.section}”: “{_short(item.passage, PASSAGE_SHOWN)}”",
+            "Suggested by a member."
+            if suggested
+            else f"From “{item.section}”: “{_short(item.passage, PASSAGE_SHOWN)}”",
         ]
         buttons: tuple[Button, ...] = ()
         if item.state != REJECTED:
@@ -144,6 +149,21 @@ class ReviewDesk:
         )
         card = self.card(edited)
         return private(f"Saved.\n{card.text}", card.buttons)
+
+    async def suggest(self, kind_name: str, event: Command, text: str) -> Reply:
+        """A member's suggestion for the channel's reading, waiting for a moderator's review."""
+        kind = self.kinds[kind_name]
+        if not text.strip():
+            raise InputError(f"Write the {kind.noun} after suggest: /prompt suggest <question>")
+        channel = event.where.channel
+        reading = await self.banks.reading_of(channel.platform, channel.id)
+        if reading is None:
+            raise InputError("This channel has no reading yet, so there is nowhere to suggest a question to.")
+        item = await self.queue.suggest(reading, kind.kind, text, by=event.user.id, now=self.clock.now())
+        return private(
+            f"Thanks! Your {kind.noun} “{_short(item.text, 120)}” waits for a moderator's review; "
+            f"once approved it joins {reading}'s questions."
+        )
 
     # ------------------------------------------------------------------ buttons and the form
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,8 @@ PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
 KINDS = ("prompt", "claim")
 MADE = ("drafted", "llm")  # what the drafter makes (replaced when the reading is replaced)
+SUGGESTED = "suggested"  # a member's /prompt suggest
+SUGGESTIONS_PER_HOUR = 5
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,60 @@ class ReviewQueue:
             if rows:
                 await conn.execute(review_items.insert(), rows)
         return await self.items(reading_id)
+
+    async def suggest(
+        self, reading_id: str, kind: str, text: str, *, by: str, now: datetime, per_hour: int = SUGGESTIONS_PER_HOUR
+    ) -> Item:
+        """A member's suggestion (checked like a draft), pending review in the same queue; one person
+        may make ``per_hour`` an hour, and a text already in the queue is refused."""
+        checked = CHECKS[kind](text)
+        key = text_key(checked)
+        async with self.db.engine.begin() as conn:
+            recent = (
+                await conn.execute(
+                    select(review_items.c.id).where(
+                        and_(
+                            review_items.c.origin == SUGGESTED,
+                            review_items.c.created_by == by[:64],
+                            review_items.c.created_at > now - timedelta(hours=1),
+                        )
+                    )
+                )
+            ).all()
+            if len(recent) >= per_hour:
+                raise InputError(f"You have made {per_hour} suggestions in the last hour; please try again later.")
+            taken = await conn.execute(
+                select(review_items.c.state).where(
+                    and_(
+                        review_items.c.reading_id == reading_id,
+                        review_items.c.kind == kind,
+                        review_items.c.text_key == key,
+                    )
+                )
+            )
+            if taken.first() is not None:
+                raise InputError("That question is already in this reading's bank or waiting for review.")
+            item_id = new_id()
+            await conn.execute(
+                review_items.insert().values(
+                    id=item_id,
+                    kind=kind,
+                    reading_id=reading_id,
+                    text=checked,
+                    text_key=key,
+                    section="",  # a member's own question: no section of the reading, so within every bound
+                    section_order=-1,
+                    passage="",
+                    origin=SUGGESTED,
+                    state=PENDING,
+                    position=0,
+                    created_by=by[:64],
+                    created_at=now,
+                )
+            )
+        item = await self.get(item_id)
+        assert item is not None
+        return item
 
     async def items(
         self, reading_id: str | None = None, *, kind: str | None = None, state: str | None = None
