@@ -72,6 +72,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory, knowledge_service: Any
         await fake.stop()
 
 
+FOR_MEMBERS = ["/ask", "/prompt", "/reading", "/recap", "/help"]  # what /help lists for a member
+
+
 def commands_in(text: str) -> list[str]:
     return [line.split()[1] for line in text.splitlines() if line.startswith("• /")]
 
@@ -85,12 +88,13 @@ async def test_help_is_an_app_command_listing_what_each_person_may_use(world: Wo
     posts_before = public_bot_messages(fake, fake.general_id)
 
     member = (await private_answer(fake, await fake.send_slash_command("help", {}, user=fake.member_id)))["content"]
-    assert commands_in(member) == ["/ask", "/prompt", "/reading", "/recap", "/help"] and "Moderators have more commands" in member
+    assert commands_in(member) == FOR_MEMBERS and "Moderators have more commands" in member
     moderator = (await private_answer(fake, await fake.send_slash_command("help", {}, user=fake.moderator_id)))[
         "content"
     ]  # Manage Messages in the channel: a moderator
     assert commands_in(moderator) == ["/ask", "/insights", "/poll", "/prompt", "/reading", "/recap", "/help"]
-    assert "• /prompt suggest <question> | now | skip | pause | resume | list | add [next] <question> | schedule" in moderator
+    prompt_usage = "suggest <question> | now | skip | pause | resume | list | add [next] <question> | schedule"
+    assert f"• /prompt {prompt_usage}" in moderator
 
     one = await private_answer(fake, await fake.send_slash_command("help", {"command": "poll"}, user=fake.moderator_id))
     assert one["content"].startswith("/poll [claim | option | option]") and "  action: " in one["content"]
@@ -107,7 +111,7 @@ async def test_a_stale_unknown_command_answers_with_the_list(world: World) -> No
     fake = world.fake
     answer = await private_answer(fake, await fake.send_slash_command("frobnicate", {}, user=fake.member_id))
     first, _, listing = answer["content"].partition("\n")
-    assert first == "I don't know the command /frobnicate." and commands_in(listing) == ["/ask", "/prompt", "/reading", "/recap", "/help"]
+    assert first == "I don't know the command /frobnicate." and commands_in(listing) == FOR_MEMBERS
 
 
 @aio
@@ -120,7 +124,7 @@ async def test_a_mention_that_is_only_help_gets_the_list_without_a_thread(world:
         lambda m: (m.get("message_reference") or {}).get("message_id") == str(question["id"]),
         timeout=WAIT,
     )
-    assert commands_in(reply["content"]) == ["/ask", "/prompt", "/reading", "/recap", "/help"]
+    assert commands_in(reply["content"]) == FOR_MEMBERS
     assert [c for c in fake.calls if c.path.endswith("/threads")] == threads_before  # no thread for it
     assert_pings_nobody(fake)
 

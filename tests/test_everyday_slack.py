@@ -91,6 +91,9 @@ async def slash(bot: Bot, command: str, text: str, user: str, channel: str = CHA
     assert resp.status == 200 and resp.body == ""
 
 
+FOR_MEMBERS = ["/ask", "/prompt", "/reading", "/recap", "/readbot"]  # what /help lists for a member
+
+
 def commands_in(text: str) -> list[str]:
     return [line.split()[1] for line in text.splitlines() if line.startswith("• /")]
 
@@ -99,7 +102,7 @@ def commands_in(text: str) -> list[str]:
 async def test_readbot_help_for_a_member_a_moderator_and_an_admin(bot: Bot) -> None:
     await slash(bot, "/readbot", "help", MEMBER)
     (member,) = await bot.private_to(MEMBER)
-    assert commands_in(member) == ["/ask", "/prompt", "/reading", "/recap", "/readbot"] and "Moderators have more commands" in member
+    assert commands_in(member) == FOR_MEMBERS and "Moderators have more commands" in member
     assert "• /readbot help [command]: List the commands" in member  # as help is typed on Slack
     await slash(bot, "/readbot", "help", MOD)  # READBOT_MODERATORS
     (moderator,) = await bot.private_to(MOD)
@@ -123,7 +126,7 @@ async def test_an_unknown_command_and_extra_words_each_get_one_private_answer(bo
     await slash(bot, "/readbot", "frobnicate now", MEMBER)
     (unknown,) = await bot.private_to(MEMBER)
     first, _, listing = unknown.partition("\n")
-    assert first == "I don't know the command /frobnicate." and commands_in(listing) == ["/ask", "/prompt", "/reading", "/recap", "/readbot"]
+    assert first == "I don't know the command /frobnicate." and commands_in(listing) == FOR_MEMBERS
     await slash(bot, "/readbot", "help extra words", MEMBER)
     said = (await bot.private_to(MEMBER, 2))[-1]
     assert "\n" not in said and said.startswith("Help takes at most one command's name")
