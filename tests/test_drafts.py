@@ -205,3 +205,14 @@ def test_a_how_to_with_few_judgements_still_gets_three_claims() -> None:
     for item in items:
         assert item.passage in flatten(doc.sections[item.order].text)
         assert (check_question if item.kind == "prompt" else check_claim)(item.text) == item.text
+
+
+def test_a_dialogue_question_quotes_the_words_spoken_not_the_narration_between_two_quotes() -> None:
+    from bot.readings.drafts import _fragment
+
+    passage = (
+        '"Yes," said the king\'s daughter, "indeed I will be careful, and not touch the least thing, '
+        'just as you have told me." But when they entered the forest, it was so thick.'
+    )
+    fragment = _fragment(passage, "dialogue")
+    assert "said" not in fragment and fragment in passage and len(fragment.split()) >= 4

@@ -227,10 +227,19 @@ FRAGMENT_SPLIT = re.compile(
 )
 
 
+def _spoken(passage: str) -> list[str]:
+    """The words inside quotation marks, paired as they open and close: in ``"Yes," said the king's
+    daughter, "indeed I will"`` that is "Yes," and "indeed I will", never the narration between them."""
+    parts = re.findall(r"“([^”]+)”", passage)
+    if passage.count('"') >= 2:
+        parts += passage.split('"')[1::2]  # straight quotes alternate: open, close, open, …
+    return [p for p in parts if len(p.strip()) >= 8]
+
+
 def _fragment(passage: str, kind: str = "") -> str:
     """The passage's most telling clause, verbatim, no quote marks; a clause longer than
     MAX_FRAGMENT_WORDS words is cut there with "…". Dialogue: the clause is taken from the words spoken."""
-    spoken = re.findall(r"[\"“]([^\"”]{8,})[\"”]", passage) if kind == "dialogue" else []
+    spoken = _spoken(passage) if kind == "dialogue" else []
     pieces = [p for text in (spoken or [passage]) for p in FRAGMENT_SPLIT.split(text)]
     clauses = [c.strip(QUOTES + "'‘’ ,.;:!?") for c in pieces]
     clauses = [c for c in clauses if len(_words(c)) >= 4 and not any(q in c for q in QUOTES)]
