@@ -114,7 +114,10 @@ def _top_two(chunk_score: np.ndarray, section_of: np.ndarray, n: int, weight: fl
     second = np.full(n, -np.inf, dtype=np.float32)
     np.maximum.at(second, section_of, rest)
     second = np.where(np.isfinite(second), second, best)
-    return np.where(np.isfinite(best), best + weight * second, best)
+    total = best.copy()
+    ranked = np.isfinite(best)  # sections of this reading (the others stay -inf)
+    total[ranked] += weight * second[ranked]
+    return total
 
 
 class Retriever:
