@@ -6,8 +6,10 @@ For a question readbot:
 2. scores every chunk with BM25 over the chunk and its neighbours, and every section
    with BM25 over the whole section;
 3. scores a chunk ``dense + WINDOW_WEIGHT * window_bm25 / max``, a section by its best
-   chunk plus ``SECTION_WEIGHT * section_bm25 / max`` (BM25 divided by the best score
-   for this question, so the weights mean the same on any reading);
+   chunk plus ``SECOND_WEIGHT`` times its second best (what a question asks is often
+   told over two sentences of a passage) plus ``SECTION_WEIGHT * section_bm25 / max``
+   (BM25 divided by the best score for this question, so the weights mean the same on
+   any reading);
 4. decides whether the reading covers the question with the calibrated model in
    :mod:`bot.knowledge.coverage`;
 5. ranks each section's chunks for quoting (``passage`` scores add BM25 of the chunk
@@ -34,6 +36,7 @@ from bot.knowledge.terms import content_terms, terms
 
 WINDOW_WEIGHT = 0.3
 SECTION_WEIGHT = 0.5
+SECOND_WEIGHT = 0.3  # a section's second-best chunk counts this much (evidence spread over a section)
 PASSAGE_WEIGHT = 0.7
 DENSE_CANDIDATES = 100
 PASSAGES_PER_SECTION = 4
@@ -99,6 +102,24 @@ def _normalised(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     return x / top if top > 0 else np.zeros_like(x)
 
 
+def _top_two(chunk_score: np.ndarray, section_of: np.ndarray, n: int, weight: float = SECOND_WEIGHT) -> np.ndarray:
+    """Each section's best chunk score plus ``weight`` times its second best (a section
+    of one chunk counts its best twice)."""
+    best = np.full(n, -np.inf, dtype=np.float32)
+    np.maximum.at(best, section_of, chunk_score)
+    leaders = np.flatnonzero(np.isfinite(chunk_score) & (chunk_score >= best[section_of]))
+    _, first = np.unique(section_of[leaders], return_index=True)  # one leader per section, even on a tie
+    rest = chunk_score.copy()
+    rest[leaders[first]] = -np.inf
+    second = np.full(n, -np.inf, dtype=np.float32)
+    np.maximum.at(second, section_of, rest)
+    second = np.where(np.isfinite(second), second, best)
+    total = best.copy()
+    ranked = np.isfinite(best)  # sections of this reading (the others stay -inf)
+    total[ranked] += weight * second[ranked]
+    return total
+
+
 class Retriever:
     """Thread-safe: the lexical side is swapped atomically when the index changes."""
 
@@ -110,8 +131,10 @@ class Retriever:
         window_weight: float = WINDOW_WEIGHT,
         section_weight: float = SECTION_WEIGHT,
         dense_weight: float = 1.0,
+        second_weight: float = SECOND_WEIGHT,
     ) -> None:
         self.index = index
+        self.second_weight = second_weight
         self.window_weight = window_weight
         self.section_weight = section_weight
         self.dense_weight = dense_weight
@@ -170,11 +193,9 @@ class Retriever:
         alone = _normalised(lexical.scores(query_terms, reading), in_reading)
         chunk_score = self.dense_weight * dense_filled + self.window_weight * window
         chunk_score = np.where(in_reading, chunk_score, -np.inf)
-        section_best = np.full(len(lexical.sections), -np.inf, dtype=np.float32)
-        np.maximum.at(section_best, lexical.section_of, chunk_score)
-        section_score = section_best + self.section_weight * _normalised(
-            lexical.section_scores(query_terms, reading), sections_in
-        )
+        section_score = _top_two(
+            chunk_score, lexical.section_of, len(lexical.sections), self.second_weight
+        ) + self.section_weight * _normalised(lexical.section_scores(query_terms, reading), sections_in)
         section_score = np.where(sections_in, section_score, -np.inf)
         passage_score = chunk_score + PASSAGE_WEIGHT * alone
 
