@@ -525,6 +525,7 @@ def test_doctor_on_a_fresh_data_dir_says_to_ingest(cli_env: dict[str, str], tmp_
         "tokenizer",
         "chroma",
         "index",
+        "syllabus",
         "database",
     ]
     assert lines[:2] == ["ok   settings", "ok   tokens"]
@@ -532,7 +533,8 @@ def test_doctor_on_a_fresh_data_dir_says_to_ingest(cli_env: dict[str, str], tmp_
     assert all(line.startswith("ok   ") for line in lines[3:6]), lines  # the shipped banks and reading
     assert lines[6:10] == ["ok   data dir", "ok   model", "ok   tokenizer", "ok   chroma"]
     assert lines[10].startswith("fail index:") and "run readbot ingest" in lines[10]
-    assert lines[11].startswith("fail database:")
+    assert lines[11] == "ok   syllabus (no [[syllabus]] in readbot.toml)"
+    assert lines[12].startswith("fail database:")
     assert DEFAULT_BOT_TOKEN not in done.stdout + done.stderr and SECRET not in done.stdout + done.stderr
     assert not done.stderr
 
@@ -695,3 +697,24 @@ def test_doctor_names_each_reading_file_that_cannot_be_indexed(tmp_path: Path) -
     assert "ok   readings (1 file in " in "\n".join(lines), lines
     code, lines = doctor({**env, "READBOT_KNOWLEDGE_DIR": str(tmp_path / "nowhere")})
     assert "READBOT_KNOWLEDGE_DIR" in failed_line(lines, "readings")
+
+
+def test_doctor_checks_the_syllabus_as_start_up_does(
+    session_data_dir: Path, knowledge_service: Any, tmp_path: Path
+) -> None:
+    from bot.app import CURATED_READING
+
+    config = tmp_path / "readbot.toml"
+    env = {"READBOT_DATA_DIR": str(session_data_dir), "READBOT_CONFIG": str(config)}
+    entry = '[[syllabus]]\nplatform = "slack"\nchannel = "C1"\ntimezone = "Europe/Berlin"\nreadings = [{}]\n'
+    config.write_text(entry.format(f'{{ reading = "{CURATED_READING}", start = "2027-01-04" }}'), encoding="utf-8")
+    _, lines = doctor(env)
+    assert any(line.startswith("ok   syllabus (1 channel, 1 readings planned)") for line in lines), lines
+    config.write_text(entry.format('{ reading = "no-such-story", start = "2027-01-04" }'), encoding="utf-8")
+    code, lines = doctor(env)
+    assert code == 1
+    line = failed_line(lines, "syllabus")
+    assert "unknown reading 'no-such-story'" in line and CURATED_READING in line
+    config.write_text(entry.format(f'{{ reading = "{CURATED_READING}", start = "2027-13-04" }}'), encoding="utf-8")
+    code, lines = doctor(env)
+    assert code == 1 and "2027-13-04" in failed_line(lines, "syllabus")

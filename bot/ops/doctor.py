@@ -122,6 +122,28 @@ class ChromaCheck:
             return "the index is empty: run readbot ingest"
         return None
 
+    def syllabus(self, settings: Settings) -> str | None:
+        """readbot.toml's [[syllabus]] as start-up reads it (dates, time zones, paces), then each
+        entry's reading against the index: the line start-up would stop with."""
+        from bot.knowledge.index import COLLECTION
+        from bot.readings.syllabus import check_readings, load_syllabus
+
+        syllabi = load_syllabus(settings.config_path)
+        if not syllabi:
+            return Note("no [[syllabus]] in readbot.toml")
+        if self.client is None:
+            return "Chroma is not reachable (see above), so the syllabus's readings can't be checked"
+        names = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
+        sections: dict[str, set[tuple[str, int]]] = {}
+        if COLLECTION in names:
+            metas = self.client.get_collection(COLLECTION).get(include=["metadatas"])["metadatas"] or []
+            for meta in metas:
+                place = (str(meta.get("document", "")), int(meta.get("section_order", 0) or 0))
+                sections.setdefault(str(meta.get("reading", "")), set()).add(place)
+        check_readings(syllabi, {r: len(s) for r, s in sections.items()}, settings.config_path)
+        entries = sum(len(s.entries) for s in syllabi)
+        return Note(f"{len(syllabi)} channel{'s' if len(syllabi) != 1 else ''}, {entries} readings planned")
+
 
 def check_config(settings: Settings) -> str | None:
     """readbot.toml as start-up reads it: the same line start-up would stop with."""
@@ -240,6 +262,7 @@ def run_doctor(out: TextIO, load: Callable[[], Settings] = Settings.from_env) ->
         ("tokenizer", check_model_file("tokenizer")),
         ("chroma", chroma.reachable),
         ("index", chroma.index),
+        ("syllabus", chroma.syllabus),
         ("database", check_database),
     ]
     out.write("ok   settings\n")
