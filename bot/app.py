@@ -134,8 +134,8 @@ def command_specs() -> tuple[CommandSpec, ...]:
         *polls_commands.commands(load_claims()),
         *prompts_commands.COMMANDS,
         *readings_commands.commands(lambda typed: []),
-        HELP,
         *recap_commands.COMMANDS,
+        HELP,
     )
 
 
