@@ -18,9 +18,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from bot.errors import BrokenInstall, ConfigError, InputError, ReadbotError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 EXIT_USAGE = 2
 DEMO_QUESTION = "What is the main argument of the reading?"
@@ -123,13 +126,13 @@ def _settings():
 
 
 @contextlib.contextmanager
-def _open_service(*, rebuild: bool = False) -> Iterator:
+def _open_service(*, rebuild: bool = False, settings: Settings | None = None) -> Iterator:
     """The knowledge service, closed on leaving; a Chroma failure while it is used becomes one line
     (the index at … is damaged: run `readbot ingest --rebuild`)."""
     from bot.knowledge.index import index_failure
     from bot.knowledge.service import KnowledgeService
 
-    settings = _settings()
+    settings = settings or _settings()
     with contextlib.closing(KnowledgeService.open(settings, rebuild=rebuild)) as service:
         try:
             yield service
@@ -208,10 +211,14 @@ def _ask_lines(service, args: argparse.Namespace, out: TextIO, stdin: TextIO) ->
 def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.knowledge.ingest import discover, progress_bar
 
-    with _open_service(rebuild=args.rebuild) as service:
+    settings = _settings()
+    with _open_service(rebuild=args.rebuild, settings=settings) as service:
         files, _ = discover(args.paths or [service.knowledge_dir])
         total = sum(p.stat().st_size for p, _ in files)
         report = service.ingest(args.paths, reading=args.reading, prune=args.prune, progress=progress_bar(total))
+        if args.rebuild and not args.paths:  # the readings added with /reading add or readbot readings add
+            for copy in sorted((settings.data_dir / "readings").glob("*.md")):
+                report = report.merged(service.ingest([copy], reading=copy.stem))
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     out.write(report.summary() + "\n")

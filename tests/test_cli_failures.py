@@ -122,6 +122,24 @@ def test_a_damaged_index_is_one_line_naming_the_fix_which_works(
     assert json.loads(again.stdout)["grounded"] is True
 
 
+def test_a_rebuild_indexes_the_added_readings_again(run_readbot: Any, indexed: Path, tmp_path: Path) -> None:
+    """A reading added with `readbot readings add` is kept in the data dir: a rebuild of a damaged
+    index indexes it again, so its questions are answered as before."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(indexed, data_dir)
+    story = Path(__file__).resolve().parents[2] / "shared" / "eval" / "fairytaleqa-val" / "kari-woodencoat.md"
+    added = run_readbot(["readings", "add", str(story), "--id", "kari"], data_dir=data_dir)
+    assert added.returncode == 0, added.stderr
+    question = "What did Kari make her coat of?"
+    before = json.loads(run_readbot(["ask", "--json", "--reading", "kari", question], data_dir=data_dir).stdout)
+    damage(data_dir / "chroma" / "chroma.sqlite3", "start")
+    rebuilt = run_readbot(["ingest", "--rebuild"], data_dir=data_dir)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "2 added" in rebuilt.stdout, rebuilt.stdout  # the shipped reading and kari
+    after = json.loads(run_readbot(["ask", "--json", "--reading", "kari", question], data_dir=data_dir).stdout)
+    assert after["grounded"] == before["grounded"] and after["sources"] == before["sources"]
+
+
 def test_a_rebuild_of_a_sound_index_moves_nothing_aside(run_readbot: Any, indexed: Path, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     shutil.copytree(indexed, data_dir)
