@@ -168,11 +168,10 @@ async def test_a_private_answer_is_ephemeral_and_shared_with_attribution(world: 
     ref = await fake.send_slash_command("ask", {"question": COVERED, "private": "yes"}, user=member, channel_id=channel)
     first = await world.settle(ref)
     assert public(fake, channel) == []  # nothing public, not even a "thinking…" message
-    if first.json["type"] == 4:  # answered as the first response: not deferred in public
-        data, answer_id = first.json["data"], ref.original_id
-    else:  # a busy machine: the adapter's 2 s safety defer came first; the answer replaced it, ephemeral
-        (followup,) = world.followups(ref)
-        data, answer_id = followup.json, int(followup.response["id"])
+    # deferred at once, ephemerally: the "thinking…" only the asker sees, which the answer replaces
+    assert first.json["type"] == 5 and first.json["data"]["flags"] & EPHEMERAL
+    (followup,) = world.followups(ref)
+    data, answer_id = followup.json, int(followup.response["id"])
     assert data["flags"] & EPHEMERAL and "bug" in data["content"]
     answer = fake.messages[int(answer_id or 0)]
     assert [label for label, _ in buttons(answer)][-1] == "Share with the channel"

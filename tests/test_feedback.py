@@ -122,7 +122,7 @@ class _Capture:
     async def reply(self, reply: Reply):  # type: ignore[no-untyped-def]
         return await self.adapter.send(self.adapter.posted[-1][0], reply)
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, *, private: bool = False) -> None:
         return None
 
     async def open_form(self, form: object) -> None:

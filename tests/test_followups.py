@@ -149,7 +149,7 @@ class Collect:
         self.replies.append(reply)
         return MessageRef(Where(Channel("slack", "C1"), thread_id=self.thread), "501.0")
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, *, private: bool = False) -> None:
         return None
 
     async def open_form(self, form: Any) -> None:

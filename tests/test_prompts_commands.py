@@ -51,7 +51,7 @@ class Responder:
         self.replies.append(reply)
         return MessageRef(Where(Channel("slack", "C1")), f"r{len(self.replies)}")
 
-    async def acknowledge(self) -> None: ...
+    async def acknowledge(self, *, private: bool = False) -> None: ...
 
     async def open_form(self, form: object) -> None:
         raise UnsupportedOperation("test", "forms")

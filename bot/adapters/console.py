@@ -79,7 +79,7 @@ class ConsoleResponder:
         self._adapter = adapter
         self._where = where
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, *, private: bool = False) -> None:
         return None
 
     async def open_form(self, form: Form) -> None:

@@ -29,8 +29,8 @@ class RecordingResponder:
         self.threads = threads
         self.answered: list[MessageRef] = []
 
-    async def acknowledge(self) -> None:
-        await self.inner.acknowledge()
+    async def acknowledge(self, *, private: bool = False) -> None:
+        await self.inner.acknowledge(private=private)
 
     async def open_form(self, form: Form) -> None:
         await self.inner.open_form(form)

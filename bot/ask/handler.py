@@ -140,8 +140,7 @@ class AskHandler:
             else (event.options.get("question") or event.text)
         )  # a bad question is answered privately at once
         ticket = await self.recorder.admit(event, question, private=private) if self.recorder else None
-        if not private:  # a private answer is its own first response (Discord: ephemeral, no public "thinking…")
-            await responder.acknowledge()
+        await responder.acknowledge(private=private)  # a private answer: Discord's "thinking…" is ephemeral too
         key = self.thread_key(event)
         threaded = isinstance(event, Message) or bool(event.where.thread_id)
         channel = event.where.channel

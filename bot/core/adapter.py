@@ -27,8 +27,9 @@ class Responder(Protocol):
 
     async def reply(self, reply: Reply) -> MessageRef | None: ...
 
-    async def acknowledge(self) -> None:
-        """Tell the platform the event is being worked on (Discord defer; Slack ack)."""
+    async def acknowledge(self, *, private: bool = False) -> None:
+        """Tell the platform the event is being worked on (Discord defer; Slack ack). ``private``: the
+        answer will be for this person only (Discord: an ephemeral "thinking…", never a public one)."""
 
     async def open_form(self, form: Form) -> None:
         """Show a form to the person (Slack: a modal from the command's trigger).

@@ -71,7 +71,7 @@ class MessageResponder:
         self._target: tuple[discord.abc.Messageable, discord.Message | None] | None = None
         self._lock = asyncio.Lock()
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, *, private: bool = False) -> None:
         """Show "readbot is typing…" where the question was asked (best effort)."""
         try:
             await self.message.channel.typing()
@@ -138,12 +138,14 @@ class InteractionResponder:
     def responded(self) -> bool:
         return self.interaction.response.is_done()
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, *, private: bool = False) -> None:
+        """Defer; ``private``: the "thinking…" is ephemeral, so the answer that replaces it is too."""
         async with self._lock:
             if self.interaction.response.is_done():
                 return
-            await self.interaction.response.defer()
-            self._thinking = self.interaction.type is discord.InteractionType.application_command
+            command = self.interaction.type is discord.InteractionType.application_command
+            await self.interaction.response.defer(ephemeral=private and command)
+            self._thinking = command and not private  # a public "thinking…" a private reply must remove
 
     async def open_form(self, form: Form) -> None:
         """A modal, as the interaction's first response (a form of text fields only; not after a defer,

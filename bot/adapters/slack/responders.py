@@ -97,7 +97,7 @@ class ThreadResponder:
             return None
         return await self.outbox.send(self.where, reply)
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, *, private: bool = False) -> None:
         """Slack got its acknowledgement when the event arrived, or gets it now (a click, a form)."""
         if self.gate is not None:
             await self.gate.open()
