@@ -221,8 +221,33 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
                 report = report.merged(service.ingest([copy], reading=copy.stem))
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    if report.changed:
+        _tell_running_processes(settings)
     out.write(report.summary() + "\n")
     return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
+
+
+def _tell_running_processes(settings: Settings) -> None:
+    """The index changed under running readbot processes: bump the readings' version in the database,
+    so their watchers reload it (as after /reading add). Best effort: a database that can't be
+    reached is one line, and the ingest still stands."""
+    from bot.readings.store import ReadingStore
+    from bot.store.db import Database, database_url
+
+    async def bump() -> None:
+        db = await Database.open(database_url(settings.database_url, settings.data_dir))
+        try:
+            await ReadingStore(db).bump_version()
+        finally:
+            await db.close()
+
+    try:
+        asyncio.run(bump())
+    except Exception as exc:
+        print(
+            f"readbot: indexed, but running readbot processes could not be told ({type(exc).__name__}): restart them",
+            file=sys.stderr,
+        )
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:

@@ -218,3 +218,33 @@ async def test_a_restart_on_the_same_postgresql_database_keeps_the_channels_read
             assert answer.citations[0].section == "The Starter"
             reading = await app.readings.store.get("sourdough")
             assert reading is not None and reading.status == "ready" and reading.added_by == MOD.id
+
+
+@pytest.mark.asyncio
+async def test_readbot_ingest_of_a_reading_tells_running_processes(run_readbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`readbot ingest --reading X` changes the index under running readbot processes: it bumps the
+    readings' version, which their watchers poll (as /reading add does); nothing changed, no bump."""
+    from bot.store.db import Database, database_url
+
+    data_dir = tmp_path / "data"
+    story = tmp_path / "story.md"
+    story.write_text("# A short story\n\n## Part 1\n\nThe miller's daughter spun straw into gold.\n", encoding="utf-8")
+
+    async def version() -> str:
+        db = await Database.open(database_url("", data_dir))
+        try:
+            return await ReadingStore(db).version()
+        finally:
+            await db.close()
+
+    first = run_readbot(["ingest", "--reading", "story", str(story)], data_dir=data_dir)
+    assert first.returncode == 0, first.stderr
+    after_add = await version()
+    assert after_add != ""
+    same = run_readbot(["ingest", "--reading", "story", str(story)], data_dir=data_dir)
+    assert same.returncode == 0 and "1 unchanged" in same.stdout, same.stdout + same.stderr
+    assert await version() == after_add  # unchanged: no reload asked for
+    story.write_text(story.read_text(encoding="utf-8") + "\nShe named the little man.\n", encoding="utf-8")
+    changed = run_readbot(["ingest", "--reading", "story", str(story)], data_dir=data_dir)
+    assert changed.returncode == 0 and "1 updated" in changed.stdout, changed.stdout + changed.stderr
+    assert await version() not in ("", after_add)
