@@ -531,12 +531,17 @@ async def test_run_serves_ops_apart_and_the_public_port_only_takes_slack_events(
             await wait_healthy(f"http://127.0.0.1:{ops}", proc, log)  # up first, before the model loads
             async with aiohttp.ClientSession() as session:
                 deadline = time.monotonic() + 90
+                status = None
                 while True:  # ready once the index, the database and Slack are
-                    async with session.get(f"http://127.0.0.1:{ops}/readyz") as resp:
-                        if resp.status == 200 or time.monotonic() > deadline or proc.poll() is not None:
-                            break
+                    try:
+                        async with session.get(f"http://127.0.0.1:{ops}/readyz") as resp:
+                            status = resp.status
+                    except aiohttp.ClientConnectorError:  # the process stopped: its log says why
+                        status = None
+                    if status == 200 or time.monotonic() > deadline or proc.poll() is not None:
+                        break
                     await asyncio.sleep(0.2)
-                assert resp.status == 200, log.read_text(errors="replace")[-3000:]
+                assert status == 200, log.read_text(errors="replace")[-3000:]
                 for path in ("/healthz", "/readyz", "/metrics"):
                     async with session.get(f"http://127.0.0.1:{public}{path}") as resp:
                         assert resp.status == 404, path

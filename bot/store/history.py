@@ -26,6 +26,20 @@ CREATE INDEX IF NOT EXISTS thread_questions_key ON thread_questions (thread_key,
 CREATE INDEX IF NOT EXISTS thread_questions_time ON thread_questions (asked_at);
 """
 SWEEP_EVERY = 60.0  # seconds between bulk deletions of expired threads
+LOCK_WAIT = 30.0  # seconds a statement waits for another connection's lock on the file
+
+
+def _retry_locked(run: Callable[[], object], tries: int = 5) -> None:
+    """Run a schema statement, again after a short pause if SQLite says the file is locked (in WAL
+    mode a lock taken by a reader that becomes a writer is refused at once, whatever the timeout)."""
+    for attempt in range(tries):
+        try:
+            run()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 class ThreadHistory:
@@ -36,9 +50,11 @@ class ThreadHistory:
         self.keep = keep
         self.ttl = ttl_hours * 3600.0
         self._clock = clock
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+        # the same file as the app's database, which other connections write meanwhile (migrations, the
+        # readiness probe): wait for their locks rather than fail start-up
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=LOCK_WAIT)
+        _retry_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
+        _retry_locked(lambda: self._db.executescript(SCHEMA))
         self._lock = threading.Lock()
         self._swept = 0.0
 
