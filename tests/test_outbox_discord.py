@@ -8,6 +8,7 @@ sleeping). Time is a ManualClock; the outbox's retries run by ``app.deliveries.f
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -84,5 +85,51 @@ async def test_a_503_and_a_429_while_a_poll_closes_on_discord(knowledge_service:
             assert upload.files[0]["data"].startswith(b"\x89PNG") and "Results: “" in upload.json["content"]
             assert "Agree: 1 (100%)" in upload.json["content"]
             assert buttons(fake.messages[int(card["id"])]) == []
+    finally:
+        await fake.stop()
+
+
+async def test_an_answer_discord_refuses_is_owed_and_posted_in_its_thread(
+    knowledge_service: Any, tmp_path: Path
+) -> None:
+    """A mention's answer that Discord refuses (a 503 on the post in its thread) is not apologised for
+    and not lost: the outbox posts it there once Discord takes it."""
+    fake = FakeDiscord(TOKEN)
+    await fake.start()
+    settings = Settings.from_env(
+        {
+            "READBOT_DATA_DIR": str(tmp_path / "data"),
+            "DISCORD_TOKEN": TOKEN,
+            "DISCORD_API_URL": fake.api_url,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "READBOT_CONFIG": str(tmp_path / "none.toml"),
+        },
+        dotenv=None,
+    )
+    clock = ManualClock(START)
+    try:
+        async with open_app(
+            settings, adapters=[discord_adapter], knowledge=knowledge_service, clock=clock, run_tasks=False
+        ) as app:
+            fake.fail("POST", r"/channels/\d+/messages", status=503)  # the answer's first post
+            question = await fake.send_message(
+                fake.general_id, "What does Ilya say about vibe coding?", mentions_bot=True
+            )
+            thread = int(question["id"])  # the thread started from the question
+            refused = await fake.wait_for_call(path_is("POST", f"/channels/{thread}/messages"), timeout=60)
+            assert refused.status == 503
+            for _ in range(100):  # the handler hands the answer to the outbox
+                if (await app.deliveries.backlog()).pending:
+                    break
+                await asyncio.sleep(0.05)
+            assert (await app.deliveries.backlog()).pending == 1
+            mine = [m for m in fake.messages_in(thread) + fake.messages_in(fake.general_id)]
+            assert not [m for m in mine if m["author"]["id"] == str(fake.bot_user_id)]  # no apology either
+
+            clock.advance(seconds=backoff(1))
+            assert await app.deliveries.flush() == 1
+            (answer,) = [m for m in fake.messages_in(thread) if m["author"]["id"] == str(fake.bot_user_id)]
+            assert "vibe" in (answer["content"] + str(answer.get("embeds"))).lower()
+            assert (await app.deliveries.backlog()).pending == 0
     finally:
         await fake.stop()

@@ -81,6 +81,14 @@ class MessageResponder:
     async def open_form(self, form: object) -> None:
         raise UnsupportedOperation("discord", "forms here")
 
+    @property
+    def where(self) -> Where:
+        """Where a public reply goes: the answer's thread once it exists, else the question's channel
+        (an answer Discord refused is owed there: :meth:`bot.store.outbox.DurableOutbox.owe`)."""
+        if self._target is not None:
+            return where_of(self._target[0])
+        return where_of(self.message.channel, self.message.channel.id)
+
     async def reply(self, reply: Reply) -> MessageRef | None:
         rendered = render(reply)
         if rendered.private:
