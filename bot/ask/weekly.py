@@ -19,13 +19,14 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
 
 from bot.ask.answers import AnswerLog
 from bot.ask.insights import gather
 from bot.clock import Clock
+from bot.core.config import DEFAULT_TIMEZONE, channel_entry, time_zone
 from bot.core.events import Channel, Reply, Where
 from bot.core.outbox import Outbox
 from bot.errors import ConfigError
@@ -33,8 +34,7 @@ from bot.store.events import EventLog
 
 log = logging.getLogger(__name__)
 
-KEYS = {"platform", "channel", "cron", "timezone", "days"}
-PLATFORMS = ("slack", "discord", "console")
+KEYS = ("platform", "channel", "cron", "timezone", "days")
 
 
 @dataclass(frozen=True)
@@ -55,39 +55,20 @@ def parse_weekly(data: dict[str, object], path: Path) -> WeeklyReport | None:
     raw = data.get("insights")
     if raw is None:
         return None
-    where = f"{path} [insights]"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a table of platform, channel, cron, timezone, days")
-    unknown = sorted(set(raw) - KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (expected {', '.join(sorted(KEYS))})")
-    for key in ("platform", "channel", "cron"):
-        if key not in raw:
-            raise ConfigError(f"{where}: missing {key!r}")
-    platform, channel, cron = raw["platform"], raw["channel"], raw["cron"]
-    if not isinstance(platform, str) or platform.strip().lower() not in PLATFORMS:
-        raise ConfigError(f"{where}: unknown platform {platform!r}: expected slack or discord")
-    if isinstance(channel, int) and not isinstance(channel, bool):
-        channel = str(channel)
-    if not isinstance(channel, str) or not channel.strip() or any(c.isspace() for c in channel.strip()):
-        raise ConfigError(f"{where}: channel {channel!r} is not a channel id")
+    entry = channel_entry(raw, f"{path} [insights]", keys=KEYS, required=("platform", "channel", "cron"))
+    assert isinstance(raw, dict)  # channel_entry checked it is a table
+    where, cron = entry.where, raw["cron"]
     if not isinstance(cron, str):
         raise ConfigError(f'{where}: bad cron {cron!r}: expected text such as "0 9 * * 1"')
     try:
         CronSim(cron, datetime(2026, 1, 1))
     except CronSimError as exc:
         raise ConfigError(f"{where}: bad cron {cron!r}: {exc}") from None
-    zone_name = raw.get("timezone", "UTC")
-    try:
-        zone = ZoneInfo(str(zone_name).strip())
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ConfigError(
-            f"{where}: unknown timezone {zone_name!r}: expected an IANA name such as Europe/Berlin"
-        ) from None
+    zone = time_zone(raw.get("timezone", DEFAULT_TIMEZONE), where)
     days = raw.get("days", 7)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
         raise ConfigError(f"{where}: days {days!r}: expected a whole number from 1 to 366")
-    return WeeklyReport(platform.strip().lower(), channel.strip(), cron, zone, days)
+    return WeeklyReport(entry.platform, entry.channel, cron, zone, days)
 
 
 def load_weekly(path: Path) -> WeeklyReport | None:

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from bot.core.config import DEFAULT_TIMEZONE, channel_entry, time_zone
 from bot.errors import ConfigError
 from bot.prompts.cron import Cron, CronError
 
-PLATFORMS = ("slack", "discord", "console")
-KEYS = {"platform", "channel", "cron", "timezone"}
-DEFAULT_TIMEZONE = "UTC"
+KEYS = ("platform", "channel", "cron", "timezone")
 
 
 @dataclass(frozen=True)
@@ -105,47 +104,16 @@ class PromptConfig:
         return [ChannelPlan(p, c, found[0].timezone, tuple(found)) for (p, c), found in by_channel.items()]
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(name) from None
-
-
 def _entry(path: Path, number: int, raw: Any) -> Schedule:
-    where = f"{path} schedule #{number}"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a table of platform, channel, cron, timezone")
-    platform, channel = raw.get("platform"), raw.get("channel")
-    if isinstance(platform, str) and isinstance(channel, str | int):
-        where = f"{where} ({platform} {channel})"
-    unknown = sorted(set(raw) - KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (expected {', '.join(sorted(KEYS))})")
-    for key in ("platform", "channel", "cron"):
-        if key not in raw:
-            raise ConfigError(f"{where}: missing {key!r}")
-    if not isinstance(platform, str) or platform.strip().lower() not in PLATFORMS:
-        raise ConfigError(f"{where}: unknown platform {platform!r}: expected slack or discord")
-    if isinstance(channel, int) and not isinstance(channel, bool):
-        channel = str(channel)  # a Discord channel id written as a number
-    if not isinstance(channel, str) or not channel.strip() or any(c.isspace() for c in channel.strip()):
-        raise ConfigError(f"{where}: channel {channel!r} is not a channel id")
+    entry = channel_entry(raw, f"{path} schedule #{number}", keys=KEYS, required=("platform", "channel", "cron"))
+    where = entry.where
     cron_text = raw["cron"]
     try:
         cron = Cron.parse(cron_text)
     except CronError as exc:
         raise ConfigError(f"{where}: bad cron {cron_text!r}: {exc}") from None
-    zone_name = raw.get("timezone", DEFAULT_TIMEZONE)
-    if not isinstance(zone_name, str) or not zone_name.strip():
-        raise ConfigError(f"{where}: timezone {zone_name!r} is not an IANA time zone name such as Europe/Berlin")
-    try:
-        zone = _zone(zone_name.strip())
-    except ValueError:
-        raise ConfigError(
-            f"{where}: unknown timezone {zone_name!r}: expected an IANA name such as Europe/Berlin"
-        ) from None
-    return Schedule(number, platform.strip().lower(), channel.strip(), cron, zone)
+    zone = time_zone(raw.get("timezone", DEFAULT_TIMEZONE), where)
+    return Schedule(number, entry.platform, entry.channel, cron, zone)
 
 
 def parse_config(text: str, path: Path) -> PromptConfig:

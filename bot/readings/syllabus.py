@@ -27,14 +27,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from bot.core.config import DEFAULT_TIMEZONE, channel_entry, time_zone
 from bot.errors import ConfigError
 
-PLATFORMS = ("slack", "discord", "console")
-KEYS = {"platform", "channel", "timezone", "readings"}
+KEYS = ("platform", "channel", "timezone", "readings")
 READING_KEYS = {"reading", "start", "sections_per_week"}
-DEFAULT_TIMEZONE = "UTC"
 MAX_PACE = 1000
 SYLLABUS_BY = "syllabus"  # who set a channel's reading or progress, when the syllabus did
 
@@ -134,15 +133,6 @@ def check_readings(syllabi: Sequence[Syllabus], sections: Mapping[str, int], pat
                 )
 
 
-def _zone(name: object, where: str) -> ZoneInfo:
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where}: timezone {name!r} is not an IANA time zone name such as Europe/Berlin")
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ConfigError(f"{where}: unknown timezone {name!r}: expected an IANA name such as Europe/Berlin") from None
-
-
 def _date(raw: object, where: str) -> date:
     if isinstance(raw, date) and not isinstance(raw, datetime):
         return raw
@@ -176,25 +166,9 @@ def _entry(raw: object, number: int, where: str) -> Entry:
 
 
 def _syllabus(path: Path, number: int, raw: Any) -> Syllabus:
-    where = f"{path} syllabus #{number}"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a table of platform, channel, timezone, readings")
-    platform, channel = raw.get("platform"), raw.get("channel")
-    if isinstance(platform, str) and isinstance(channel, str | int):
-        where = f"{where} ({platform} {channel})"
-    unknown = sorted(set(raw) - KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (expected {', '.join(sorted(KEYS))})")
-    for key in ("platform", "channel", "readings"):
-        if key not in raw:
-            raise ConfigError(f"{where}: missing {key!r}")
-    if not isinstance(platform, str) or platform.strip().lower() not in PLATFORMS:
-        raise ConfigError(f"{where}: unknown platform {platform!r}: expected slack or discord")
-    if isinstance(channel, int) and not isinstance(channel, bool):
-        channel = str(channel)
-    if not isinstance(channel, str) or not channel.strip() or any(c.isspace() for c in channel.strip()):
-        raise ConfigError(f"{where}: channel {channel!r} is not a channel id")
-    zone = _zone(raw.get("timezone", DEFAULT_TIMEZONE), where)
+    table = channel_entry(raw, f"{path} syllabus #{number}", keys=KEYS, required=("platform", "channel", "readings"))
+    where = table.where
+    zone = time_zone(raw.get("timezone", DEFAULT_TIMEZONE), where)
     listed = raw["readings"]
     if not isinstance(listed, list) or not listed:
         raise ConfigError(f"{where}: readings must be a list of {{ reading = ID, start = YYYY-MM-DD }}, at least one")
@@ -209,7 +183,7 @@ def _syllabus(path: Path, number: int, raw: Any) -> Syllabus:
                 f"#{before.number} ({before.reading}, {before.start.isoformat()}): list readings in date order"
             )
         entries.append(entry)
-    return Syllabus(number, platform.strip().lower(), channel.strip(), zone, tuple(entries))
+    return Syllabus(number, table.platform, table.channel, zone, tuple(entries))
 
 
 def parse_syllabus(text: str, path: Path) -> tuple[Syllabus, ...]:
