@@ -9,12 +9,14 @@ sleeping). Time is a ManualClock; the outbox's retries run by ``app.deliveries.f
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.app import open_app
+from bot.app import App, open_app
 from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.store.outbox import backoff
@@ -34,10 +36,9 @@ from tests.test_discord_polls import (
 pytestmark = pytest.mark.asyncio
 
 
-async def test_a_503_and_a_429_while_a_poll_closes_on_discord(knowledge_service: Any, tmp_path: Path) -> None:
-    fake = FakeDiscord(TOKEN)
-    bob = fake.add_member("bob")
-    channel = fake.add_text_channel("polls-outbox")
+@contextlib.asynccontextmanager
+async def discord_app(fake: FakeDiscord, tmp_path: Path, knowledge: Any, clock: ManualClock) -> AsyncIterator[App]:
+    """The app on the real discord.py client against ``fake`` (started here), on a manual clock."""
     await fake.start()
     settings = Settings.from_env(
         {
@@ -49,11 +50,17 @@ async def test_a_503_and_a_429_while_a_poll_closes_on_discord(knowledge_service:
         },
         dotenv=None,
     )
+    async with open_app(settings, adapters=[discord_adapter], knowledge=knowledge, clock=clock, run_tasks=False) as app:
+        yield app
+
+
+async def test_a_503_and_a_429_while_a_poll_closes_on_discord(knowledge_service: Any, tmp_path: Path) -> None:
+    fake = FakeDiscord(TOKEN)
+    bob = fake.add_member("bob")
+    channel = fake.add_text_channel("polls-outbox")
     clock = ManualClock(START)
     try:
-        async with open_app(
-            settings, adapters=[discord_adapter], knowledge=knowledge_service, clock=clock, run_tasks=False
-        ) as app:
+        async with discord_app(fake, tmp_path, knowledge_service, clock) as app:
             card = await start_poll(fake, {"claim": "Labs should publish their safety research."}, channel)
             poll = await posted_poll(app, card)
             click = await fake.click_button(int(card["id"]), f"poll:vote|{poll.id}:1", user=bob)
@@ -95,22 +102,9 @@ async def test_an_answer_discord_refuses_is_owed_and_posted_in_its_thread(
     """A mention's answer that Discord refuses (a 503 on the post in its thread) is not apologised for
     and not lost: the outbox posts it there once Discord takes it."""
     fake = FakeDiscord(TOKEN)
-    await fake.start()
-    settings = Settings.from_env(
-        {
-            "READBOT_DATA_DIR": str(tmp_path / "data"),
-            "DISCORD_TOKEN": TOKEN,
-            "DISCORD_API_URL": fake.api_url,
-            "DISCORD_GATEWAY_URL": fake.gateway_url,
-            "READBOT_CONFIG": str(tmp_path / "none.toml"),
-        },
-        dotenv=None,
-    )
     clock = ManualClock(START)
     try:
-        async with open_app(
-            settings, adapters=[discord_adapter], knowledge=knowledge_service, clock=clock, run_tasks=False
-        ) as app:
+        async with discord_app(fake, tmp_path, knowledge_service, clock) as app:
             fake.fail("POST", r"/channels/\d+/messages", status=503)  # the answer's first post
             question = await fake.send_message(
                 fake.general_id, "What does Ilya say about vibe coding?", mentions_bot=True
