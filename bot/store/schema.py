@@ -41,6 +41,7 @@ polls = Table(
     Column("closes_at", DateTime(timezone=True), nullable=False, index=True),
     Column("closed_at", DateTime(timezone=True)),
     Column("status", String(16), nullable=False, index=True),  # open | closed | cancelled
+    Index("ix_polls_channel_claim", "platform", "channel_id", "claim_key"),  # migration 0001: a claim's polls here
 )
 
 votes = Table(
