@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from bot.adapters.console import ConsoleAdapter
-from bot.app import AdapterKit, App, open_app
+from bot.app import AdapterKit, open_app
 from bot.clock import ManualClock
 from bot.core.events import User
 from bot.errors import ConfigError
 from bot.knowledge.service import KnowledgeService
 from bot.readings.syllabus import check_readings, parse_syllabus, steps
 from bot.settings import Settings
+from tests.test_readings import Chat as ReadingsChat
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval" / "fairytaleqa-val"
 GIANT, ARTS = "the-selfish-giant", "black-arts"  # 11 and 17 sections
@@ -61,18 +62,7 @@ def console(kit: AdapterKit) -> ConsoleAdapter:
     return ConsoleAdapter(kit.dispatcher, io.StringIO(), user=MEMBER, commands=kit.commands)
 
 
-class Chat:
-    def __init__(self, app: App) -> None:
-        (adapter,) = app.adapters
-        assert isinstance(adapter, ConsoleAdapter)
-        self.app, self.adapter = app, adapter
-
-    async def say(self, user: User, line: str) -> str:
-        self.adapter.user = user
-        before = len(self.adapter.posted)
-        await self.adapter.handle_line(line)
-        return "\n".join(reply.text for _, reply in self.adapter.posted[before:])
-
+class Chat(ReadingsChat):
     async def where(self) -> tuple[str | None, int | None]:
         readings = self.app.readings
         return await readings.current("console", CHANNEL), await readings.progress("console", CHANNEL)
