@@ -7,12 +7,22 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ebooklib import epub
 from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
+
+# the FairytaleQA validation stories beside the repository (../shared), one reading each
+FAIRYTALES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "fairytaleqa-val"
+
+
+def fairytales() -> list[Path]:
+    """The 23 stories (their markdown files, not the folder's README or attribution)."""
+    return sorted(p for p in FAIRYTALES.glob("*.md") if p.stem.upper() not in {"README", "ATTRIBUTION"})
+
 
 # An outline entry: (title, page index, children)
 Outline = Sequence[tuple[str, int, Sequence[Any]]]

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from bot.knowledge.chunking import chunk_text, strip_control
+from tests.readings_support import FAIRYTALES
 
 QUESTION = "What does Ilya say about vibe coding?"
 
@@ -127,7 +128,7 @@ def test_a_rebuild_indexes_the_added_readings_again(run_readbot: Any, indexed: P
     index indexes it again, so its questions are answered as before."""
     data_dir = tmp_path / "data"
     shutil.copytree(indexed, data_dir)
-    story = Path(__file__).resolve().parents[2] / "shared" / "eval" / "fairytaleqa-val" / "kari-woodencoat.md"
+    story = FAIRYTALES / "kari-woodencoat.md"
     added = run_readbot(["readings", "add", str(story), "--id", "kari"], data_dir=data_dir)
     assert added.returncode == 0, added.stderr
     question = "What did Kari make her coat of?"

@@ -22,10 +22,11 @@ from bot.readings.formats import ReadingDoc, Section, load_path
 from bot.review import checks
 from bot.review.checks import check_claim, check_question, text_key
 from bot.review.queue import NewItem
+from tests.readings_support import FAIRYTALES as SHARED
+from tests.readings_support import fairytales
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval" / "fairytaleqa-val"
 SHIPPED = Path(__file__).resolve().parents[1] / "knowledge" / "dwarkesh-107-ilya-sutskever.txt"
-STORIES = sorted(p for p in SHARED.glob("*.md") if p.name not in ("README.md", "ATTRIBUTION.md"))
+STORIES = fairytales()
 READINGS = [SHIPPED, *STORIES]
 
 

@@ -17,14 +17,15 @@ import pytest
 from bot.knowledge.index import Bound, KnowledgeIndex, where_clause
 from bot.knowledge.sections import SectionName, UnknownSection, match_section
 from bot.knowledge.service import KnowledgeService
+from tests.readings_support import FAIRYTALES as SHARED
+from tests.readings_support import fairytales
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval" / "fairytaleqa-val"
 WINDOW = 8  # words: a run this long found only past the bound is a leak
 WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 
 def story_files() -> list[Path]:
-    return sorted(p for p in SHARED.glob("*.md") if p.stem.upper() not in {"README", "ATTRIBUTION", "LICENSE"})
+    return fairytales()
 
 
 def windows(text: str) -> set[tuple[str, ...]]:

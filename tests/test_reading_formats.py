@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from readings_support import make_epub, make_pdf, make_scan_pdf, member_names, rewrite_member
+from readings_support import FAIRYTALES, fairytales, make_epub, make_pdf, make_scan_pdf, member_names, rewrite_member
 
 from bot.errors import ReadbotError
 from bot.knowledge.chunking import chunk_text, document_name
@@ -23,8 +23,6 @@ from bot.readings.formats import (
     load_reading,
     sniff,
 )
-
-FAIRYTALES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "fairytaleqa-val"
 
 PROSE = [
     "The first night the fog came in thick and grey, and the fishermen could not see the rocks at the mouth "
@@ -90,7 +88,7 @@ def test_sniff_epub_needs_its_mimetype() -> None:
 
 
 def test_fairytaleqa_stories_have_their_parts_in_order() -> None:
-    stories = sorted(p for p in FAIRYTALES.glob("*.md") if p.name not in ("README.md", "ATTRIBUTION.md"))
+    stories = fairytales()
     assert len(stories) == 23, f"expected the 23 FairytaleQA validation stories in {FAIRYTALES}"
     for path in stories:
         doc = load_path(path)

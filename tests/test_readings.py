@@ -16,8 +16,8 @@ from bot.adapters.console import ConsoleAdapter
 from bot.app import AdapterKit, App, open_app
 from bot.core.events import User
 from bot.settings import Settings
+from tests.readings_support import FAIRYTALES as SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval" / "fairytaleqa-val"
 KARI = SHARED / "kari-woodencoat.md"
 ANTS = SHARED / "the-king-of-the-ants.md"
 MOD = User("mod-1", "Moderator")

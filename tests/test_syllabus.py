@@ -21,9 +21,9 @@ from bot.errors import ConfigError
 from bot.knowledge.service import KnowledgeService
 from bot.readings.syllabus import check_readings, parse_syllabus, steps
 from bot.settings import Settings
+from tests.readings_support import FAIRYTALES as SHARED
 from tests.test_readings import Chat as ReadingsChat
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval" / "fairytaleqa-val"
 GIANT, ARTS = "the-selfish-giant", "black-arts"  # 11 and 17 sections
 MOD = User("mod-1", "Moderator")
 MEMBER = User("member-1", "Member")
