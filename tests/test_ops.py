@@ -523,6 +523,7 @@ def test_doctor_on_a_fresh_data_dir_says_to_ingest(cli_env: dict[str, str], tmp_
         "data dir",
         "model",
         "tokenizer",
+        "reranker",
         "chroma",
         "index",
         "syllabus",
@@ -531,10 +532,10 @@ def test_doctor_on_a_fresh_data_dir_says_to_ingest(cli_env: dict[str, str], tmp_
     assert lines[:2] == ["ok   settings", "ok   tokens"]
     assert lines[2] == "ok   config (no readbot.toml: no scheduled prompts (readbot.example.toml shows how))"
     assert all(line.startswith("ok   ") for line in lines[3:6]), lines  # the shipped banks and reading
-    assert lines[6:10] == ["ok   data dir", "ok   model", "ok   tokenizer", "ok   chroma"]
-    assert lines[10].startswith("fail index:") and "run readbot ingest" in lines[10]
-    assert lines[11] == "ok   syllabus (no [[syllabus]] in readbot.toml)"
-    assert lines[12].startswith("fail database:")
+    assert lines[6:11] == ["ok   data dir", "ok   model", "ok   tokenizer", "ok   reranker", "ok   chroma"]
+    assert lines[11].startswith("fail index:") and "run readbot ingest" in lines[11]
+    assert lines[12] == "ok   syllabus (no [[syllabus]] in readbot.toml)"
+    assert lines[13].startswith("fail database:")
     assert DEFAULT_BOT_TOKEN not in done.stdout + done.stderr and SECRET not in done.stdout + done.stderr
     assert not done.stderr
 

@@ -55,7 +55,7 @@ def test_installed_model_matches_its_pinned_sha256():
 def test_coverage_model_loads_and_is_calibrated():
     assert MODEL_PATH.is_file()
     model = CoverageModel.load()
-    assert len(model.mean) == len(model.scale) == len(model.weights) == len(FEATURES) == 6
+    assert len(model.mean) == len(model.scale) == len(model.weights) == len(FEATURES) == 7
     assert all(s > 0 and math.isfinite(s) for s in model.scale)
     assert 0 < model.threshold < 1
     # more similarity and more of the question's words found mean "covered" is likelier;
@@ -67,12 +67,14 @@ def test_coverage_model_loads_and_is_calibrated():
         "unknown_names": 0.0,
         "window_terms": 0.5,
         "section_terms": 0.5,
+        "rerank": -2.0,
     }
     p = model.probability(base)
     assert 0 < p < 1
     assert model.probability({**base, "dense": 0.7}) > p
     assert model.probability({**base, "covered_terms": 1.0}) > p
     assert model.probability({**base, "section_terms": 1.0}) > p
+    assert model.probability({**base, "rerank": 4.0}) > p  # a sentence the cross-encoder says answers
     assert model.probability({**base, "unknown_names": 2.0}) < p
     assert (
         model.decide(
@@ -96,6 +98,7 @@ def test_coverage_model_loads_and_is_calibrated():
                 "unknown_names": 2.0,
                 "window_terms": 0.0,
                 "section_terms": 0.0,
+                "rerank": -11.0,
             }
         )[0]
         is False

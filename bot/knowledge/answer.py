@@ -15,7 +15,7 @@ from typing import Any
 from bot.knowledge.retrieval import Passage, Retrieval, SectionHit
 
 NOT_COVERED = "The reading doesn't cover that."
-QUOTE_BUDGET = 36  # words: a second sentence joins the first only within this (replies stay ≤ ~40)
+QUOTE_BUDGET = 30  # words: a second sentence joins the first only within this (replies stay ≤ ~40)
 SPAN_MARGIN = 0.02  # a second section this close to the first is quoted too
 OVERVIEW_SECTIONS = 12
 OVERVIEW_WORDS = 14

@@ -12,7 +12,10 @@ matches it (or the one ``--reading`` names), it measures:
   from elsewhere ("Musk", "Gerda") says the question is about something else;
 * ``window_terms``, ``section_terms``  shares of those content words found around the
   best passage and in its section (a question is answered in one place, not from words
-  scattered over the whole reading).
+  scattered over the whole reading);
+* ``rerank``  the cross-encoder's best logit over the sentences it read
+  (:mod:`bot.knowledge.rerank`): whether a sentence of the reading answers the question,
+  on a scale learnt from web questions, not from any reading.
 
 Misspelt words are first matched to the reading's words (:mod:`bot.knowledge.spelling`).
 
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
     from bot.knowledge.lexical import ReadingVocabulary
 
 MODEL_PATH = Path(__file__).with_name("coverage_model.json")
-FEATURES = ("dense", "covered_terms", "unknown_terms", "unknown_names", "window_terms", "section_terms")
+FEATURES = ("dense", "covered_terms", "unknown_terms", "unknown_names", "window_terms", "section_terms", "rerank")
 TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
 
 

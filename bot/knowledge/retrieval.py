@@ -10,10 +10,16 @@ For a question readbot:
    told over two sentences of a passage) plus ``SECTION_WEIGHT * section_bm25 / max``
    (BM25 divided by the best score for this question, so the weights mean the same on
    any reading);
-4. decides whether the reading covers the question with the calibrated model in
-   :mod:`bot.knowledge.coverage`;
-5. ranks each section's chunks for quoting (``passage`` scores add BM25 of the chunk
-   alone, so the sentence that holds the question's words comes first).
+4. ranks each section's chunks for quoting (``passage`` scores add BM25 of the chunk
+   alone, so the sentence that holds the question's words comes first);
+5. lets the cross-encoder (:mod:`bot.knowledge.rerank`) read the best ``RERANK_PASSAGES``
+   sentences of the best ``RERANK_SECTIONS`` sections, each as "heading: sentence" (a
+   heading often names what its section is about), and reorders those sections by fused
+   score + ``RERANK_WEIGHT`` × their best logit, those sentences by + ``PASSAGE_RERANK_WEIGHT``
+   × their logit (small: the lexical score keeps the line that holds a short question's
+   words, "SSI disadvantages?" → the "Disadvantages:" line, first);
+6. decides whether the reading covers the question with the calibrated model in
+   :mod:`bot.knowledge.coverage`, the best logit among its inputs.
 
 The weights were chosen on both kinds of reading together (the shipped summary and
 FairytaleQA stories); the figures are printed by ``benchmarks/bench_retrieval.py``.
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -32,6 +39,7 @@ import numpy as np
 from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex
+from bot.knowledge.rerank import CrossEncoder, shared_reranker
 from bot.knowledge.terms import content_terms, terms
 
 WINDOW_WEIGHT = 0.3
@@ -40,6 +48,13 @@ SECOND_WEIGHT = 0.3  # a section's second-best chunk counts this much (evidence 
 PASSAGE_WEIGHT = 0.7
 DENSE_CANDIDATES = 100
 PASSAGES_PER_SECTION = 4
+RERANK_SECTIONS = 3  # the cross-encoder reads the best sentences of this many sections…
+RERANK_PASSAGES = 3  # …this many each (9 pairs: ~20 ms on 2 cores)
+RERANK_WEIGHT = 0.125  # a section: its fused score + this × its best cross-encoder logit
+PASSAGE_RERANK_WEIGHT = 0.08  # a sentence: its fused score + this × its logit
+RERANK_HEADING = True  # the cross-encoder reads "heading: sentence" (a heading often names the topic)
+RERANK_WITHOUT_SUBJECTS = True  # the cross-encoder reads the question without the reading's subject names
+RERANK_FLOOR = -12.0  # the logit of a section none of whose sentences was read (the model's lowest)
 GIST_INTENT = re.compile(
     r"\b(gist|tl;?\s?dr|summar(y|ize|ise)|overview|in a nutshell|main (point|idea|argument|"
     r"thesis|takeaways?)|central (argument|idea|point|claim)|key (points|takeaways?)|"
@@ -97,6 +112,25 @@ def question_parts(question: str) -> list[str]:
     return parts
 
 
+NAME_TOKEN = re.compile(r"[\w\-]+(?:['’]s)?")
+
+
+def without_names(question: str, names: frozenset[str]) -> str:
+    """``question`` without the names its reading is about ("What does Ilya say about emotions?"
+    → "What does say about emotions?"), for the cross-encoder: in a reading about Ilya every
+    sentence is about him, but the model prefers the few that name him. The question as asked
+    if nothing else would be left."""
+    if not names:
+        return question
+
+    def drop(match: re.Match[str]) -> str:
+        token = re.sub(r"['’]s$", "", match.group(0))
+        return "" if token.lower() in names else match.group(0)
+
+    stripped = re.sub(r"\s{2,}", " ", NAME_TOKEN.sub(drop, question)).strip()
+    return stripped if content_terms(stripped) else question
+
+
 def _normalised(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     top = float(x[mask].max()) if mask is not None and mask.any() else float(x.max(initial=0.0))
     return x / top if top > 0 else np.zeros_like(x)
@@ -132,8 +166,11 @@ class Retriever:
         section_weight: float = SECTION_WEIGHT,
         dense_weight: float = 1.0,
         second_weight: float = SECOND_WEIGHT,
+        reranker: CrossEncoder | None = None,
     ) -> None:
+        """``reranker``: the cross-encoder (the process-wide one, loaded on first use, if not given)."""
         self.index = index
+        self._reranker = reranker
         self.second_weight = second_weight
         self.window_weight = window_weight
         self.section_weight = section_weight
@@ -153,6 +190,12 @@ class Retriever:
     def invalidate(self) -> None:
         """The index changed: rebuild the lexical side before the next search."""
         self._stale = True
+
+    @property
+    def reranker(self) -> CrossEncoder:
+        if self._reranker is None:
+            self._reranker = shared_reranker()
+        return self._reranker
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -202,9 +245,12 @@ class Retriever:
         order = [int(s) for s in np.argsort(-section_score) if np.isfinite(section_score[s])]
         if bound is not None:
             passage_score = np.where(in_reading, passage_score, -np.inf)
-        hits = [self._hit(lexical, s, float(section_score[s]), passage_score) for s in order[:k]]
-        if not hits:
+        if not order:
             return Retrieval(question_text, [], False, 0.0, self.coverage.threshold)
+        order, section_score, passage_score, read, logits = self._rerank(
+            lexical, question, order, section_score, passage_score
+        )
+        hits = [self._hit(lexical, s, float(section_score[s]), passage_score, set(read)) for s in order[:k]]
         top_reading = hits[0].reading
         mine = known & (lexical.reading_of == top_reading)
         vocab = lexical.vocabulary.get(top_reading)
@@ -213,6 +259,8 @@ class Retriever:
         features = coverage_features(question, dense[mine], vocab)
         asked = content_terms(question, vocab.subjects) if vocab else query_terms
         features.update(self._local_terms(lexical, hits[0], asked))
+        mine_read = [x for i, x in zip(read, logits, strict=True) if lexical.reading_of[i] == top_reading]
+        features["rerank"] = float(max(mine_read, default=RERANK_FLOOR))
         covered, confidence = self.coverage.decide(features)
         gist = bool(GIST_INTENT.search(question))
         overview: tuple[SectionHit, ...] = ()
@@ -233,6 +281,50 @@ class Retriever:
                 )
             covered = True
         return Retrieval(question_text, hits, covered, confidence, self.coverage.threshold, features, gist, overview)
+
+    def _rerank(
+        self,
+        lexical: LexicalIndex,
+        question: str,
+        order: list[int],
+        section_score: np.ndarray,
+        passage_score: np.ndarray,
+    ) -> tuple[list[int], np.ndarray, np.ndarray, list[int], np.ndarray]:
+        """The cross-encoder reads the best ``RERANK_PASSAGES`` sentences of the best
+        ``RERANK_SECTIONS`` sections; those sections are reordered among themselves (fused score
+        + ``RERANK_WEIGHT`` × best logit), and those sentences within their sections (fused score
+        + ``PASSAGE_RERANK_WEIGHT`` × logit). Returns the new order and scores, the chunks read and
+        their logits."""
+        top = order[:RERANK_SECTIONS]
+        read: list[int] = []
+        owner: list[int] = []
+        for s in top:
+            ranked = sorted(
+                (i for i in lexical.sections[s].chunks if passage_score[i] > -np.inf), key=lambda i: -passage_score[i]
+            )[:RERANK_PASSAGES]
+            read += ranked
+            owner += [s] * len(ranked)
+        questions = {r: question for r in {lexical.reading_of[i] for i in read}}
+        if RERANK_WITHOUT_SUBJECTS:
+            for r in questions:
+                vocab = lexical.vocabulary.get(r)
+                questions[r] = without_names(question, vocab.subjects if vocab else frozenset())
+        texts = [lexical.chunks[i].chunk.text for i in read]
+        if RERANK_HEADING:
+            texts = [f"{lexical.sections[s].heading}: {t}" for s, t in zip(owner, texts, strict=True)]
+        logits = self.reranker.score_pairs(
+            [(questions[lexical.reading_of[i]], t) for i, t in zip(read, texts, strict=True)]
+        )
+        section_score = section_score.copy()
+        passage_score = passage_score.copy()
+        best: dict[int, float] = {}
+        for i, s, logit in zip(read, owner, logits, strict=True):
+            passage_score[i] += PASSAGE_RERANK_WEIGHT * float(logit)
+            best[s] = max(best.get(s, RERANK_FLOOR), float(logit))
+        for s in top:
+            section_score[s] += RERANK_WEIGHT * best.get(s, RERANK_FLOOR)
+        reordered = sorted(top, key=lambda s: -section_score[s]) + order[len(top) :]
+        return reordered, section_score, passage_score, read, logits
 
     def search_parts(
         self, question: str, *, reading: str | None = None, k: int = 3, bound: Bound | None = None
@@ -291,12 +383,15 @@ class Retriever:
         }
 
     @staticmethod
-    def _hit(lexical: LexicalIndex, s: int, score: float, passage_score: np.ndarray) -> SectionHit:
+    def _hit(
+        lexical: LexicalIndex, s: int, score: float, passage_score: np.ndarray, read: Collection[int] = ()
+    ) -> SectionHit:
+        """``read``: the chunks the cross-encoder scored, which lead their section."""
         ref = lexical.sections[s]
         # a chunk scored -inf is out of bounds (past the group's progress, or another reading's)
-        ranked = sorted((i for i in ref.chunks if passage_score[i] > -np.inf), key=lambda i: -passage_score[i])[
-            :PASSAGES_PER_SECTION
-        ]
+        ranked = sorted(
+            (i for i in ref.chunks if passage_score[i] > -np.inf), key=lambda i: (i not in read, -passage_score[i])
+        )[:PASSAGES_PER_SECTION]
         passages = tuple(
             Passage(
                 ref.reading,

