@@ -136,7 +136,7 @@ def test_a_sharded_query_answers_as_one_collection_would(folder: Path, tmp_path:
 
 
 def test_deletes_and_counts_go_over_every_shard(folder: Path, tmp_path: Path, embedder: Any) -> None:
-    index = _index(folder, embedder)
+    index = _index(folder, embedder, writer=True)
     heron = _write(tmp_path / "heron.md", "heron", 30)  # 90 chunks: readbot (50), readbot-2 (40)
     otter = _write(tmp_path / "otter.md", "otter", 10)  # 30 more: readbot-2 (10), readbot-3 (20)
     Ingester(index, batch=16).run([heron, otter])
@@ -152,6 +152,22 @@ def test_deletes_and_counts_go_over_every_shard(folder: Path, tmp_path: Path, em
     assert shard_names(index._client) == ["readbot"]
     Ingester(index, batch=16).run([otter])  # writes go to the newest shard left
     assert index.shards == ["readbot"] and _shard_counts(index) == [30]
+
+
+def test_a_reader_keeps_the_shards_a_delete_empties(folder: Path, tmp_path: Path, embedder: Any) -> None:
+    """A process that answers questions may be searching a shard while a reading is removed: the
+    emptied shard stays (empty) until a writer drops it."""
+    index = _index(folder, embedder)
+    heron = _write(tmp_path / "heron.md", "heron", 30)
+    Ingester(index, batch=16).run([heron])
+    index.delete_file(str(heron.resolve()))
+    assert index.count() == 0 and index.files() == {}
+    assert index.shards == ["readbot", "readbot-2"] and _shard_counts(index) == [0, 0]
+    vector = embedder.embed_query("heron")
+    assert index.query(vector, 5) == []
+    writer = _index(folder, embedder, writer=True)
+    writer.delete_file(str(heron.resolve()))
+    assert writer.shards == ["readbot"] and shard_names(writer._client) == ["readbot"]
 
 
 def test_an_ingest_interrupted_past_a_shard_boundary_resumes_there(folder: Path, tmp_path: Path, embedder: Any) -> None:
@@ -264,7 +280,7 @@ def test_readbot_ingest_writes_as_a_writer(
 def test_doctor_checks_every_shard(tmp_path: Path, tmp_settings: Any, embedder: Any) -> None:
     from bot.ops.doctor import ChromaCheck
 
-    index = _index(tmp_settings.data_dir, embedder)
+    index = _index(tmp_settings.data_dir, embedder, writer=True)
     heron = _write(tmp_path / "heron.md", "heron", 30)
     Ingester(index, batch=16).run([heron, _write(tmp_path / "otter.md", "otter", 10)])
     index.delete_file(str(heron.resolve()))

@@ -8,11 +8,11 @@ then opens unchanged. Writes go to the newest shard; every read (``query``,
 ``all_chunks``, ``chunks``, ``files``, ``count``, ``readings``) and every delete goes over
 all of them and merges (``query``: the ``n`` best by score across shards, each shard asked
 for its own ``n`` with the same ``where``, so the merge is what one collection would
-answer). A shard that a delete empties is dropped (never ``readbot``, which carries the
-index's flags). Vectors are computed by readbot's
-:class:`~bot.knowledge.embedder.Embedder` and passed to Chroma explicitly; each shard
-records which embedder built it (``readbot:embedding``) and opening one with another is
-refused with a message to re-ingest, never silently mixed.
+answer). A shard that a writer's delete leaves empty is dropped (never ``readbot``, which
+carries the index's flags), so re-ingesting a large file does not pile up empty shards.
+Vectors are computed by readbot's :class:`~bot.knowledge.embedder.Embedder` and passed to
+Chroma explicitly; each shard records which embedder built it (``readbot:embedding``) and
+opening one with another is refused with a message to re-ingest, never silently mixed.
 
 Why shards: embedded Chroma (chromadb 1.x, Rust core) loads a collection's whole HNSW
 index into the process at its first use (any get, count, delete or write: ~2 KB per
@@ -355,11 +355,12 @@ class KnowledgeIndex:
         return records
 
     def delete_file(self, source: str) -> None:
-        """Drop a file's chunks from every shard, and the shards (not the first) left empty."""
+        """Drop a file's chunks from every shard. A writer also drops the shards (not the first) left
+        empty; a process answering questions keeps them (a question may be reading them)."""
 
         def delete(collection: Any) -> bool:
             collection.delete(where={"source": source})
-            return collection.name != self._name and int(collection.count()) == 0
+            return self._reopen is not None and collection.name != self._name and int(collection.count()) == 0
 
         emptied = self._each(delete)
         for collection, empty in zip(list(self._shards), emptied, strict=True):
