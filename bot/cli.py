@@ -126,14 +126,15 @@ def _settings():
 
 
 @contextlib.contextmanager
-def _open_service(*, rebuild: bool = False, settings: Settings | None = None) -> Iterator:
+def _open_service(*, rebuild: bool = False, settings: Settings | None = None, writer: bool = False) -> Iterator:
     """The knowledge service, closed on leaving; a Chroma failure while it is used becomes one line
-    (the index at … is damaged: run `readbot ingest --rebuild`)."""
+    (the index at … is damaged: run `readbot ingest --rebuild`). ``writer``: only ingests (its memory
+    stays bounded, see ``KnowledgeService.open``)."""
     from bot.knowledge.index import index_failure
     from bot.knowledge.service import KnowledgeService
 
     settings = settings or _settings()
-    with contextlib.closing(KnowledgeService.open(settings, rebuild=rebuild)) as service:
+    with contextlib.closing(KnowledgeService.open(settings, rebuild=rebuild, writer=writer)) as service:
         try:
             yield service
         except Exception as exc:
@@ -212,7 +213,7 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.knowledge.ingest import discover, progress_bar
 
     settings = _settings()
-    with _open_service(rebuild=args.rebuild, settings=settings) as service:
+    with _open_service(rebuild=args.rebuild, settings=settings, writer=True) as service:
         files, _ = discover(args.paths or [service.knowledge_dir])
         total = sum(p.stat().st_size for p, _ in files)
         report = service.ingest(args.paths, reading=args.reading, prune=args.prune, progress=progress_bar(total))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bot.knowledge.embeddings import (
+    BATCH_ATTENTION,
     DIMENSIONS,
     MODEL_SHA256,
     MiniLMEncoder,
@@ -61,6 +62,29 @@ def test_batch_equals_one_by_one_whatever_the_padding(encoder):
     one_by_one = np.stack([encoder.encode([t])[0] for t in TEXTS])  # no padding at all
     np.testing.assert_allclose(batched, one_by_one, atol=1e-4)
     np.testing.assert_allclose(small_batches, one_by_one, atol=1e-4)
+
+
+def test_long_texts_run_in_small_batches(encoder, monkeypatch):
+    """A batch's run memory grows with batch × width²: long texts go a few at a time, short ones
+    32 at a time, and the vectors are the same as one by one."""
+    texts = [f"{word} " * 200 for word in ("river", "stone", "lantern", "harvest", "window", "orchard")]
+    texts += [f"Short sentence number {i}." for i in range(40)]
+    shapes: list[tuple[int, int]] = []
+    run = MiniLMEncoder._run
+
+    def spy(self, encodings):
+        shapes.append((len(encodings), max(len(e.ids) for e in encodings)))
+        return run(self, encodings)
+
+    monkeypatch.setattr(MiniLMEncoder, "_run", spy)
+    vectors = encoder.encode(texts)
+    assert all(n * width * width <= BATCH_ATTENTION for n, width in shapes if n > 1)
+    long_batches = [n for n, width in shapes if width > 150]
+    assert sum(long_batches) == 6 and max(long_batches) <= 3
+    assert max(n for n, _ in shapes) == 32
+    monkeypatch.setattr(MiniLMEncoder, "_run", run)
+    one_by_one = np.stack([encoder.encode([t])[0] for t in texts])
+    np.testing.assert_allclose(vectors, one_by_one, atol=1e-4)
 
 
 def test_rows_come_back_in_input_order(encoder):

@@ -75,13 +75,13 @@ def test_the_bound_is_in_the_chroma_query_not_a_post_filter(stories: KnowledgeSe
     within = int(np.sum((lexical.reading_of == reading) & (lexical.section_order_of <= 5)))
     assert within > 20
     hits = stories.index.query(vector, 20, reading=reading, bound=Bound(reading, 5))
-    orders = stories.index._collection.get(ids=[h.id for h in hits], include=["metadatas"])["metadatas"]
+    orders = stories.index._shards[0].get(ids=[h.id for h in hits], include=["metadatas"])["metadatas"]
     assert len(hits) == 20  # n results, all of them within the bound (a post-filter would return fewer)
     assert {m["reading"] for m in orders} == {reading} and max(m["section_order"] for m in orders) <= 5
     assert where_clause(reading, Bound(reading, 1)) == {"$and": [{"reading": reading}, {"section_order": {"$lte": 1}}]}
     # a search of every reading keeps the others whole and this one bounded
     everywhere = stories.index.query(vector, 200, bound=Bound(reading, 1))
-    metas = stories.index._collection.get(ids=[h.id for h in everywhere], include=["metadatas"])["metadatas"]
+    metas = stories.index._shards[0].get(ids=[h.id for h in everywhere], include=["metadatas"])["metadatas"]
     assert all(m["section_order"] <= 1 for m in metas if m["reading"] == reading)
     assert any(m["reading"] != reading and m["section_order"] > 1 for m in metas)
 
@@ -153,15 +153,15 @@ def test_old_indexes_get_their_section_order_on_open(tmp_path: Path, encoder: An
     fresh = {c.id: c.chunk.section_order for c in index.all_chunks()}
     assert max(fresh.values()) > 5
     # as an index written before section_order existed: the field and the flag gone
-    got = index._collection.get(include=["metadatas"])
+    got = index._shards[0].get(include=["metadatas"])
     stripped = [{k: v for k, v in m.items() if k != "section_order"} for m in got["metadatas"]]
-    index._collection.delete(ids=got["ids"])
+    index._shards[0].delete(ids=got["ids"])
     vectors = index.embedder.embed_documents([m["text"] for m in stripped])
-    index._collection.add(
+    index._shards[0].add(
         ids=got["ids"], embeddings=vectors, metadatas=stripped, documents=[m["text"] for m in stripped]
     )
-    index._collection.modify(metadata={k: v for k, v in index._collection.metadata.items() if k != ORDERED_KEY})
-    old = index._collection.get(include=["metadatas"])["metadatas"]
+    index._shards[0].modify(metadata={k: v for k, v in index._shards[0].metadata.items() if k != ORDERED_KEY})
+    old = index._shards[0].get(include=["metadatas"])["metadatas"]
     assert all("section_order" not in m for m in old)
     reopened = KnowledgeIndex(client, index.embedder)
     assert {c.id: c.chunk.section_order for c in reopened.all_chunks()} == fresh

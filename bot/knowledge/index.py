@@ -1,18 +1,47 @@
-"""The Chroma collection that holds the readings' chunks.
+"""The Chroma collections that hold the readings' chunks.
 
-One collection, ``readbot``, in cosine space. Vectors are computed by readbot's
-:class:`~bot.knowledge.embedder.Embedder` and passed to Chroma explicitly; the
-collection records which embedder built it (``readbot:embedding``) and opening it with
-another is refused with a message to re-ingest, never silently mixed.
+Chunks live in cosine-space collections of at most :data:`SHARD_SIZE` vectors each, the
+*shards* of one index: ``readbot``, then ``readbot-2``, ``readbot-3``, … A shard is made
+when the newest one is full; a small index (the shipped reading: a few dozen chunks) is
+the one collection ``readbot``, exactly as before shards existed, and an index written
+then opens unchanged. Writes go to the newest shard; every read (``query``,
+``all_chunks``, ``chunks``, ``files``, ``count``, ``readings``) and every delete goes over
+all of them and merges (``query``: the ``n`` best by score across shards, each shard asked
+for its own ``n`` with the same ``where``, so the merge is what one collection would
+answer). A shard that a writer's delete leaves empty is dropped (never ``readbot``, which
+carries the index's flags), so re-ingesting a large file does not pile up empty shards.
+Vectors are computed by readbot's :class:`~bot.knowledge.embedder.Embedder` and passed to
+Chroma explicitly; each shard records which embedder built it (``readbot:embedding``) and
+opening one with another is refused with a message to re-ingest, never silently mixed.
+
+Why shards: embedded Chroma (chromadb 1.x, Rust core) loads a collection's whole HNSW
+index into the process at its first use (any get, count, delete or write: ~2 KB per
+384-float vector) and keeps it until the client's system stops; a smaller HNSW cache in
+the Rust core does not evict it (benchmarks/bench_chroma_memory.py ``--cache 1``). With one
+collection a 50 MB ingest (567,797 chunks) peaked at 1.8 GB. Closing the last client of
+the folder (``client.close()``: its system stops) does free a collection's index
+(``--shard N --release``), so an index opened with ``reopen`` (a process that only
+writes: ``readbot ingest``) lets go of every shard it is done with: when the newest fills,
+and after each older shard a read or delete went through, it closes its client, gives the
+freed heap back (``malloc_trim``, also after each stored batch) and carries on with a
+fresh client from ``reopen``. Such a writer holds the newest shard and at most one other,
+so its memory is bounded by :data:`SHARD_SIZE`, not by what it writes
+(benchmarks/results/bench_retrieval.txt). A process that answers questions keeps every
+shard it has searched, as it kept the one collection (its memory grows with the index, as
+before), and never swaps its client under a question in flight. With a Chroma server
+(READBOT_CHROMA_URL) the shards are the same collections on the server; nothing is
+released from the client side (the memory is the server's).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +53,7 @@ from bot.knowledge.chunking import Chunk
 from bot.knowledge.embedder import Embedder
 
 COLLECTION = "readbot"
+SHARD_SIZE = 30_000  # vectors per collection: a writer holds about one (~2.5 KB a vector), see above
 EMBEDDING_KEY = "readbot:embedding"
 SEEDED_KEY = "readbot_seeded"  # the shipped reading was indexed here once
 ORDERED_KEY = "readbot_section_order"  # every chunk carries its section's order (see migrate_section_order)
@@ -129,22 +159,66 @@ def _chunk_id(source: str, position: int) -> str:
     return f"{hashlib.sha1(source.encode()).hexdigest()[:16]}:{position}"
 
 
+def shard_name(name: str, number: int) -> str:
+    """The ``number``-th shard of the index ``name``: ``name`` itself, then ``name-2``, ``name-3``, …"""
+    return name if number == 1 else f"{name}-{number}"
+
+
+def shard_names(client: Any, name: str = COLLECTION) -> list[str]:
+    """The shards of the index ``name`` in this Chroma, in order (none: no index yet)."""
+    numbers = []
+    for collection in client.list_collections():
+        found = re.fullmatch(rf"{re.escape(name)}(?:-([1-9][0-9]*))?", getattr(collection, "name", collection))
+        if found and found.group(1) != "1":
+            numbers.append(int(found.group(1) or 1))
+    return [shard_name(name, k) for k in sorted(numbers)]
+
+
+def _shard_number(name: str, shard: str) -> int:
+    return 1 if shard == name else int(shard.rsplit("-", 1)[1])
+
+
+def _trim_heap() -> None:
+    """Give freed heap back to the system (glibc keeps it otherwise; elsewhere nothing to do)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class KnowledgeIndex:
-    def __init__(self, client: Any, embedder: Embedder, name: str = COLLECTION, *, rebuild: bool = False) -> None:
-        """``rebuild`` drops the existing collection first (the way out of a mismatch)."""
+    def __init__(
+        self,
+        client: Any,
+        embedder: Embedder,
+        name: str = COLLECTION,
+        *,
+        rebuild: bool = False,
+        shard_size: int | None = None,
+        reopen: Callable[[], Any] | None = None,
+    ) -> None:
+        """``rebuild`` drops the existing shards first (the way out of a mismatch). ``reopen``: a
+        fresh client of the same embedded index; given, the index lets go of the shards it is done
+        with (see the module docstring). Only for a process that writes: the client is swapped.
+        ``shard_size``: vectors per shard (default :data:`SHARD_SIZE`)."""
+        shard_size = SHARD_SIZE if shard_size is None else shard_size
+        if shard_size < 1:
+            raise ValueError("shard_size must be at least 1")
         self.embedder = embedder
         self._client = client
         self._name = name
+        self._shard_size = shard_size
+        self._reopen = reopen
+        self._newest_count: int | None = None  # vectors in the newest shard, counted on the first write
+        self.releases = 0  # how many times a shard's memory was let go (what tests and benchmarks check)
         if rebuild:
             self._drop()
-        self._collection = self._open()
+        self._shards = self._open()
         self.migrate_section_order()
 
-    def _open(self) -> Any:
-        function = self.embedder.chroma_function()  # registers it, so Chroma can rebuild it
-        existing = {c.name if hasattr(c, "name") else c for c in self._client.list_collections()}
-        if self._name in existing:
-            collection = self._client.get_collection(self._name)
+    def _open(self) -> list[Any]:
+        self.embedder.chroma_function()  # registers it, so Chroma can rebuild it
+        shards = [self._client.get_collection(shard) for shard in shard_names(self._client, self._name)]
+        for collection in shards:
             built_with = (collection.metadata or {}).get(EMBEDDING_KEY)
             if built_with != self.embedder.id:
                 raise IndexMismatchError(
@@ -152,93 +226,163 @@ class KnowledgeIndex:
                     f"READBOT_EMBEDDINGS selects {self.embedder.id!r}; re-ingest with "
                     "`readbot ingest --rebuild` (or set READBOT_EMBEDDINGS back)"
                 )
-            return collection
+        return shards or [self._create(self._name)]
+
+    def _create(self, shard: str) -> Any:
         return self._client.create_collection(
-            self._name,
+            shard,
             metadata={EMBEDDING_KEY: self.embedder.id, ORDERED_KEY: True},
             configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=function,
+            embedding_function=self.embedder.chroma_function(),
         )
+
+    @property
+    def shards(self) -> list[str]:
+        """The names of the index's collections, oldest first."""
+        return [c.name for c in self._shards]
+
+    def close(self) -> None:
+        """Close the Chroma client the index uses now (it may be another than the one it was given)."""
+        self._client.close()
+
+    def _release(self) -> None:
+        """A writer lets go of every shard loaded so far: close the client (the last one of the
+        folder: its system stops, freeing the shards' HNSW indexes), then open a fresh one."""
+        if self._reopen is None:
+            return
+        names = self.shards
+        self._shards = []
+        self._client.close()
+        _trim_heap()
+        self._client = self._reopen()
+        self._shards = [self._client.get_collection(shard) for shard in names]
+        self.releases += 1
+
+    def _each(self, action: Callable[[Any], Any]) -> list[Any]:
+        """``action`` on every shard, oldest first; a writer lets go of each older shard after it
+        (the newest, where writes go, stays)."""
+        out = []
+        for i in range(len(self._shards)):
+            out.append(action(self._shards[i]))
+            if i < len(self._shards) - 1:
+                self._release()
+        return out
+
+    def _writable(self) -> tuple[Any, int]:
+        """The newest shard and how many more vectors it takes (a new shard once it is full)."""
+        newest = self._shards[-1]
+        if self._newest_count is None or self._newest_count >= self._shard_size:
+            self._newest_count = int(newest.count())  # exact again (upserts of stored ids count twice)
+        if self._newest_count >= self._shard_size:
+            self._release()  # the full shard is done with
+            number = _shard_number(self._name, newest.name) + 1
+            newest = self._create(shard_name(self._name, number))
+            self._shards.append(newest)
+            self._newest_count = 0
+        return newest, self._shard_size - self._newest_count
 
     @property
     def seeded(self) -> bool:
         """Whether the shipped reading was indexed here once (so an index emptied by removing
         readings is not filled with it again)."""
-        return bool((self._collection.metadata or {}).get(SEEDED_KEY))
+        return bool((self._shards[0].metadata or {}).get(SEEDED_KEY))
 
     def mark_seeded(self) -> None:
-        self._collection.modify(metadata={**(self._collection.metadata or {}), SEEDED_KEY: True})
+        first = self._shards[0]
+        first.modify(metadata={**(first.metadata or {}), SEEDED_KEY: True})
 
     def migrate_section_order(self) -> int:
         """An index written before chunks carried ``section_order``: give every chunk its section's
         order in its file (from the stored positions and headings; nothing is embedded again), then
         record that it was done. Returns how many chunks were updated."""
-        if (self._collection.metadata or {}).get(ORDERED_KEY):
+        if all((c.metadata or {}).get(ORDERED_KEY) for c in self._shards):
             return 0
-        got = self._collection.get(include=["metadatas"])
-        by_source: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
-        for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
-            by_source.setdefault(meta["source"], []).append((int(meta["position"]), cid, dict(meta)))
-        ids: list[str] = []
-        metas: list[dict[str, Any]] = []
+        by_source: dict[str, list[tuple[int, int, str, dict[str, Any]]]] = {}
+        for number, got in enumerate(self._each(lambda c: c.get(include=["metadatas"]))):
+            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+                by_source.setdefault(meta["source"], []).append((int(meta["position"]), number, cid, dict(meta)))
+        updates: dict[int, tuple[list[str], list[dict[str, Any]]]] = {}
         for rows in by_source.values():
             rows.sort(key=lambda row: row[0])
             order, previous = -1, None
-            for _, cid, meta in rows:
+            for _, number, cid, meta in rows:
                 if meta["section"] != previous:
                     order, previous = order + 1, meta["section"]
                 if meta.get("section_order") != order:
                     meta["section_order"] = order
+                    ids, metas = updates.setdefault(number, ([], []))
                     ids.append(cid)
                     metas.append(meta)
-        for start in range(0, len(ids), ADD_BATCH):
-            self._collection.update(ids=ids[start : start + ADD_BATCH], metadatas=metas[start : start + ADD_BATCH])
-        self._collection.modify(metadata={**(self._collection.metadata or {}), ORDERED_KEY: True})
-        return len(ids)
+        for number, (ids, metas) in updates.items():
+            for start in range(0, len(ids), ADD_BATCH):
+                self._shards[number].update(
+                    ids=ids[start : start + ADD_BATCH], metadatas=metas[start : start + ADD_BATCH]
+                )
+        for collection in self._shards:
+            collection.modify(metadata={**(collection.metadata or {}), ORDERED_KEY: True})
+        return sum(len(ids) for ids, _ in updates.values())
 
     def _drop(self) -> None:
-        with contextlib.suppress(Exception):  # it may not exist; create below is what matters
-            self._client.delete_collection(self._name)
+        for shard in shard_names(self._client, self._name) or [self._name]:
+            with contextlib.suppress(Exception):  # it may not exist; create below is what matters
+                self._client.delete_collection(shard)
 
     def reset(self) -> None:
-        """Drop every chunk (and the embedding record) and start an empty collection."""
+        """Drop every chunk (and the embedding record) and start an empty index of one collection."""
         self._drop()
-        self._collection = self._open()
+        self._shards = []
+        self._release()  # a writer lets go of the dropped shards' memory too
+        self._shards = self._open()
+        self._newest_count = None
 
     def count(self) -> int:
-        return int(self._collection.count())
+        return sum(self._each(lambda c: int(c.count())))
 
     def files(self) -> dict[str, FileRecord]:
         """Every indexed file, read from the first chunk of each (which carries its hash
         and, once the whole file is stored, its chunk count)."""
-        got = self._collection.get(where={"position": 0}, include=["metadatas"])
         records = {}
-        for meta in got["metadatas"] or []:
-            records[meta["source"]] = FileRecord(
-                meta["source"],
-                meta["reading"],
-                meta["document"],
-                meta["file_hash"],
-                int(meta["file_chunks"]),
-                bool(meta.get("complete", True)),
-            )
+        for got in self._each(lambda c: c.get(where={"position": 0}, include=["metadatas"])):
+            for meta in got["metadatas"] or []:
+                records[meta["source"]] = FileRecord(
+                    meta["source"],
+                    meta["reading"],
+                    meta["document"],
+                    meta["file_hash"],
+                    int(meta["file_chunks"]),
+                    bool(meta.get("complete", True)),
+                )
         return records
 
     def delete_file(self, source: str) -> None:
-        self._collection.delete(where={"source": source})
+        """Drop a file's chunks from every shard. A writer also drops the shards (not the first) left
+        empty; a process answering questions keeps them (a question may be reading them)."""
+
+        def delete(collection: Any) -> bool:
+            collection.delete(where={"source": source})
+            return self._reopen is not None and collection.name != self._name and int(collection.count()) == 0
+
+        emptied = self._each(delete)
+        for collection, empty in zip(list(self._shards), emptied, strict=True):
+            if empty:
+                self._client.delete_collection(collection.name)
+                self._shards.remove(collection)
+                self._newest_count = None
 
     def stored_positions(self, source: str) -> int:
         """How many leading chunks of a file are stored (0, 1, ... without a gap): where an
         interrupted ingest of it resumes."""
-        got = self._collection.get(where={"source": source}, include=[])
-        positions = {int(cid.rsplit(":", 1)[1]) for cid in got["ids"]}
+        positions: set[int] = set()
+        for got in self._each(lambda c: c.get(where={"source": source}, include=[])):
+            positions.update(int(cid.rsplit(":", 1)[1]) for cid in got["ids"])
         n = 0
         while n in positions:
             n += 1
         return n
 
     def add_chunks(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Store one batch of a file's chunks (the first batch marks the file incomplete)."""
+        """Store one batch of a file's chunks (the first batch marks the file incomplete) in the
+        newest shard, and in a new one for what a full shard can't take."""
         ids = [_chunk_id(record.source, c.position) for c in chunks]
         metadatas = [
             {
@@ -258,22 +402,37 @@ class KnowledgeIndex:
             for c in chunks
         ]
         documents = [c.search_text for c in chunks]
-        for start in range(0, len(ids), ADD_BATCH):
-            end = start + ADD_BATCH
-            self._collection.upsert(
+        start = 0
+        while start < len(ids):
+            collection, room = self._writable()
+            end = min(len(ids), start + ADD_BATCH, start + room)
+            collection.upsert(
                 ids=ids[start:end],
                 embeddings=vectors[start:end],
                 metadatas=metadatas[start:end],
                 documents=documents[start:end],
             )
+            self._newest_count = (self._newest_count or 0) + end - start
+            start = end
+        if self._reopen is not None:
+            _trim_heap()  # a writer's heap, freed by the embedding model and Chroma, back to the system
 
     def finish_file(self, record: FileRecord, chunks: int) -> None:
-        """Mark a file complete: its first chunk records the chunk count."""
+        """Mark a file complete: its first chunk records the chunk count (looked for in the newest
+        shard first: where a file that fits in one shard was just written)."""
         first = _chunk_id(record.source, 0)
-        got = self._collection.get(ids=[first], include=["metadatas"])
-        meta = dict(got["metadatas"][0])
-        meta.update(file_chunks=chunks, complete=True)
-        self._collection.update(ids=[first], metadatas=[meta])
+        for i in reversed(range(len(self._shards))):
+            collection = self._shards[i]
+            got = collection.get(ids=[first], include=["metadatas"])
+            if got["ids"]:
+                meta = dict(got["metadatas"][0])
+                meta.update(file_chunks=chunks, complete=True)
+                collection.update(ids=[first], metadatas=[meta])
+            if i < len(self._shards) - 1:
+                self._release()
+            if got["ids"]:
+                return
+        raise KeyError(f"the first chunk of {record.source} is not stored")
 
     def replace_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """A whole file at once (its old chunks dropped first)."""
@@ -282,9 +441,9 @@ class KnowledgeIndex:
         self.finish_file(record, len(chunks))
 
     def all_chunks(self) -> list[IndexedChunk]:
-        got = self._collection.get(include=["metadatas"])
         out = [
             IndexedChunk(cid, meta["reading"], _chunk_from(meta))
+            for got in self._each(lambda c: c.get(include=["metadatas"]))
             for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
         ]
         out.sort(key=lambda ic: (ic.reading, ic.chunk.document, ic.chunk.position))
@@ -294,9 +453,9 @@ class KnowledgeIndex:
         """The chunks with these ids (those still stored)."""
         if not ids:
             return {}
-        got = self._collection.get(ids=list(ids), include=["metadatas"])
         return {
             cid: IndexedChunk(cid, meta["reading"], _chunk_from(meta))
+            for got in self._each(lambda c: c.get(ids=list(ids), include=["metadatas"]))
             for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
         }
 
@@ -304,19 +463,24 @@ class KnowledgeIndex:
         self, vector: np.ndarray, n: int, reading: str | None = None, *, bound: Bound | None = None
     ) -> list[DenseHit]:
         """The ``n`` nearest chunks (of ``reading``), none of them past ``bound``: the bound is part
-        of Chroma's ``where``, so the ``n`` are the nearest of what the group may see."""
-        n = min(n, self.count())
-        if n <= 0:
-            return []
-        result = self._collection.query(
-            query_embeddings=[vector],
-            n_results=n,
-            include=["distances"],
-            where=where_clause(reading, bound),
-        )
-        return [
-            DenseHit(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
-        ]
+        of Chroma's ``where``, so the ``n`` are the nearest of what the group may see. Each shard
+        gives its ``n`` nearest; the ``n`` best of those are the index's."""
+        where = where_clause(reading, bound)
+
+        def nearest(collection: Any) -> list[DenseHit]:
+            k = min(n, int(collection.count()))
+            if k <= 0:
+                return []
+            result = collection.query(query_embeddings=[vector], n_results=k, include=["distances"], where=where)
+            return [
+                DenseHit(cid, 1.0 - float(dist))
+                for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
+            ]
+
+        hits = [hit for shard_hits in self._each(nearest) for hit in shard_hits]
+        if len(self._shards) > 1:
+            hits.sort(key=lambda hit: -hit.score)
+        return hits[: max(n, 0)]
 
     def readings(self) -> list[str]:
         return sorted({r.reading for r in self.files().values()})

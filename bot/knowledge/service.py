@@ -131,19 +131,23 @@ class KnowledgeService:
         chat_model: Any = None,
         chroma: Any = None,
         rebuild: bool = False,
+        writer: bool = False,
     ) -> KnowledgeService:
-        """``rebuild`` starts from an empty index (after changing READBOT_EMBEDDINGS)."""
+        """``rebuild`` starts from an empty index (after changing READBOT_EMBEDDINGS). ``writer``: a
+        process that ingests and answers no questions (``readbot ingest``); with the embedded index,
+        it lets go of each shard it is done with, so its memory stays bounded whatever the size
+        of what it writes (see ``bot.knowledge.index``)."""
         embedder = embedder or make_embedder(settings.embeddings)
         if isinstance(embedder, BundledEmbedder):
             embedder.preload()  # overlaps loading the model with opening Chroma
         embedded = chroma is None and not settings.chroma_url
         client = chroma if chroma is not None else open_chroma(settings, rebuild=rebuild and embedded)
-        closers = () if chroma is not None or not hasattr(client, "close") else (client.close,)
 
         def reopen() -> Any:
             return chroma_client(settings.data_dir)
 
-        index = KnowledgeIndex(client, embedder, rebuild=rebuild)
+        index = KnowledgeIndex(client, embedder, rebuild=rebuild, reopen=reopen if writer and embedded else None)
+        closers = () if chroma is not None or not hasattr(client, "close") else (index.close,)
         if chat_model is None and settings.llm:
             chat_model = make_chat_model(settings.llm)
         llm = LLMAnswerer(chat_model, timeout=settings.llm_timeout) if chat_model else None
@@ -381,7 +385,7 @@ class KnowledgeService:
                     log.warning("reopening the index failed; trying once more", exc_info=True)
                     client = self._reopen()
                     index = KnowledgeIndex(client, self.index.embedder)
-                self._closers = (client.close,)
+                self._closers = (index.close,)
                 self.index = index
                 self.retriever = Retriever(self.index)
             self.retriever.refresh()

@@ -116,30 +116,30 @@ class ChromaCheck:
 
     def index(self, settings: Settings) -> str | None:
         from bot.knowledge.embedder import make_embedder
-        from bot.knowledge.index import COLLECTION, EMBEDDING_KEY
+        from bot.knowledge.index import EMBEDDING_KEY, shard_names
 
         if self.client is None:
             return "Chroma is not reachable (see above)"
         embedder = make_embedder(settings.embeddings)  # cheap: the model loads only to embed
         embedder.chroma_function()  # registered, so Chroma can rebuild the collection's function
-        names = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
-        if COLLECTION not in names:
+        shards = [self.client.get_collection(name) for name in shard_names(self.client)]
+        if not shards:
             return "no index yet: run readbot ingest"
-        collection = self.client.get_collection(COLLECTION)
-        built_with = (collection.metadata or {}).get(EMBEDDING_KEY)
-        if built_with != embedder.id:
-            return (
-                f"the index was built with embeddings {built_with!r} but READBOT_EMBEDDINGS selects "
-                f"{embedder.id!r}: run readbot ingest --rebuild"
-            )
-        if collection.count() == 0:
+        for collection in shards:
+            built_with = (collection.metadata or {}).get(EMBEDDING_KEY)
+            if built_with != embedder.id:
+                return (
+                    f"the index was built with embeddings {built_with!r} but READBOT_EMBEDDINGS selects "
+                    f"{embedder.id!r}: run readbot ingest --rebuild"
+                )
+        if not any(collection.count() for collection in shards):
             return "the index is empty: run readbot ingest"
         return None
 
     def syllabus(self, settings: Settings) -> str | None:
         """readbot.toml's [[syllabus]] as start-up reads it (dates, time zones, paces), then each
         entry's reading against the index: the line start-up would stop with."""
-        from bot.knowledge.index import COLLECTION
+        from bot.knowledge.index import shard_names
         from bot.readings.syllabus import check_readings, load_syllabus
 
         syllabi = load_syllabus(settings.config_path)
@@ -147,10 +147,9 @@ class ChromaCheck:
             return Note("no [[syllabus]] in readbot.toml")
         if self.client is None:
             return "Chroma is not reachable (see above), so the syllabus's readings can't be checked"
-        names = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
         sections: dict[str, set[tuple[str, int]]] = {}
-        if COLLECTION in names:
-            metas = self.client.get_collection(COLLECTION).get(include=["metadatas"])["metadatas"] or []
+        for name in shard_names(self.client):
+            metas = self.client.get_collection(name).get(include=["metadatas"])["metadatas"] or []
             for meta in metas:
                 place = (str(meta.get("document", "")), int(meta.get("section_order", 0) or 0))
                 sections.setdefault(str(meta.get("reading", "")), set()).add(place)
