@@ -96,10 +96,3 @@ def shared_reranker() -> CrossEncoder:
     """The process-wide cross-encoder (loaded and verified once)."""
     with _shared_lock:
         return _load_shared()
-
-
-def preload_in_background() -> threading.Thread:
-    """Load the shared cross-encoder on a thread (not a daemon: see ``embeddings.preload_in_background``)."""
-    thread = threading.Thread(target=shared_reranker, name="load-reranker-model", daemon=False)
-    thread.start()
-    return thread
