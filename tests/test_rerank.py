@@ -10,7 +10,7 @@ import pytest
 
 from bot.knowledge.embeddings import ModelIntegrityError
 from bot.knowledge.rerank import MODEL_SHA256, CrossEncoder, model_folder, shared_reranker
-from bot.knowledge.retrieval import RERANK_PASSAGES, RERANK_SECTIONS
+from bot.knowledge.retrieval import RERANK_PASSAGES
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +88,9 @@ def test_the_reranked_sentence_leads_its_section(knowledge_service):
     top = retrieval.hits[0]
     assert top.section == "Research taste and top-down belief"
     assert "attributes his success" in top.passages[0].text
-    read = top.passages[:RERANK_PASSAGES]
+    read = top.passages[: RERANK_PASSAGES[0]]
     assert [p.score for p in read] == sorted((p.score for p in read), reverse=True)
-    assert len(retrieval.hits) == RERANK_SECTIONS  # sources: the three sections the reranker read
+    assert len(retrieval.hits) == len(RERANK_PASSAGES)  # sources: the three sections the reranker read
 
 
 def test_the_cross_encoder_reads_the_question_without_the_readings_subject_names():

@@ -12,8 +12,8 @@ For a question readbot:
    any reading);
 4. ranks each section's chunks for quoting (``passage`` scores add BM25 of the chunk
    alone, so the sentence that holds the question's words comes first);
-5. lets the cross-encoder (:mod:`bot.knowledge.rerank`) read the best ``RERANK_PASSAGES``
-   sentences of the best ``RERANK_SECTIONS`` sections, each as "heading: sentence" (a
+5. lets the cross-encoder (:mod:`bot.knowledge.rerank`) read the best sentences of the best
+   sections (``RERANK_PASSAGES``: 3 of the first, 1 of the second and third), each as "heading: sentence" (a
    heading often names what its section is about), and reorders those sections by fused
    score + ``RERANK_WEIGHT`` × their best logit, those sentences by + ``PASSAGE_RERANK_WEIGHT``
    × their logit (small: the lexical score keeps the line that holds a short question's
@@ -48,8 +48,9 @@ SECOND_WEIGHT = 0.3  # a section's second-best chunk counts this much (evidence 
 PASSAGE_WEIGHT = 0.7
 DENSE_CANDIDATES = 100
 PASSAGES_PER_SECTION = 4
-RERANK_SECTIONS = 3  # the cross-encoder reads the best sentences of this many sections…
-RERANK_PASSAGES = 3  # …this many each (9 pairs: ~20 ms on 2 cores)
+# the cross-encoder reads this many best sentences of the best, second and third section: the quoted
+# sentence is chosen in the first, and one sentence each is enough to reorder (9 pairs cost 2×: no better)
+RERANK_PASSAGES = (3, 1, 1)
 RERANK_WEIGHT = 0.125  # a section: its fused score + this × its best cross-encoder logit
 PASSAGE_RERANK_WEIGHT = 0.08  # a sentence: its fused score + this × its logit
 RERANK_HEADING = True  # the cross-encoder reads "heading: sentence" (a heading often names the topic)
@@ -290,18 +291,18 @@ class Retriever:
         section_score: np.ndarray,
         passage_score: np.ndarray,
     ) -> tuple[list[int], np.ndarray, np.ndarray, list[int], np.ndarray]:
-        """The cross-encoder reads the best ``RERANK_PASSAGES`` sentences of the best
-        ``RERANK_SECTIONS`` sections; those sections are reordered among themselves (fused score
+        """The cross-encoder reads the best ``RERANK_PASSAGES[k]`` sentences of the k-th best
+        section; those sections are reordered among themselves (fused score
         + ``RERANK_WEIGHT`` × best logit), and those sentences within their sections (fused score
         + ``PASSAGE_RERANK_WEIGHT`` × logit). Returns the new order and scores, the chunks read and
         their logits."""
-        top = order[:RERANK_SECTIONS]
+        top = order[: len(RERANK_PASSAGES)]
         read: list[int] = []
         owner: list[int] = []
-        for s in top:
+        for s, many in zip(top, RERANK_PASSAGES, strict=False):
             ranked = sorted(
                 (i for i in lexical.sections[s].chunks if passage_score[i] > -np.inf), key=lambda i: -passage_score[i]
-            )[:RERANK_PASSAGES]
+            )[:many]
             read += ranked
             owner += [s] * len(ranked)
         questions = {r: question for r in {lexical.reading_of[i] for i in read}}
