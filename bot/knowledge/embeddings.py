@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from bot.errors import ReadbotError
+from bot.knowledge.heap import trim_heap
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
@@ -102,6 +103,7 @@ class MiniLMEncoder:
         # cores from the other model's run (embedding then reranking: 107 ms, without: 64 ms)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+        trim_heap()  # the copies made while loading
         self._lock = threading.Lock()  # tokenizers' Tokenizer is not re-entrant safe
 
     def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:

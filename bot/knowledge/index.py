@@ -36,11 +36,9 @@ released from the client side (the memory is the server's).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import hashlib
 import re
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +49,7 @@ import numpy as np
 from bot.errors import BrokenInstall, ConfigError, ReadbotError
 from bot.knowledge.chunking import Chunk
 from bot.knowledge.embedder import Embedder
+from bot.knowledge.heap import trim_heap
 
 COLLECTION = "readbot"
 SHARD_SIZE = 30_000  # vectors per collection: a writer holds about one (~2.5 KB a vector), see above
@@ -178,13 +177,6 @@ def _shard_number(name: str, shard: str) -> int:
     return 1 if shard == name else int(shard.rsplit("-", 1)[1])
 
 
-def _trim_heap() -> None:
-    """Give freed heap back to the system (glibc keeps it otherwise; elsewhere nothing to do)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 class KnowledgeIndex:
     def __init__(
         self,
@@ -253,7 +245,7 @@ class KnowledgeIndex:
         names = self.shards
         self._shards = []
         self._client.close()
-        _trim_heap()
+        trim_heap()
         self._client = self._reopen()
         self._shards = [self._client.get_collection(shard) for shard in names]
         self.releases += 1
@@ -415,7 +407,7 @@ class KnowledgeIndex:
             self._newest_count = (self._newest_count or 0) + end - start
             start = end
         if self._reopen is not None:
-            _trim_heap()  # a writer's heap, freed by the embedding model and Chroma, back to the system
+            trim_heap()  # a writer's heap, freed by the embedding model and Chroma, back to the system
 
     def finish_file(self, record: FileRecord, chunks: int) -> None:
         """Mark a file complete: its first chunk records the chunk count (looked for in the newest

