@@ -77,7 +77,9 @@ class Baselines:
 
         self.lexical: LexicalIndex = service.retriever.lexical
         self.service = service
-        self.dense = Retriever(service.index, window_weight=0.0, section_weight=0.0, second_weight=0.0)
+        self.dense = Retriever(
+            service.index, window_weight=0.0, section_weight=0.0, second_weight=0.0, rerank_passages=()
+        )
         self.bm25: dict[str, tuple[object, list[int]]] = {}
         self.sentence_bm25: dict[str, tuple[object, list[int]]] = {}
         for reading in self.lexical.readings():

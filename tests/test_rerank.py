@@ -110,3 +110,17 @@ def test_a_question_naming_the_readings_subject_finds_the_section_on_its_topic(k
     answer = knowledge_service.ask("What does Ilya say about emotions?")
     assert answer.grounded
     assert answer.sources[0].section == "The role of emotions and value functions"
+
+
+def test_a_retriever_told_to_read_nothing_ranks_without_the_cross_encoder(knowledge_service):
+    """The benchmark's dense baseline: no pair is read, nothing is reordered, the logit feature is the floor."""
+    from bot.knowledge.retrieval import RERANK_FLOOR, Retriever
+
+    question = "What does Ilya credit his success to?"
+    plain = Retriever(knowledge_service.index, rerank_passages=())
+    got = plain.search(question, k=3)
+    assert plain._reranker is None  # never asked for the model (it loads on first use)
+    assert got.features["rerank"] == RERANK_FLOOR
+    assert got.hits and all(h.passages for h in got.hits)
+    reranked = knowledge_service.retriever.search(question, k=3)
+    assert reranked.features["rerank"] > RERANK_FLOOR

@@ -168,10 +168,14 @@ class Retriever:
         dense_weight: float = 1.0,
         second_weight: float = SECOND_WEIGHT,
         reranker: CrossEncoder | None = None,
+        rerank_passages: tuple[int, ...] = RERANK_PASSAGES,
     ) -> None:
-        """``reranker``: the cross-encoder (the process-wide one, loaded on first use, if not given)."""
+        """``reranker``: the cross-encoder (the process-wide one, loaded on first use, if not given);
+        ``rerank_passages``: how many sentences of the best, second… section it reads (``()``: none,
+        as the benchmark's dense and BM25 baselines)."""
         self.index = index
         self._reranker = reranker
+        self.rerank_passages = rerank_passages
         self.second_weight = second_weight
         self.window_weight = window_weight
         self.section_weight = section_weight
@@ -296,10 +300,10 @@ class Retriever:
         + ``RERANK_WEIGHT`` × best logit), and those sentences within their sections (fused score
         + ``PASSAGE_RERANK_WEIGHT`` × logit). Returns the new order and scores, the chunks read and
         their logits."""
-        top = order[: len(RERANK_PASSAGES)]
+        top = order[: len(self.rerank_passages)]
         read: list[int] = []
         owner: list[int] = []
-        for s, many in zip(top, RERANK_PASSAGES, strict=False):
+        for s, many in zip(top, self.rerank_passages, strict=False):
             ranked = sorted(
                 (i for i in lexical.sections[s].chunks if passage_score[i] > -np.inf), key=lambda i: -passage_score[i]
             )[:many]
@@ -313,9 +317,8 @@ class Retriever:
         texts = [lexical.chunks[i].chunk.text for i in read]
         if RERANK_HEADING:
             texts = [f"{lexical.sections[s].heading}: {t}" for s, t in zip(owner, texts, strict=True)]
-        logits = self.reranker.score_pairs(
-            [(questions[lexical.reading_of[i]], t) for i, t in zip(read, texts, strict=True)]
-        )
+        pairs = [(questions[lexical.reading_of[i]], t) for i, t in zip(read, texts, strict=True)]
+        logits = self.reranker.score_pairs(pairs) if pairs else np.zeros(0, dtype=np.float32)
         section_score = section_score.copy()
         passage_score = passage_score.copy()
         best: dict[int, float] = {}
