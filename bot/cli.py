@@ -210,7 +210,10 @@ def _ask_lines(service, args: argparse.Namespace, out: TextIO, stdin: TextIO) ->
 
 
 def cmd_ingest(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from bot.knowledge.heap import limit_arenas
     from bot.knowledge.ingest import discover, progress_bar
+
+    limit_arenas()  # before the models' and Chroma's threads start: bounded memory over a long ingest
 
     settings = _settings()
     with _open_service(rebuild=args.rebuild, settings=settings, writer=True) as service:
