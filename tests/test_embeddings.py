@@ -254,3 +254,29 @@ def test_subprocesses_are_network_guarded_too(cli_env):
     )
     assert result.returncode != 0
     assert "network access blocked in tests" in result.stderr
+
+
+def test_the_shared_models_are_built_once_whoever_asks_first():
+    import threading
+    import time
+
+    from bot.knowledge.embeddings import shared_encoder
+    from bot.knowledge.once import Once
+    from bot.knowledge.rerank import shared_reranker
+
+    built = []
+
+    def slow_build() -> object:
+        time.sleep(0.05)  # long enough for every thread to be waiting
+        built.append(object())
+        return built[-1]
+
+    once = Once(slow_build)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(once())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and all(g is built[0] for g in got)
+    assert shared_encoder() is shared_encoder() and shared_reranker() is shared_reranker()

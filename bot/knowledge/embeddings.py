@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from bot.errors import ReadbotError
 from bot.knowledge.heap import trim_heap
+from bot.knowledge.once import Once
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
@@ -151,18 +151,12 @@ class MiniLMEncoder:
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-_shared_lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _load_shared() -> MiniLMEncoder:
-    return MiniLMEncoder()
+_shared: Once[MiniLMEncoder] = Once(MiniLMEncoder)
 
 
 def shared_encoder() -> MiniLMEncoder:
     """The process-wide encoder (loading and verifying the model costs ~0.45 s; once)."""
-    with _shared_lock:
-        return _load_shared()
+    return _shared()
 
 
 def preload_in_background() -> threading.Thread:

