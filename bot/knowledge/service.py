@@ -178,11 +178,10 @@ class KnowledgeService:
         """Index the shipped reading on first use (an empty data dir); not again once readings were
         removed down to none."""
         with self._rw.gen_rlock():  # a reload may be swapping the index
-            if self.index.count() > 0:
-                if not self.index.seeded:  # an index from before the flag, or one filled by `readbot ingest`
-                    self.index.mark_seeded()
+            if self.index.seeded:  # the flag is read from memory: no count on every question
                 return None
-            if self.index.seeded:
+            if self.index.count() > 0:  # an index from before the flag, or one filled by `readbot ingest`
+                self.index.mark_seeded()
                 return None
         report = self.ingest()
         with self._rw.gen_rlock():
