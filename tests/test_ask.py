@@ -200,7 +200,19 @@ def test_a_question_that_stands_alone_is_not_hijacked_by_the_thread(knowledge_se
 
 
 @pytest.mark.parametrize(
-    "message", ["thanks!", "Thank you so much", "hi readbot", "help", "What can you do?", "who are you?"]
+    "message",
+    [
+        "thanks!",
+        "Thank you so much",
+        "awesome, thanks!",
+        "hi readbot",
+        "help",
+        "help me",
+        "What can you do?",
+        "what commands are there?",
+        "who are you?",
+        "good bot",
+    ],
 )
 def test_small_talk_gets_a_friendly_pointer_not_retrieval(knowledge_service, message):
     answer = knowledge_service.ask(message)
@@ -211,8 +223,11 @@ def test_small_talk_gets_a_friendly_pointer_not_retrieval(knowledge_service, mes
     assert answer.to_json() == {"answer": answer.text, "grounded": False, "coverage": None, "sources": []}
 
 
-def test_a_question_that_starts_with_thanks_is_still_answered(knowledge_service):
-    answer = knowledge_service.ask("thanks, and what is a value function?")
+@pytest.mark.parametrize(
+    "question", ["thanks, and what is a value function?", "help me understand what a value function is"]
+)
+def test_a_question_that_starts_like_small_talk_is_still_answered(knowledge_service, question):
+    answer = knowledge_service.ask(question)
     assert not answer.small_talk and answer.grounded
     assert answer.sources[0].section == "The role of emotions and value functions"
 

@@ -10,11 +10,17 @@ import re
 
 _FILLER = r"(?:\s+(?:readbot|bot|there|so much|a lot|again|everyone|all|folks|friend))*"
 GREETING = re.compile(rf"^(?:hi|hello|hey|hiya|howdy|yo|good (?:morning|afternoon|evening)){_FILLER}$")
-THANKS = re.compile(rf"^(?:thanks?|thank you|thx|ty|cheers|much appreciated|great,? thanks?){_FILLER}$")
+_PRAISE = r"(?:ok|okay|cool|nice|great|awesome|perfect|good|got it)"
+THANKS = re.compile(rf"^(?:{_PRAISE},? )?(?:thanks?|thank you|thx|ty|cheers|much appreciated|appreciate it){_FILLER}$")
 BYE = re.compile(rf"^(?:bye|goodbye|see you|see ya|later|good night){_FILLER}$")
-ACK = re.compile(r"^(?:ok|okay|cool|nice|great|got it|awesome|perfect|lol|haha)$")
+ACK = re.compile(
+    r"^(?:ok|okay|cool|nice|great|got it|awesome|perfect|lol|haha|"
+    r"(?:good|nice|great) (?:bot|job|answer|one)|well done)"
+    rf"{_FILLER}$"
+)
 META = re.compile(
-    r"^(?:help|/help|\?|commands|menu|"
+    r"^(?:help(?: me| please| pls)?|/help|\?|commands|menu|(?:list|show)(?: me)? (?:the |your )?commands|"
+    r"what (?:commands|can i ask)(?: (?:are there|do you have|can i use|you))?|what are your commands|"
     r"(?:what|how) (?:can|do|could|should) (?:you|i) (?:do|help(?: me)?(?: with)?|use you|ask(?: you)?)|"
     r"what (?:are|is) (?:you|readbot|this bot)|who are you|how do(?:es)? (?:you|this|readbot) work|"
     r"what do you do)"
