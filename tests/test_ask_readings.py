@@ -80,6 +80,28 @@ def test_a_story_question_asked_of_the_summary_is_declined(two_readings):
     assert answer.grounded is False
 
 
+@pytest.mark.parametrize("reading", [SHIPPED, STORY])
+def test_a_gist_question_about_another_work_is_decided_like_any_other(two_readings, reading):
+    for question in ("summary of the great gatsby?", "key takeaways from the moby dick chapter?"):
+        answer = two_readings.ask(question, reading=reading)
+        assert answer.grounded is False, answer.text  # not the reading's summary or overview
+        assert answer.text.startswith(NOT_COVERED) and answer.sources
+    for question in ("tl;dr?", "give me an overview of the reading", "what's the main argument of this episode?"):
+        answer = two_readings.ask(question, reading=reading)
+        assert answer.grounded, (question, answer.text)
+        if reading == STORY:
+            assert answer.body.startswith("The reading has no summary; its sections:")
+        else:
+            assert answer.sources[0].section == "Summary"
+
+
+def test_question_frame_words_are_never_spelling_corrected(two_readings):
+    lexical = two_readings.retriever.lexical
+    # the story never uses "reading" but uses "leading": a frame word stays as typed
+    assert lexical.corrected("give me an overview of the reading") == "give me an overview of the reading"
+    assert "pre-training" in lexical.corrected("what does he say abot pre-trainng")
+
+
 def test_gist_of_a_reading_without_a_summary_lists_its_sections(two_readings):
     answer = two_readings.ask("tl;dr?", reading=STORY)
     assert answer.grounded

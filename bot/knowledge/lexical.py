@@ -23,7 +23,7 @@ import numpy as np
 
 from bot.knowledge.index import IndexedChunk
 from bot.knowledge.spelling import Speller
-from bot.knowledge.terms import STOPWORDS, terms, words
+from bot.knowledge.terms import QUESTION_FRAME, STOPWORDS, terms, words
 
 ANY_CASE_WORD = re.compile(r"[A-Za-z0-9]+")
 CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9\-]+\b")
@@ -183,7 +183,7 @@ class LexicalIndex:
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
             low = word.lower()
-            if low in STOPWORDS:
+            if low in STOPWORDS or low in QUESTION_FRAME:  # "reading" is never "corrected" to "leading"
                 return word
             better = self.speller.correct(low)
             return better if better else word

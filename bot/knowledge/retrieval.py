@@ -24,7 +24,8 @@ For a question readbot:
 The weights were chosen on both kinds of reading together (the shipped summary and
 FairytaleQA stories); the figures are printed by ``benchmarks/bench_retrieval.py``.
 Nothing here knows a reading's names or headings, except that a gist question
-("tl;dr?") goes to a section the reading itself calls Summary/Overview/Abstract.
+("tl;dr?") goes to a section the reading itself calls Summary/Overview/Abstract, unless
+it names something the reading never mentions (:func:`names_elsewhere`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import numpy as np
 
 from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import Bound, KnowledgeIndex
-from bot.knowledge.lexical import LexicalIndex
+from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
 from bot.knowledge.rerank import CrossEncoder, shared_reranker
 from bot.knowledge.terms import content_terms, terms
 
@@ -62,6 +63,19 @@ GIST_INTENT = re.compile(
     r"what('s| is) (this|the|it) (\w+ )?about)\b",
     re.IGNORECASE,
 )
+# what a gist question is about: "summary *of the great gatsby*", "main argument *in 'the alignment problem'*"
+GIST_OBJECT = re.compile(r"\b(?:of|in|from|by|about|on)\s+([^,.;:!?]+)", re.IGNORECASE)
+
+
+def names_elsewhere(question: str, vocab: ReadingVocabulary | None) -> bool:
+    """Whether a gist question asks about something the reading never mentions ("summary of the
+    great gatsby?"): such a question is decided like any other, not sent to the overview.
+    "tl;dr?", "the main argument of this episode" and "the gist of the part about the giant"
+    (in a story with a giant) name nothing else."""
+    if vocab is None:
+        return False
+    named = [t for phrase in GIST_OBJECT.findall(GIST_INTENT.sub(" ", question)) for t in content_terms(phrase)]
+    return any(t not in vocab.stems and t not in vocab.subjects for t in named)
 
 
 @dataclass(frozen=True)
@@ -267,7 +281,7 @@ class Retriever:
         mine_read = [x for i, x in zip(read, logits, strict=True) if lexical.reading_of[i] == top_reading]
         features["rerank"] = float(max(mine_read, default=RERANK_FLOOR))
         covered, confidence = self.coverage.decide(features)
-        gist = bool(GIST_INTENT.search(question))
+        gist = bool(GIST_INTENT.search(question)) and not names_elsewhere(question, vocab)
         overview: tuple[SectionHit, ...] = ()
         if gist:
             summaries = [s for s in lexical.overview_sections(top_reading) if sections_in[s]]
