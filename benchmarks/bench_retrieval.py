@@ -44,7 +44,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import DEV_SET, SHIPPED_READING, both_kinds_service, fairytale_questions, load_questions
+from benchmarks.common import (
+    DEV_SET,
+    SHIPPED_READING,
+    both_kinds_service,
+    fairytale_questions,
+    load_questions,
+    machine,
+)
 from bot.knowledge.lexical import LexicalIndex
 from bot.knowledge.retrieval import Retriever
 from bot.knowledge.service import KnowledgeService
@@ -284,8 +291,10 @@ def bench_speed(service: KnowledgeService, rounds: int) -> None:
     questions = [q["question"] for q in load_questions(DEV_SET) if q["type"] != "adversarial"]
     questions += [q["question"] for q in fairytale_questions()[::25]]
     embedder = service.index.embedder
+    reranker = service.retriever.reranker
+    pairs = sum(service.retriever.rerank_passages)
     service.ask(questions[0])
-    embed, answer = [], []
+    embed, answer, rerank = [], [], []
     for _ in range(rounds):
         for q in questions:
             t = time.perf_counter()
@@ -294,8 +303,14 @@ def bench_speed(service: KnowledgeService, rounds: int) -> None:
             t = time.perf_counter()
             service.ask(q)
             answer.append(time.perf_counter() - t)
+            sentences = [p.text for s in service.retrieve(q).hits for p in s.passages][:pairs]
+            t = time.perf_counter()
+            reranker.score(q, sentences)
+            rerank.append(time.perf_counter() - t)
     print(f"\n== speed ({len(questions)} questions × {rounds}, index of {len(service.readings())} readings)")
+    print(f"machine: {machine()}")
     print(f"embed one query:          {percentiles(embed)}")
+    print(f"cross-encoder, {pairs} pairs:  {percentiles(rerank)}  (the best sections' sentences, timed alone)")
     print(
         f"warm answer (no LLM):     {percentiles(answer)}  "
         f"(p95 / embed p95 = {np.percentile(answer, 95) / np.percentile(embed, 95):.2f})"

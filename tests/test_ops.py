@@ -357,6 +357,51 @@ async def test_endpoints_report_health_readiness_and_what_the_core_did(running: 
     ]
 
 
+class _HangingConsole(ConsoleAdapter):
+    """A platform whose connection state never comes back (a wedged client)."""
+
+    async def connected(self) -> bool:
+        await asyncio.Event().wait()
+        return True
+
+
+@pytest.mark.asyncio
+async def test_a_probe_with_every_check_stuck_answers_within_one_check_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database locked by another writer and the platform wedged: /readyz says so within about
+    one ``CHECK_TIMEOUT``, not the sum of the checks' timeouts nor SQLite's own wait for a lock (a
+    probe that outwaits its caller reads as a dead process), and is ready again once the lock is
+    released."""
+    import sqlite3
+
+    monkeypatch.setattr(ops, "CHECK_TIMEOUT", 1.0)
+    db = await Database.open(database_url("", tmp_path))
+    health = ops.Health([])
+    health.watch_database(db)
+    assert (await health.checks())["database"] == "ok"  # the database in WAL mode, as once running
+    locker = sqlite3.connect(tmp_path / "readbot.db", isolation_level=None)
+    try:
+        locker.execute("BEGIN IMMEDIATE")  # SQLite's write lock, held by another connection
+        health.platforms = ["console"]
+        health.watch_adapter(_HangingConsole(Any, io.StringIO()))  # type: ignore[arg-type]
+        for _ in range(2):  # the second probe waits on the first one's run, it doesn't queue another
+            started = time.monotonic()
+            checks = await health.checks()
+            took = time.monotonic() - started
+            assert checks["database"] == "database did not answer within 1 s", checks
+            assert checks["console"] == "connection state unknown: TimeoutError", checks
+            assert took < 1.8, took  # checks in turn would take 2 s; SQLite's own wait for the lock, 10 s
+        locker.rollback()  # the other writer is done: the database is ready again by itself
+        for _ in range(30):
+            if (await health.checks())["database"] == "ok":
+                break
+        assert (await health.checks())["database"] == "ok"
+    finally:
+        locker.close()
+        await db.close()
+
+
 # ============================================================================ readbot run: one port, JSON logs, SIGTERM
 
 

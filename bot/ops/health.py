@@ -13,9 +13,10 @@ import logging
 import os
 import shutil
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy import text
@@ -30,6 +31,7 @@ from bot.store.outbox import DurableOutbox
 from bot.store.schema import bot_state
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 CHECK_TIMEOUT = 3.0  # seconds a readiness check may take before it counts as failed
 MIN_FREE_BYTES = 1024 * 1024  # a SQLite data dir with less room than this is full for readbot
 
@@ -49,6 +51,7 @@ class Health:
         self._probe_key = "readyz"  # one row every process writes (no row left behind per process)
         self._index_loaded = False
         self._stopping = False
+        self._running: dict[str, asyncio.Future[Any]] = {}  # check name → its run still going
 
     def index_ready(self) -> None:
         self._index_loaded = True
@@ -65,8 +68,7 @@ class Health:
         if self._outbox is None:
             return None
         try:
-            async with asyncio.timeout(CHECK_TIMEOUT):
-                backlog = await self._outbox.backlog()
+            backlog = await self._within("outbox", self._outbox.backlog)
         except Exception as exc:
             return {"state": f"unknown: {type(exc).__name__}"}
         oldest = round((datetime.now(UTC) - backlog.oldest).total_seconds(), 1) if backlog.oldest is not None else None
@@ -77,33 +79,57 @@ class Health:
 
     def stop(self) -> None:
         self._stopping = True
+        for run in self._running.values():
+            run.cancel()
+
+    async def _within(self, name: str, start: Callable[[], Awaitable[T]]) -> T:
+        """Check ``name``'s result, waited for at most ``CHECK_TIMEOUT`` (``TimeoutError`` after). One run
+        of a check at a time: a run still going when a probe stops waiting goes on, and the next probe
+        waits for it. A driver can't always be interrupted (SQLite waiting for another writer's lock
+        finishes its wait whatever the caller does), so a probe never waits for one, and never stacks
+        runs up behind it."""
+        run: asyncio.Future[T] | None = self._running.get(name)
+        if run is None or run.done():
+            run = self._running[name] = asyncio.ensure_future(start())
+            run.add_done_callback(lambda done: done.cancelled() or done.exception())  # read when nobody waits
+        return await asyncio.wait_for(asyncio.shield(run), CHECK_TIMEOUT)
 
     async def checks(self) -> dict[str, str]:
-        """check name → "ok" or what is wrong."""
-        result = {"index": "ok" if self._index_loaded else "index not loaded yet", "database": await self._database()}
-        for platform in self.platforms:
-            adapter = self._adapters.get(platform)
-            if adapter is None:
-                result[platform] = "adapter not started"
-                continue
-            try:
-                ok = await asyncio.wait_for(adapter.connected(), CHECK_TIMEOUT)
-            except Exception as exc:
-                result[platform] = f"connection state unknown: {type(exc).__name__}"
-            else:
-                result[platform] = "ok" if ok else "not connected"
+        """check name → "ok" or what is wrong. The checks run at once, so a probe is answered within
+        about ``CHECK_TIMEOUT`` however many of them are stuck."""
+        database, *platforms = await asyncio.gather(
+            self._database(), *(self._platform(platform) for platform in self.platforms)
+        )
+        result = {"index": "ok" if self._index_loaded else "index not loaded yet", "database": database}
+        result.update(zip(self.platforms, platforms, strict=True))
         if self._stopping:
             result["shutdown"] = "shutting down"
         return result
 
+    async def _platform(self, platform: str) -> str:
+        adapter = self._adapters.get(platform)
+        if adapter is None:
+            return "adapter not started"
+        try:
+            ok = await asyncio.wait_for(adapter.connected(), CHECK_TIMEOUT)
+        except Exception as exc:
+            return f"connection state unknown: {type(exc).__name__}"
+        return "ok" if ok else "not connected"
+
     async def _database(self) -> str:
-        """The database answers and takes a write (a full disk or a read-only database fails here, where
-        a bare SELECT 1 would still pass); a SQLite data dir out of room fails too."""
         db = self._db
         if db is None:
             return "database not open"
         try:
-            async with asyncio.timeout(CHECK_TIMEOUT), db.engine.connect() as conn:
+            return await self._within("database", lambda: self._probe_database(db))
+        except TimeoutError:
+            return f"database did not answer within {CHECK_TIMEOUT:g} s"
+
+    async def _probe_database(self, db: Database) -> str:
+        """The database answers and takes a write (a full disk or a read-only database fails here, where
+        a bare SELECT 1 would still pass); a SQLite data dir out of room fails too."""
+        try:
+            async with db.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:
             return f"SELECT 1 failed: {type(exc).__name__}"
@@ -121,7 +147,7 @@ class Health:
         probe = insert(bot_state).values(key=self._probe_key, value=mark, updated_at=now)
         probe = probe.on_conflict_do_update(index_elements=[bot_state.c.key], set_={"value": mark, "updated_at": now})
         try:
-            async with asyncio.timeout(CHECK_TIMEOUT), db.engine.begin() as conn:
+            async with db.engine.begin() as conn:
                 await conn.execute(probe)
         except Exception as exc:
             return f"database write failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
@@ -152,10 +178,9 @@ def add_routes(app: web.Application, health: Health, metrics: PrometheusMetrics,
     """``/readyz`` and ``/metrics`` (and ``/healthz`` unless the app already has it)."""
 
     async def readyz(_: web.Request) -> web.Response:
-        checks = await health.checks()
+        checks, outbox = await asyncio.gather(health.checks(), health.outbox())
         failed = [name for name, state in checks.items() if state != "ok"]
         body: dict[str, object] = {"ready": not failed, "failed": failed, "checks": checks}
-        outbox = await health.outbox()
         if outbox is not None:
             body["outbox"] = outbox
         return web.Response(status=503 if failed else 200, text=json.dumps(body), content_type="application/json")
