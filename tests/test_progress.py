@@ -5,6 +5,7 @@ The real index and model over the 23 FairytaleQA validation stories (each story 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -87,12 +88,21 @@ def test_the_bound_is_in_the_chroma_query_not_a_post_filter(stories: KnowledgeSe
 
 
 def test_no_answer_leaks_a_later_section(stories: KnowledgeService, questions: list[dict[str, Any]]) -> None:
-    """Every question of every story, asked with the group's progress set just before the section
+    """Every other question of every story (512 of 1,025, all 23 stories; each asks two searches, the
+    bounded one and the whole reading's), asked with the group's progress set just before the section
     that answers it (the hardest place for a spoiler): no source past the bound, and no run of 8
     words of the reply or its sources that only a later section contains."""
     checked = further = later_gold = answered_in_bound = in_bound = 0
     texts = {p.stem: section_texts(stories, p.stem) for p in story_files()}
-    for q in questions:
+    split = functools.cache(
+        lambda reading, upto: (
+            set().union(*(windows(t) for o, t in texts[reading].items() if o <= upto)),
+            set().union(*(windows(t) for o, t in texts[reading].items() if o > upto)),
+        )
+    )
+    asked = questions[::2]
+    assert {q["story"] for q in asked} == {p.stem for p in story_files()}
+    for q in asked:
         reading = q["story"]
         golds = sorted(int(g.split()[-1]) - 1 for g in q["gold"])
         upto = max(golds[0] - 1, 0)
@@ -103,8 +113,7 @@ def test_no_answer_leaks_a_later_section(stories: KnowledgeService, questions: l
             assert source.reading == reading and by_heading[source.section] <= upto, (q["id"], source)
         for passage in answer.evidence:
             assert by_heading[passage.section] <= upto, (q["id"], passage)
-        seen = set().union(*(windows(t) for o, t in texts[reading].items() if o <= upto))
-        later = set().union(*(windows(t) for o, t in texts[reading].items() if o > upto))
+        seen, later = split(reading, upto)
         said = " ".join([answer.text, *(s.text for s in answer.sources)])
         leaked = (windows(said) & later) - seen
         assert not leaked, (q["id"], q["question"], sorted(leaked)[:3])
@@ -117,7 +126,7 @@ def test_no_answer_leaks_a_later_section(stories: KnowledgeService, questions: l
         else:
             in_bound += 1
             answered_in_bound += answer.grounded
-    assert checked == len(questions) >= 1000
+    assert checked == len(asked) >= 500
     assert further >= 0.25 * later_gold, (further, later_gold)  # "further on" is said, not only declines
     assert answered_in_bound >= 0.9 * in_bound, (answered_in_bound, in_bound)
 
