@@ -32,7 +32,10 @@ from bot.store.schema import bot_state
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-CHECK_TIMEOUT = 3.0  # seconds a readiness check may take before it counts as failed
+CHECK_TIMEOUT = 3.0  # seconds a probe waits for a readiness check before it counts as failed
+# seconds a check's run may go on after its probe stopped waiting (a hung connection to PostgreSQL);
+# above SQLite's busy_timeout (10 s), which ends a wait for another writer's lock by itself
+RUN_LIMIT = 15.0
 MIN_FREE_BYTES = 1024 * 1024  # a SQLite data dir with less room than this is full for readbot
 
 
@@ -58,6 +61,7 @@ class Health:
 
     def watch_database(self, db: Database) -> None:
         self._db = db
+        self._running.pop("database", None)  # a run still going probes the database watched before
 
     def watch_outbox(self, outbox: DurableOutbox) -> None:
         self._outbox = outbox
@@ -90,7 +94,7 @@ class Health:
         runs up behind it."""
         run: asyncio.Future[T] | None = self._running.get(name)
         if run is None or run.done():
-            run = self._running[name] = asyncio.ensure_future(start())
+            run = self._running[name] = asyncio.ensure_future(asyncio.wait_for(start(), RUN_LIMIT))
             run.add_done_callback(lambda done: done.cancelled() or done.exception())  # read when nobody waits
         return await asyncio.wait_for(asyncio.shield(run), CHECK_TIMEOUT)
 
