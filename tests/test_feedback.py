@@ -348,6 +348,7 @@ async def test_the_weekly_report_is_posted_once_on_its_schedule(tmp_path, knowle
                 break
             await asyncio.sleep(0.02)
         running.cancel()
+        await asyncio.gather(running, return_exceptions=True)  # its connection closed before the app's database
         (report,) = [reply for where, reply in adapter.posted if where.channel.id == "mods"]
         assert "2 question(s), 0 answered" in report.text and "(×2)" in report.text
 

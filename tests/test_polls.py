@@ -269,7 +269,8 @@ async def test_watch_deadlines_closes_on_time_with_a_moved_clock(tmp_path) -> No
                     break
             assert adapter.updates and "closed" in adapter.updates[-1][1].text
         finally:
-            watcher.cancel()
+            watcher.cancel()  # and waited for: cancelled mid-query, its connection must be closed before the database
+            await asyncio.gather(watcher, return_exceptions=True)
 
 
 async def test_export_and_list_commands(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
