@@ -38,3 +38,19 @@ async def test_two_processes_migrating_one_new_database_at_once_both_succeed(tmp
             ]
             results = [(await p.wait(), (await p.stderr.read()).decode()) for p in procs]  # type: ignore[union-attr]
             assert all(code == 0 for code, _ in results), (round_, [err[-400:] for _, err in results])
+
+
+async def test_a_new_sqlite_database_is_in_wal_mode_as_soon_as_it_is_open(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Turning a file to WAL takes a lock and fails at once beside a writer ("database is locked"), so
+    it happens when the database is opened, not in whichever of several racing connections comes first."""
+    import contextlib
+    import sqlite3
+
+    from bot.store.db import Database, database_url
+
+    db = await Database.open(database_url("", tmp_path))
+    try:
+        with contextlib.closing(sqlite3.connect(tmp_path / "readbot.db")) as other:
+            assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        await db.close()

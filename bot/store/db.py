@@ -87,8 +87,10 @@ def is_outage(exc: BaseException) -> bool:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode")  # reading the mode takes no lock; changing it does, and fails
+    if str(cursor.fetchone()[0]).lower() != "wal":  # at once ("database is locked") beside a writer
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -120,6 +122,9 @@ class Database:
         db = cls(engine, url)
         if migrate:
             await db.migrate()
+        if is_sqlite:
+            async with engine.connect():  # the file turns to WAL now, before connections race to do it
+                pass
         return db
 
     async def migrate(self) -> None:
