@@ -9,6 +9,7 @@ import pytest
 
 from bot.errors import InputError
 from bot.knowledge.answer import NOT_COVERED
+from bot.knowledge.retrieval import question_parts
 
 DOCUMENT = "dwarkesh-107-ilya-sutskever"
 SSI = "SSI\u2019s approach: straight-shotting superintelligence"
@@ -145,6 +146,21 @@ def test_a_question_of_two_parts_quotes_both_sections(knowledge_service):
     assert answer.text.splitlines()[-1] == (
         f"Source: \u201c{sections[0]}\u201d, \u201c{sections[1]}\u201d ({DOCUMENT})"
     )
+
+
+@pytest.mark.parametrize("joint", [" and also ", ", but also ", ", also "])
+def test_a_second_part_joined_by_also_is_searched_on_its_own(knowledge_service, joint):
+    question = f"How do emotions work as value functions{joint}why does SSI want gradual release?"
+    assert question_parts(question) == ["How do emotions work as value functions", "why does SSI want gradual release"]
+    answer = knowledge_service.ask(question)
+    assert [s.section for s in answer.sources[:2]] == ["The role of emotions and value functions", SSI]
+    assert len(_quote_lines(answer.text)) == 2
+
+
+def test_also_inside_one_question_does_not_split_it():
+    assert question_parts("Does he also say what a value function is?") == [
+        "Does he also say what a value function is?"
+    ]
 
 
 def test_the_coverage_decision_is_explained_by_its_score_and_threshold(knowledge_service):

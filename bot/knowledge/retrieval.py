@@ -112,7 +112,7 @@ class Retrieval:
 
 
 PART_BREAK = re.compile(
-    r"\?\s+(?=\S)|;\s+|,?\s+(?:and|but|also)\s+(?=(?:what|why|how|when|where|who|which|whose|does|do|did|is|"
+    r"\?\s+(?=\S)|;\s+|,?\s+(?:(?:and|but)(?:\s+also)?|also)\s+(?=(?:what|why|how|when|where|who|which|whose|does|do|did|is|"
     r"are|was|were|can|could|will|would|should)\b)",
     re.IGNORECASE,
 )
