@@ -196,6 +196,23 @@ def test_a_follow_up_is_searched_with_the_thread_s_last_question(knowledge_servi
     assert followup.question == "and why?"
 
 
+def test_a_follow_up_says_the_next_thing_not_the_answer_it_leans_on(knowledge_service):
+    first = "What does Ilya say about vibe coding?"
+    before = knowledge_service.ask(first)
+    followup = knowledge_service.ask("why?", history=[first])
+    assert followup.grounded
+    assert followup.sources[0].section == before.sources[0].section
+    assert set(_quote_lines(followup.text)).isdisjoint(_quote_lines(before.text))
+    again = knowledge_service.ask("and what does that mean?", history=[first])
+    assert set(_quote_lines(again.text)).isdisjoint(_quote_lines(before.text))
+
+
+def test_a_follow_up_that_stands_alone_is_answered_as_asked(knowledge_service):
+    first = "What does Ilya say about vibe coding?"
+    before = knowledge_service.ask(first)
+    assert knowledge_service.ask(first, history=[first]).text == before.text  # asked again: no lean, same answer
+
+
 @pytest.mark.parametrize(
     ("question", "section"),
     [

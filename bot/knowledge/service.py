@@ -33,7 +33,7 @@ from bot.knowledge.index import (
 )
 from bot.knowledge.ingest import Ingester, IngestReport
 from bot.knowledge.llm import LLMAnswerer, LLMUnavailable, make_chat_model
-from bot.knowledge.retrieval import Retrieval, Retriever, SectionHit
+from bot.knowledge.retrieval import Passage, Retrieval, Retriever, SectionHit
 from bot.knowledge.sections import SectionName, match_section
 from bot.knowledge.smalltalk import small_talk_kind, small_talk_reply
 from bot.settings import Settings
@@ -264,20 +264,50 @@ class KnowledgeService:
             known = ", ".join(self.readings()) or "none"
             raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
         retrieval = self.retriever.search_parts(text, reading=reading, bound=bound)
+        leaned = False
         if history and retrieval.hits and (not retrieval.covered or unresolved_reference(text)):
             contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading, bound=bound)
             if contextual.covered and self.retriever.own_terms_share(text, contextual) >= 0.5:
                 retrieval = replace(contextual, question=text)
+                leaned = True
         upto = self._upto_heading(bound) if bound is not None else None
         if bound is not None and reading == bound.reading and self._further_on(text, bound, retrieval):
             body = FURTHER_ON.format(reading=self._title(bound.reading), upto=upto)
             return Answer(text, neutralize_mentions(body), False, (), upto=upto, further=True)
         answer = extractive_answer(retrieval, self.retriever.following)
+        if leaned and answer.grounded and not retrieval.gist:
+            retrieval, answer = self._beyond(history[-1], retrieval, answer, reading, bound)
         if upto is not None:
             answer = replace(answer, upto=upto)
         if self.llm is not None and answer.grounded:
             answer = self._llm_answer(retrieval, answer, history)
         return replace(answer, body=neutralize_mentions(answer.body), citation=neutralize_mentions(answer.citation))
+
+    def _beyond(
+        self, previous: str, retrieval: Retrieval, answer: Answer, reading: str | None, bound: Bound | None
+    ) -> tuple[Retrieval, Answer]:
+        """A follow-up that leans on its thread ("why?", "and what does that mean?") and would quote
+        exactly what the thread's last question was answered with says the next thing instead: the
+        best passages of the same section not quoted yet. Unchanged if the section has nothing else."""
+        before = extractive_answer(
+            self.retriever.search_parts(previous, reading=reading, bound=bound), self.retriever.following
+        )
+        if not before.grounded:
+            return retrieval, answer
+        quoted = {(p.reading, p.document, p.position) for p in before.evidence}
+        if not {(p.reading, p.document, p.position) for p in answer.evidence} <= quoted:
+            return retrieval, answer
+        top = retrieval.hits[0]
+        fresh = tuple(p for p in top.passages if (p.reading, p.document, p.position) not in quoted)
+        if not fresh:
+            return retrieval, answer
+        moved = replace(retrieval, hits=[replace(top, passages=fresh), *retrieval.hits[1:]], spans=False)
+
+        def following(passage: Passage) -> Passage | None:
+            after = self.retriever.following(passage)
+            return None if after is None or (after.reading, after.document, after.position) in quoted else after
+
+        return moved, extractive_answer(moved, following)
 
     def readings(self) -> list[str]:
         return self.retriever.lexical.readings()
