@@ -111,3 +111,24 @@ def test_gist_of_a_reading_without_a_summary_lists_its_sections(two_readings):
     assert [s.section for s in answer.sources] == ["Part 1", "Part 2", "Part 3"]
     gist = two_readings.ask("What is the gist of this episode?", reading=SHIPPED)
     assert gist.sources[0].section == "Summary"
+
+
+def test_who_is_a_name_is_answered_where_the_reading_introduces_it(two_readings):
+    kari = two_readings.ask("Who is Kari?", reading=STORY)
+    assert kari.grounded and kari.sources[0].section == "Part 15"
+    # first named in the bull's instructions (no answer to "who is she?"), then introduced
+    assert kari.body == "> She asked for a place in the kitchen, and said her name was Kari Woodencoat."
+    ilya = two_readings.ask("who's Ilya?", reading=SHIPPED)
+    assert ilya.grounded and ilya.sources[0].section == "Summary"
+    assert ilya.body.startswith("> Ilya Sutskever, co-founder of OpenAI")
+    scores = [s.score for s in ilya.sources]
+    assert scores == sorted(scores, reverse=True) and len({s.section for s in ilya.sources}) == len(scores)
+
+
+def test_who_is_a_name_never_looks_past_the_group_s_progress_or_outside_the_reading(two_readings):
+    order = {s.label: s.order for s in two_readings.sections(STORY)}
+    early = two_readings.ask("Who is Kari?", reading=STORY, upto=order["Part 14"])
+    assert all(order[s.section] <= order["Part 14"] for s in early.sources)
+    assert "Part 15" not in early.text
+    assert not two_readings.ask("Who is Elon Musk?", reading=SHIPPED).grounded
+    assert not two_readings.ask("Who is Kari?", reading=SHIPPED).grounded  # a name of the other reading

@@ -85,8 +85,8 @@ def select_evidence(retrieval: Retrieval, following: Callable[[Passage], Passage
     top = retrieval.hits[0]
     best = top.passages[0]
     chosen = [best]
-    if retrieval.gist:
-        return chosen  # the overview section's best passage says it
+    if retrieval.gist or retrieval.introduction:
+        return chosen  # the overview section's best passage says it, or the sentence that introduces a name
     if retrieval.spans:
         return [h.passages[0] for h in retrieval.hits[:2]]  # each part from its own section
     second = retrieval.hits[1] if len(retrieval.hits) > 1 else None

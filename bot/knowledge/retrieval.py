@@ -41,7 +41,7 @@ from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
 from bot.knowledge.rerank import CrossEncoder, shared_reranker
-from bot.knowledge.terms import content_terms, terms
+from bot.knowledge.terms import content_terms, terms, words
 
 WINDOW_WEIGHT = 0.3
 SECTION_WEIGHT = 0.5
@@ -56,6 +56,7 @@ RERANK_WEIGHT = 0.125  # a section: its fused score + this × its best cross-enc
 PASSAGE_RERANK_WEIGHT = 0.08  # a sentence: its fused score + this × its logit
 RERANK_HEADING = True  # the cross-encoder reads "heading: sentence" (a heading often names the topic)
 RERANK_WITHOUT_SUBJECTS = True  # the cross-encoder reads the question without the reading's subject names
+INTRODUCTION_MENTIONS = 3  # "who is X?": the first mentions of X the cross-encoder reads
 RERANK_FLOOR = -12.0  # the logit of a section none of whose sentences was read (the model's lowest)
 GIST_INTENT = re.compile(
     r"\b(gist|tl;?\s?dr|summar(y|ize|ise)|overview|in a nutshell|main (point|idea|argument|"
@@ -65,6 +66,19 @@ GIST_INTENT = re.compile(
 )
 # what a gist question is about: "summary *of the great gatsby*", "main argument *in 'the alignment problem'*"
 GIST_OBJECT = re.compile(r"\b(?:of|in|from|by|about|on)\s+([^,.;:!?]+)", re.IGNORECASE)
+
+
+# "who is Kari?", "who was the Mester Stoorworm?": who a name the reading mentions is. Only a name
+# (capitalised words), and only "who": "what is a value function?" is answered where it is explained
+IDENTITY = re.compile(
+    r"^\s*(?i:who(?:\s+(?:is|was|are|were)|['’]s)\s+(?:the\s+)?)((?:[A-Z][\w'’\-]*)(?:\s+[A-Z][\w'’\-]*){0,3})\s*\??\s*$"
+)
+
+
+def identity_name(question: str) -> list[str] | None:
+    """The words of the name a "who is X?" question asks about, or None."""
+    match = IDENTITY.match(question)
+    return words(match.group(1)) if match else None
 
 
 def names_elsewhere(question: str, vocab: ReadingVocabulary | None) -> bool:
@@ -109,6 +123,7 @@ class Retrieval:
     gist: bool = False  # a "what is it about?" question
     overview: tuple[SectionHit, ...] = ()  # for a gist question on a reading without a summary
     spans: bool = False  # a two-part question whose parts are answered in two sections
+    introduction: bool = False  # "who is X?", answered where the reading introduces X
 
 
 PART_BREAK = re.compile(
@@ -281,6 +296,13 @@ class Retriever:
         mine_read = [x for i, x in zip(read, logits, strict=True) if lexical.reading_of[i] == top_reading]
         features["rerank"] = float(max(mine_read, default=RERANK_FLOOR))
         covered, confidence = self.coverage.decide(features)
+        introduced = self._introduction(lexical, question_text, top_reading, in_reading)
+        if introduced is not None:  # who a name is: where the reading introduces it
+            s = int(lexical.section_of[introduced])
+            rest = [h for h in hits if (h.reading, h.section) != (top_reading, lexical.sections[s].heading)]
+            score = max(float(section_score[s]), hits[0].score)  # sources stay best first
+            hits = [self._hit(lexical, s, score, passage_score, {introduced}), *rest[: k - 1]]
+            covered = True
         gist = bool(GIST_INTENT.search(question)) and not names_elsewhere(question, vocab)
         overview: tuple[SectionHit, ...] = ()
         if gist:
@@ -299,7 +321,39 @@ class Retriever:
                     if lexical.sections[s].reading == top_reading and sections_in[s]
                 )
             covered = True
-        return Retrieval(question_text, hits, covered, confidence, self.coverage.threshold, features, gist, overview)
+        return Retrieval(
+            question_text,
+            hits,
+            covered,
+            confidence,
+            self.coverage.threshold,
+            features,
+            gist,
+            overview,
+            introduction=introduced is not None,
+        )
+
+    def _introduction(self, lexical: LexicalIndex, question: str, reading: str, allowed: np.ndarray) -> int | None:
+        """For "who is X?": the sentence of ``reading`` (within ``allowed``) that introduces X. A
+        reading introduces a person or a thing where it first names it, in a story ("The daughter,
+        Minda by name, was kind…") as in a summary ("Ilya Sutskever, co-founder of OpenAI…"). A first
+        mention the cross-encoder finds no likely answer (a logit below 0, its own scale) gives way
+        to the next of the first ``INTRODUCTION_MENTIONS`` that it does (Kari is first named in a
+        bull's instructions, then "she asked for a place in the kitchen, and said her name was Kari")."""
+        name = identity_name(question)
+        if not name:
+            return None
+        phrase = re.compile(r"\b" + r"\W+".join(map(re.escape, name)) + r"\b", re.IGNORECASE)
+        mentions: list[int] = []
+        for i in map(int, np.flatnonzero((lexical.reading_of == reading) & allowed)):  # in reading order
+            if phrase.search(lexical.chunks[i].chunk.text):
+                mentions.append(i)
+                if len(mentions) == INTRODUCTION_MENTIONS:
+                    break
+        if not mentions:
+            return None
+        logits = self.reranker.score_pairs([(question, lexical.chunks[i].chunk.text) for i in mentions])
+        return next((i for i, logit in zip(mentions, logits, strict=True) if logit >= 0), mentions[0])
 
     def _rerank(
         self,
