@@ -132,3 +132,49 @@ def test_who_is_a_name_never_looks_past_the_group_s_progress_or_outside_the_read
     assert "Part 15" not in early.text
     assert not two_readings.ask("Who is Elon Musk?", reading=SHIPPED).grounded
     assert not two_readings.ask("Who is Kari?", reading=SHIPPED).grounded  # a name of the other reading
+
+
+def _story_text(shared_dir):
+    return (shared_dir / "eval" / "fairytaleqa-val" / f"{STORY}.md").read_text(encoding="utf-8")
+
+
+def test_a_section_named_by_number_is_answered_from_that_section(two_readings, shared_dir):
+    part3 = two_readings.ask("What happens in part 3?", reading=STORY)
+    assert part3.grounded and part3.sources[0].section == "Part 3"
+    opening = part3.body.splitlines()[0].removeprefix("> ")
+    assert _story_text(shared_dir).split("## Part 3\n\n", 1)[1].startswith(opening)  # its opening line
+    cook = two_readings.ask("In part 15, what does the cook say?", reading=STORY)
+    assert cook.sources[0].section == "Part 15" and "said the cook" in cook.body
+    third = two_readings.ask("what's in section 3?", reading=SHIPPED)  # headings without numbers: the third
+    assert third.sources[0].section == "Pre-training vs. human learning"
+    missing = two_readings.ask("What's chapter XXX about?", reading=STORY)
+    assert not missing.grounded
+    assert missing.body == (
+        "The reading has no section of that number. "
+        "Its sections: Part 1, Part 2, Part 3, Part 4, Part 5, Part 6, … (26 in all)."
+    )
+
+
+def test_the_beginning_the_end_and_the_outline_of_a_reading(two_readings, shared_dir):
+    text = _story_text(shared_dir)
+    begin = two_readings.ask("How does the story begin?", reading=STORY)
+    assert begin.sources[0].section == "Part 1"
+    assert text.split("## Part 1\n\n", 1)[1].startswith(begin.body.removeprefix("> "))
+    end = two_readings.ask("how does it end?", reading=STORY)
+    assert end.grounded and end.sources[0].section == "Part 26"
+    assert "they celebrated their wedding" in end.body  # the last lines, not "the end of the forest"
+    outline = two_readings.ask("What sections does the story have?", reading=STORY)
+    lines = outline.body.splitlines()
+    assert outline.grounded and lines[0] == "The reading's sections:"
+    assert lines[1].startswith("• Part 1: ONCE upon a time") and lines[-1] == "(and 14 more sections)"
+
+
+def test_a_place_past_the_group_s_progress_is_not_told(two_readings):
+    order = {s.label: s.order for s in two_readings.sections(STORY)}
+    upto = order["Part 5"]
+    for question in ("how does it end?", "What happens in part 9?"):
+        answer = two_readings.ask(question, reading=STORY, upto=upto)
+        assert answer.further and not answer.grounded and not answer.sources, question
+    assert two_readings.ask("What happens in part 3?", reading=STORY, upto=upto).sources[0].section == "Part 3"
+    outline = two_readings.ask("list the parts", reading=STORY, upto=upto)
+    assert [ln.split(":")[0] for ln in outline.body.splitlines()[1:]] == [f"• Part {n}" for n in range(1, 6)]

@@ -19,6 +19,7 @@ QUOTE_BUDGET = 30  # words: a second sentence joins the first only within this (
 SPAN_MARGIN = 0.02  # a second section this close to the first is quoted too
 OVERVIEW_SECTIONS = 12
 OVERVIEW_WORDS = 14
+OVERVIEW_LISTED = 6  # headings named when a question names a section the reading doesn't have
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def select_evidence(retrieval: Retrieval, following: Callable[[Passage], Passage
         return chosen  # the overview section's best passage says it, or the sentence that introduces a name
     if retrieval.spans:
         return [h.passages[0] for h in retrieval.hits[:2]]  # each part from its own section
-    second = retrieval.hits[1] if len(retrieval.hits) > 1 else None
+    second = retrieval.hits[1] if len(retrieval.hits) > 1 and not retrieval.place else None
     if (
         second is not None
         and second.score >= top.score - SPAN_MARGIN
@@ -119,7 +120,8 @@ def _overview(retrieval: Retrieval) -> Answer:
         gist = " ".join(words[:OVERVIEW_WORDS]) + ("…" if len(words) > OVERVIEW_WORDS else "")
         lines.append(f"• {h.section}: {gist}")
     more = f"\n(and {len(hits) - OVERVIEW_SECTIONS} more sections)" if len(hits) > OVERVIEW_SECTIONS else ""
-    body = "The reading has no summary; its sections:\n" + "\n".join(lines) + more
+    lead = "The reading's sections:" if retrieval.place else "The reading has no summary; its sections:"
+    body = lead + "\n" + "\n".join(lines) + more
     sources = tuple(Source(h.reading, h.document, h.section, h.passages[0].text, h.score) for h in hits[:3])
     return Answer(
         retrieval.question,
@@ -138,6 +140,13 @@ def extractive_answer(retrieval: Retrieval, following: Callable[[Passage], Passa
     coverage = (retrieval.confidence, retrieval.threshold)
     if not retrieval.hits:
         return Answer(retrieval.question, f"{NOT_COVERED} No reading is indexed yet.", False, ())
+    if retrieval.place == "unknown section":
+        headings = [h.section for h in retrieval.overview]
+        listed = ", ".join(headings[:OVERVIEW_LISTED]) + (
+            f", … ({len(headings)} in all)" if len(headings) > OVERVIEW_LISTED else ""
+        )
+        text = f"The reading has no section of that number. Its sections: {listed}."
+        return Answer(retrieval.question, text, False, sources, coverage=coverage)
     if retrieval.overview:
         return _overview(retrieval)
     top: SectionHit = retrieval.hits[0]

@@ -23,6 +23,10 @@ For a question readbot:
 
 The weights were chosen on both kinds of reading together (the shipped summary and
 FairytaleQA stories); the figures are printed by ``benchmarks/bench_retrieval.py``.
+Two kinds of question are answered from where they point rather than by their words: "who is X?"
+(where the reading introduces X) and a question about a place in the reading ("what happens in
+part 3?", "how does it end?", :mod:`bot.knowledge.places`).
+
 Nothing here knows a reading's names or headings, except that a gist question
 ("tl;dr?") goes to a section the reading itself calls Summary/Overview/Abstract, unless
 it names something the reading never mentions (:func:`names_elsewhere`).
@@ -37,10 +41,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from bot.errors import InputError
 from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
+from bot.knowledge.places import Place, place_of
 from bot.knowledge.rerank import CrossEncoder, shared_reranker
+from bot.knowledge.sections import SectionName, match_section
 from bot.knowledge.terms import content_terms, terms, words
 
 WINDOW_WEIGHT = 0.3
@@ -56,6 +63,7 @@ RERANK_WEIGHT = 0.125  # a section: its fused score + this × its best cross-enc
 PASSAGE_RERANK_WEIGHT = 0.08  # a sentence: its fused score + this × its logit
 RERANK_HEADING = True  # the cross-encoder reads "heading: sentence" (a heading often names the topic)
 RERANK_WITHOUT_SUBJECTS = True  # the cross-encoder reads the question without the reading's subject names
+ENDING_WORDS = 30  # "how does it end?": the last two lines when they stay within this, else the last
 INTRODUCTION_MENTIONS = 3  # "who is X?": the first mentions of X the cross-encoder reads
 RERANK_FLOOR = -12.0  # the logit of a section none of whose sentences was read (the model's lowest)
 GIST_INTENT = re.compile(
@@ -124,6 +132,8 @@ class Retrieval:
     overview: tuple[SectionHit, ...] = ()  # for a gist question on a reading without a summary
     spans: bool = False  # a two-part question whose parts are answered in two sections
     introduction: bool = False  # "who is X?", answered where the reading introduces X
+    place: str = ""  # a question about a place in the reading (bot.knowledge.places): its kind
+    past_bound: bool = False  # ... a place past the group's progress
 
 
 PART_BREAK = re.compile(
@@ -303,6 +313,10 @@ class Retriever:
             score = max(float(section_score[s]), hits[0].score)  # sources stay best first
             hits = [self._hit(lexical, s, score, passage_score, {introduced}), *rest[: k - 1]]
             covered = True
+        place = place_of(question_text, vocab.subjects if vocab else frozenset()) if introduced is None else None
+        if place is not None:
+            base = Retrieval(question_text, hits, True, confidence, self.coverage.threshold, features, place=place.kind)
+            return self._placed(lexical, place, base, top_reading, sections_in, section_score, passage_score, k)
         gist = bool(GIST_INTENT.search(question)) and not names_elsewhere(question, vocab)
         overview: tuple[SectionHit, ...] = ()
         if gist:
@@ -331,6 +345,63 @@ class Retriever:
             gist,
             overview,
             introduction=introduced is not None,
+        )
+
+    def _placed(
+        self,
+        lexical: LexicalIndex,
+        place: Place,
+        base: Retrieval,
+        reading: str,
+        sections_in: np.ndarray,
+        section_score: np.ndarray,
+        passage_score: np.ndarray,
+        k: int,
+    ) -> Retrieval:
+        """``base`` answered from the place the question names: the section (its opening first; with
+        ``asks``, its best passages for the question), the first or the last section (for the end,
+        its last lines), or the reading's sections. A place past the group's progress is only
+        flagged (``past_bound``); a section number the reading doesn't have is not covered, with the
+        sections it does have."""
+        if place.kind == "outline":
+            return replace(base, overview=self._outline(lexical, reading, sections_in, section_score))
+        ordered = _in_order(lexical, reading)
+        if place.kind == "section":
+            names = [SectionName(i, lexical.sections[s].heading) for i, s in enumerate(ordered)]
+            try:
+                target = ordered[match_section(names, str(place.number), reading=reading).order]
+            except InputError:
+                outline = self._outline(lexical, reading, sections_in, section_score)
+                return replace(base, covered=False, place="unknown section", overview=outline)
+        else:
+            target = ordered[0] if place.kind == "beginning" else ordered[-1]
+        if not sections_in[target]:
+            return replace(base, past_bound=True)
+        rank = passage_score
+        if place.kind != "section" or not place.asks:
+            chunks = [i for i in lexical.sections[target].chunks if passage_score[i] > -np.inf]
+            rank = np.zeros(len(lexical.chunks), dtype=np.float32)
+            lead = chunks[0]
+            if place.kind == "ending":  # its last line, with the one before when both are short
+                short = sum(len(lexical.chunks[i].chunk.text.split()) for i in chunks[-2:]) <= ENDING_WORDS
+                lead = chunks[-2] if len(chunks) > 1 and short else chunks[-1]
+            rank[lead] = 1.0
+        score = max(float(section_score[target]), base.hits[0].score)  # sources stay best first
+        found = self._hit(lexical, target, score, rank)
+        rest = [h for h in base.hits if (h.reading, h.section) != (found.reading, found.section)]
+        return replace(base, hits=[found, *rest[: k - 1]])
+
+    def _outline(
+        self, lexical: LexicalIndex, reading: str, sections_in: np.ndarray, section_score: np.ndarray
+    ) -> tuple[SectionHit, ...]:
+        """The reading's sections within reach, in reading order, each with its opening line."""
+        opening = np.zeros(len(lexical.chunks), dtype=np.float32)
+        for ref in lexical.sections:
+            opening[ref.chunks[0]] = 1.0
+        return tuple(
+            self._hit(lexical, s, float(section_score[s]), opening)
+            for s in _in_order(lexical, reading)
+            if sections_in[s]
         )
 
     def _introduction(self, lexical: LexicalIndex, question: str, reading: str, allowed: np.ndarray) -> int | None:
@@ -490,6 +561,14 @@ class Retriever:
         return Passage(
             c.reading, c.chunk.document, c.chunk.section, c.chunk.position, c.chunk.text, 0.0, _details(lexical, i)
         )
+
+
+def _in_order(lexical: LexicalIndex, reading: str) -> list[int]:
+    """The sections of ``reading``, in reading order (file by file)."""
+    return sorted(
+        (s for s, ref in enumerate(lexical.sections) if ref.reading == reading),
+        key=lambda s: (lexical.sections[s].document, int(lexical.section_order_of[lexical.sections[s].chunks[0]])),
+    )
 
 
 def _details(lexical: LexicalIndex, i: int) -> tuple[str, ...]:

@@ -318,7 +318,9 @@ class KnowledgeService:
         first, and what the group has read either does not cover it or offers only a section the
         unbounded search does not rank among its best few (an earlier section that merely shares
         words with the question)."""
-        if bounded.gist:
+        if bounded.past_bound:  # "how does it end?", "what happens in part 9?" past the progress
+            return True
+        if bounded.gist or bounded.place:  # a place within reach is answered from it
             return False
         unbounded = self.retriever.search_parts(text, reading=bound.reading)
         if not unbounded.covered or unbounded.gist or not unbounded.hits:

@@ -1,0 +1,51 @@
+"""Questions about a place in the reading: a section by number, the beginning, the end, the outline."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.knowledge.places import Place, place_of, roman
+
+
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [
+        ("what happens in part 3?", Place("section", 3)),
+        ("What's chapter IV about?", Place("section", 4)),
+        ("summarize part 2", Place("section", 2)),
+        ("what's going on in ch. 12", Place("section", 12)),
+        ("What happens in Part I?", Place("section", 1)),
+        ("in part 15, what does the cook say?", Place("section", 15, ("cook",))),
+        ("how does the story end?", Place("ending")),
+        ("what happens at the end?", Place("ending")),
+        ("How does it begin?", Place("beginning")),
+        ("what happens at the start of the book?", Place("beginning")),
+        ("what sections does the reading have?", Place("outline")),
+        ("list the chapters", Place("outline")),
+        ("table of contents?", Place("outline")),
+    ],
+)
+def test_a_question_that_names_a_place_is_recognised(question, place):
+    assert place_of(question) == place
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # FairytaleQA's own questions that say "end" or "begin": ordinary questions
+        "Why did the bull have doubt as to whether it would end well?",
+        "What did the emperor do when the dance had ended?",
+        "Why did Tephany begin to wash the clothes with great vigour?",
+        "What did the emperor do in the end?",  # asks about the emperor, not about the end
+        "which part I liked most",  # a lone I is a pronoun
+        "what part did the cat play?",
+        "what is the structure of the argument?",
+        "what's the section on value functions about?",  # searched: its words name the topic
+    ],
+)
+def test_ordinary_questions_are_not_places(question):
+    assert place_of(question) is None
+
+
+def test_roman_numerals():
+    assert [roman(r) for r in ("I", "IV", "IX", "XII", "XL", "XC")] == [1, 4, 9, 12, 40, 90]
