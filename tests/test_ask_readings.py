@@ -118,6 +118,10 @@ def test_who_is_a_name_is_answered_where_the_reading_introduces_it(two_readings)
     assert kari.grounded and kari.sources[0].section == "Part 15"
     # first named in the bull's instructions (no answer to "who is she?"), then introduced
     assert kari.body == "> She asked for a place in the kitchen, and said her name was Kari Woodencoat."
+    assert two_readings.ask("who is kari", reading=STORY).body == kari.body  # typed in lower case
+    # "king" is a word the story writes in lower case, not a name: searched like any question
+    assert two_readings.retriever.search("who is kari?", reading=STORY).introduction
+    assert not two_readings.retriever.search("Who is the King?", reading=STORY).introduction
     ilya = two_readings.ask("who's Ilya?", reading=SHIPPED)
     assert ilya.grounded and ilya.sources[0].section == "Summary"
     assert ilya.body.startswith("> Ilya Sutskever, co-founder of OpenAI")

@@ -48,7 +48,7 @@ from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
 from bot.knowledge.places import Place, place_of
 from bot.knowledge.rerank import CrossEncoder, shared_reranker
 from bot.knowledge.sections import SectionName, match_section
-from bot.knowledge.terms import content_terms, terms, words
+from bot.knowledge.terms import STOPWORDS, content_terms, terms, words
 
 WINDOW_WEIGHT = 0.3
 SECTION_WEIGHT = 0.5
@@ -76,17 +76,20 @@ GIST_INTENT = re.compile(
 GIST_OBJECT = re.compile(r"\b(?:of|in|from|by|about|on)\s+([^,.;:!?]+)", re.IGNORECASE)
 
 
-# "who is Kari?", "who was the Mester Stoorworm?": who a name the reading mentions is. Only a name
-# (capitalised words), and only "who": "what is a value function?" is answered where it is explained
+# "who is Kari?", "who was the Mester Stoorworm?": who a name the reading mentions is. Only "who",
+# and only a name ("who is the king?" is searched): "what is a value function?" is answered where
+# it is explained
 IDENTITY = re.compile(
-    r"^\s*(?i:who(?:\s+(?:is|was|are|were)|['’]s)\s+(?:the\s+)?)((?:[A-Z][\w'’\-]*)(?:\s+[A-Z][\w'’\-]*){0,3})\s*\??\s*$"
+    r"^\s*who(?:\s+(?:is|was|are|were)|['’]s)\s+(?:the\s+)?([\w'’\-]+(?:\s+[\w'’\-]+){0,3})\s*\??\s*$", re.I
 )
+NAME_WORD = re.compile(r"[\w'’\-]+")
 
 
 def identity_name(question: str) -> list[str] | None:
-    """The words of the name a "who is X?" question asks about, or None."""
+    """The words of what a "who is X?" question asks about, or None."""
     match = IDENTITY.match(question)
-    return words(match.group(1)) if match else None
+    named = words(match.group(1)) if match else []
+    return named if named and not any(w in STOPWORDS for w in named) else None
 
 
 def names_elsewhere(question: str, vocab: ReadingVocabulary | None) -> bool:
@@ -416,11 +419,12 @@ class Retriever:
             return None
         phrase = re.compile(r"\b" + r"\W+".join(map(re.escape, name)) + r"\b", re.IGNORECASE)
         mentions: list[int] = []
-        for i in map(int, np.flatnonzero((lexical.reading_of == reading) & allowed)):  # in reading order
-            if phrase.search(lexical.chunks[i].chunk.text):
+        for i in map(int, np.flatnonzero(lexical.reading_of == reading)):  # in reading order
+            found = phrase.findall(lexical.chunks[i].chunk.text)
+            if any(not w[0].isupper() for f in found for w in NAME_WORD.findall(f)):
+                return None  # the reading writes it in lower case somewhere: a word, not a name
+            if found and allowed[i] and len(mentions) < INTRODUCTION_MENTIONS:
                 mentions.append(i)
-                if len(mentions) == INTRODUCTION_MENTIONS:
-                    break
         if not mentions:
             return None
         logits = self.reranker.score_pairs([(question, lexical.chunks[i].chunk.text) for i in mentions])
