@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.knowledge.places import Place, place_of, roman
+from bot.knowledge.places import Place, identity_name, place_of, roman
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,11 @@ def test_ordinary_questions_are_not_places(question):
 
 def test_roman_numerals():
     assert [roman(r) for r in ("I", "IV", "IX", "XII", "XL", "XC")] == [1, 4, 9, 12, 40, 90]
+
+
+def test_who_is_questions_name_what_they_ask_about():
+    assert identity_name("Who is Kari?") == ["kari"]
+    assert identity_name("who's the Mester Stoorworm") == ["mester", "stoorworm"]
+    assert identity_name("Who was Ebe Ashpeter?") == ["ebe", "ashpeter"]
+    for question in ("Who was the king's only daughter?", "Who was in the chariot?", "what is SSI?", "who is he?"):
+        assert identity_name(question) is None, question

@@ -1,4 +1,10 @@
-"""Questions about where something is in a reading rather than what it says.
+"""Questions that point into a reading rather than ask what it says: who a name is, and where.
+
+"Who is Kari?" is answered where the reading introduces the name, when it is one (a word the
+reading always capitalises; "who is the king?" is an ordinary question, and so is "what is a
+value function?", answered where it is explained); :func:`identity_name` recognises the question.
+
+The rest of this module is about places.
 
 A member asks "what happens in part 3?", "what's chapter IV about?", "how does the story end?",
 "how does it begin?" or "what sections does it have?". Searched for its words, such a question
@@ -21,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.knowledge.terms import content_terms
+from bot.knowledge.terms import STOPWORDS, content_terms, words
 
 READING = r"(?:it|this|that|the\s+(?:story|reading|tale|book|episode|text|piece|article|essay|chapter|podcast))"
 SECTION_WORD = r"(?:part|chapter|section|ch\.?|pt\.?)"
@@ -87,3 +93,18 @@ def place_of(question: str, subjects: frozenset[str] = frozenset()) -> Place | N
     if OUTLINE.search(question) and not _rest(question, OUTLINE, frame):
         return Place("outline")
     return None
+
+
+# "who is Kari?", "who was the Mester Stoorworm?", "who's ilya"
+IDENTITY = re.compile(
+    r"^\s*who(?:\s+(?:is|was|are|were)|['’]s)\s+(?:the\s+)?([\w'’\-]+(?:\s+[\w'’\-]+){0,3})\s*\??\s*$", re.I
+)
+NAME_WORD = re.compile(r"[\w'’\-]+")
+
+
+def identity_name(question: str) -> list[str] | None:
+    """The words of what a "who is X?" question asks about, or None. Whether X is a name is for
+    the reading to say (how it writes X)."""
+    match = IDENTITY.match(question)
+    named = words(match.group(1)) if match else []
+    return named if named and not any(w in STOPWORDS for w in named) else None

@@ -45,10 +45,10 @@ from bot.errors import InputError
 from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
-from bot.knowledge.places import Place, place_of
+from bot.knowledge.places import NAME_WORD, Place, identity_name, place_of
 from bot.knowledge.rerank import CrossEncoder, shared_reranker
 from bot.knowledge.sections import SectionName, match_section
-from bot.knowledge.terms import STOPWORDS, content_terms, terms, words
+from bot.knowledge.terms import content_terms, terms
 
 WINDOW_WEIGHT = 0.3
 SECTION_WEIGHT = 0.5
@@ -74,22 +74,6 @@ GIST_INTENT = re.compile(
 )
 # what a gist question is about: "summary *of the great gatsby*", "main argument *in 'the alignment problem'*"
 GIST_OBJECT = re.compile(r"\b(?:of|in|from|by|about|on)\s+([^,.;:!?]+)", re.IGNORECASE)
-
-
-# "who is Kari?", "who was the Mester Stoorworm?": who a name the reading mentions is. Only "who",
-# and only a name ("who is the king?" is searched): "what is a value function?" is answered where
-# it is explained
-IDENTITY = re.compile(
-    r"^\s*who(?:\s+(?:is|was|are|were)|['’]s)\s+(?:the\s+)?([\w'’\-]+(?:\s+[\w'’\-]+){0,3})\s*\??\s*$", re.I
-)
-NAME_WORD = re.compile(r"[\w'’\-]+")
-
-
-def identity_name(question: str) -> list[str] | None:
-    """The words of what a "who is X?" question asks about, or None."""
-    match = IDENTITY.match(question)
-    named = words(match.group(1)) if match else []
-    return named if named and not any(w in STOPWORDS for w in named) else None
 
 
 def names_elsewhere(question: str, vocab: ReadingVocabulary | None) -> bool:
@@ -329,14 +313,7 @@ class Retriever:
                 rest = [h for h in hits if h.section != lexical.sections[best].heading]
                 hits = [self._hit(lexical, best, float(section_score[best]), passage_score), *rest[: k - 1]]
             else:
-                first = np.zeros(len(lexical.chunks), dtype=np.float32)
-                for ref in lexical.sections:
-                    first[ref.chunks[0]] = 1.0  # each section is listed with its opening line
-                overview = tuple(
-                    self._hit(lexical, s, float(section_score[s]), first)
-                    for s in range(len(lexical.sections))
-                    if lexical.sections[s].reading == top_reading and sections_in[s]
-                )
+                overview = self._outline(lexical, top_reading, sections_in, section_score)
             covered = True
         return Retrieval(
             question_text,
