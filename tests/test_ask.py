@@ -157,6 +157,33 @@ def test_a_second_part_joined_by_also_is_searched_on_its_own(knowledge_service, 
     assert len(_quote_lines(answer.text)) == 2
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do emotions work as value functions, and what is the weather in Paris tomorrow?",
+        "What is the weather in Paris tomorrow, and how do emotions work as value functions?",
+    ],
+)
+def test_a_part_the_reading_does_not_cover_is_said_so_and_the_rest_answered(knowledge_service, question):
+    answer = knowledge_service.ask(question)
+    assert answer.grounded
+    assert answer.sources[0].section == "The role of emotions and value functions"
+    assert len(_quote_lines(answer.text)) == 1
+    last = answer.body.splitlines()[-1]  # the part as typed
+    assert last.lower() == "the reading doesn't cover that: \u201cwhat is the weather in paris tomorrow\u201d."
+
+
+def test_a_trailing_guess_is_not_a_part_of_its_own(knowledge_service):
+    # "? palo alto and tel aviv?" restates the question; it asks nothing the reply could decline
+    answer = knowledge_service.ask("How do emotions work as value functions? paris maybe?")
+    assert "doesn't cover" not in answer.body
+
+
+def test_a_question_none_of_whose_parts_is_covered_is_declined(knowledge_service):
+    answer = knowledge_service.ask("What's a good pizza place near me, and what's a good bakery?")
+    assert not answer.grounded and answer.body.startswith(NOT_COVERED)
+
+
 def test_also_inside_one_question_does_not_split_it():
     assert question_parts("Does he also say what a value function is?") == [
         "Does he also say what a value function is?"

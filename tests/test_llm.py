@@ -193,3 +193,14 @@ def test_llm_answerer_accepts_plain_strings_and_content_blocks(knowledge_service
         assert answerer.answer(retrieval) == "Part one. Part two."
     finally:
         answerer.close()
+
+
+def test_the_part_the_reading_does_not_cover_is_still_said_after_the_model_s_prose(open_with):
+    prose = "Emotions act like a value function: they signal a mistake before the end."
+    service = open_with(RecordingChatModel(responses=[prose]))
+    answer = service.ask("How do emotions work as value functions, and what is the weather in Paris tomorrow?")
+    assert answer.grounded
+    assert answer.body.splitlines() == [
+        prose,
+        "The reading doesn't cover that: \u201cwhat is the weather in Paris tomorrow\u201d.",
+    ]

@@ -104,6 +104,11 @@ def select_evidence(retrieval: Retrieval, following: Callable[[Passage], Passage
     return chosen
 
 
+def unanswered_note(retrieval: Retrieval) -> str:
+    """The line that says which parts of a question of several the reading doesn't cover ("" if none)."""
+    return "".join(f"\n{NOT_COVERED[:-1]}: “{part}”." for part in retrieval.unanswered)
+
+
 def _quote(passage: Passage) -> str:
     return f"> {passage.text}" + "".join(f"\n>   • {d}" for d in passage.details)
 
@@ -156,7 +161,7 @@ def extractive_answer(retrieval: Retrieval, following: Callable[[Passage], Passa
     evidence = select_evidence(retrieval, following)
     sections = list(dict.fromkeys(p.section for p in evidence))
     ordered = sorted(evidence, key=lambda p: (sections.index(p.section), p.position))
-    body = "\n".join(_quote(p) for p in ordered)
+    body = "\n".join(_quote(p) for p in ordered) + unanswered_note(retrieval)
     return Answer(
         retrieval.question,
         body,

@@ -121,13 +121,12 @@ class Retrieval:
     introduction: bool = False  # "who is X?", answered where the reading introduces X
     place: str = ""  # a question about a place in the reading (bot.knowledge.places): its kind
     past_bound: bool = False  # ... a place past the group's progress
+    unanswered: tuple[str, ...] = ()  # the parts of a question of several that the reading doesn't cover
 
 
-PART_BREAK = re.compile(
-    r"\?\s+(?=\S)|;\s+|,?\s+(?:(?:and|but)(?:\s+also)?|also)\s+(?=(?:what|why|how|when|where|who|which|whose|does|do|did|is|"
-    r"are|was|were|can|could|will|would|should)\b)",
-    re.IGNORECASE,
-)
+ASKING = r"(?:what|why|how|when|where|who|which|whose|does|do|did|is|are|was|were|can|could|will|would|should)\b"
+PART_BREAK = re.compile(rf"\?\s+(?=\S)|;\s+|,?\s+(?:(?:and|but)(?:\s+also)?|also)\s+(?={ASKING})", re.IGNORECASE)
+ASKS = re.compile(ASKING, re.IGNORECASE)  # a part that is a question of its own, not "palo alto?" after one
 
 
 def question_parts(question: str) -> list[str]:
@@ -460,7 +459,24 @@ class Retriever:
         if len(parts) < 2 or whole.gist:
             return whole
         found = [self.search(p, reading=reading, k=1, bound=bound) for p in parts]
-        if not all(r.covered and r.hits for r in found):
+        covers = [r.covered and bool(r.hits) for r in found]
+        answered = [r for r, c in zip(found, covers, strict=True) if c]
+        asks = all(ASKS.match(p) for p, c in zip(parts, covers, strict=True) if not c)
+        if answered and not all(covers) and asks:
+            # "who is ilya and what is he doing these days?": the part the reading covers is
+            # answered, and the reply says which it doesn't (also when the whole question, searched
+            # as one, looked covered: "how do emotions work, and what's the weather in Paris?")
+            leads = list({(h.reading, h.section): h for r in answered for h in r.hits[:1]}.values())
+            rest = [h for h in whole.hits if (h.reading, h.section) not in {(x.reading, x.section) for x in leads}]
+            return replace(
+                whole,
+                hits=[*leads, *rest][: max(k, len(leads))],
+                covered=True,
+                confidence=max(whole.confidence, min(r.confidence for r in answered)),
+                spans=len(leads) > 1,
+                unanswered=tuple(p for p, c in zip(parts, covers, strict=True) if not c),
+            )
+        if not all(covers):
             return whole
         leads = list({(h.reading, h.section): h for r in found for h in r.hits[:1]}.values())
         if len(leads) < 2:

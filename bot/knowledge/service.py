@@ -20,7 +20,7 @@ from readerwriterlock import rwlock
 
 from bot.core.text import clean_question, neutralize_mentions
 from bot.errors import InputError
-from bot.knowledge.answer import Answer, extractive_answer
+from bot.knowledge.answer import Answer, extractive_answer, unanswered_note
 from bot.knowledge.embedder import BundledEmbedder, Embedder, make_embedder
 from bot.knowledge.index import (
     Bound,
@@ -354,7 +354,9 @@ class KnowledgeService:
             return replace(fallback, body=f"{fallback.body}\n{LLM_FALLBACK_NOTE}", note=str(exc))
         # the citation stays ours, from retrieval: drop any the model wrote itself
         prose = "\n".join(ln for ln in prose.splitlines() if not ln.strip().lower().startswith(("source:", "sources:")))
-        return replace(fallback, body=prose.strip() or fallback.body)
+        if not prose.strip():
+            return fallback
+        return replace(fallback, body=prose.strip() + unanswered_note(retrieval))
 
     def nearest(
         self, text: str, *, reading: str | None = None, n: int = 5, upto: int | None = None
