@@ -182,3 +182,11 @@ def test_a_place_past_the_group_s_progress_is_not_told(two_readings):
     assert two_readings.ask("What happens in part 3?", reading=STORY, upto=upto).sources[0].section == "Part 3"
     outline = two_readings.ask("list the parts", reading=STORY, upto=upto)
     assert [ln.split(":")[0] for ln in outline.body.splitlines()[1:]] == [f"• Part {n}" for n in range(1, 6)]
+
+
+def test_a_place_or_a_name_asked_in_a_thread_does_not_lean_on_it(two_readings):
+    history = ["What does the bull tell the king's daughter to do?"]
+    end = two_readings.ask("and how does it end?", reading=STORY, history=history)
+    assert end.sources[0].section == "Part 26" and "they celebrated their wedding" in end.body
+    part = two_readings.ask("and then what happens in part 4?", reading=STORY, history=history)
+    assert part.sources[0].section == "Part 4"

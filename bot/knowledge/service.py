@@ -265,7 +265,8 @@ class KnowledgeService:
             raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
         retrieval = self.retriever.search_parts(text, reading=reading, bound=bound)
         leaned = False
-        if history and retrieval.hits and (not retrieval.covered or unresolved_reference(text)):
+        points = bool(retrieval.place or retrieval.introduction)  # "and how does it end?" says where itself
+        if history and retrieval.hits and not points and (not retrieval.covered or unresolved_reference(text)):
             contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading, bound=bound)
             if contextual.covered and self.retriever.own_terms_share(text, contextual) >= 0.5:
                 retrieval = replace(contextual, question=text)
