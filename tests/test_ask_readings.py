@@ -190,3 +190,10 @@ def test_a_place_or_a_name_asked_in_a_thread_does_not_lean_on_it(two_readings):
     assert end.sources[0].section == "Part 26" and "they celebrated their wedding" in end.body
     part = two_readings.ask("and then what happens in part 4?", reading=STORY, history=history)
     assert part.sources[0].section == "Part 4"
+
+
+def test_a_line_that_introduces_what_follows_is_quoted_with_it(two_readings):
+    answer = two_readings.ask("What happens after the prince finds the golden shoe?", reading=STORY)
+    lines = answer.body.splitlines()
+    assert lines[0] == "> But when the prince wanted to hand her the golden shoe, she said:"
+    assert lines[1].startswith('> "Be there light before me, and darkness behind,')  # 32 words together

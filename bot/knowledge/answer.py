@@ -15,7 +15,9 @@ from typing import Any
 from bot.knowledge.retrieval import Passage, Retrieval, SectionHit
 
 NOT_COVERED = "The reading doesn't cover that."
-QUOTE_BUDGET = 30  # words: a second sentence joins the first only within this (replies stay ≤ ~40)
+QUOTE_BUDGET = (
+    30  # words: a second sentence joins the first only within this (replies stay ≤ ~40), twice this after a colon
+)
 SPAN_MARGIN = 0.02  # a second section this close to the first is quoted too
 OVERVIEW_SECTIONS = 12
 OVERVIEW_WORDS = 14
@@ -99,7 +101,9 @@ def select_evidence(retrieval: Retrieval, following: Callable[[Passage], Passage
         chosen.append(second.passages[0])  # the question spans two sections
         return chosen
     after = following(best)
-    if after is not None and not best.details and _words(best) + _words(after) <= QUOTE_BUDGET:
+    introduces = best.text.rstrip().endswith(":")  # "…, she said:" says nothing without what follows
+    budget = 2 * QUOTE_BUDGET if introduces else QUOTE_BUDGET
+    if after is not None and not best.details and _words(best) + _words(after) <= budget:
         chosen.append(after)
     return chosen
 
