@@ -147,6 +147,8 @@ def test_a_section_named_by_number_is_answered_from_that_section(two_readings, s
     assert part3.grounded and part3.sources[0].section == "Part 3"
     opening = part3.body.splitlines()[0].removeprefix("> ")
     assert _story_text(shared_dir).split("## Part 3\n\n", 1)[1].startswith(opening)  # its opening line
+    last = two_readings.ask("what happens in the last part?", reading=STORY)
+    assert last.sources[0].section == "Part 26"
     cook = two_readings.ask("In part 15, what does the cook say?", reading=STORY)
     assert cook.sources[0].section == "Part 15" and "said the cook" in cook.body
     third = two_readings.ask("what's in section 3?", reading=SHIPPED)  # headings without numbers: the third

@@ -16,6 +16,10 @@ from bot.knowledge.places import Place, identity_name, place_of, roman
         ("what's going on in ch. 12", Place("section", 12)),
         ("What happens in Part I?", Place("section", 1)),
         ("in part 15, what does the cook say?", Place("section", 15, ("cook",))),
+        ("what happens in the last part?", Place("section", -1)),
+        ("give me a recap of the first chapter", Place("section", 1)),
+        ("what happens in part two?", Place("section", 2)),
+        ("in the last chapter, why does she cry?", Place("section", -1, ("cry",))),
         ("how does the story end?", Place("ending")),
         ("what happens at the end?", Place("ending")),
         ("How does it begin?", Place("beginning")),
@@ -39,6 +43,8 @@ def test_a_question_that_names_a_place_is_recognised(question, place):
         "What did the emperor do in the end?",  # asks about the emperor, not about the end
         "which part I liked most",  # a lone I is a pronoun
         "what part did the cat play?",
+        "the first part of his argument is what?",  # a part of something else, not of the reading
+        "who was the first person the bull met?",
         "what is the structure of the argument?",
         "what's the section on value functions about?",  # searched: its words name the topic
     ],

@@ -34,6 +34,28 @@ SECTION_WORD = r"(?:part|chapter|section|ch\.?|pt\.?)"
 # roman numerals in capitals only, and a lone "I" only at the end of a clause ("part I?", not "which part I liked")
 ROMAN = r"(?-i:[IVXLC]{2,}|[VXLC]|I(?=\s*(?:[?.!,;:]|$)))"
 SECTION_REF = re.compile(rf"\b{SECTION_WORD}\s*(\d+\b|{ROMAN}(?![A-Za-z]))", re.IGNORECASE)
+ORDINALS = {
+    "first": 1,
+    "opening": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "last": -1,
+    "final": -1,
+    "closing": -1,
+    "penultimate": -2,
+}
+SECTION_ORDINAL = re.compile(
+    rf"\b({'|'.join(ORDINALS)})\s+(?:{SECTION_WORD})\b(?!\s+of\b(?!\s+{READING}))|\b(?:{SECTION_WORD})\s+(one|two|three|four|five|six|seven|eight|nine|ten)\b",
+    re.IGNORECASE,
+)
+WORD_NUMBERS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
 ENDING = re.compile(
     rf"\bhow\s+(?:does|did|will|do)\s+{READING}\s+(?:end|finish|conclude|wrap\s+up)\b"
     rf"|\b(?:at|in)\s+the\s+(?:very\s+)?end(?:\s+of\s+{READING})?\b|\bthe\s+ending\b|\bend\s+of\s+{READING}\b",
@@ -67,7 +89,7 @@ def roman(text: str) -> int:
 @dataclass(frozen=True)
 class Place:
     kind: Literal["section", "beginning", "ending", "outline"]
-    number: int = 0  # for "section": the number it is named by
+    number: int = 0  # for "section": the number it is named by; below 0, counted from the end ("the last part": -1)
     asks: tuple[str, ...] = ()  # for "section": what else the question asks (its content terms)
 
 
@@ -86,6 +108,10 @@ def place_of(question: str, subjects: frozenset[str] = frozenset()) -> Place | N
         if number < 1:
             return None
         return Place("section", number, tuple(_rest(question, SECTION_REF, frame)))
+    ordinal = SECTION_ORDINAL.search(question)
+    if ordinal is not None:
+        number = ORDINALS[ordinal.group(1).lower()] if ordinal.group(1) else WORD_NUMBERS[ordinal.group(2).lower()]
+        return Place("section", number, tuple(_rest(question, SECTION_ORDINAL, frame)))
     if ENDING.search(question) and not _rest(question, ENDING, frame):
         return Place("ending")
     if BEGINNING.search(question) and not _rest(question, BEGINNING, frame):

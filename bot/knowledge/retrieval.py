@@ -345,7 +345,16 @@ class Retriever:
         if place.kind == "outline":
             return replace(base, overview=self._outline(lexical, reading, sections_in, section_score))
         ordered = _in_order(lexical, reading)
-        if place.kind == "section":
+        if place.kind == "section" and place.number < 0:  # "the last part", counted from the end
+            if -place.number > len(ordered):
+                return replace(
+                    base,
+                    covered=False,
+                    place="unknown section",
+                    overview=self._outline(lexical, reading, sections_in, section_score),
+                )
+            target = ordered[place.number]
+        elif place.kind == "section":
             names = [SectionName(i, lexical.sections[s].heading) for i, s in enumerate(ordered)]
             try:
                 target = ordered[match_section(names, str(place.number), reading=reading).order]
