@@ -51,11 +51,13 @@ ORDINALS = {
     "closing": -1,
     "penultimate": -2,
 }
+WORD_NUMBERS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
+# "the last part", "the first chapter" (not "the first part of his argument"), "part two"
 SECTION_ORDINAL = re.compile(
-    rf"\b({'|'.join(ORDINALS)})\s+(?:{SECTION_WORD})\b(?!\s+of\b(?!\s+{READING}))|\b(?:{SECTION_WORD})\s+(one|two|three|four|five|six|seven|eight|nine|ten)\b",
+    rf"\b({'|'.join(ORDINALS)})\s+{SECTION_WORD}\b(?!\s+of\b(?!\s+{READING}))"
+    rf"|\b{SECTION_WORD}\s+({'|'.join(WORD_NUMBERS)})\b",
     re.IGNORECASE,
 )
-WORD_NUMBERS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
 ENDING = re.compile(
     rf"\bhow\s+(?:does|did|will|do)\s+{READING}\s+(?:end|finish|conclude|wrap\s+up)\b"
     rf"|\b(?:at|in)\s+the\s+(?:very\s+)?end(?:\s+of\s+{READING})?\b|\bthe\s+ending\b|\bend\s+of\s+{READING}\b",
