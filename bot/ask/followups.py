@@ -21,13 +21,13 @@ log = logging.getLogger(__name__)
 
 class RecordingResponder:
     """A responder that remembers the threads public answers went to (or open), so a member's follow-up
-    there is answered without a mention. Each is written as soon as its answer is posted (the answer
-    isn't held up by the database): written once the whole answer was done, a member who replied at
-    once in the new thread could be left unanswered (the thread not known yet when their message came)."""
+    there is answered without a mention. They are written by :meth:`flush`, once the answer is done (the
+    answer isn't held up by the database)."""
 
     def __init__(self, inner: Responder, threads: BotThreads) -> None:
         self.inner = inner
         self.threads = threads
+        self.answered: list[MessageRef] = []
 
     async def acknowledge(self, *, private: bool = False) -> None:
         await self.inner.acknowledge(private=private)
@@ -38,11 +38,16 @@ class RecordingResponder:
     async def reply(self, reply: Reply) -> MessageRef | None:
         ref = await self.inner.reply(reply)
         if ref is not None and reply.visibility is Visibility.PUBLIC:
+            self.answered.append(ref)
+        return ref
+
+    async def flush(self) -> None:
+        for ref in self.answered:
             try:
                 await self.threads.record(thread_of(ref), "answer")
             except Exception:  # the answer is posted; a follow-up will need a mention, that's all
                 log.exception("could not record the thread of answer %s", ref)
-        return ref
+        self.answered = []
 
     def __getattr__(self, name: str) -> object:  # anything else an adapter's responder offers
         return getattr(self.inner, name)
@@ -73,4 +78,8 @@ class FollowUps:
         if self.threads is None:
             await self.answer(event, responder)
             return
-        await self.answer(event, RecordingResponder(responder, self.threads))
+        recording = RecordingResponder(responder, self.threads)
+        try:
+            await self.answer(event, recording)
+        finally:
+            await recording.flush()
