@@ -471,32 +471,22 @@ class Retriever:
         covers = [r.covered and bool(r.hits) for r in found]
         answered = [r for r, c in zip(found, covers, strict=True) if c]
         asks = all(ASKS.match(p) for p, c in zip(parts, covers, strict=True) if not c)
-        if answered and not all(covers) and asks:
-            # "who is ilya and what is he doing these days?": the part the reading covers is
-            # answered, and the reply says which it doesn't (also when the whole question, searched
-            # as one, looked covered: "how do emotions work, and what's the weather in Paris?")
-            leads = list({(h.reading, h.section): h for r in answered for h in r.hits[:1]}.values())
-            rest = [h for h in whole.hits if (h.reading, h.section) not in {(x.reading, x.section) for x in leads}]
-            return replace(
-                whole,
-                hits=[*leads, *rest][: max(k, len(leads))],
-                covered=True,
-                confidence=max(whole.confidence, min(r.confidence for r in answered)),
-                spans=len(leads) > 1,
-                unanswered=tuple(p for p, c in zip(parts, covers, strict=True) if not c),
-            )
-        if not all(covers):
+        if not answered or not (all(covers) or asks):
             return whole
-        leads = list({(h.reading, h.section): h for r in found for h in r.hits[:1]}.values())
-        if len(leads) < 2:
+        # both parts covered, each from its own section; or "who is ilya and what is he doing these
+        # days?": the part the reading covers is answered and the reply says which it doesn't (also when
+        # the whole, searched as one, looked covered: "how do emotions work, and what's the weather?")
+        leads = list({(h.reading, h.section): h for r in answered for h in r.hits[:1]}.values())
+        if all(covers) and len(leads) < 2:
             return whole
         rest = [h for h in whole.hits if (h.reading, h.section) not in {(x.reading, x.section) for x in leads}]
         return replace(
             whole,
             hits=[*leads, *rest][: max(k, len(leads))],
             covered=True,
-            confidence=max(whole.confidence, min(r.confidence for r in found)),
-            spans=True,
+            confidence=max(whole.confidence, min(r.confidence for r in answered)),
+            spans=len(leads) > 1,
+            unanswered=tuple(p for p, c in zip(parts, covers, strict=True) if not c),
         )
 
     def own_terms_share(self, question: str, retrieval: Retrieval) -> float:
