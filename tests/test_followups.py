@@ -4,6 +4,7 @@ with and without their question mark; members' chatter as negatives), the thread
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -191,6 +192,67 @@ async def test_the_gate_answers_questions_in_readbots_threads_only(tmp_path: Pat
         assert await threads.kind(Where(channel, thread_id="500.0")) == "answer"
         assert private.replies and await threads.kind(Where(channel, thread_id="777.0")) is None  # private: not kept
         assert not await FollowUps(answer, None).wants_answer(said("why did he leave?", "500.0"))
+
+
+@ASYNC
+async def test_a_reply_in_a_thread_whose_answer_is_still_being_posted_is_answered(tmp_path: Path) -> None:
+    """A member who replies the moment readbot's answer appears: the thread is recorded only once that
+    answer is done, so the reply waits for the channel's answers in flight instead of being dropped."""
+    async with open_database("sqlite", tmp_path) as db:
+        threads = BotThreads(db)
+        posted, finish = asyncio.Event(), asyncio.Event()
+        answered: list[str] = []
+
+        async def answer(event: Any, responder: Any) -> None:
+            answered.append(event.text)
+            await responder.reply(Reply(f"answer to {event.text}"))
+            if not finish.is_set():  # the first answer: posted, not done yet
+                posted.set()
+                await finish.wait()
+
+        gate = FollowUps(answer, threads, in_flight_wait=5)
+        channel, member = Channel("slack", "C1"), User("U1", "ana")
+        first = asyncio.create_task(
+            gate(Message("e1", Where(channel), member, "why did he leave?", addressed=True), Collect())
+        )
+        await posted.wait()
+        follow_up = asyncio.create_task(
+            gate(Message("e2", Where(channel, thread_id="500.0"), member, "and then what?", addressed=False), Collect())
+        )
+        elsewhere = asyncio.create_task(  # another channel's thread doesn't wait for this answer
+            gate(
+                Message(
+                    "e3", Where(Channel("slack", "C2"), thread_id="500.0"), member, "and then what?", addressed=False
+                ),
+                Collect(),
+            )
+        )
+        await elsewhere
+        await asyncio.sleep(0.05)
+        assert answered == ["why did he leave?"] and not follow_up.done()
+        finish.set()
+        await asyncio.wait_for(asyncio.gather(first, follow_up), 5)
+        assert answered == ["why did he leave?", "and then what?"]
+        assert gate._in_flight == {}  # nothing kept once the answers are done
+
+        stuck = FollowUps(answer, threads, in_flight_wait=0.1)  # an answer that never ends delays, never blocks
+        finish.clear()
+        posted.clear()
+        hung = asyncio.create_task(
+            stuck(Message("e4", Where(Channel("slack", "C3")), member, "who?", addressed=True), Collect("600.0"))
+        )
+        await posted.wait()
+        await asyncio.wait_for(
+            stuck(
+                Message("e5", Where(Channel("slack", "C3"), thread_id="600.0"), member, "and why?", addressed=False),
+                Collect(),
+            ),
+            2,
+        )
+        assert answered[-1] == "who?"
+        hung.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await hung
 
 
 def test_discord_message_content_is_a_typed_setting() -> None:

@@ -8,15 +8,19 @@ form of the words only; a message that mentions someone (``@name``) is addressed
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from bot.core.adapter import Responder
-from bot.core.events import Command, Event, Form, Message, MessageRef, Reply, Visibility
+from bot.core.events import Channel, Command, Event, Form, Message, MessageRef, Reply, Visibility
 from bot.core.feature import Handler
 from bot.knowledge.asking import addresses_someone, asks_something
 from bot.store.threads import BotThreads, thread_of
 
 log = logging.getLogger(__name__)
+
+IN_FLIGHT_WAIT = 30.0  # seconds a message in a thread not known yet waits for the channel's answers in flight
 
 
 class RecordingResponder:
@@ -53,14 +57,25 @@ class RecordingResponder:
         return getattr(self.inner, name)
 
 
+def channel_key(channel: Channel) -> tuple[str, str]:
+    return channel.platform, channel.id
+
+
 class FollowUps:
     """Wraps the Q&A handler: every answer's thread is recorded; a message that doesn't address
-    readbot is answered only if it is a question, in a thread readbot started, to nobody else."""
+    readbot is answered only if it is a question, in a thread readbot started, to nobody else.
 
-    def __init__(self, answer: Handler, threads: BotThreads | None) -> None:
+    A thread is known once the answer that opened it is recorded, a moment after the answer is posted;
+    a member who replies at once in it could be checked before that. So a message in a thread not known
+    yet first waits (at most ``in_flight_wait`` seconds) for the answers this process is still giving in
+    that channel, then asks again."""
+
+    def __init__(self, answer: Handler, threads: BotThreads | None, *, in_flight_wait: float = IN_FLIGHT_WAIT) -> None:
         """Without ``threads`` (nothing recorded) no message that doesn't address readbot is answered."""
         self.answer = answer
         self.threads = threads
+        self.in_flight_wait = in_flight_wait
+        self._in_flight: dict[tuple[str, str], set[asyncio.Event]] = {}  # (platform, channel id) → answers
 
     async def wants_answer(self, message: Message) -> bool:
         if message.addressed:
@@ -69,6 +84,13 @@ class FollowUps:
             return False
         if addresses_someone(message.text) or not asks_something(message.text):
             return False
+        if await self.threads.kind(message.where) is not None:
+            return True
+        pending = self._in_flight.get(channel_key(message.where.channel))
+        if not pending:
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(done.wait() for done in pending)), self.in_flight_wait)
         return await self.threads.kind(message.where) is not None
 
     async def __call__(self, event: Event, responder: Responder) -> None:
@@ -78,8 +100,18 @@ class FollowUps:
         if self.threads is None:
             await self.answer(event, responder)
             return
+        channel, done = channel_key(event.where.channel), asyncio.Event()
+        self._in_flight.setdefault(channel, set()).add(done)
         recording = RecordingResponder(responder, self.threads)
         try:
             await self.answer(event, recording)
         finally:
-            await recording.flush()
+            try:
+                await recording.flush()
+            finally:
+                done.set()
+                pending = self._in_flight.get(channel)
+                if pending is not None:
+                    pending.discard(done)
+                    if not pending:
+                        del self._in_flight[channel]
