@@ -199,3 +199,14 @@ def test_a_line_that_introduces_what_follows_is_quoted_with_it(two_readings):
     lines = answer.body.splitlines()
     assert lines[0] == "> But when the prince wanted to hand her the golden shoe, she said:"
     assert lines[1].startswith('> "Be there light before me, and darkness behind,')  # 32 words together
+
+
+def test_a_question_about_what_came_after_an_event_is_quoted_with_what_followed(two_readings):
+    """The best sentence names the event asked after; the next one tells what followed (33 words
+    together: past the usual pair's budget, within a sequel's)."""
+    rushing = "> But now the troll with the nine heads came rushing up, and he was so frightful"
+    after = two_readings.ask("what did the troll with nine heads shout after he came rushing up?", reading=STORY)
+    lines = after.body.splitlines()
+    assert lines[0].startswith(rushing) and lines[1] == '> "Who has touched my forest?" he shouted.'
+    alone = two_readings.ask("How frightful was the troll with nine heads when he came rushing up?", reading=STORY)
+    assert alone.body.startswith(rushing) and len(alone.body.splitlines()) == 1

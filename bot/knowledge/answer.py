@@ -1,13 +1,16 @@
 """Answers: the neutral result of a question, and the extractive (no-LLM) composer.
 
 An extractive answer quotes the sentence (or bullet) that best answers the question,
-and the next one of the same section when both stay short; a question whose two best
-sections score alike quotes the best sentence of each. The surrounding passage is one
+and the next one of the same section when both stay short (a longer pair for a question about what
+came after or because of an event: the best sentence names the event, the next one tells what
+followed); a question whose two best sections score alike quotes the best sentence of each. The
+surrounding passage is one
 step away: the cited section.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +21,8 @@ NOT_COVERED = "The reading doesn't cover that."
 QUOTE_BUDGET = (
     30  # words: a second sentence joins the first only within this (replies stay ≤ ~40), twice this after a colon
 )
+SEQUEL = re.compile(r"\b(?:after|because)\b", re.IGNORECASE)  # "what did she do after …?": the answer follows
+SEQUEL_BUDGET = 45  # words: ... so the sentence after the one that names the event joins it within this
 SPAN_MARGIN = 0.02  # a second section this close to the first is quoted too
 OVERVIEW_SECTIONS = 12
 OVERVIEW_WORDS = 14
@@ -101,8 +106,11 @@ def select_evidence(retrieval: Retrieval, following: Callable[[Passage], Passage
         chosen.append(second.passages[0])  # the question spans two sections
         return chosen
     after = following(best)
-    introduces = best.text.rstrip().endswith(":")  # "…, she said:" says nothing without what follows
-    budget = 2 * QUOTE_BUDGET if introduces else QUOTE_BUDGET
+    budget = QUOTE_BUDGET
+    if best.text.rstrip().endswith(":"):  # "…, she said:" says nothing without what follows
+        budget = 2 * QUOTE_BUDGET
+    elif SEQUEL.search(retrieval.question):  # the best sentence names the event asked after, the next tells it
+        budget = SEQUEL_BUDGET
     if after is not None and not best.details and _words(best) + _words(after) <= budget:
         chosen.append(after)
     return chosen
