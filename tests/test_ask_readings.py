@@ -82,11 +82,22 @@ def test_a_story_question_asked_of_the_summary_is_declined(two_readings):
 
 @pytest.mark.parametrize("reading", [SHIPPED, STORY])
 def test_a_gist_question_about_another_work_is_decided_like_any_other(two_readings, reading):
-    for question in ("summary of the great gatsby?", "key takeaways from the moby dick chapter?"):
+    for question in (
+        "summary of the great gatsby?",
+        "key takeaways from the moby dick chapter?",
+        "give me the short version of the great gatsby",
+    ):
         answer = two_readings.ask(question, reading=reading)
         assert answer.grounded is False, answer.text  # not the reading's summary or overview
         assert answer.text.startswith(NOT_COVERED) and answer.sources
-    for question in ("tl;dr?", "give me an overview of the reading", "what's the main argument of this episode?"):
+    for question in (
+        "tl;dr?",
+        "give me an overview of the reading",
+        "what's the main argument of this episode?",
+        "can someone give me the one-paragraph version, I didn't finish it 😅",  # as members ask
+        "can you sum it up for me",
+        "cliffnotes?",
+    ):
         answer = two_readings.ask(question, reading=reading)
         assert answer.grounded, (question, answer.text)
         if reading == STORY:

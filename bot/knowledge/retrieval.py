@@ -69,7 +69,9 @@ RERANK_FLOOR = -12.0  # the logit of a section none of whose sentences was read 
 GIST_INTENT = re.compile(
     r"\b(gist|tl;?\s?dr|summar(y|ize|ise)|overview|in a nutshell|main (point|idea|argument|"
     r"thesis|takeaways?)|central (argument|idea|point|claim)|key (points|takeaways?)|"
-    r"what('s| is) (this|the|it) (\w+ )?about)\b",
+    r"what('s| is) (this|the|it) (\w+ )?about|"
+    r"(short|shorter|quick|brief|one[- ]paragraph|one[- ]line|one[- ]sentence|two[- ]minute) version|"
+    r"sum (it|this|that|things|everything) up|elevator pitch|cliff'?s?\s?notes?)\b",
     re.IGNORECASE,
 )
 # what a gist question is about: "summary *of the great gatsby*", "main argument *in 'the alignment problem'*"
