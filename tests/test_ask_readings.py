@@ -113,6 +113,25 @@ def test_question_frame_words_are_never_spelling_corrected(two_readings):
     assert "pre-training" in lexical.corrected("what does he say abot pre-trainng")
 
 
+def test_chat_shorthand_is_spelled_out_before_the_search(two_readings):
+    from bot.knowledge.spelling import spelled_out
+
+    assert spelled_out("do u have to wait til the end, b/c wat if ur wrong? pls") == (
+        "do you have to wait until the end, because what if your wrong? please"
+    )
+    for kept in ("Part U", "R&D costs", "a u-turn", "you are right", "dr. who's view", "the letter u's shape"):
+        assert spelled_out(kept) == kept
+    lexical = two_readings.retriever.lexical
+    assert (
+        lexical.corrected("wat did the bull tell her b4 the forest") == "what did the bull tell her before the forest"
+    )
+    typed = two_readings.ask("wat did the bull tell the king's daughter b4 they entered the forest?", reading=STORY)
+    spelled = two_readings.ask(
+        "What did the bull tell the king's daughter before they entered the forest?", reading=STORY
+    )
+    assert typed.grounded and typed.sources[0].section == spelled.sources[0].section
+
+
 def test_gist_of_a_reading_without_a_summary_lists_its_sections(two_readings):
     answer = two_readings.ask("tl;dr?", reading=STORY)
     assert answer.grounded

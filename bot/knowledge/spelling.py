@@ -9,6 +9,7 @@ short words never turn into other words ("stock" stays "stock", not "stick").
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -57,3 +58,52 @@ def _one_edit(a: str, b: str) -> bool:
 
 def speller(terms: Iterable[str]) -> Speller:
     return Speller(Counter(terms))
+
+
+# Chat shorthand members type, spelled out before a question is searched: the models and the coverage
+# decision know "you" and "because", not "u" and "bc". General English, for any reading; only forms
+# that mean one thing (no "y", "k", "da").
+SHORTHAND = {
+    "u": "you",
+    "ya": "you",
+    "ur": "your",
+    "r": "are",
+    "til": "until",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "bc": "because",
+    "bcuz": "because",
+    "cuz": "because",
+    "coz": "because",
+    "b/c": "because",
+    "w/": "with",
+    "w/o": "without",
+    "abt": "about",
+    "smth": "something",
+    "sth": "something",
+    "ppl": "people",
+    "tho": "though",
+    "thru": "through",
+    "b4": "before",
+    "wat": "what",
+    "wut": "what",
+    "gonna": "going to",
+    "wanna": "want to",
+    "gotta": "got to",
+    "dunno": "don't know",
+    "idk": "I don't know",
+    "imo": "in my opinion",
+    "imho": "in my opinion",
+    "btw": "by the way",
+    "rn": "right now",
+}
+_SHORTHAND = re.compile(  # typed in lower case, a word of its own ("Part U", "R&D", "a u-turn" stay)
+    r"(?<![\w/&'’-])(" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True)) + r")(?![\w/&'’-])"
+)
+
+
+def spelled_out(question: str) -> str:
+    """``question`` with chat shorthand spelled out ("do u have to wait til the end" → "do you have
+    to wait until the end")."""
+    return _SHORTHAND.sub(lambda m: SHORTHAND[m.group(0)], question)
