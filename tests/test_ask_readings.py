@@ -121,6 +121,9 @@ def test_chat_shorthand_is_spelled_out_before_the_search(two_readings):
     )
     for kept in ("Part U", "R&D costs", "a u-turn", "you are right", "dr. who's view", "the letter u's shape"):
         assert spelled_out(kept) == kept
+    assert (
+        spelled_out("what does r mean here, is it ur guess?", used={"r"}) == "what does r mean here, is it your guess?"
+    )
     lexical = two_readings.retriever.lexical
     assert (
         lexical.corrected("wat did the bull tell her b4 the forest") == "what did the bull tell her before the forest"

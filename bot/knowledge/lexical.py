@@ -189,7 +189,7 @@ class LexicalIndex:
             better = self.speller.correct(low)
             return better if better else word
 
-        question = spelled_out(question)  # "do u have to wait til…" → "do you have to wait until…"
+        question = spelled_out(question, self.speller.counts)  # "do u have to wait til…" → "…you…until…"
         return ANY_CASE_WORD.sub(fix, question) if self.speller.counts else question
 
     def readings(self) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 MIN_LENGTH = 6
 
@@ -103,7 +103,8 @@ _SHORTHAND = re.compile(  # typed in lower case, a word of its own ("Part U", "R
 )
 
 
-def spelled_out(question: str) -> str:
+def spelled_out(question: str, used: Container[str] = ()) -> str:
     """``question`` with chat shorthand spelled out ("do u have to wait til the end" → "do you have
-    to wait until the end")."""
-    return _SHORTHAND.sub(lambda m: SHORTHAND[m.group(0)], question)
+    to wait until the end"), except a form the readings themselves use as a word (``used``: "r" in
+    a reading about statistics, "u" in one about physics)."""
+    return _SHORTHAND.sub(lambda m: m.group(0) if m.group(0) in used else SHORTHAND[m.group(0)], question)
