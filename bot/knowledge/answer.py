@@ -1,10 +1,9 @@
 """Answers: the neutral result of a question, and the extractive (no-LLM) composer.
 
-An extractive answer quotes the sentence (or bullet) that best answers the question,
-and the next one of the same section when both stay short (a longer pair for a question about what
-came after or because of an event: the best sentence names the event, the next one tells what
-followed); a question whose two best sections score alike quotes the best sentence of each. The
-surrounding passage is one
+An extractive answer quotes the sentence (or bullet) that best answers the question, and the next
+one of the same section when both stay short (a longer pair for a question about what came after or
+because of an event: the best sentence names the event, the next one tells what followed); a question
+whose two best sections score alike quotes the best sentence of each. The surrounding passage is one
 step away: the cited section.
 """
 
