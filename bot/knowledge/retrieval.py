@@ -71,11 +71,32 @@ GIST_INTENT = re.compile(
     r"thesis|takeaways?)|central (argument|idea|point|claim)|key (points|takeaways?)|"
     r"what('s| is) (this|the|it) (\w+ )?about|"
     r"(short|shorter|quick|brief|one[- ]paragraph|one[- ]line|one[- ]sentence|two[- ]minute) version|"
-    r"sum (it|this|that|things|everything) up|elevator pitch|cliff'?s?\s?notes?)\b",
+    r"sum (it|this|that|things|everything) up|elevator pitch|cliff'?s?\s?notes?|"
+    r"eli5|explain (it |this |that )?(to me )?like (i'?m|i am) (5|five))\b",
     re.IGNORECASE,
 )
 # what a gist question is about: "summary *of the great gatsby*", "main argument *in 'the alignment problem'*"
 GIST_OBJECT = re.compile(r"\b(?:of|in|from|by|about|on)\s+([^,.;:!?]+)", re.IGNORECASE)
+
+
+CLAUSE_START = re.compile(r"[,.;:!?()]|\b(?:because|since|cause|so|but|and|or|if|when|why|how)\b", re.IGNORECASE)
+NEW_SUBJECT = re.compile(r"\b(?:i|i'm|im|we|you|he|she|they|it)\b", re.IGNORECASE)
+# words that say which part of a reading a gist question is about without naming a topic
+GIST_FRAME = frozenset({"part", "section", "bit", "piece", "whole", "entire", "first", "last", "give", "me"})
+
+
+def gist_object(question: str) -> list[str]:
+    """The content terms a gist question names as its object: after "of", "about"… ("summary
+    *of the great gatsby*") or right after the gist phrase ("eli5 *the calvin cycle*"); none
+    for "tl;dr?" or "the main argument of this episode" (frame words only)."""
+    match = GIST_INTENT.search(question)
+    after = question[match.end() :] if match else ""
+    # each up to where a new clause starts ("…of this episode and why it matters", "…version, I didn't
+    # finish it"); what follows the phrase itself also stops at a new subject
+    phrases = [CLAUSE_START.split(p, maxsplit=1)[0] for p in GIST_OBJECT.findall(GIST_INTENT.sub(" ", question))]
+    phrases.append(NEW_SUBJECT.split(CLAUSE_START.split(after, maxsplit=1)[0], maxsplit=1)[0])
+    named = dict.fromkeys(t for phrase in phrases for t in content_terms(phrase) if t not in GIST_FRAME)
+    return list(named)
 
 
 def names_elsewhere(question: str, vocab: ReadingVocabulary | None) -> bool:
@@ -85,8 +106,7 @@ def names_elsewhere(question: str, vocab: ReadingVocabulary | None) -> bool:
     (in a story with a giant) name nothing else."""
     if vocab is None:
         return False
-    named = [t for phrase in GIST_OBJECT.findall(GIST_INTENT.sub(" ", question)) for t in content_terms(phrase)]
-    return any(t not in vocab.stems and t not in vocab.subjects for t in named)
+    return any(t not in vocab.stems and t not in vocab.subjects for t in gist_object(question))
 
 
 @dataclass(frozen=True)
@@ -306,13 +326,20 @@ class Retriever:
             base = Retrieval(question_text, hits, True, confidence, self.coverage.threshold, features, place=place.kind)
             return self._placed(lexical, place, base, top_reading, sections_in, section_score, passage_score, k)
         gist = bool(GIST_INTENT.search(question)) and not names_elsewhere(question, vocab)
+        topic = [t for t in gist_object(question) if not vocab or t not in vocab.subjects] if gist else []
+        if topic:  # the gist of one topic ("summary of the calvin cycle"): the section it names, decided as usual
+            s = order[0]
+            lead = _topic_lead(lexical, s, topic, alone)
+            hits = [self._hit(lexical, s, hits[0].score, passage_score, lead), *hits[1:]]
+            gist = False
         overview: tuple[SectionHit, ...] = ()
         if gist:
             summaries = [s for s in lexical.overview_sections(top_reading) if sections_in[s]]
             if summaries:
                 best = max(summaries, key=lambda s: section_score[s])
                 rest = [h for h in hits if h.section != lexical.sections[best].heading]
-                hits = [self._hit(lexical, best, float(section_score[best]), passage_score), *rest[: k - 1]]
+                lead = _overview_lead(lexical.sections[best].chunks, alone)
+                hits = [self._hit(lexical, best, float(section_score[best]), passage_score, lead), *rest[: k - 1]]
             else:
                 overview = self._outline(lexical, top_reading, sections_in, section_score)
             covered = True
@@ -559,6 +586,36 @@ class Retriever:
         return Passage(
             c.reading, c.chunk.document, c.chunk.section, c.chunk.position, c.chunk.text, 0.0, _details(lexical, i)
         )
+
+
+def _overview_lead(chunks: tuple[int, ...], alone: np.ndarray) -> set[int]:
+    """Which sentence of an overview section answers a gist question: its opening (an overview
+    states its thesis first), unless the question's own words pick out another of its sentences
+    and not the opening ("the main argument about data?")."""
+    if not chunks:
+        return set()
+    opening = chunks[0]
+    if alone[opening] <= 0:
+        named = [i for i in chunks[1:] if alone[i] > 0]
+        if named:
+            return {max(named, key=lambda i: alone[i])}
+    return {opening}
+
+
+def _topic_lead(lexical: LexicalIndex, s: int, topic: list[str], alone: np.ndarray) -> set[int]:
+    """Which sentence of section ``s`` a gist of ``topic`` starts from: the section's opening when
+    its heading or opening names the topic (the section is about it and states it first), else
+    the sentence that names most of it ("the gist of the part about the giant")."""
+    ref = lexical.sections[s]
+    chunks = [i for i in ref.chunks if alone[i] > -np.inf]
+    if not chunks:
+        return set()
+    wanted = set(topic)
+    opening = chunks[0]
+    if wanted & set(terms(ref.heading)) or wanted & set(terms(lexical.chunks[opening].chunk.text)):
+        return {opening}
+    naming = max(chunks, key=lambda i: (len(wanted & set(terms(lexical.chunks[i].chunk.text))), alone[i]))
+    return {naming}
 
 
 def _in_order(lexical: LexicalIndex, reading: str) -> list[int]:

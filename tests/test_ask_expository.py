@@ -1,0 +1,84 @@
+"""A third kind of reading: a short expository guide whose Overview has several sentences and
+whose headings name their topics (``tests/data/photosynthesis.md``, written for these tests).
+
+Gist questions are answered from where a reading states its point: the overview's opening for the
+reading as a whole, the named section's opening for one topic of it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.answer import NOT_COVERED
+from bot.knowledge.service import KnowledgeService
+
+GUIDE = "photo"
+OPENING = (
+    "> Photosynthesis is the process by which green plants, algae and some bacteria turn light energy"
+    " into chemical energy."
+)
+
+
+@pytest.fixture(scope="module")
+def guide(tmp_path_factory: pytest.TempPathFactory, encoder: object):
+    from bot.settings import Settings
+
+    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path_factory.mktemp("guide"))}, dotenv=None)
+    service = KnowledgeService.open(settings)
+    report = service.ingest([Path(__file__).with_name("data") / "photosynthesis.md"], reading=GUIDE)
+    assert report.added and not report.failed
+    yield service
+    service.close()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "tl;dr?",
+        "what's the main argument of this reading?",
+        "can someone give me the one-paragraph version I didn't finish it",
+        "explain like I'm 5",
+        "eli5 pls",
+    ],
+)
+def test_the_gist_of_the_reading_is_its_overview_s_opening(guide: KnowledgeService, question: str) -> None:
+    # before: the overview sentence that best matched "tl;dr" ("Almost all life on Earth depends on it…")
+    answer = guide.ask(question, reading=GUIDE)
+    assert answer.grounded, answer.text
+    assert answer.sources[0].section == "Overview"
+    assert answer.body == OPENING
+
+
+def test_a_gist_whose_words_pick_out_one_overview_sentence_quotes_that_one(guide: KnowledgeService) -> None:
+    answer = guide.ask("in a nutshell, what's the main point", reading=GUIDE)
+    assert answer.body == OPENING
+    tilted = guide.retriever.search("tl;dr, the by-product bit?", reading=GUIDE)
+    assert tilted.gist and tilted.hits[0].section == "Overview"
+    assert "by-product" in tilted.hits[0].passages[0].text
+
+
+@pytest.mark.parametrize(
+    ("question", "section", "opening"),
+    [
+        ("give me a summary of the calvin cycle", "The Calvin cycle", "The second stage takes place in the stroma"),
+        ("eli5 the calvin cycle", "The Calvin cycle", "The second stage takes place in the stroma"),
+        ("tl;dr of the limiting factors part", "Limiting factors", "The rate of photosynthesis depends on"),
+    ],
+)
+def test_the_gist_of_one_topic_is_its_section_s_opening(
+    guide: KnowledgeService, question: str, section: str, opening: str
+) -> None:
+    # before: the Overview, whatever topic the question named
+    answer = guide.ask(question, reading=GUIDE)
+    assert answer.grounded, answer.text
+    assert answer.sources[0].section == section
+    assert answer.body.startswith(f"> {opening}")
+
+
+def test_a_gist_of_something_the_reading_never_mentions_is_declined(guide: KnowledgeService) -> None:
+    for question in ("summary of the great gatsby?", "eli5 the french revolution"):
+        answer = guide.ask(question, reading=GUIDE)
+        assert not answer.grounded, answer.text
+        assert answer.text.startswith(NOT_COVERED)
