@@ -347,6 +347,7 @@ def cmd_feedback(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from bot.app import open_readings
+    from bot.core.text import counted
     from bot.readings.formats import load_path
 
     settings = _settings()
@@ -358,7 +359,7 @@ def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             if args.readings_command == "add":
                 data = await asyncio.to_thread(args.path.read_bytes)
                 reading = await readings.add(data, args.path.name, reading_id=args.id, title=args.title, by="cli")
-                return f"added {reading.id}: “{reading.title}”, {len(reading.sections)} sections"
+                return f"added {reading.id}: “{reading.title}”, {counted(len(reading.sections), 'section')}"
             if args.readings_command == "drafts":
                 return await _drafts(readings, args.id, args.json)
             if args.readings_command == "remove":
@@ -370,7 +371,8 @@ def cmd_readings(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
                 return json.dumps(
                     [{"id": r.id, "title": r.title, "sections": list(r.sections)} for r in listed], ensure_ascii=False
                 )
-            return "\n".join(f"{r.id}\t{r.title}\t{len(r.sections)} sections" for r in listed) or "no readings"
+            rows = (f"{r.id}\t{r.title}\t{counted(len(r.sections), 'section')}" for r in listed)
+            return "\n".join(rows) or "no readings"
 
     out.write(asyncio.run(go()) + "\n")
     return 0

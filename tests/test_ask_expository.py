@@ -15,6 +15,7 @@ from bot.knowledge.answer import NOT_COVERED
 from bot.knowledge.service import KnowledgeService
 
 GUIDE = "photo"
+LETTER = "letter"  # tests/data/letter.txt: plain text, one section under its title line
 OPENING = (
     "> Photosynthesis is the process by which green plants, algae and some bacteria turn light energy"
     " into chemical energy."
@@ -27,8 +28,10 @@ def guide(tmp_path_factory: pytest.TempPathFactory, encoder: object):
 
     settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path_factory.mktemp("guide"))}, dotenv=None)
     service = KnowledgeService.open(settings)
-    report = service.ingest([Path(__file__).with_name("data") / "photosynthesis.md"], reading=GUIDE)
-    assert report.added and not report.failed
+    data = Path(__file__).with_name("data")
+    for path, reading in ((data / "photosynthesis.md", GUIDE), (data / "letter.txt", LETTER)):
+        report = service.ingest([path], reading=reading)
+        assert report.added and not report.failed
     yield service
     service.close()
 
@@ -82,3 +85,16 @@ def test_a_gist_of_something_the_reading_never_mentions_is_declined(guide: Knowl
         answer = guide.ask(question, reading=GUIDE)
         assert not answer.grounded, answer.text
         assert answer.text.startswith(NOT_COVERED)
+
+
+def test_the_gist_of_a_reading_of_one_section_without_a_summary_is_its_opening(guide: KnowledgeService) -> None:
+    # before: "The reading has no summary; its sections:" and a list of one
+    answer = guide.ask("tl;dr?", reading=LETTER)
+    assert answer.grounded
+    assert answer.body == (
+        "The reading has no summary; it opens:\n> I have always believed that the best thinking is done on foot."
+    )
+    assert answer.citation == "Source: “A Letter on Walking” (letter)"
+    assert [s.section for s in answer.sources] == ["A Letter on Walking"]
+    listed = guide.ask("what sections does it have?", reading=LETTER)  # asked for the list, it lists
+    assert listed.body.startswith("The reading's sections:\n• A Letter on Walking: ")

@@ -112,7 +112,7 @@ def test_shipped_reading_has_the_chunkers_sections(reading_path: Path, reading_t
     doc = load_path(reading_path)
     chunks = chunk_text(reading_text, document_name(reading_path))
     assert doc.format == "txt"
-    assert doc.title == reading_path.stem
+    assert doc.title == reading_text.split("\n", 1)[0].strip()  # its first line, as the chunker titles it
     assert headings(doc) == [name for name, _ in itertools.groupby(c.section for c in chunks)]
     for section in doc.sections:  # every chunk's words are in its section's text
         body = words(section.text)
@@ -143,6 +143,18 @@ def test_markdown_without_a_title_heading_is_titled_by_its_file_name() -> None:
 def test_text_without_headings_is_one_section_under_its_title() -> None:
     doc = load_reading(b"just a sentence that ends.\nand another one that ends.\n", "scrap.txt")
     assert doc.sections == (Section("scrap", "just a sentence that ends.\nand another one that ends."),)
+
+
+def test_text_whose_first_line_stands_as_a_heading_is_titled_by_it() -> None:
+    # before: titled "letter" (the file name) while its one section was "A Letter on Walking"
+    doc = load_reading(b"A Letter on Walking\n\nI walk.\n\nThen I walk more.\n", "letter.txt")
+    assert doc.title == "A Letter on Walking"
+    assert doc.sections == (Section("A Letter on Walking", "I walk.\n\nThen I walk more."),)
+    chapters = load_reading(b"Walking\n\nOne\n\nI walk.\n\nTwo\n\nI walk more.\n", "w.txt")
+    assert (chapters.title, headings(chapters)) == ("Walking", ["One", "Two"])
+    # a first line that is prose, or the first line of a wrapped paragraph, is no title
+    assert load_reading(b"I walk every day.\n\nAnd more.\n", "prose.txt").title == "prose"
+    assert load_reading(b"Short first line\nwrapped on to the next.\n", "wrapped.txt").title == "wrapped"
 
 
 def test_control_characters_are_stripped_and_a_bom_is_fine() -> None:

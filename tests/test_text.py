@@ -167,3 +167,9 @@ def test_answer_text_from_a_reading_with_a_mention_in_a_heading_pings_nobody(tmp
         assert not PINGABLE.search(answer.text), answer.text
     finally:
         service.close()
+
+
+def test_a_count_has_its_noun_in_the_right_number() -> None:
+    from bot.core.text import counted
+
+    assert [counted(n, "section") for n in (0, 1, 2)] == ["0 sections", "1 section", "2 sections"]

@@ -48,3 +48,8 @@ def clean_question(raw: object) -> str:
     if not re.search(r"[^\W\d_]{2,}", text):
         raise InputError("That doesn't look like a question. Ask something about the reading in a few words.")
     return text
+
+
+def counted(n: int, noun: str) -> str:
+    """``"1 section"``, ``"3 sections"``: a count with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -130,6 +130,17 @@ def citation(sections: list[str], document: str) -> str:
 
 def _overview(retrieval: Retrieval) -> Answer:
     hits = list(retrieval.overview)
+    if len(hits) == 1 and not retrieval.place:  # one section: a list of one says less than its opening
+        opening = hits[0].passages[0]
+        return Answer(
+            retrieval.question,
+            f"The reading has no summary; it opens:\n{_quote(opening)}",
+            True,
+            (Source(hits[0].reading, hits[0].document, hits[0].section, opening.text, hits[0].score),),
+            citation=citation([hits[0].section], hits[0].document),
+            coverage=(retrieval.confidence, retrieval.threshold),
+            evidence=(opening,),
+        )
     lines = []
     for h in hits[:OVERVIEW_SECTIONS]:
         words = h.passages[0].text.split()

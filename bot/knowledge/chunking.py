@@ -87,6 +87,17 @@ def scan(lines: Iterable[str]) -> tuple[str, bool]:
     return title, markdown
 
 
+def title_line(lines: list[str]) -> str:
+    """A plain-text document's title: its first line when that line stands as a heading (short,
+    no final punctuation, a blank line or the end after it), else ""."""
+    for at, raw in enumerate(lines):
+        line = _clean(raw)
+        if line.strip():
+            following = _clean(lines[at + 1]) if at + 1 < len(lines) else ""
+            return line.strip() if _is_plain_heading(line) and not following.strip() else ""
+    return ""
+
+
 def _events(lines: Iterable[str], markdown: bool) -> Iterator[tuple[str, str]]:
     """("heading", text), ("line", text) and ("blank", "") events, with the plain-text
     heading rule applied (it looks one line ahead).

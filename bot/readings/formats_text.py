@@ -3,7 +3,7 @@ section splitter, so ``readbot ingest`` and readings agree on every section name
 
 from __future__ import annotations
 
-from bot.knowledge.chunking import MD_HEADING, split_sections
+from bot.knowledge.chunking import MD_HEADING, split_sections, title_line
 from bot.readings.formats_base import ReadingFormatError, Section, clean_text, display_name, make_sections, stem
 
 BINARY_SHARE = 0.2  # text whose sample is more than 20% control characters (UTF-16, binary) is not text
@@ -44,7 +44,7 @@ def load_text(data: bytes, name: str, fmt: str) -> tuple[str, tuple[Section, ...
     """Title and sections of a .txt or .md file."""
     text = decode_text(data, name)
     lines = text.split("\n")
-    title = (markdown_title(lines) if fmt == "md" else "") or stem(name)
+    title = (markdown_title(lines) if fmt == "md" else title_line(lines)) or stem(name)
     _, parts = split_sections(text)
     pairs: list[tuple[str, str]] = []
     cursor = 0  # index in `lines` after the last line placed

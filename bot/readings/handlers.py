@@ -6,6 +6,7 @@ from bot.core.adapter import Responder
 from bot.core.events import Command, Event, Reply, Visibility
 from bot.core.moderation import require_moderator
 from bot.core.outbox import Outbox
+from bot.core.text import counted
 from bot.errors import InputError
 from bot.readings.commands import ACTIONS
 from bot.readings.pacing import SyllabusRunner
@@ -28,7 +29,7 @@ def private(text: str) -> Reply:
 def describe(reading: Listed) -> str:
     shown = ", ".join(reading.sections[:MAX_SECTIONS_SHOWN])
     more = f", … ({len(reading.sections)} in all)" if len(reading.sections) > MAX_SECTIONS_SHOWN else ""
-    return f"“{reading.title}” ({reading.id}): {len(reading.sections)} sections: {shown}{more}"
+    return f"“{reading.title}” ({reading.id}): {counted(len(reading.sections), 'section')}: {shown}{more}"
 
 
 def command_input(event: Command) -> tuple[str, list[str]]:
@@ -142,7 +143,8 @@ class ReadingHandler:
         if not listed:
             return "There are no readings yet. A moderator can add one: /reading add ID with the file attached."
         lines = [
-            f"• {r.id}: “{r.title}”, {len(r.sections)} sections{' (this channel’s reading)' if r.id == current else ''}"
+            f"• {r.id}: “{r.title}”, {counted(len(r.sections), 'section')}"
+            + (" (this channel’s reading)" if r.id == current else "")
             for r in listed
         ]
         return "Readings:\n" + "\n".join(lines)
@@ -177,7 +179,7 @@ class ReadingHandler:
         doc = await self.service.load(data, attachment.name)  # a bad file is refused before any news
         await responder.reply(
             private(
-                f"Adding {attachment.name} as {reading_id} ({len(doc.sections)} sections)… "
+                f"Adding {attachment.name} as {reading_id} ({counted(len(doc.sections), 'section')})… "
                 "I'll say here when it's ready."
             )
         )
@@ -186,7 +188,8 @@ class ReadingHandler:
         )
         await responder.reply(
             private(
-                f"Added “{reading.title}” ({reading.id}) from {attachment.name}: {len(reading.sections)} sections. "
+                f"Added “{reading.title}” ({reading.id}) from {attachment.name}: "
+                f"{counted(len(reading.sections), 'section')}. "
                 f"Make it this channel's reading with /reading use {reading.id}.{await self._drafted(reading.id)}"
             )
         )
