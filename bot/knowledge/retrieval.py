@@ -607,9 +607,7 @@ def _topic_lead(lexical: LexicalIndex, s: int, topic: list[str], alone: np.ndarr
     its heading or opening names the topic (the section is about it and states it first), else
     the sentence that names most of it ("the gist of the part about the giant")."""
     ref = lexical.sections[s]
-    chunks = [i for i in ref.chunks if alone[i] > -np.inf]
-    if not chunks:
-        return set()
+    chunks = ref.chunks  # a section is wholly within the group's progress or not at all
     wanted = set(topic)
     opening = chunks[0]
     if wanted & set(terms(ref.heading)) or wanted & set(terms(lexical.chunks[opening].chunk.text)):
