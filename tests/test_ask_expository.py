@@ -98,3 +98,17 @@ def test_the_gist_of_a_reading_of_one_section_without_a_summary_is_its_opening(g
     assert [s.section for s in answer.sources] == ["A Letter on Walking"]
     listed = guide.ask("what sections does it have?", reading=LETTER)  # asked for the list, it lists
     assert listed.body.startswith("The reading's sections:\n• A Letter on Walking: ")
+
+
+def test_json_says_which_rule_grounded_an_answer_the_coverage_model_did_not_decide(guide: KnowledgeService) -> None:
+    # "tl;dr?" names nothing the model could find covered (its score is below the threshold): the gist
+    # rule answers it, and the JSON says so rather than showing a grounded answer under the threshold
+    gist = guide.ask("tl;dr?", reading=LETTER).to_json()
+    assert gist["grounded"] is True
+    assert gist["coverage"]["rule"] == "gist"
+    assert gist["coverage"]["score"] < gist["coverage"]["threshold"]
+    assert guide.ask("what sections does it have?", reading=GUIDE).to_json()["coverage"]["rule"] == "place"
+    for question in ("why are leaves green?", "summary of the calvin cycle", "how do animals digest food?"):
+        payload = guide.ask(question, reading=GUIDE).to_json()
+        assert set(payload["coverage"]) == {"score", "threshold"}, question  # the model decided
+        assert payload["grounded"] is (payload["coverage"]["score"] >= payload["coverage"]["threshold"]), question

@@ -55,6 +55,7 @@ class Answer:
     citation: str = ""  # "Source: “section” (document)", set when grounded
     note: str = ""  # e.g. why the LLM was not used
     coverage: tuple[float, float] | None = None  # (score, threshold) of the coverage decision
+    rule: str = ""  # what decided coverage instead of the model: "gist", "place" or "introduction"
     small_talk: bool = False  # a greeting, thanks or "what can you do": no retrieval
     evidence: tuple[Passage, ...] = ()  # the passages quoted (what an LLM is given)
     upto: str | None = None  # the heading of the last section the group has read, when bounded
@@ -65,9 +66,11 @@ class Answer:
         return "\n".join(part for part in (self.body, self.citation) if part)
 
     def to_json(self) -> dict[str, Any]:
-        coverage = (
+        coverage: dict[str, Any] | None = (
             {"score": round(self.coverage[0], 4), "threshold": round(self.coverage[1], 4)} if self.coverage else None
         )
+        if coverage is not None and self.rule:
+            coverage["rule"] = self.rule  # grounded by this rule whatever the score
         out: dict[str, Any] = {
             "answer": self.text,
             "grounded": self.grounded,
@@ -77,6 +80,16 @@ class Answer:
         if self.upto is not None:  # a question bounded by the group's progress (--upto, /reading progress)
             out["progress"] = {"upto": self.upto, "further": self.further}
         return out
+
+
+def decided_by(retrieval: Retrieval) -> str:
+    """The rule that decided a retrieval covered, where one did instead of the coverage model: a gist
+    question (the overview or the sections), a place in the reading, or where a name is introduced."""
+    if retrieval.gist:
+        return "gist"
+    if retrieval.place and retrieval.place != "unknown section":
+        return "place"
+    return "introduction" if retrieval.introduction else ""
 
 
 def sources_of(retrieval: Retrieval) -> tuple[Source, ...]:
@@ -139,6 +152,7 @@ def _overview(retrieval: Retrieval) -> Answer:
             (Source(hits[0].reading, hits[0].document, hits[0].section, opening.text, hits[0].score),),
             citation=citation([hits[0].section], hits[0].document),
             coverage=(retrieval.confidence, retrieval.threshold),
+            rule=decided_by(retrieval),
             evidence=(opening,),
         )
     lines = []
@@ -157,6 +171,7 @@ def _overview(retrieval: Retrieval) -> Answer:
         sources,
         citation=f"Source: the sections of {hits[0].document}",
         coverage=(retrieval.confidence, retrieval.threshold),
+        rule=decided_by(retrieval),
         evidence=tuple(h.passages[0] for h in hits[:OVERVIEW_SECTIONS]),
     )
 
@@ -191,5 +206,6 @@ def extractive_answer(retrieval: Retrieval, following: Callable[[Passage], Passa
         sources,
         citation=citation(sections, top.document),
         coverage=coverage,
+        rule=decided_by(retrieval),
         evidence=tuple(ordered),
     )
