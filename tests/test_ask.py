@@ -272,6 +272,8 @@ def test_a_question_that_stands_alone_is_not_hijacked_by_the_thread(knowledge_se
         "what commands are there?",
         "who are you?",
         "good bot",
+        "what should we discuss about this?",  # the daily prompts answer it, not a passage
+        "What should we talk about today?",
     ],
 )
 def test_small_talk_gets_a_friendly_pointer_not_retrieval(knowledge_service, message):
@@ -283,8 +285,18 @@ def test_small_talk_gets_a_friendly_pointer_not_retrieval(knowledge_service, mes
     assert answer.to_json() == {"answer": answer.text, "grounded": False, "coverage": None, "sources": []}
 
 
+def test_asked_what_to_discuss_readbot_points_to_the_daily_prompts(knowledge_service):
+    answer = knowledge_service.ask("so what should we discuss this week?")
+    assert answer.small_talk and "discussion prompt" in answer.text and "/prompt suggest" in answer.text
+
+
 @pytest.mark.parametrize(
-    "question", ["thanks, and what is a value function?", "help me understand what a value function is"]
+    "question",
+    [
+        "thanks, and what is a value function?",
+        "help me understand what a value function is",
+        "what should we discuss about value functions?",  # names a topic of the reading: a question
+    ],
 )
 def test_a_question_that_starts_like_small_talk_is_still_answered(knowledge_service, question):
     answer = knowledge_service.ask(question)

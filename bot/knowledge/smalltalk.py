@@ -1,4 +1,4 @@
-"""Greetings, thanks and "what can you do?": a short friendly reply, never retrieval.
+"""Greetings, thanks, "what can you do?" and "what should we discuss?": a short friendly reply, never retrieval.
 
 Only a message that is *nothing but* small talk counts ("thanks!", "hi readbot",
 "what can you do?", "help"); "thanks, and what is a value function?" is a question.
@@ -26,6 +26,13 @@ META = re.compile(
     r"what do you do)"
     rf"{_FILLER}$"
 )
+# asking readbot what to discuss, not what the reading says: the daily prompts are the answer
+DISCUSS = re.compile(
+    r"^(?:so )?(?:what|which (?:questions?|topics?)) (?:should|shall|can|could|do) (?:we|i|the group) "
+    r"(?:discuss|talk about|debate)(?: (?:about|in|from|with))?"
+    r"(?: (?:this|it|the reading|this reading|today|this week|next|in the group|together))*"
+    rf"{_FILLER}$"
+)
 
 ABOUT = (
     "I answer questions about the group's reading: I quote the passage that answers "
@@ -38,6 +45,11 @@ REPLIES = {
     "bye": "Bye, and happy reading! Ask me about the reading any time (/help lists what I can do).",
     "ack": f"Glad to help. {ABOUT}",
     "meta": ABOUT,
+    "discuss": (
+        "Each day I post a discussion prompt in the channel, on its schedule, and open a thread for it. "
+        "Suggest one with /prompt suggest <question>; moderators can post the next now with /prompt now. "
+        "Ask me about the reading any time (/help lists what I can do)."
+    ),
 }
 
 
@@ -46,7 +58,15 @@ def small_talk_kind(question: str) -> str | None:
     text = re.sub(r"[\s!.,;:)(*~👋🙏😊🙂]+$", "", question.strip().lower())
     text = re.sub(r"^[\s,.!]+", "", re.sub(r"\s+", " ", text)).replace("’", "'")
     text = re.sub(r"\?+$", "", text).strip() or ("?" if "?" in question else "")
-    for kind, pattern in (("greeting", GREETING), ("thanks", THANKS), ("bye", BYE), ("ack", ACK), ("meta", META)):
+    kinds = (
+        ("greeting", GREETING),
+        ("thanks", THANKS),
+        ("bye", BYE),
+        ("ack", ACK),
+        ("meta", META),
+        ("discuss", DISCUSS),
+    )
+    for kind, pattern in kinds:
         if pattern.match(text):
             return kind
     return None
