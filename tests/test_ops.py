@@ -755,7 +755,7 @@ def test_doctor_checks_the_syllabus_as_start_up_does(
     entry = '[[syllabus]]\nplatform = "slack"\nchannel = "C1"\ntimezone = "Europe/Berlin"\nreadings = [{}]\n'
     config.write_text(entry.format(f'{{ reading = "{CURATED_READING}", start = "2027-01-04" }}'), encoding="utf-8")
     _, lines = doctor(env)
-    assert any(line.startswith("ok   syllabus (1 channel, 1 readings planned)") for line in lines), lines
+    assert any(line.startswith("ok   syllabus (1 channel, 1 reading planned)") for line in lines), lines
     config.write_text(entry.format('{ reading = "no-such-story", start = "2027-01-04" }'), encoding="utf-8")
     code, lines = doctor(env)
     assert code == 1

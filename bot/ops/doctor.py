@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.core.text import counted
 from bot.errors import ReadbotError
 from bot.ops.logs import Redactor, secrets_of
 from bot.settings import Settings
@@ -155,7 +156,7 @@ class ChromaCheck:
                 sections.setdefault(str(meta.get("reading", "")), set()).add(place)
         check_readings(syllabi, {r: len(s) for r, s in sections.items()}, settings.config_path)
         entries = sum(len(s.entries) for s in syllabi)
-        return Note(f"{len(syllabi)} channel{'s' if len(syllabi) != 1 else ''}, {entries} readings planned")
+        return Note(f"{counted(len(syllabi), 'channel')}, {counted(entries, 'reading')} planned")
 
 
 def check_config(settings: Settings) -> str | None:
@@ -166,7 +167,7 @@ def check_config(settings: Settings) -> str | None:
     if not settings.config_path.exists():
         return Note(f"no {settings.config_path}: no scheduled prompts (readbot.example.toml shows how)")
     count = len(config.schedules)
-    return Note(f"{settings.config_path}: {count} schedule{'s' if count != 1 else ''}")
+    return Note(f"{settings.config_path}: {counted(count, 'schedule')}")
 
 
 def check_prompt_bank(settings: Settings) -> str | None:
@@ -209,7 +210,7 @@ def check_readings(settings: Settings) -> str | None:
         return "; ".join(problems)
     if not files:
         return Note(f"no reading files in {folder}: add one with readbot readings add or /reading add")
-    return Note(f"{len(files)} file{'s' if len(files) != 1 else ''} in {folder}")
+    return Note(f"{counted(len(files), 'file')} in {folder}")
 
 
 async def _database_state(url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

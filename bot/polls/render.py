@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.events import Button, Reply
+from bot.core.text import counted
 from bot.polls.model import Poll, Tally
 
 BAR_WIDTH = 10
@@ -40,7 +41,7 @@ def card(poll: Poll, tally: Tally, zone: ZoneInfo = UTC_ZONE) -> Reply:
         source = f"From “{poll.section}”"
         lines.append(f"{source}: “{poll.passage}”" if poll.passage else source)
     lines.append("")
-    voters = f"{tally.voters} voter{'s' if tally.voters != 1 else ''}"
+    voters = counted(tally.voters, "voter")
     if poll.is_open and poll.hide_results:
         lines += [f"• {o}" for o in poll.options]
         lines += ["", f"Results are hidden until the poll closes. {voters} so far."]
@@ -82,7 +83,7 @@ def results(poll: Poll, tally: Tally, chart_png: bytes, shift: str = "") -> Repl
     lines = [
         f"Results: “{poll.claim}”",
         *tally_lines(poll, tally),
-        f"{tally.voters} voter{'s' if tally.voters != 1 else ''}",
+        counted(tally.voters, "voter"),
     ]
     if shift:
         lines.append(shift)

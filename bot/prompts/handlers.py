@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from bot.core.adapter import Responder
 from bot.core.events import Command, Event, Reply, Visibility
 from bot.core.moderation import require_moderator
+from bot.core.text import counted
 from bot.errors import InputError
 from bot.prompts.config import ChannelPlan
 from bot.prompts.render import local_time, shorten
@@ -139,7 +140,7 @@ class PromptHandler:
         if place == 0:
             where = f"it is the next question posted here{when}"
         elif place is not None:
-            where = f"it is posted after {place} other question{'s' if place != 1 else ''}{when}"
+            where = f"it is posted after {counted(place, 'other question')}{when}"
         else:
             where = "it is posted later in this cycle"
         return f"Added: “{shorten(question.question, 120)}”; {where}. /prompt list shows the queue."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from bot.core.text import counted
 from bot.prompts.config import PromptConfig
 from bot.prompts.render import local_time, utc_time
 from bot.prompts.service import PromptService
@@ -40,7 +41,7 @@ async def preview(
         if await service.paused(plan.platform, plan.channel):
             out.append("  (paused: nothing is posted until a moderator runs /prompt resume)")
         if not slots:
-            out.append(f"  nothing in the next {days} day{'s' if days != 1 else ''}")
+            out.append(f"  nothing in the next {counted(days, 'day')}")
             continue
         shown = slots[:MAX_LINES]
         claims = await service.claims(plan.platform, plan.channel, now, shown[-1])
