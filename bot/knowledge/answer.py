@@ -143,13 +143,14 @@ def citation(sections: list[str], document: str) -> str:
 
 def _overview(retrieval: Retrieval) -> Answer:
     hits = list(retrieval.overview)
+    sources = tuple(Source(h.reading, h.document, h.section, h.passages[0].text, h.score) for h in hits[:3])
     if len(hits) == 1 and not retrieval.place:  # one section: a list of one says less than its opening
         opening = hits[0].passages[0]
         return Answer(
             retrieval.question,
             f"The reading has no summary; it opens:\n{_quote(opening)}",
             True,
-            (Source(hits[0].reading, hits[0].document, hits[0].section, opening.text, hits[0].score),),
+            sources,
             citation=citation([hits[0].section], hits[0].document),
             coverage=(retrieval.confidence, retrieval.threshold),
             rule=decided_by(retrieval),
@@ -163,7 +164,6 @@ def _overview(retrieval: Retrieval) -> Answer:
     more = f"\n(and {len(hits) - OVERVIEW_SECTIONS} more sections)" if len(hits) > OVERVIEW_SECTIONS else ""
     lead = "The reading's sections:" if retrieval.place else "The reading has no summary; its sections:"
     body = lead + "\n" + "\n".join(lines) + more
-    sources = tuple(Source(h.reading, h.document, h.section, h.passages[0].text, h.score) for h in hits[:3])
     return Answer(
         retrieval.question,
         body,

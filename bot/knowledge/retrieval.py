@@ -592,8 +592,6 @@ def _overview_lead(chunks: tuple[int, ...], alone: np.ndarray) -> set[int]:
     """Which sentence of an overview section answers a gist question: its opening (an overview
     states its thesis first), unless the question's own words pick out another of its sentences
     and not the opening ("the main argument about data?")."""
-    if not chunks:
-        return set()
     opening = chunks[0]
     if alone[opening] <= 0:
         named = [i for i in chunks[1:] if alone[i] > 0]
