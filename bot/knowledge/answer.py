@@ -55,7 +55,7 @@ class Answer:
     citation: str = ""  # "Source: “section” (document)", set when grounded
     note: str = ""  # e.g. why the LLM was not used
     coverage: tuple[float, float] | None = None  # (score, threshold) of the coverage decision
-    rule: str = ""  # what decided coverage instead of the model: "gist", "place" or "introduction"
+    rule: str = ""  # what decided coverage instead of the model: "gist", "place", "introduction" or "amount"
     small_talk: bool = False  # a greeting, thanks or "what can you do": no retrieval
     evidence: tuple[Passage, ...] = ()  # the passages quoted (what an LLM is given)
     upto: str | None = None  # the heading of the last section the group has read, when bounded
@@ -70,7 +70,7 @@ class Answer:
             {"score": round(self.coverage[0], 4), "threshold": round(self.coverage[1], 4)} if self.coverage else None
         )
         if coverage is not None and self.rule:
-            coverage["rule"] = self.rule  # grounded by this rule whatever the score
+            coverage["rule"] = self.rule  # decided by this rule whatever the score
         out: dict[str, Any] = {
             "answer": self.text,
             "grounded": self.grounded,
@@ -83,8 +83,11 @@ class Answer:
 
 
 def decided_by(retrieval: Retrieval) -> str:
-    """The rule that decided a retrieval covered, where one did instead of the coverage model: a gist
-    question (the overview or the sections), a place in the reading, or where a name is introduced."""
+    """The rule that decided a retrieval, where one did instead of the coverage model: covered, a gist
+    question (the overview or the sections), a place in the reading, or where a name is introduced;
+    not covered, a question that asks for an amount the best sentences don't state."""
+    if retrieval.unstated:
+        return "amount"
     if retrieval.gist:
         return "gist"
     if retrieval.place and retrieval.place != "unknown section":
@@ -193,8 +196,9 @@ def extractive_answer(retrieval: Retrieval, following: Callable[[Passage], Passa
         return _overview(retrieval)
     top: SectionHit = retrieval.hits[0]
     if not retrieval.covered:
-        text = f"{NOT_COVERED} The closest section is “{top.section}”, which says: “{top.passages[0].text}”"
-        return Answer(retrieval.question, text, False, sources, coverage=coverage)
+        unstated = " It states no such number." if retrieval.unstated else ""
+        text = f"{NOT_COVERED}{unstated} The closest section is “{top.section}”, which says: “{top.passages[0].text}”"
+        return Answer(retrieval.question, text, False, sources, coverage=coverage, rule=decided_by(retrieval))
     evidence = select_evidence(retrieval, following)
     sections = list(dict.fromkeys(p.section for p in evidence))
     ordered = sorted(evidence, key=lambda p: (sections.index(p.section), p.position))

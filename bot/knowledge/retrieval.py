@@ -46,6 +46,7 @@ from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
 from bot.knowledge.places import NAME_WORD, Place, identity_name, place_of
+from bot.knowledge.quantities import asks_amount, states_amount
 from bot.knowledge.rerank import CrossEncoder, shared_reranker
 from bot.knowledge.sections import SectionName, match_section
 from bot.knowledge.terms import content_terms, terms
@@ -144,6 +145,7 @@ class Retrieval:
     place: str = ""  # a question about a place in the reading (bot.knowledge.places): its kind
     past_bound: bool = False  # ... a place past the group's progress
     unanswered: tuple[str, ...] = ()  # the parts of a question of several that the reading doesn't cover
+    unstated: bool = False  # asks for an amount none of the best sentences states: not covered, whatever the score
 
 
 ASKING = r"(?:what|why|how|when|where|who|which|whose|does|do|did|is|are|was|were|can|could|will|would|should)\b"
@@ -343,17 +345,27 @@ class Retriever:
             else:
                 overview = self._outline(lexical, top_reading, sections_in, section_score)
             covered = True
+        unstated = covered and not gist and introduced is None and self._unstated_amount(question, hits[0])
         return Retrieval(
             question_text,
             hits,
-            covered,
+            covered and not unstated,
             confidence,
             self.coverage.threshold,
             features,
             gist,
             overview,
             introduction=introduced is not None,
+            unstated=unstated,
         )
+
+    def _unstated_amount(self, question: str, top: SectionHit) -> bool:
+        """Whether ``question`` asks for an amount ("how many…?", "how much money…?") and none of the
+        sentences of ``top`` the cross-encoder read (they lead it) states one (:mod:`bot.knowledge.quantities`)."""
+        if not asks_amount(question):
+            return False
+        read = top.passages[: max(self.rerank_passages[:1], default=1)]
+        return not any(states_amount(" ".join((p.text, *p.details))) for p in read)
 
     def _placed(
         self,

@@ -1,0 +1,134 @@
+"""A question that asks for an amount is covered only where the reading states one.
+
+"How many chloroplasts are in a leaf cell?" finds the guide's sentence about chloroplasts, and the
+coverage model, which judges what a sentence is about, calls it covered; the reading gives no
+number, so readbot says so. Held on three kinds of reading: the expository guide
+(``tests/data/photosynthesis.md``), a FairytaleQA story and the shipped summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.answer import NOT_COVERED
+from bot.knowledge.quantities import asks_amount, states_amount
+from bot.knowledge.service import KnowledgeService
+
+GUIDE = "photo"
+STORY = "kari-woodencoat"
+SHIPPED = "dwarkesh-107-ilya-sutskever"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many heads did the troll have?",
+        "how many employees does SSI have",
+        "How much money has SSI raised?",
+        "how much compute did they buy from google",
+        "How much did one of the men offer to marry the youngest daughter?",
+        "how much does an H100 cost",
+        "how old is the giant?",
+        "What year was the company founded?",
+    ],
+)
+def test_questions_that_ask_for_an_amount(question: str) -> None:
+    assert asks_amount(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how much does neuroscience play into his way of doing research",  # a degree
+        "How much of the reading is about safety?",  # a share
+        "how much weight does he give to intuition?",
+        "how much does it matter?",
+        "How long did the bull and the king's daughter stay in the golden forest?",  # told in words ("a long time")
+        "What did the man do with the money?",
+        "Why did he take so much?",
+    ],
+)
+def test_questions_that_ask_for_something_else(question: str) -> None:
+    assert not asks_amount(question)
+
+
+@pytest.mark.parametrize(
+    ("text", "states"),
+    [
+        ("it took three whole days before the bull got the better of him", True),
+        ("'I would give a hundred pounds to marry her,' said one.", True),
+        ("The age of scaling (2020–2025) was driven by…", True),
+        ("The second stage takes place in the stroma", True),  # there are two stages
+        ("costs rose by 40%", True),
+        ("Thus they wandered for a long time, and through many lands", False),
+        ("SSI aims to build safe superintelligence directly", False),
+        ("Someone gave it to her at first", False),
+    ],
+)
+def test_what_states_an_amount(text: str, states: bool) -> None:
+    assert states_amount(text) is states
+
+
+@pytest.fixture(scope="module")
+def readings(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, encoder: object):
+    from bot.settings import Settings
+
+    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path_factory.mktemp("amounts"))}, dotenv=None)
+    service = KnowledgeService.open(settings)
+    service.ensure_ingested()
+    for path, reading in (
+        (Path(__file__).with_name("data") / "photosynthesis.md", GUIDE),
+        (shared_dir / "eval" / "fairytaleqa-val" / f"{STORY}.md", STORY),
+    ):
+        report = service.ingest([path], reading=reading)
+        assert report.added and not report.failed
+    yield service
+    service.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "reading"),
+    [
+        ("how many chloroplasts are in a leaf cell?", GUIDE),
+        ("how much oxygen do plants release per year?", GUIDE),
+        ("how much compute does SSI have?", SHIPPED),  # used to quote the summary's line naming SSI
+        ("how much data was used in pre-training?", SHIPPED),
+    ],
+)
+def test_an_amount_the_reading_never_states_is_declined_by_the_rule(
+    readings: KnowledgeService, question: str, reading: str
+) -> None:
+    answer = readings.ask(question, reading=reading)
+    assert not answer.grounded, answer.text
+    assert answer.text.startswith(NOT_COVERED) and "It states no such number." in answer.text
+    out = answer.to_json()
+    # the coverage model called it covered (its score is over the threshold); the rule decided
+    assert out["coverage"]["rule"] == "amount"
+    assert out["coverage"]["score"] >= out["coverage"]["threshold"]
+    assert out["sources"], "a declined answer still lists the closest sections"
+
+
+@pytest.mark.parametrize(
+    ("question", "reading", "said"),
+    [
+        ("how many carbons are in G3P?", GUIDE, "three-carbon sugar called G3P"),
+        ("how many carbons does the sugar that RuBisCO fixes carbon dioxide onto have?", GUIDE, "five-carbon"),
+        ("How many days did the troll and bull fight?", STORY, "three whole days"),
+        ("how many stages does photosynthesis have?", GUIDE, "second stage"),
+    ],
+)
+def test_an_amount_the_reading_states_is_quoted(
+    readings: KnowledgeService, question: str, reading: str, said: str
+) -> None:
+    answer = readings.ask(question, reading=reading)
+    assert answer.grounded, answer.text
+    assert said in answer.body
+    assert "rule" not in answer.to_json()["coverage"]
+
+
+def test_a_question_of_degree_is_decided_by_the_model(readings: KnowledgeService) -> None:
+    answer = readings.ask("how much does neuroscience play into his way of doing research", reading=SHIPPED)
+    assert answer.grounded, answer.text
+    assert answer.sources[0].section == "Research taste and top-down belief"
