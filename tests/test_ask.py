@@ -259,6 +259,19 @@ def test_a_question_that_stands_alone_is_not_hijacked_by_the_thread(knowledge_se
         assert "pre-training" in alone.body.lower()
 
 
+@pytest.mark.parametrize("question", ["How many employees does SSI have?", "how much compute does SSI have?"])
+def test_a_new_question_after_a_gist_is_not_answered_with_the_gist(knowledge_service, question):
+    # before: searched with "what is this reading about?", the gist rule answered it with the summary
+    alone = knowledge_service.ask(question)
+    assert not alone.grounded, alone.text
+    threaded = knowledge_service.ask(question, history=["what is this reading about?"])
+    assert not threaded.grounded, threaded.text
+    assert threaded.text == alone.text
+    # a follow-up that names nothing of its own still leans on a place the thread named
+    why = knowledge_service.ask("and why?", history=["What does the last section say?"])
+    assert why.grounded and why.sources[0].section == "Research taste and top-down belief", why.text
+
+
 @pytest.mark.parametrize(
     "message",
     [

@@ -530,18 +530,24 @@ class Retriever:
             unanswered=tuple(p for p, c in zip(parts, covers, strict=True) if not c),
         )
 
+    def own_terms(self, question: str, retrieval: Retrieval) -> list[str]:
+        """``question``'s own content words, the subject names of ``retrieval``'s best reading left out
+        (none for "and why?")."""
+        if not retrieval.hits:
+            return []
+        lexical = self.lexical
+        vocab = lexical.vocabulary.get(retrieval.hits[0].reading)
+        return content_terms(lexical.corrected(question), vocab.subjects if vocab else frozenset())
+
     def own_terms_share(self, question: str, retrieval: Retrieval) -> float:
         """Share of ``question``'s own content words (the reading's subject names left out)
         found in ``retrieval``'s best section; 1.0 for a question with none ("and why?")."""
         if not retrieval.hits:
             return 0.0
-        lexical = self.lexical
-        top = retrieval.hits[0]
-        vocab = lexical.vocabulary.get(top.reading)
-        own = content_terms(lexical.corrected(question), vocab.subjects if vocab else frozenset())
+        own = self.own_terms(question, retrieval)
         if not own:
             return 1.0
-        return self._local_terms(lexical, top, own)["section_terms"]
+        return self._local_terms(self.lexical, retrieval.hits[0], own)["section_terms"]
 
     @staticmethod
     def _local_terms(lexical: LexicalIndex, hit: SectionHit, query_terms: list[str]) -> dict[str, float]:

@@ -255,7 +255,8 @@ class KnowledgeService:
         itself, or an unresolved "and ...?"/"that"), and only if, searched together with
         the thread's last question, it is covered and at least half of its own words are
         in the section found (so "What is his favourite pizza?" after a covered question
-        is not answered from that question's section)."""
+        is not answered from that question's section); covered by a rule the thread's
+        question set off (a gist, a place, a name) only if it has no words of its own."""
         text = readable_question(question)
         kind = small_talk_kind(text)
         if kind is not None:
@@ -268,7 +269,15 @@ class KnowledgeService:
         points = bool(retrieval.place or retrieval.introduction)  # "and how does it end?" says where itself
         if history and retrieval.hits and not points and (not retrieval.covered or unresolved_reference(text)):
             contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading, bound=bound)
-            if contextual.covered and self.retriever.own_terms_share(text, contextual) >= 0.5:
+            # a rule the thread's question set off (a gist, a place, who a name is) answers a follow-up that
+            # names nothing itself ("what happens in part 3?", "and why?"), not one that asks something new
+            # ("what is it about?", "how many employees does SSI have?": no gist question)
+            by_rule = contextual.gist or contextual.introduction or bool(contextual.place)
+            if (
+                contextual.covered
+                and not (by_rule and self.retriever.own_terms(text, contextual))
+                and self.retriever.own_terms_share(text, contextual) >= 0.5
+            ):
                 retrieval = replace(contextual, question=text)
                 leaned = True
         upto = self._upto_heading(bound) if bound is not None else None
