@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from bot.knowledge.chatter import without_chatter
 from bot.knowledge.index import IndexedChunk
 from bot.knowledge.spelling import Speller, spelled_out
 from bot.knowledge.terms import QUESTION_FRAME, STOPWORDS, terms, words
@@ -177,9 +178,10 @@ class LexicalIndex:
         return self._scores(4, query_terms, reading, len(self.sections))
 
     def corrected(self, question: str) -> str:
-        """The question with chat shorthand spelled out (:func:`~bot.knowledge.spelling.spelled_out`)
-        and words the readings never use replaced by the reading word they misspell ("abot
-        pre-trainng" → "about pre-training"), case kept lower."""
+        """The question without the chatter around it (:func:`~bot.knowledge.chatter.without_chatter`),
+        with chat shorthand spelled out (:func:`~bot.knowledge.spelling.spelled_out`) and words the
+        readings never use replaced by the reading word they misspell ("abot pre-trainng" → "about
+        pre-training"), case kept lower."""
 
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
@@ -189,7 +191,9 @@ class LexicalIndex:
             better = self.speller.correct(low)
             return better if better else word
 
-        question = spelled_out(question, self.speller.counts)  # "do u have to wait til…" → "…you…until…"
+        question = spelled_out(
+            without_chatter(question), self.speller.counts
+        )  # "do u have to wait til…" → "…you…until…"
         return ANY_CASE_WORD.sub(fix, question) if self.speller.counts else question
 
     def readings(self) -> list[str]:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bot.errors import InputError
+from bot.knowledge.chatter import without_chatter
 from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
@@ -505,7 +506,7 @@ class Retriever:
         """``search``, and for a question of two parts answered in two different sections,
         a retrieval that leads with both sections."""
         whole = self.search(question, reading=reading, k=k, bound=bound)
-        parts = question_parts(question)
+        parts = question_parts(without_chatter(question))  # "…? did I get that right?" is no part
         if len(parts) < 2 or whole.gist:
             return whole
         found = [self.search(p, reading=reading, k=1, bound=bound) for p in parts]
