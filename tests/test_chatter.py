@@ -40,6 +40,7 @@ SHIPPED = "dwarkesh-107-ilya-sutskever"
         ("one waits for a reward and the other doesn't, right?", "one waits for a reward and the other doesn't?"),
         ("how much did they raise lol", "how much did they raise?"),
         ("btw what about RL?", "what about RL?"),
+        ("ok so why?", "why?"),
     ],
 )
 def test_openers_and_closing_checks_are_left_out(asked: str, searched: str) -> None:
@@ -54,8 +55,8 @@ def test_openers_and_closing_checks_are_left_out(asked: str, searched: str) -> N
         "well-known results?",
         "who did she give her thanks to?",
         "Why did the king remarry?",
-        "so why?",  # nothing would be left to search
         "ok",
+        "ok lol",  # nothing would be left to search
     ],
 )
 def test_words_a_question_is_about_stay(question: str) -> None:

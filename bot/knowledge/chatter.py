@@ -10,8 +10,8 @@ what the reply and the logs keep.
 
 General English, for any reading: only words that frame a message, never one that could be what
 a question is about ("right" only after a comma, "thanks" only after a comma or a full stop).
-What is left must still say something (two words at least), else the question is searched as
-asked.
+What is left must still hold a word that isn't chatter ("ok so why?" → "why?"), else the
+question is searched as asked ("ok lol").
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ TRAILER = re.compile(
     r")[\s?!.,]*$",
     re.IGNORECASE,
 )
-MIN_WORDS = 2
+# words that are only chatter: what is left must hold another ("ok so why?" → "why?", "ok lol" stays)
+CHATTER_WORDS = frozenset(
+    "ok okay so hmm um uh well lol haha lmao btw anyway alright also hey hi hello yo thanks thx ty cheers right".split()
+)
 
 
 def without_chatter(question: str) -> str:
@@ -55,4 +58,4 @@ def without_chatter(question: str) -> str:
         text = trimmed.rstrip()
         text += "" if text.endswith("?") else "?"
     text = text.strip()
-    return text if len(re.findall(r"\w+", text)) >= MIN_WORDS else question
+    return text if any(w.lower() not in CHATTER_WORDS for w in re.findall(r"\w+", text)) else question
