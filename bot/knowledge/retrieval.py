@@ -42,12 +42,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bot.errors import InputError
+from bot.knowledge.answer_kind import unstated as unstated_kind
 from bot.knowledge.chatter import without_chatter
 from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
 from bot.knowledge.places import NAME_WORD, Place, identity_name, place_of
-from bot.knowledge.quantities import asks_amount, states_amount
 from bot.knowledge.rerank import CrossEncoder, shared_reranker
 from bot.knowledge.sections import SectionName, match_section
 from bot.knowledge.terms import content_terms, terms
@@ -146,7 +146,7 @@ class Retrieval:
     place: str = ""  # a question about a place in the reading (bot.knowledge.places): its kind
     past_bound: bool = False  # ... a place past the group's progress
     unanswered: tuple[str, ...] = ()  # the parts of a question of several that the reading doesn't cover
-    unstated: bool = False  # asks for an amount none of the best sentences states: not covered, whatever the score
+    unstated: str = ""  # the kind of thing asked for ("amount") none of the best sentences holds: not covered
 
 
 ASKING = r"(?:what|why|how|when|where|who|which|whose|does|do|did|is|are|was|were|can|could|will|would|should)\b"
@@ -346,7 +346,9 @@ class Retriever:
             else:
                 overview = self._outline(lexical, top_reading, sections_in, section_score)
             covered = True
-        unstated = covered and not gist and introduced is None and self._unstated_amount(question, hits[0])
+        # the question as typed: spelling correction knows the reading's words, not the question's ("valued")
+        asked_for = without_chatter(question_text)
+        unstated = self._unstated(asked_for, hits[0]) if covered and not gist and introduced is None else ""
         return Retrieval(
             question_text,
             hits,
@@ -360,13 +362,11 @@ class Retriever:
             unstated=unstated,
         )
 
-    def _unstated_amount(self, question: str, top: SectionHit) -> bool:
-        """Whether ``question`` asks for an amount ("how many…?", "how much money…?") and none of the
-        sentences of ``top`` the cross-encoder read (they lead it) states one (:mod:`bot.knowledge.quantities`)."""
-        if not asks_amount(question):
-            return False
+    def _unstated(self, question: str, top: SectionHit) -> str:
+        """The kind of thing ``question`` asks for (an amount) that none of the sentences of
+        ``top`` the cross-encoder read (they lead it) holds, or "" (:mod:`bot.knowledge.answer_kind`)."""
         read = top.passages[: max(self.rerank_passages[:1], default=1)]
-        return not any(states_amount(" ".join((p.text, *p.details))) for p in read)
+        return unstated_kind(question, [" ".join((p.text, *p.details)) for p in read])
 
     def _placed(
         self,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge.answer import NOT_COVERED
-from bot.knowledge.quantities import asks_amount, states_amount
+from bot.knowledge.answer_kind import asks_amount, states_amount
 from bot.knowledge.service import KnowledgeService
 
 GUIDE = "photo"
@@ -32,6 +32,8 @@ SHIPPED = "dwarkesh-107-ilya-sutskever"
         "how much does an H100 cost",
         "how old is the giant?",
         "What year was the company founded?",
+        "what's his salary?",
+        "what is the company valued at right now?",
     ],
 )
 def test_questions_that_ask_for_an_amount(question: str) -> None:
@@ -48,6 +50,7 @@ def test_questions_that_ask_for_an_amount(question: str) -> None:
         "How long did the bull and the king's daughter stay in the golden forest?",  # told in words ("a long time")
         "What did the man do with the money?",
         "Why did he take so much?",
+        "what did the king spend his budget on?",
     ],
 )
 def test_questions_that_ask_for_something_else(question: str) -> None:
@@ -95,6 +98,7 @@ def readings(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, encoder
         ("how much oxygen do plants release per year?", GUIDE),
         ("how much compute does SSI have?", SHIPPED),  # used to quote the summary's line naming SSI
         ("how much data was used in pre-training?", SHIPPED),
+        ("what is SSI valued at?", SHIPPED),  # as typed: spelling correction would make it "value at"
     ],
 )
 def test_an_amount_the_reading_never_states_is_declined_by_the_rule(
