@@ -48,6 +48,7 @@ from bot.knowledge.coverage import CoverageModel, coverage_features
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
 from bot.knowledge.places import NAME_WORD, Place, identity_name, place_of
+from bot.knowledge.relations import relation_ends
 from bot.knowledge.rerank import CrossEncoder, shared_reranker
 from bot.knowledge.sections import SectionName, match_section
 from bot.knowledge.terms import content_terms, terms
@@ -155,8 +156,12 @@ ASKS = re.compile(ASKING, re.IGNORECASE)  # a part that is a question of its own
 
 
 def question_parts(question: str) -> list[str]:
-    """A question's separately asked parts ("What is X, and why does Y?"), when each
-    says something on its own (a content word at least); else the question alone."""
+    """A question's separately asked parts ("What is X, and why does Y?"), or the two things a
+    question asks the relation of ("how do X and Y fit together?", :mod:`bot.knowledge.relations`),
+    when each says something on its own (a content word at least); else the question alone."""
+    ends = relation_ends(question)
+    if ends and all(content_terms(e) for e in ends):
+        return ends
     parts = [p.strip(" ,?") for p in PART_BREAK.split(question) if p.strip(" ,?")]
     if len(parts) < 2 or any(not content_terms(p) for p in parts):
         return [question]
@@ -503,16 +508,18 @@ class Retriever:
     def search_parts(
         self, question: str, *, reading: str | None = None, k: int = 3, bound: Bound | None = None
     ) -> Retrieval:
-        """``search``, and for a question of two parts answered in two different sections,
-        a retrieval that leads with both sections."""
+        """``search``, and for a question of two parts (or about how two things relate) answered in
+        two different sections, a retrieval that leads with both sections."""
         whole = self.search(question, reading=reading, k=k, bound=bound)
-        parts = question_parts(without_chatter(question))  # "…? did I get that right?" is no part
+        asked = without_chatter(question)
+        parts = question_parts(asked)  # "…? did I get that right?" is no part
         if len(parts) < 2 or whole.gist:
             return whole
         found = [self.search(p, reading=reading, k=1, bound=bound) for p in parts]
         covers = [r.covered and bool(r.hits) for r in found]
         answered = [r for r, c in zip(found, covers, strict=True) if c]
-        asks = all(ASKS.match(p) for p, c in zip(parts, covers, strict=True) if not c)
+        # a part that asks something of its own may go unanswered; one end of a relation may not
+        asks = relation_ends(asked) != parts and all(ASKS.match(p) for p, c in zip(parts, covers, strict=True) if not c)
         if not answered or not (all(covers) or asks):
             return whole
         # both parts covered, each from its own section; or "who is ilya and what is he doing these
