@@ -182,6 +182,26 @@ def knowledge_service(session_data_dir: Path, encoder: Any) -> Iterator[Any]:
     service.close()
 
 
+@pytest.fixture(scope="session")
+def three_kinds(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, encoder: Any) -> Iterator[Any]:
+    """One index of three kinds of reading: the shipped summary, the expository guide
+    (``tests/data/photosynthesis.md``, reading ``photo``) and a FairytaleQA story (``kari-woodencoat``)."""
+    from bot.knowledge.service import KnowledgeService
+    from bot.settings import Settings
+
+    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path_factory.mktemp("three-kinds"))}, dotenv=None)
+    service = KnowledgeService.open(settings)
+    service.ensure_ingested()
+    for path, reading in (
+        (Path(__file__).with_name("data") / "photosynthesis.md", "photo"),
+        (shared_dir / "eval" / "fairytaleqa-val" / "kari-woodencoat.md", "kari-woodencoat"),
+    ):
+        report = service.ingest([path], reading=reading)
+        assert report.added and not report.failed, report
+    yield service
+    service.close()
+
+
 @pytest.fixture
 def tmp_settings(tmp_path: Path) -> Any:
     """Settings for a fresh, empty data dir of this test's own (shipped knowledge dir)."""

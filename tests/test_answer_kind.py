@@ -8,8 +8,6 @@ number, so readbot says so. Held on three kinds of reading: the expository guide
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.knowledge.answer import NOT_COVERED
@@ -74,23 +72,6 @@ def test_what_states_an_amount(text: str, states: bool) -> None:
     assert states_amount(text) is states
 
 
-@pytest.fixture(scope="module")
-def readings(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, encoder: object):
-    from bot.settings import Settings
-
-    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path_factory.mktemp("amounts"))}, dotenv=None)
-    service = KnowledgeService.open(settings)
-    service.ensure_ingested()
-    for path, reading in (
-        (Path(__file__).with_name("data") / "photosynthesis.md", GUIDE),
-        (shared_dir / "eval" / "fairytaleqa-val" / f"{STORY}.md", STORY),
-    ):
-        report = service.ingest([path], reading=reading)
-        assert report.added and not report.failed
-    yield service
-    service.close()
-
-
 @pytest.mark.parametrize(
     ("question", "reading"),
     [
@@ -102,9 +83,9 @@ def readings(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, encoder
     ],
 )
 def test_an_amount_the_reading_never_states_is_declined_by_the_rule(
-    readings: KnowledgeService, question: str, reading: str
+    three_kinds: KnowledgeService, question: str, reading: str
 ) -> None:
-    answer = readings.ask(question, reading=reading)
+    answer = three_kinds.ask(question, reading=reading)
     assert not answer.grounded, answer.text
     assert answer.text.startswith(NOT_COVERED) and "It states no such number." in answer.text
     out = answer.to_json()
@@ -124,15 +105,15 @@ def test_an_amount_the_reading_never_states_is_declined_by_the_rule(
     ],
 )
 def test_an_amount_the_reading_states_is_quoted(
-    readings: KnowledgeService, question: str, reading: str, said: str
+    three_kinds: KnowledgeService, question: str, reading: str, said: str
 ) -> None:
-    answer = readings.ask(question, reading=reading)
+    answer = three_kinds.ask(question, reading=reading)
     assert answer.grounded, answer.text
     assert said in answer.body
     assert "rule" not in answer.to_json()["coverage"]
 
 
-def test_a_question_of_degree_is_decided_by_the_model(readings: KnowledgeService) -> None:
-    answer = readings.ask("how much does neuroscience play into his way of doing research", reading=SHIPPED)
+def test_a_question_of_degree_is_decided_by_the_model(three_kinds: KnowledgeService) -> None:
+    answer = three_kinds.ask("how much does neuroscience play into his way of doing research", reading=SHIPPED)
     assert answer.grounded, answer.text
     assert answer.sources[0].section == "Research taste and top-down belief"

@@ -8,8 +8,6 @@ kinds of reading: a FairytaleQA story, the expository guide and the shipped summ
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.knowledge.chatter import without_chatter
@@ -63,23 +61,6 @@ def test_words_a_question_is_about_stay(question: str) -> None:
     assert without_chatter(question) == question
 
 
-@pytest.fixture(scope="module")
-def readings(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, encoder: object):
-    from bot.settings import Settings
-
-    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path_factory.mktemp("chatter"))}, dotenv=None)
-    service = KnowledgeService.open(settings)
-    service.ensure_ingested()
-    for path, reading in (
-        (Path(__file__).with_name("data") / "photosynthesis.md", GUIDE),
-        (shared_dir / "eval" / "fairytaleqa-val" / f"{STORY}.md", STORY),
-    ):
-        report = service.ingest([path], reading=reading)
-        assert report.added and not report.failed
-    yield service
-    service.close()
-
-
 @pytest.mark.parametrize(
     ("reading", "plain", "chatty"),
     [
@@ -111,10 +92,10 @@ def readings(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, encoder
     ],
 )
 def test_a_chatty_question_gets_the_plain_question_s_answer(
-    readings: KnowledgeService, reading: str, plain: str, chatty: str
+    three_kinds: KnowledgeService, reading: str, plain: str, chatty: str
 ) -> None:
-    expected = readings.ask(plain, reading=reading)
-    answer = readings.ask(chatty, reading=reading)
+    expected = three_kinds.ask(plain, reading=reading)
+    answer = three_kinds.ask(chatty, reading=reading)
     assert answer.body == expected.body
     assert answer.grounded == expected.grounded
     assert answer.question == chatty  # the reply and the logs keep the question as asked

@@ -8,8 +8,6 @@ the two sections (the one that matched more of its words). Held on the expositor
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.knowledge.relations import relation_ends
@@ -57,18 +55,6 @@ def test_other_questions_name_no_relation(question: str) -> None:
     assert relation_ends(question) is None
 
 
-@pytest.fixture(scope="module")
-def guide(tmp_path_factory: pytest.TempPathFactory, encoder: object):
-    from bot.settings import Settings
-
-    settings = Settings.from_env({"READBOT_DATA_DIR": str(tmp_path_factory.mktemp("relations"))}, dotenv=None)
-    service = KnowledgeService.open(settings)
-    report = service.ingest([Path(__file__).with_name("data") / "photosynthesis.md"], reading=GUIDE)
-    assert report.added and not report.failed
-    yield service
-    service.close()
-
-
 @pytest.mark.parametrize(
     ("question", "sections"),
     [
@@ -85,28 +71,30 @@ def guide(tmp_path_factory: pytest.TempPathFactory, encoder: object):
     ],
 )
 def test_a_relation_told_in_two_sections_quotes_both(
-    guide: KnowledgeService, question: str, sections: set[str]
+    three_kinds: KnowledgeService, question: str, sections: set[str]
 ) -> None:
-    answer = guide.ask(question, reading=GUIDE)
+    answer = three_kinds.ask(question, reading=GUIDE)
     assert answer.grounded, answer.text
     assert {s.section for s in answer.sources[:2]} == sections
     assert all(f"“{s}”" in answer.citation for s in sections)
     assert answer.body.count("> ") == 2 and "doesn't cover" not in answer.body
 
 
-def test_a_relation_told_in_one_section_quotes_it(guide: KnowledgeService) -> None:
-    answer = guide.ask("what is the relationship between temperature and the rate of photosynthesis?", reading=GUIDE)
+def test_a_relation_told_in_one_section_quotes_it(three_kinds: KnowledgeService) -> None:
+    answer = three_kinds.ask(
+        "what is the relationship between temperature and the rate of photosynthesis?", reading=GUIDE
+    )
     assert answer.grounded and answer.sources[0].section == "Limiting factors"
     assert answer.citation.count("“") == 1
 
 
-def test_a_relation_the_reading_does_not_cover_is_declined(guide: KnowledgeService, knowledge_service) -> None:
-    assert not guide.ask("what's the difference between a cat and a dog?", reading=GUIDE).grounded
-    assert not knowledge_service.ask("what's the difference between GPT-4 and GPT-5?", reading=SHIPPED).grounded
+def test_a_relation_the_reading_does_not_cover_is_declined(three_kinds: KnowledgeService) -> None:
+    assert not three_kinds.ask("what's the difference between a cat and a dog?", reading=GUIDE).grounded
+    assert not three_kinds.ask("what's the difference between GPT-4 and GPT-5?", reading=SHIPPED).grounded
 
 
-def test_on_the_shipped_reading_both_ends_are_quoted(knowledge_service) -> None:
-    answer = knowledge_service.ask(
+def test_on_the_shipped_reading_both_ends_are_quoted(three_kinds: KnowledgeService) -> None:
+    answer = three_kinds.ask(
         "how is research taste related to the idea that humans learn with far less data?",
         reading=SHIPPED,
     )
