@@ -117,3 +117,11 @@ def test_a_question_of_degree_is_decided_by_the_model(three_kinds: KnowledgeServ
     answer = three_kinds.ask("how much does neuroscience play into his way of doing research", reading=SHIPPED)
     assert answer.grounded, answer.text
     assert answer.sources[0].section == "Research taste and top-down belief"
+
+
+def test_a_follow_up_to_an_amount_question_is_judged_by_what_it_asks(three_kinds: KnowledgeService) -> None:
+    # before: searched together with "how much compute…?", the follow-up was an amount question too
+    first = "how much compute does SSI have?"
+    assert three_kinds.ask(first, reading=SHIPPED).to_json()["coverage"]["rule"] == "amount"
+    follow = three_kinds.ask("and what is it for?", reading=SHIPPED, history=[first])
+    assert follow.grounded, follow.text

@@ -264,9 +264,19 @@ class Retriever:
         assert self._lexical is not None
         return self._lexical
 
-    def search(self, question: str, *, reading: str | None = None, k: int = 3, bound: Bound | None = None) -> Retrieval:
+    def search(
+        self,
+        question: str,
+        *,
+        reading: str | None = None,
+        k: int = 3,
+        bound: Bound | None = None,
+        asking: str | None = None,
+    ) -> Retrieval:
         """``bound``: how far the group has read a reading; nothing past it is searched (Chroma's
-        ``where`` and the lexical side's mask), so nothing past it is scored, quoted or cited."""
+        ``where`` and the lexical side's mask), so nothing past it is scored, quoted or cited.
+        ``asking``: the words whose kind of answer is checked (an amount?), if not the whole
+        ``question``: a follow-up searched together with its thread's question asks what it asks."""
         lexical = self.lexical
         if not lexical.chunks:
             return Retrieval(question, [], False, 0.0, self.coverage.threshold)
@@ -352,7 +362,7 @@ class Retriever:
                 overview = self._outline(lexical, top_reading, sections_in, section_score)
             covered = True
         # the question as typed: spelling correction knows the reading's words, not the question's ("valued")
-        asked_for = without_chatter(question_text)
+        asked_for = without_chatter(question_text if asking is None else asking)
         unstated = self._unstated(asked_for, hits[0]) if covered and not gist and introduced is None else ""
         return Retrieval(
             question_text,

@@ -21,6 +21,7 @@ from readerwriterlock import rwlock
 from bot.core.text import clean_question, neutralize_mentions
 from bot.errors import InputError
 from bot.knowledge.answer import Answer, extractive_answer, unanswered_note
+from bot.knowledge.chatter import without_chatter
 from bot.knowledge.embedder import BundledEmbedder, Embedder, make_embedder
 from bot.knowledge.index import (
     Bound,
@@ -268,7 +269,8 @@ class KnowledgeService:
         leaned = False
         points = bool(retrieval.place or retrieval.introduction)  # "and how does it end?" says where itself
         if history and retrieval.hits and not points and (not retrieval.covered or unresolved_reference(text)):
-            contextual = self.retriever.search(f"{history[-1]} {text}", reading=reading, bound=bound)
+            together = f"{without_chatter(history[-1])} {text}"  # "…valued at lol" + "what about its mission?"
+            contextual = self.retriever.search(together, reading=reading, bound=bound, asking=text)
             # a rule the thread's question set off (a gist, a place, who a name is) answers a follow-up that
             # names nothing itself ("what happens in part 3?", "and why?"), not one that asks something new
             # ("what is it about?", "how many employees does SSI have?": no gist question)
