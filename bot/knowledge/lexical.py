@@ -191,9 +191,8 @@ class LexicalIndex:
             better = self.speller.correct(low)
             return better if better else word
 
-        question = spelled_out(
-            without_chatter(question), self.speller.counts
-        )  # "do u have to wait til…" → "…you…until…"
+        # "ok dumb q but do u have to wait til…" → "do you have to wait until…"
+        question = spelled_out(without_chatter(question), self.speller.counts)
         return ANY_CASE_WORD.sub(fix, question) if self.speller.counts else question
 
     def readings(self) -> list[str]:

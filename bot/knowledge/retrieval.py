@@ -380,7 +380,7 @@ class Retriever:
     def _unstated(self, question: str, top: SectionHit) -> str:
         """The kind of thing ``question`` asks for (an amount) that none of the sentences of
         ``top`` the cross-encoder read (they lead it) holds, or "" (:mod:`bot.knowledge.answer_kind`)."""
-        read = top.passages[: max(self.rerank_passages[:1], default=1)]
+        read = top.passages[: self.rerank_passages[0] if self.rerank_passages else 1]
         return unstated_kind(question, [" ".join((p.text, *p.details)) for p in read])
 
     def _placed(
