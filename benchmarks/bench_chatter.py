@@ -75,7 +75,6 @@ def main() -> None:
     kept = lexical.without_chatter, retrieval.without_chatter
     lexical.without_chatter = retrieval.without_chatter = lambda q: q  # type: ignore[assignment]
     try:
-        service.retriever.invalidate()
         searched, searched_bodies = measure(service, questions, chatty)
     finally:
         lexical.without_chatter, retrieval.without_chatter = kept
