@@ -56,7 +56,7 @@ class Answer:
     citation: str = ""  # "Source: “section” (document)", set when grounded
     note: str = ""  # e.g. why the LLM was not used
     coverage: tuple[float, float] | None = None  # (score, threshold) of the coverage decision
-    rule: str = ""  # what decided coverage instead of the model: "gist", "place", "introduction" or "amount"
+    rule: str = ""  # what decided coverage instead of the model: gist, place, introduction, definition, amount
     small_talk: bool = False  # a greeting, thanks or "what can you do": no retrieval
     evidence: tuple[Passage, ...] = ()  # the passages quoted (what an LLM is given)
     upto: str | None = None  # the heading of the last section the group has read, when bounded
@@ -85,14 +85,17 @@ class Answer:
 
 def decided_by(retrieval: Retrieval) -> str:
     """The rule that decided a retrieval, where one did instead of the coverage model: covered, a gist
-    question (the overview or the sections), a place in the reading, or where a name is introduced;
-    not covered, a question that asks for an amount the best sentences don't state."""
+    question (the overview or the sections), a place in the reading, where a name is introduced or
+    where a term is headed or defined; not covered, a question that asks for an amount the best
+    sentences don't state."""
     if retrieval.unstated:
         return retrieval.unstated
     if retrieval.gist:
         return "gist"
     if retrieval.place and retrieval.place != "unknown section":
         return "place"
+    if retrieval.definition:
+        return "definition"
     return "introduction" if retrieval.introduction else ""
 
 
@@ -111,6 +114,11 @@ def select_evidence(retrieval: Retrieval, following: Callable[[Passage], Passage
     chosen = [best]
     if retrieval.gist or retrieval.introduction:
         return chosen  # the overview section's best passage says it, or the sentence that introduces a name
+    if retrieval.definition:  # where the reading says what X is, with what follows within the budget
+        after = following(best)
+        if after is not None and not best.details and _words(best) + _words(after) <= QUOTE_BUDGET:
+            chosen.append(after)
+        return chosen
     if retrieval.spans:
         return [h.passages[0] for h in retrieval.hits[:2]]  # each part from its own section
     second = retrieval.hits[1] if len(retrieval.hits) > 1 and not retrieval.place else None

@@ -23,8 +23,9 @@ For a question readbot:
 
 The weights were chosen on both kinds of reading together (the shipped summary and
 FairytaleQA stories); the figures are printed by ``benchmarks/bench_retrieval.py``.
-Two kinds of question are answered from where they point rather than by their words: "who is X?"
-(where the reading introduces X) and a question about a place in the reading ("what happens in
+Three kinds of question are answered from where they point rather than by their words: "who is X?"
+(where the reading introduces X), "what is X?" (where it heads or defines X,
+:mod:`bot.knowledge.definitions`) and a question about a place in the reading ("what happens in
 part 3?", "how does it end?", :mod:`bot.knowledge.places`).
 
 Nothing here knows a reading's names or headings, except that a gist question
@@ -45,6 +46,7 @@ from bot.errors import InputError
 from bot.knowledge.answer_kind import unstated as unstated_kind
 from bot.knowledge.chatter import without_chatter
 from bot.knowledge.coverage import CoverageModel, coverage_features
+from bot.knowledge.definitions import Definer, defined_term, heading_names
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
 from bot.knowledge.places import NAME_WORD, Place, identity_name, place_of
@@ -144,6 +146,7 @@ class Retrieval:
     overview: tuple[SectionHit, ...] = ()  # for a gist question on a reading without a summary
     spans: bool = False  # a two-part question whose parts are answered in two sections
     introduction: bool = False  # "who is X?", answered where the reading introduces X
+    definition: bool = False  # "what is X?", answered where the reading heads or defines X
     place: str = ""  # a question about a place in the reading (bot.knowledge.places): its kind
     past_bound: bool = False  # ... a place past the group's progress
     unanswered: tuple[str, ...] = ()  # the parts of a question of several that the reading doesn't cover
@@ -350,6 +353,17 @@ class Retriever:
             lead = _topic_lead(lexical, s, topic, alone)
             hits = [self._hit(lexical, s, hits[0].score, passage_score, lead), *hits[1:]]
             gist = False
+        defined = None
+        if not gist and not topic and introduced is None:  # "what is X?": where the reading heads or defines X
+            defined = self._definition(lexical, question_text, top_reading, in_reading)
+        if defined is not None and (defined[1] or covered):  # a heading or a strong pattern says it covers X
+            s = int(lexical.section_of[defined[0]])
+            rest = [h for h in hits if (h.reading, h.section) != (top_reading, lexical.sections[s].heading)]
+            score = max(float(section_score[s]), hits[0].score)  # sources stay best first
+            hits = [self._hit(lexical, s, score, passage_score, {defined[0]}), *rest[: k - 1]]
+            covered = True
+        else:
+            defined = None
         overview: tuple[SectionHit, ...] = ()
         if gist:
             summaries = [s for s in lexical.overview_sections(top_reading) if sections_in[s]]
@@ -363,7 +377,8 @@ class Retriever:
             covered = True
         # the question as typed: spelling correction knows the reading's words, not the question's ("valued")
         asked_for = without_chatter(question_text if asking is None else asking)
-        unstated = self._unstated(asked_for, hits[0]) if covered and not gist and introduced is None else ""
+        by_rule = gist or introduced is not None or defined is not None
+        unstated = self._unstated(asked_for, hits[0]) if covered and not by_rule else ""
         return Retrieval(
             question_text,
             hits,
@@ -374,6 +389,7 @@ class Retriever:
             gist,
             overview,
             introduction=introduced is not None,
+            definition=defined is not None,
             unstated=unstated,
         )
 
@@ -471,6 +487,34 @@ class Retriever:
             return None
         logits = self.reranker.score_pairs([(question, lexical.chunks[i].chunk.text) for i in mentions])
         return next((i for i, logit in zip(mentions, logits, strict=True) if logit >= 0), mentions[0])
+
+    @staticmethod
+    def _definition(lexical: LexicalIndex, question: str, reading: str, allowed: np.ndarray) -> tuple[int, bool] | None:
+        """For "what is X?": the sentence of ``reading`` (within ``allowed``) that says what X is, and
+        whether the reading surely covers X (:mod:`bot.knowledge.definitions`): in a section headed by X,
+        its defining sentence or else its opening (sure); else the reading's first sentence that defines
+        X by a strong pattern (sure), else by a weak one (left to the coverage decision)."""
+        term = defined_term(without_chatter(question))
+        if not term:
+            return None
+        mine = [int(i) for i in np.flatnonzero((lexical.reading_of == reading) & allowed)]  # in reading order
+        definer = Definer(term)
+        strength = {i: definer.strength(lexical.chunks[i].chunk.text) for i in mine}
+        headed = [
+            s
+            for s in dict.fromkeys(int(lexical.section_of[i]) for i in mine)
+            if heading_names(lexical.sections[s].heading, term)
+        ]
+        if headed:  # the heading that names least besides X
+            s = min(headed, key=lambda s: len(terms(lexical.sections[s].heading)))
+            chunks = [i for i in lexical.sections[s].chunks if i in strength]
+            best = max(chunks, key=lambda i: strength[i])
+            return (best if strength[best] == 2 else chunks[0]), True
+        found = [i for i in mine if strength[i]]
+        if not found:
+            return None
+        best = max(found, key=lambda i: strength[i])  # max keeps the first of the strongest
+        return best, strength[best] == 2
 
     def _rerank(
         self,

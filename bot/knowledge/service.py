@@ -267,14 +267,15 @@ class KnowledgeService:
             raise InputError(f"There is no reading called “{reading}”. Readings: {known}.")
         retrieval = self.retriever.search_parts(text, reading=reading, bound=bound)
         leaned = False
-        points = bool(retrieval.place or retrieval.introduction)  # "and how does it end?" says where itself
+        # "and how does it end?", "and what is the stroma?" say where themselves
+        points = bool(retrieval.place or retrieval.introduction or retrieval.definition)
         if history and retrieval.hits and not points and (not retrieval.covered or unresolved_reference(text)):
             together = f"{without_chatter(history[-1])} {text}"  # "…valued at lol" + "what about its mission?"
             contextual = self.retriever.search(together, reading=reading, bound=bound, asking=text)
             # a rule the thread's question set off (a gist, a place, who a name is) answers a follow-up that
             # names nothing itself ("what happens in part 3?", "and why?"), not one that asks something new
             # ("what is it about?", "how many employees does SSI have?": no gist question)
-            by_rule = contextual.gist or contextual.introduction or bool(contextual.place)
+            by_rule = contextual.gist or contextual.introduction or contextual.definition or bool(contextual.place)
             if (
                 contextual.covered
                 and not (by_rule and self.retriever.own_terms(text, contextual))
