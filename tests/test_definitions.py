@@ -28,6 +28,8 @@ SHIPPED = "dwarkesh-107-ilya-sutskever"
         ("what does 'age of research' actually mean here", ["age", "of", "research"]),
         ("define limiting factor", ["limiting", "factor"]),
         ("what's meant by the light-dependent reactions?", ["light", "dependent", "reactions"]),
+        ("what does 'by-product' refer to?", ["by", "product"]),  # a hyphenated word is no stopword
+        ("list the limiting factors", ["limiting", "factors"]),
         ("ok dumb q but what is the stroma?", None),  # chatter is left out by the caller
     ],
 )
@@ -59,6 +61,7 @@ def test_questions_that_ask_something_else(question: str) -> None:
         (["value", "function"], "Humans learn from experience, using internal feedback (value functions).", 2),
         (["stroma"], "Stacks of membranes, surrounded by a fluid called the stroma.", 2),
         (["advantages"], "Advantages: insulation from short-term pressures.", 2),
+        (["by", "product"], "They build sugars and release oxygen as a by-product.", 2),
         (["age", "of", "research"], "The field is entering a new “age of research,” where innovation leads.", 2),
         (["chlorophyll"], "The green pigment chlorophyll sits in the thylakoid membranes.", 1),
         # uses the term without saying what it is
@@ -86,11 +89,14 @@ def test_a_heading_names_a_term_but_not_as_a_possessive() -> None:
         # the section headed by the term: its opening (no sentence of it defines the term)
         ("what is the calvin cycle?", GUIDE, "The Calvin cycle", "The second stage takes place in the stroma"),
         ("define limiting factor", GUIDE, "Limiting factors", "The rate of photosynthesis depends on"),
+        ("list the limiting factors", GUIDE, "Limiting factors", "The rate of photosynthesis depends on"),
         ("what is a value function?", SHIPPED, "The role of emotions and value functions", "biological value function"),
         # the sentence that defines it, wherever it is
         ("what is chlorophyll?", GUIDE, "Where it happens", "The green pigment chlorophyll"),
         ("What does SSI stand for?", SHIPPED, "Summary", "SSI (Safe Superintelligence Inc.)"),
         ("what is photosynthesis?", GUIDE, "Overview", "Photosynthesis is the process"),
+        # declined by the coverage model before: the guide's only line on it says what the by-product is
+        ("what does 'by-product' refer to?", GUIDE, "Overview", "release oxygen as a by-product"),
     ],
 )
 def test_a_definitional_question_quotes_where_the_reading_says_what_it_is(

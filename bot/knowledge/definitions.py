@@ -10,8 +10,9 @@ A reading says what X is in one of two places, strongest first:
 1. a section whose heading names X ("The Calvin cycle", "The role of emotions and value
    functions"): the section is its account of X. Its defining sentence leads, or else its
    opening (a section says what it is about first);
-2. a sentence that defines X by the way English defines a term: "X is/are/means/refers to …",
-   "X (…)" or "… (X)", "X, a/an/the/which/where …", "X: …", "… called/known as X" (strong), or
+2. a sentence that defines X by the way English defines a term: "X is a/the …", "X means/refers
+   to …", "X (…)" or "… (X)", "X, a/an/the/which/where …", "X: …", "… called/known as X", "… as a X"
+   or "… is a X" (strong), or
    "the green pigment chlorophyll", a noun phrase that names X's kind (weak). Of the strongest
    found, the reading's first: a reading defines a term where it first explains it.
 
@@ -41,7 +42,7 @@ DEFINITIONAL = re.compile(
     rf"what(?:\s+(?:is|are)|['’]s|s){_FILLER}\s+(?:an?\s+|the\s+)?{_term(1)}"
     rf"|what\s+(?:does|do)\s+(?:an?\s+|the\s+)?{_term(2)}{_FILLER}\s+(?:mean|stand\s+for|refer\s+to)"
     rf"|what\s+(?:does|do)\s+(?:he|she|they|it|the\s+(?:author|reading|text|writer|guest))\s+mean\s+by\s+(?:an?\s+|the\s+)?{_term(3)}"
-    rf"|(?:define|definition\s+of|meaning\s+of)\s+(?:an?\s+|the\s+)?{_term(5)}"
+    rf"|(?:define|definition\s+of|meaning\s+of|list)\s+(?:an?\s+|the\s+|all\s+the\s+)?{_term(5)}"
     rf"){_WHERE}\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
@@ -54,6 +55,7 @@ STRONG = (  # X is a … / X refers to …
     r"{t}[\"”’']?,[\"”’']?\s+(?:an?|the|which|where|when|in which|meaning)\b",  # X, a …
     r"^\W*{t}[\"”’']?\s*[:—–]\s*\S",  # X: …
     r"\b(?:called|known\s+as|termed|named|dubbed)\s+(?:an?\s+|the\s+)?[\"“‘']?{t}\b",  # … called X
+    r"\b(?:as|is|are|was|were)\s+(?:an?|the)\s+[\"“‘']?{t}\b",  # oxygen as a by-product, … is a X
 )
 _LINK = r"(?:and|or|nor|but|of|in|on|at|to|from|with|for|by|as|than|like)\b"  # not a word of a kind's name
 WEAK = rf"\b(?:an?|the)\s+(?:(?!{_LINK})[a-z][a-z\-]+\s+){{{{1,3}}}}{{t}}\b"  # the green pigment chlorophyll
@@ -66,10 +68,10 @@ def defined_term(question: str) -> list[str] | None:
     match = DEFINITIONAL.match(question)
     if not match:
         return None
-    term = words(next(g for g in match.groups() if g))
-    if not term or term[0] in STOPWORDS or term[-1] in STOPWORDS:
+    written = next(g for g in match.groups() if g).lower().split()  # "by-product" is no stopword
+    if written[0] in STOPWORDS or written[-1] in STOPWORDS:
         return None
-    return term
+    return words(" ".join(written)) or None
 
 
 def term_pattern(term: Sequence[str]) -> str:
