@@ -50,6 +50,7 @@ from bot.knowledge.definitions import Definer, defined_term, heading_names
 from bot.knowledge.index import Bound, KnowledgeIndex
 from bot.knowledge.lexical import LexicalIndex, ReadingVocabulary
 from bot.knowledge.places import NAME_WORD, Place, identity_name, place_of
+from bot.knowledge.quotes import unknown_quote
 from bot.knowledge.relations import relation_ends
 from bot.knowledge.rerank import CrossEncoder, shared_reranker
 from bot.knowledge.sections import SectionName, match_section
@@ -151,6 +152,7 @@ class Retrieval:
     past_bound: bool = False  # ... a place past the group's progress
     unanswered: tuple[str, ...] = ()  # the parts of a question of several that the reading doesn't cover
     unstated: str = ""  # the kind of thing asked for ("amount") none of the best sentences holds: not covered
+    unquoted: str = ""  # a phrase the question quotes with a word the reading never uses: not covered ("quote")
 
 
 ASKING = r"(?:what|why|how|when|where|who|which|whose|does|do|did|is|are|was|were|can|could|will|would|should)\b"
@@ -379,10 +381,12 @@ class Retriever:
         asked_for = without_chatter(question_text if asking is None else asking)
         by_rule = gist or introduced is not None or defined is not None
         unstated = self._unstated(asked_for, hits[0]) if covered and not by_rule else ""
+        whole = lexical.vocabulary.get(top_reading)  # the whole reading's words: a quote further on is not unknown
+        unquoted = unknown_quote(asked_for, whole.stems, lexical.corrected) if covered and whole else ""
         return Retrieval(
             question_text,
             hits,
-            covered and not unstated,
+            covered and not unstated and not unquoted,
             confidence,
             self.coverage.threshold,
             features,
@@ -390,7 +394,8 @@ class Retriever:
             overview,
             introduction=introduced is not None,
             definition=defined is not None,
-            unstated=unstated,
+            unstated=unstated or ("quote" if unquoted else ""),
+            unquoted=unquoted,
         )
 
     def _unstated(self, question: str, top: SectionHit) -> str:
