@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from bot.knowledge.answer import NOT_COVERED
-from bot.knowledge.answer_kind import asks_amount, states_amount
+from bot.knowledge.answer_kind import asks_amount, asks_feeling, states_amount, states_feeling
 from bot.knowledge.service import KnowledgeService
 
 GUIDE = "photo"
@@ -125,3 +125,60 @@ def test_a_follow_up_to_an_amount_question_is_judged_by_what_it_asks(three_kinds
     assert three_kinds.ask(first, reading=SHIPPED).to_json()["coverage"]["rule"] == "amount"
     follow = three_kinds.ask("and what is it for?", reading=SHIPPED, history=[first])
     assert follow.grounded, follow.text
+
+
+# ---------------------------------------------------------------- feelings: "how did she feel when…?"
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("How did the king's daughter feel when the queen treated her badly?", True),
+        ("how will the troll feel when he finds out?", True),
+        ("How did the prince react when Kari brought him water?", True),
+        ("what did the old woman feel when she saw the demons?", True),
+        ("how does ilya feel about scaling?", True),
+        ("Why was the king sad?", False),  # asks a cause
+        ("What did the bull tell her to do?", False),
+        ("How did the bull get the better of the troll?", False),
+    ],
+)
+def test_questions_that_ask_for_a_feeling(question: str, asks: bool) -> None:
+    assert asks_feeling(question) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "states"),
+    [
+        ("When she had done this she went to the pig-sty, but she wept a great deal.", True),
+        ("The whole castle was overjoyed.", True),
+        ("The king mourned a long time for the queen.", True),
+        ('"Who has touched my forest?" cried the troll.', False),  # "cried" mostly means "said"
+        ("The second stage takes place in the stroma.", False),
+    ],
+)
+def test_what_names_a_feeling(text: str, states: bool) -> None:
+    assert states_feeling(text) is states
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        # the best sentence by words and the cross-encoder tells what happened, the next one read how she felt
+        ("how did the king's daughter feel when the queen treated her badly?", "she felt sad"),
+        ("how did the king feel after his wife died?", "The king mourned a long time"),
+        ("how did the prince feel about the girl at church?", "fell deeper in love with her"),
+    ],
+)
+def test_a_feeling_question_leads_with_the_sentence_that_names_one(
+    three_kinds: KnowledgeService, question: str, said: str
+) -> None:
+    answer = three_kinds.ask(question, reading=STORY)
+    assert answer.grounded
+    assert said in answer.body.splitlines()[0]
+
+
+def test_a_feeling_question_on_a_reading_that_names_none_is_answered_as_usual(three_kinds: KnowledgeService) -> None:
+    answer = three_kinds.ask("how do plants react to very high temperatures?", reading=GUIDE)
+    assert answer.grounded
+    assert "Very high temperatures can slow the process" in answer.body

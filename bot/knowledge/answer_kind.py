@@ -1,4 +1,4 @@
-"""Questions that ask for a kind of thing (an amount), and whether a passage holds one.
+"""Questions that ask for a kind of thing (an amount, a feeling), and whether a passage holds one.
 
 "How many employees does SSI have?", "how much funding has it raised?", "how old is he?",
 "what's SSI valued at?" and "what year was it founded?" are answered by a number. A reading
@@ -27,6 +27,18 @@ shipped reading's 92 out-of-scope calibration questions, 85 are declined instead
 in-scope question of either kind is declined by it; FairytaleQA's amount questions are answered
 as before (none of its 1,025 replies changes), and its other stories' questions are declined a
 little more often (0.907 → 0.908).
+
+A feeling is asked for by "how did she feel when…?", "how will the troll feel…?", "how did the
+king react…?". The sentence that best matches such a question by its words and the cross-encoder
+often tells the event ("Then the woman took the black tea-cups and threw them at it"), and the
+one that says how someone took it is among the other sentences the cross-encoder read ("…they
+could hear the mother in the cloud weeping and scolding"). So among those sentences of the best
+section, the first that names or shows a feeling (an English word of feeling: sad, overjoyed,
+wept, frightened, pleased…; not "cried", which mostly means "said" in a story) leads. Nothing is
+declined by it: a reading that names no feeling is answered as before. FairytaleQA's coders mark
+"feeling" as one of the seven kinds of question a narrative is asked (its ``attribute`` field); of
+the 109 val questions this phrasing finds, 21 replies changed: the 40 explicit ones' answer words
+0.375 → 0.450 (all 750 explicit: 0.544 → 0.548), replies 39.3 → 39.5 words on average.
 """
 
 from __future__ import annotations
@@ -82,3 +94,37 @@ def unstated(question: str, texts: list[str]) -> str:
     if asks_amount(question) and not any(states_amount(t) for t in texts):
         return "amount"
     return ""
+
+
+# "how did the old woman feel when she saw the demons?", "how did the king react?": a feeling answers it
+ASKS_FEELING = re.compile(
+    r"\bhow\s+(?:did|does|do|was|were|is|are|will|would|might|could|must)\b[^?]*?\b"
+    r"(?:feel|feels|felt|feeling|react|reacts|reacted|respond|responds|responded)\b"
+    r"|\bwhat\s+(?:did|does|do|was|were|is|are)\b[^?]*?\b(?:feel|feels|felt|feeling|feelings)\b",
+    re.IGNORECASE,
+)
+# English words that name a feeling or show one ("wept"); not "cried", which mostly means "said" in a story
+FEELING_WORDS = frozenset(
+    """sad sadly sadness sorrow sorrows sorrowful sorrowing sorrowfully grief grieved grieving unhappy unhappily
+    miserable misery wretched gloomy melancholy heartbroken wept weep weeping weeps tears tearful mourn mourned
+    mourning downcast dejected despair despaired desperate hopeless lonely disappointed distressed troubled
+    happy happily happiness glad gladly gladness joy joyful joyfully joyous overjoyed delighted delight delighted
+    pleased pleasure cheerful cheerfully merry merrily content contented rejoiced rejoicing thankful grateful
+    relieved proud pride excited eager hopeful satisfied
+    angry angrily anger angered furious fury rage raged enraged wrath wrathful annoyed vexed indignant irritated
+    afraid fear feared fearful frightened fright terrified terror scared alarmed dread anxious anxiously worried
+    nervous uneasy horrified panic
+    surprised surprise astonished astonishment amazed amazement bewildered puzzled confused shocked
+    ashamed shame embarrassed guilty jealous jealousy envious envy pity sorry shy bored weary
+    love loved loving hate hated hatred fond""".split()
+)
+
+
+def asks_feeling(question: str) -> bool:
+    """Whether ``question`` asks how someone felt or reacted."""
+    return bool(ASKS_FEELING.search(question))
+
+
+def states_feeling(text: str) -> bool:
+    """Whether ``text`` names or shows a feeling (one of ``FEELING_WORDS``)."""
+    return any(w in FEELING_WORDS for w in re.findall(r"[a-z]+", text.lower()))

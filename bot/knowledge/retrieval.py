@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bot.errors import InputError
+from bot.knowledge.answer_kind import asks_feeling, states_feeling
 from bot.knowledge.answer_kind import unstated as unstated_kind
 from bot.knowledge.chatter import without_chatter
 from bot.knowledge.coverage import CoverageModel, coverage_features
@@ -381,6 +382,8 @@ class Retriever:
         asked_for = without_chatter(question_text if asking is None else asking)
         by_rule = gist or introduced is not None or defined is not None
         unstated = self._unstated(asked_for, hits[0]) if covered and not by_rule else ""
+        if covered and not by_rule and asks_feeling(asked_for):  # "how did she feel…?": a feeling leads
+            hits[0] = self._feeling_first(hits[0])
         whole = lexical.vocabulary.get(top_reading)  # the whole reading's words: a quote further on is not unknown
         unquoted = unknown_quote(asked_for, whole.stems, lexical.corrected) if covered and whole else ""
         return Retrieval(
@@ -397,6 +400,17 @@ class Retriever:
             unstated=unstated or ("quote" if unquoted else ""),
             unquoted=unquoted,
         )
+
+    def _feeling_first(self, top: SectionHit) -> SectionHit:
+        """``top`` with the first sentence the cross-encoder read that names a feeling leading, when the
+        best one names none (:func:`bot.knowledge.answer_kind.states_feeling`)."""
+        read = top.passages[: self.rerank_passages[0] if self.rerank_passages else 1]
+        if not read or states_feeling(read[0].text):
+            return top
+        feeling = next((p for p in read[1:] if states_feeling(p.text)), None)
+        if feeling is None:
+            return top
+        return replace(top, passages=(feeling, *(p for p in top.passages if p is not feeling)))
 
     def _unstated(self, question: str, top: SectionHit) -> str:
         """The kind of thing ``question`` asks for (an amount) that none of the sentences of
