@@ -30,6 +30,10 @@ SHIPPED = "dwarkesh-107-ilya-sutskever"
         ("what's meant by the light-dependent reactions?", ["light", "dependent", "reactions"]),
         ("what does 'by-product' refer to?", ["by", "product"]),  # a hyphenated word is no stopword
         ("list the limiting factors", ["limiting", "factors"]),
+        ("what exactly is a value function?", ["value", "function"]),
+        ("what's the stroma again?", ["stroma"]),
+        ("remind me what the stroma is", ["stroma"]),
+        ("explain the calvin cycle", ["calvin", "cycle"]),
         ("ok dumb q but what is the stroma?", None),  # chatter is left out by the caller
     ],
 )
@@ -47,6 +51,7 @@ def test_the_term_a_definitional_question_asks_about(question: str, term: list[s
         "What is a value function, in machine learning terms, according to the episode?",  # asks more
         "what did the troll say?",
         "What was the name of the king's daughter?",
+        "explain why leaves are green",  # asks a cause
     ],
 )
 def test_questions_that_ask_something_else(question: str) -> None:

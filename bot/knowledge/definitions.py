@@ -35,14 +35,15 @@ def _term(n: int) -> str:
 
 
 _FILLER = r"(?:\s+(?:actually|really|exactly|even|precisely))?"
-_WHERE = r"(?:\s+(?:here|in (?:this|the) (?:reading|text|book|story|article|chapter|context)))?"
+_WHERE = r"(?:\s+(?:again|here|in (?:this|the) (?:reading|text|book|story|article|chapter|context)))?"
 DEFINITIONAL = re.compile(
     r"^\s*(?:"
     rf"what(?:\s+is|['’]s)\s+meant\s+by\s+(?:an?\s+|the\s+)?{_term(4)}|"
-    rf"what(?:\s+(?:is|are)|['’]s|s){_FILLER}\s+(?:an?\s+|the\s+)?{_term(1)}"
+    rf"what(?:\s+exactly|\s+really)?(?:\s+(?:is|are)|['’]s|s){_FILLER}\s+(?:an?\s+|the\s+)?{_term(1)}"
     rf"|what\s+(?:does|do)\s+(?:an?\s+|the\s+)?{_term(2)}{_FILLER}\s+(?:mean|stand\s+for|refer\s+to)"
     rf"|what\s+(?:does|do)\s+(?:he|she|they|it|the\s+(?:author|reading|text|writer|guest))\s+mean\s+by\s+(?:an?\s+|the\s+)?{_term(3)}"
-    rf"|(?:define|definition\s+of|meaning\s+of|list)\s+(?:an?\s+|the\s+|all\s+the\s+)?{_term(5)}"
+    rf"|(?:define|definition\s+of|meaning\s+of|list|explain)\s+(?:an?\s+|the\s+|all\s+the\s+)?{_term(5)}"
+    rf"|(?:remind\s+me|tell\s+me|explain)\s+what\s+(?:an?\s+|the\s+)?{_term(6)}\s+(?:is|are|means?)"
     rf"){_WHERE}\s*[?.!]*\s*$",
     re.IGNORECASE,
 )

@@ -152,7 +152,7 @@ class Retrieval:
     place: str = ""  # a question about a place in the reading (bot.knowledge.places): its kind
     past_bound: bool = False  # ... a place past the group's progress
     unanswered: tuple[str, ...] = ()  # the parts of a question of several that the reading doesn't cover
-    unstated: str = ""  # the kind of thing asked for ("amount") none of the best sentences holds: not covered
+    unstated: str = ""  # what the reading lacks that is asked for ("amount", "quote", see unquoted): not covered
     unquoted: str = ""  # a phrase the question quotes with a word the reading never uses: not covered ("quote")
 
 
@@ -358,7 +358,7 @@ class Retriever:
             gist = False
         defined = None
         if not gist and not topic and introduced is None:  # "what is X?": where the reading heads or defines X
-            defined = self._definition(lexical, question_text, top_reading, in_reading)
+            defined = self._definition(lexical, question_text, top_reading, in_reading, passage_score)
         if defined is not None and (defined[1] or covered):  # a heading or a strong pattern says it covers X
             s = int(lexical.section_of[defined[0]])
             rest = [h for h in hits if (h.reading, h.section) != (top_reading, lexical.sections[s].heading)]
@@ -508,11 +508,15 @@ class Retriever:
         return next((i for i, logit in zip(mentions, logits, strict=True) if logit >= 0), mentions[0])
 
     @staticmethod
-    def _definition(lexical: LexicalIndex, question: str, reading: str, allowed: np.ndarray) -> tuple[int, bool] | None:
+    def _definition(
+        lexical: LexicalIndex, question: str, reading: str, allowed: np.ndarray, passage_score: np.ndarray
+    ) -> tuple[int, bool] | None:
         """For "what is X?": the sentence of ``reading`` (within ``allowed``) that says what X is, and
         whether the reading surely covers X (:mod:`bot.knowledge.definitions`): in a section headed by X,
         its defining sentence or else its opening (sure); else the reading's first sentence that defines
-        X by a strong pattern (sure), else by a weak one (left to the coverage decision)."""
+        X by a strong pattern (sure), else the one by a weak pattern that retrieval scores best (a story
+        describes a character many times: "the little yellow-headed Peerie Folk"; left to the coverage
+        decision)."""
         term = defined_term(without_chatter(question))
         if not term:
             return None
@@ -529,11 +533,11 @@ class Retriever:
             chunks = [i for i in lexical.sections[s].chunks if i in strength]
             best = max(chunks, key=lambda i: strength[i])
             return (best if strength[best] == 2 else chunks[0]), True
-        found = [i for i in mine if strength[i]]
-        if not found:
-            return None
-        best = max(found, key=lambda i: strength[i])  # max keeps the first of the strongest
-        return best, strength[best] == 2
+        strong = [i for i in mine if strength[i] == 2]
+        if strong:
+            return strong[0], True
+        weak = [i for i in mine if strength[i] == 1]
+        return (max(weak, key=lambda i: float(passage_score[i])), False) if weak else None
 
     def _rerank(
         self,
