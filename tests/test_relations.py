@@ -103,3 +103,59 @@ def test_on_the_shipped_reading_both_ends_are_quoted(three_kinds: KnowledgeServi
         "Research taste and top-down belief",
         "Pre-training vs. human learning",
     }
+
+
+# ------------------------------------------------------------------ a choice: "is it X or Y?"
+
+
+@pytest.mark.parametrize(
+    ("question", "ends"),
+    [
+        (
+            "is the main issue generalization or compute?",
+            ["is the main issue generalization", "is the main issue compute"],
+        ),
+        (
+            "does the bull fight the troll or the giant?",
+            ["does the bull fight the troll", "does the bull fight the giant"],
+        ),
+        (
+            "which matters more to him, pretraining or RL?",
+            ["which matters more to him, pretraining", "which matters more to him, RL"],
+        ),
+        (
+            "does the calvin cycle happen in the stroma or the thylakoids?",
+            ["does the calvin cycle happen in the stroma", "does the calvin cycle happen in the thylakoids"],
+        ),
+    ],
+)
+def test_the_two_alternatives_of_a_choice(question: str, ends: list[str]) -> None:
+    assert relation_ends(question) == ends
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How should future AI be deployed, like a finished product or like a learner?",  # asks how
+        "what's the bottleneck now, chips or ideas?",  # asks what; the alternatives illustrate
+        "is ilya for or against releasing products early?",  # no things to search
+        "should humans merge with AI or stay separate?",
+        "is ilya still at openai or did he start something else",  # two questions, not a choice
+        "did they talk about o1 or other reasoning models",
+    ],
+)
+def test_questions_that_are_no_choice(question: str) -> None:
+    assert relation_ends(question) is None
+
+
+def test_a_choice_told_in_two_sections_quotes_both(three_kinds: KnowledgeService) -> None:
+    answer = three_kinds.ask("does the calvin cycle happen in the stroma or the thylakoids?", reading=GUIDE)
+    assert answer.grounded
+    assert {s.section for s in answer.sources[:2]} == {"The Calvin cycle", "The light-dependent reactions"}
+    assert "takes place in the stroma" in answer.body and "in the thylakoid membranes" in answer.body
+
+
+def test_a_choice_on_the_shipped_reading_quotes_what_it_says_of_each(three_kinds: KnowledgeService) -> None:
+    answer = three_kinds.ask("is the main issue generalization or compute?", reading=SHIPPED)
+    assert answer.grounded
+    assert "poor generalization" in answer.body and "Compute remains important" in answer.body
