@@ -340,10 +340,7 @@ class Retriever:
         covered, confidence = self.coverage.decide(features)
         introduced = self._introduction(lexical, question_text, top_reading, in_reading)
         if introduced is not None:  # who a name is: where the reading introduces it
-            s = int(lexical.section_of[introduced])
-            rest = [h for h in hits if (h.reading, h.section) != (top_reading, lexical.sections[s].heading)]
-            score = max(float(section_score[s]), hits[0].score)  # sources stay best first
-            hits = [self._hit(lexical, s, score, passage_score, {introduced}), *rest[: k - 1]]
+            hits = self._led_by(lexical, introduced, hits, section_score, passage_score, k)
             covered = True
         place = place_of(question_text, vocab.subjects if vocab else frozenset()) if introduced is None else None
         if place is not None:
@@ -360,10 +357,7 @@ class Retriever:
         if not gist and not topic and introduced is None:  # "what is X?": where the reading heads or defines X
             defined = self._definition(lexical, question_text, top_reading, in_reading, passage_score)
         if defined is not None and (defined[1] or covered):  # a heading or a strong pattern says it covers X
-            s = int(lexical.section_of[defined[0]])
-            rest = [h for h in hits if (h.reading, h.section) != (top_reading, lexical.sections[s].heading)]
-            score = max(float(section_score[s]), hits[0].score)  # sources stay best first
-            hits = [self._hit(lexical, s, score, passage_score, {defined[0]}), *rest[: k - 1]]
+            hits = self._led_by(lexical, defined[0], hits, section_score, passage_score, k)
             covered = True
         else:
             defined = None
@@ -400,6 +394,22 @@ class Retriever:
             unstated=unstated or ("quote" if unquoted else ""),
             unquoted=unquoted,
         )
+
+    def _led_by(
+        self,
+        lexical: LexicalIndex,
+        chunk: int,
+        hits: list[SectionHit],
+        section_score: np.ndarray,
+        passage_score: np.ndarray,
+        k: int,
+    ) -> list[SectionHit]:
+        """``hits`` led by ``chunk``'s section, with ``chunk`` quoted first (a rule found where the answer is)."""
+        s = int(lexical.section_of[chunk])
+        ref = lexical.sections[s]
+        rest = [h for h in hits if (h.reading, h.section) != (ref.reading, ref.heading)]
+        score = max(float(section_score[s]), hits[0].score)  # sources stay best first
+        return [self._hit(lexical, s, score, passage_score, {chunk}), *rest[: k - 1]]
 
     def _feeling_first(self, top: SectionHit) -> SectionHit:
         """``top`` with the first sentence the cross-encoder read that names a feeling leading, when the
