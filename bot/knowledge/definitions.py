@@ -12,9 +12,15 @@ A reading says what X is in one of two places, strongest first:
    opening (a section says what it is about first);
 2. a sentence that defines X by the way English defines a term: "X is a/the …", "X means/refers
    to …", "X (…)" or "… (X)", "X, a/an/the/which/where …", "X: …", "… called/known as X", "… as a X"
-   or "… is a X" (strong), or
-   "the green pigment chlorophyll", a noun phrase that names X's kind (weak). Of the strongest
-   found, the reading's first: a reading defines a term where it first explains it.
+   or "… is a X" (strong: the reading's first such sentence, where it first explains the term; the
+   reading then covers X), or else "the green pigment chlorophyll", a noun phrase that names X's
+   kind (weak: a story describes a character many times, so the one retrieval scores best; whether
+   the reading covers X is left to the coverage decision).
+
+Measured: no FairytaleQA val question is phrased so (none of its 1,025 replies changes); on the
+shipped reading's calibration set "What does SSI stand for?" now cites its gold section (in-scope
+top-1 104 → 105 of 111), and "what does 'age of research' mean here" quotes "a new “age of
+research,” where innovation…" instead of the summary's opening.
 
 Nothing here knows a reading: the patterns are English's, the headings and sentences the
 reading's own. A question whose term the reading neither heads nor defines is answered as
