@@ -21,7 +21,8 @@ alternative is searched with what the question says before it ("is the main issu
 that is the choice itself counts: it opens with "is/does/did…" or "which", and the alternatives end
 it. "How should AI be deployed, like a finished product or like a learner?" asks how, and its
 alternatives only illustrate the answer, so it is searched as one; so is "is he for or against it?",
-whose alternatives are not things the reading tells of.
+whose alternatives are not things the reading tells of. No FairytaleQA val question is a choice
+(none of its replies changes); dev d08 above is searched whole as before.
 """
 
 from __future__ import annotations
