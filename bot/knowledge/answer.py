@@ -23,7 +23,11 @@ QUOTE_BUDGET = (
 SEQUEL = re.compile(r"\b(?:after|because)\b", re.IGNORECASE)  # "what did she do after …?": the answer follows
 SEQUEL_BUDGET = 45  # words: ... so the sentence after the one that names the event joins it within this
 SPAN_MARGIN = 0.02  # a second section this close to the first is quoted too
-UNSTATED = {"amount": " It states no such number.", "quote": " It never mentions “{quote}”."}  # what it lacks
+UNSTATED = {  # what it lacks
+    "amount": " It states no such number.",
+    "quote": " It never mentions “{unmentioned}”.",
+    "name": " It never mentions {unmentioned}.",
+}
 OVERVIEW_SECTIONS = 12
 OVERVIEW_WORDS = 14
 OVERVIEW_LISTED = 6  # headings named when a question names a section the reading doesn't have
@@ -56,7 +60,9 @@ class Answer:
     citation: str = ""  # "Source: “section” (document)", set when grounded
     note: str = ""  # e.g. why the LLM was not used
     coverage: tuple[float, float] | None = None  # (score, threshold) of the coverage decision
-    rule: str = ""  # what decided coverage instead of the model: gist, place, introduction, definition, amount
+    # what decided coverage instead of the model: gist, place, introduction, definition; not covered: amount, quote,
+    # name
+    rule: str = ""
     small_talk: bool = False  # a greeting, thanks or "what can you do": no retrieval
     evidence: tuple[Passage, ...] = ()  # the passages quoted (what an LLM is given)
     upto: str | None = None  # the heading of the last section the group has read, when bounded
@@ -87,7 +93,8 @@ def decided_by(retrieval: Retrieval) -> str:
     """The rule that decided a retrieval, where one did instead of the coverage model: covered, a gist
     question (the overview or the sections), a place in the reading, where a name is introduced or
     where a term is headed or defined; not covered, a question that asks for an amount the best
-    sentences don't state, or quotes a phrase the reading never uses."""
+    sentences don't state, quotes a phrase the reading never uses or uses a name only another reading
+    uses."""
     if retrieval.unstated:
         return retrieval.unstated
     if retrieval.gist:
@@ -205,7 +212,7 @@ def extractive_answer(retrieval: Retrieval, following: Callable[[Passage], Passa
         return _overview(retrieval)
     top: SectionHit = retrieval.hits[0]
     if not retrieval.covered:
-        unstated = UNSTATED.get(retrieval.unstated, "").format(quote=retrieval.unquoted)
+        unstated = UNSTATED.get(retrieval.unstated, "").format(unmentioned=retrieval.unmentioned)
         text = f"{NOT_COVERED}{unstated} The closest section is “{top.section}”, which says: “{top.passages[0].text}”"
         return Answer(retrieval.question, text, False, sources, coverage=coverage, rule=decided_by(retrieval))
     evidence = select_evidence(retrieval, following)

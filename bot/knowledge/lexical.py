@@ -12,22 +12,26 @@ grains, each a signal the fusion in :mod:`bot.knowledge.retrieval` weighs:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, cast
 
 import numpy as np
 
 from bot.knowledge.chatter import without_chatter
+from bot.knowledge.embeddings import TOKENIZER_PATH
 from bot.knowledge.index import IndexedChunk
 from bot.knowledge.spelling import Speller, spelled_out
 from bot.knowledge.terms import QUESTION_FRAME, STOPWORDS, terms, words
 
 ANY_CASE_WORD = re.compile(r"[A-Za-z0-9]+")
 CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9\-]+\b")
+SENTENCE_END = re.compile(r"[.!?:;]['’\"”)]*$")
 OVERVIEW_HEADINGS = frozenset(
     {
         "summary",
@@ -49,6 +53,52 @@ class ReadingVocabulary:
     stems: set[str] = field(default_factory=set)
     words: set[str] = field(default_factory=set)
     subjects: frozenset[str] = frozenset()  # the names the reading is about (see subject_names)
+    names: dict[str, str] = field(default_factory=dict)  # always capitalised (see names_in): lower case → as written
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Common English words (and common first names): the whole words of the bundled embedding
+    model's WordPiece vocabulary (30,522 entries learned from English Wikipedia and books). A word
+    it must split into pieces is rare: "Assipattle", "Stoorworm", "OpenAI", "Sutskever"."""
+    vocab = json.loads(TOKENIZER_PATH.read_text(encoding="utf-8"))["model"]["vocab"]
+    return frozenset(w for w in vocab if w.isalpha())
+
+
+def names_in(texts: Sequence[str]) -> dict[str, str]:
+    """Names a reading uses, in lower case, each as the reading writes it: words it writes
+    capitalised at least once where a sentence does not start and never in lower case, and that
+    are not common English words (``common_words``): "Assipattle", "Stoorworm", "OpenAI"; not
+    "king" in a story that writes "the King" but also "a king", nor "People" in one that always
+    writes "the People" (a reading about humans may be asked about people), nor "John". Each text
+    is a sentence or bullet, so its first word starts a sentence; so do a word after a full stop or
+    colon and one after an opening quote."""
+    capitalised: dict[str, str] = {}
+    lower: set[str] = set()
+    for text in texts:
+        start = True
+        for token in text.split():
+            word = ANY_CASE_WORD.search(token)
+            if word is not None:
+                core = word.group(0)
+                if core[:1].islower():
+                    lower.add(core.lower())
+                elif not start and word.start() == 0 and (core[1:2].islower() or (core.isupper() and len(core) > 1)):
+                    capitalised.setdefault(core.lower(), core)  # not after an opening quote: a quoted sentence starts
+            start = bool(SENTENCE_END.search(token))
+    return {w: c for w, c in capitalised.items() if w not in lower and not is_common(w) and w not in STOPWORDS}
+
+
+# "courtiers" is "courtier"'s, "goblins" "goblin"'s: the vocabulary holds the common form whole
+_INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"))
+
+
+def is_common(word: str) -> bool:
+    """Whether ``word`` (lower case) is a common English word or an inflection of one."""
+    common = common_words()
+    return word in common or any(
+        word.endswith(end) and word[: -len(end)] + base in common for end, base in _INFLECTIONS
+    )
 
 
 def subject_names(title: str, body: str) -> frozenset[str]:
@@ -115,6 +165,20 @@ class LexicalIndex:
             vocab.words.update(words(title))
             body = " ".join(bodies[(reading, document)])
             vocab.subjects = vocab.subjects | subject_names(title, body)
+            vocab.names.update(names_in(bodies[(reading, document)]))
+            written = {t.lower(): t for t in CAPITALISED.findall(title)}  # "Ilya" starts every line that names him
+            vocab.names.update(
+                {w: written.get(w, w) for w in vocab.subjects if not is_common(w) and w not in vocab.names}
+            )
+        # a name one reading uses and no other reading has as a word at all ("sorcerers" counts) says
+        # which reading a question that names it is about (see named_reading), as typed or not
+        self.name_owner: dict[str, tuple[str, str]] = {}  # a name → its reading, and the name as written
+        if len(self.vocabulary) > 1:
+            for reading, vocab in self.vocabulary.items():
+                for name in vocab.names:
+                    stems = set(terms(name))
+                    if not any(stems & other.stems for r, other in self.vocabulary.items() if r != reading):
+                        self.name_owner[name] = (reading, vocab.names[name])
         self.sections = [SectionRef(r, d, h, tuple(ix)) for (r, d, h), ix in sections.items()]
         self.section_of = np.zeros(len(self.chunks), dtype=np.int64)
         for s, ref in enumerate(self.sections):
@@ -197,6 +261,20 @@ class LexicalIndex:
 
     def readings(self) -> list[str]:
         return sorted(self.vocabulary)
+
+    def named_reading(self, question: str) -> str | None:
+        """The one reading ``question`` names someone or something of ("How did the King reward
+        Assipattle?", in any case), when every name it uses that some reading owns points to that
+        reading; None otherwise (no such name, names of two readings, a single reading indexed)."""
+        owners = {self.name_owner[w][0] for w in words(question) if w in self.name_owner}
+        return owners.pop() if len(owners) == 1 else None
+
+    def foreign_name(self, question: str, reading: str) -> str:
+        """A name ``question`` uses that another reading owns, so ``reading`` never uses it, as that
+        reading writes it ("Assipattle" in a question asked of *The Battle of the Birds*); "" if none."""
+        return next(
+            (self.name_owner[w][1] for w in words(question) if self.name_owner.get(w, (reading,))[0] != reading), ""
+        )
 
     def within(self, reading: str, section_order: int) -> np.ndarray:
         """Which chunks a group that has read ``reading`` up to ``section_order`` may see (every

@@ -152,8 +152,10 @@ class Retrieval:
     place: str = ""  # a question about a place in the reading (bot.knowledge.places): its kind
     past_bound: bool = False  # ... a place past the group's progress
     unanswered: tuple[str, ...] = ()  # the parts of a question of several that the reading doesn't cover
-    unstated: str = ""  # what the reading lacks that is asked for ("amount", "quote", see unquoted): not covered
-    unquoted: str = ""  # a phrase the question quotes with a word the reading never uses: not covered ("quote")
+    unstated: str = ""  # what the reading lacks that is asked for ("amount", "quote", "name"): not covered
+    # a phrase the question quotes with a word the reading never uses ("quote"), or a name only another
+    # reading uses ("name"): not covered
+    unmentioned: str = ""
 
 
 ASKING = r"(?:what|why|how|when|where|who|which|whose|does|do|did|is|are|was|were|can|could|will|would|should)\b"
@@ -288,6 +290,8 @@ class Retriever:
             return Retrieval(question, [], False, 0.0, self.coverage.threshold)
         question_text = question
         question = lexical.corrected(question_text)
+        if reading is None:  # "How did the King reward Assipattle?": the one reading with an Assipattle
+            reading = lexical.named_reading(question)
         vector = self.index.embedder.embed_query(question)
         dense_hits = self.index.query(vector, DENSE_CANDIDATES, reading=reading, bound=bound)
         dense = np.full(len(lexical.chunks), np.nan, dtype=np.float32)
@@ -380,10 +384,13 @@ class Retriever:
             hits[0] = self._feeling_first(hits[0])
         whole = lexical.vocabulary.get(top_reading)  # the whole reading's words: a quote further on is not unknown
         unquoted = unknown_quote(asked_for, whole.stems, lexical.corrected) if covered and whole else ""
+        # "How did the King reward Assipattle?" asked of a story with another king: Assipattle is another
+        # reading's name. Said also when the model declines: the reply tells why
+        foreign = lexical.foreign_name(lexical.corrected(asked_for), top_reading)
         return Retrieval(
             question_text,
             hits,
-            covered and not unstated and not unquoted,
+            covered and not unstated and not unquoted and not foreign,
             confidence,
             self.coverage.threshold,
             features,
@@ -391,8 +398,8 @@ class Retriever:
             overview,
             introduction=introduced is not None,
             definition=defined is not None,
-            unstated=unstated or ("quote" if unquoted else ""),
-            unquoted=unquoted,
+            unstated=unstated or ("quote" if unquoted else "name" if foreign else ""),
+            unmentioned=unquoted or foreign,
         )
 
     def _led_by(
