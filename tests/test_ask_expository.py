@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge.answer import NOT_COVERED
+from bot.knowledge.coverage import FEATURES
 from bot.knowledge.service import KnowledgeService
 
 GUIDE = "photo"
@@ -112,3 +113,19 @@ def test_json_says_which_rule_grounded_an_answer_the_coverage_model_did_not_deci
         payload = guide.ask(question, reading=GUIDE).to_json()
         assert set(payload["coverage"]) == {"score", "threshold"}, question  # the model decided
         assert payload["grounded"] is (payload["coverage"]["score"] >= payload["coverage"]["threshold"]), question
+
+
+def test_a_reading_of_one_section_is_decided_without_a_margin(guide: KnowledgeService) -> None:
+    # the margin (how far the best section stands above the next) has no next section here: it is left
+    # out, and the model reads it as its fitted mean
+    retrieval = guide.retriever.search("what did his grandfather say the first mile was for?", reading=LETTER)
+    assert "margin" not in retrieval.features and retrieval.covered
+    model = guide.retriever.coverage
+    neutral = dict(retrieval.features, margin=model.mean[FEATURES.index("margin")])
+    assert model.probability(retrieval.features) == pytest.approx(model.probability(neutral))
+
+
+def test_the_margin_is_the_best_sections_lead_over_the_next(guide: KnowledgeService) -> None:
+    retrieval = guide.retriever.search("where does the calvin cycle happen?", reading=GUIDE)
+    first, second = retrieval.hits[:2]
+    assert retrieval.features["margin"] == pytest.approx(first.score - second.score) and first.score > second.score

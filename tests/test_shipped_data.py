@@ -55,7 +55,7 @@ def test_installed_model_matches_its_pinned_sha256():
 def test_coverage_model_loads_and_is_calibrated():
     assert MODEL_PATH.is_file()
     model = CoverageModel.load()
-    assert len(model.mean) == len(model.scale) == len(model.weights) == len(FEATURES) == 7
+    assert len(model.mean) == len(model.scale) == len(model.weights) == len(FEATURES) == 8
     assert all(s > 0 and math.isfinite(s) for s in model.scale)
     assert 0 < model.threshold < 1
     # more similarity and more of the question's words found mean "covered" is likelier;
@@ -76,6 +76,8 @@ def test_coverage_model_loads_and_is_calibrated():
     assert model.probability({**base, "section_terms": 1.0}) > p
     assert model.probability({**base, "rerank": 4.0}) > p  # a sentence the cross-encoder says answers
     assert model.probability({**base, "unknown_names": 2.0}) < p
+    # one section standing out (a covered question is answered in one place) more than several alike
+    assert model.probability({**base, "margin": 1.5}) > model.probability({**base, "margin": 0.0})
     assert (
         model.decide(
             {

@@ -15,7 +15,11 @@ matches it (or the one ``--reading`` names), it measures:
   scattered over the whole reading);
 * ``rerank``  the cross-encoder's best logit over the sentences it read
   (:mod:`bot.knowledge.rerank`): whether a sentence of the reading answers the question,
-  on a scale learnt from web questions, not from any reading.
+  on a scale learnt from web questions, not from any reading;
+* ``margin``  how far the best section's score (fusion and cross-encoder) stands above the next
+  section of the same reading the cross-encoder read: a question a reading covers is answered in
+  one place, one it doesn't matches several parts about equally well. A reading of one section
+  has no next section: the feature is left out (its fitted mean, so it pushes neither way).
 
 Misspelt words are first matched to the reading's words (:mod:`bot.knowledge.spelling`).
 
@@ -45,7 +49,16 @@ if TYPE_CHECKING:
     from bot.knowledge.lexical import ReadingVocabulary
 
 MODEL_PATH = Path(__file__).with_name("coverage_model.json")
-FEATURES = ("dense", "covered_terms", "unknown_terms", "unknown_names", "window_terms", "section_terms", "rerank")
+FEATURES = (
+    "dense",
+    "covered_terms",
+    "unknown_terms",
+    "unknown_names",
+    "window_terms",
+    "section_terms",
+    "rerank",
+    "margin",
+)
 TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
 
 
@@ -97,8 +110,9 @@ class CoverageModel:
         )
 
     def probability(self, features: dict[str, float]) -> float:
+        """A feature left out (``margin`` of a one-section reading) counts as its fitted mean."""
         z = self.bias + sum(
-            w * (features[name] - m) / s
+            w * (features.get(name, m) - m) / s
             for name, w, m, s in zip(FEATURES, self.weights, self.mean, self.scale, strict=True)
         )
         return 1.0 / (1.0 + math.exp(-z))

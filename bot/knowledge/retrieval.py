@@ -341,6 +341,11 @@ class Retriever:
         features.update(self._local_terms(lexical, hits[0], asked))
         mine_read = [x for i, x in zip(read, logits, strict=True) if lexical.reading_of[i] == top_reading]
         features["rerank"] = float(max(mine_read, default=RERANK_FLOOR))
+        rival = next(
+            (s for s in order[1 : len(self.rerank_passages) or 3] if lexical.section_reading[s] == top_reading), None
+        )
+        if rival is not None:  # how far the best section stands out: a covered question is answered in one place
+            features["margin"] = float(section_score[order[0]] - section_score[rival])
         covered, confidence = self.coverage.decide(features)
         introduced = self._introduction(lexical, question_text, top_reading, in_reading)
         if introduced is not None:  # who a name is: where the reading introduces it
