@@ -391,7 +391,7 @@ class Retriever:
         unquoted = unknown_quote(asked_for, whole.stems, lexical.corrected) if covered and whole else ""
         # "How did the King reward Assipattle?" asked of a story with another king: Assipattle is another
         # reading's name. Said also when the model declines: the reply tells why
-        foreign = lexical.foreign_name(lexical.corrected(asked_for), top_reading)
+        foreign = lexical.foreign_name(question if asking is None else lexical.corrected(asking), top_reading)
         return Retrieval(
             question_text,
             hits,
